@@ -1,0 +1,159 @@
+"""Every event on the bus, in one module.
+
+Events are frozen dataclasses with slots. The class says the priority: ``CONTROL`` events
+(stop, cancel, shutdown) overtake ``DATA`` events in every subscriber: they are delivered by a
+separate worker, so they are never stuck behind a busy data handler or a full data queue.
+
+Stages share only this module and the bus; they never import each other.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+
+class Priority(enum.IntEnum):
+    """Delivery class of an event. Lower value is delivered first."""
+
+    CONTROL = 0
+    DATA = 1
+
+
+_turn_ids = itertools.count(1)
+
+
+def new_turn_id() -> int:
+    """A process-unique, increasing id for one user turn (text or voice)."""
+    return next(_turn_ids)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all events. ``ts`` is ``time.monotonic()`` at creation."""
+
+    priority: ClassVar[Priority] = Priority.DATA
+    ts: float = field(default_factory=time.monotonic, compare=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Control events: never dropped, never queued behind data.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ControlEvent(Event):
+    priority: ClassVar[Priority] = Priority.CONTROL
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReply(ControlEvent):
+    """Stop the reply in progress now (stop button, Ctrl-C, barge-in).
+
+    ``turn_id`` None means whatever reply is running.
+    """
+
+    reason: str = "user"
+    turn_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown(ControlEvent):
+    """The app is closing: stages stop their work and release their engines."""
+
+    reason: str = "exit"
+
+
+# ---------------------------------------------------------------------------------------------
+# Data events
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserText(Event):
+    """The user said or typed something complete: one user turn."""
+
+    text: str
+    turn_id: int = field(default_factory=new_turn_id)
+    source: Literal["text", "voice"] = "text"
+
+
+DialogueStateName = Literal["idle", "listening", "thinking", "speaking"]
+
+
+@dataclass(frozen=True, slots=True)
+class DialogueState(Event):
+    """The turn-taking state changed (drives the GUI's presence element)."""
+
+    state: DialogueStateName
+    turn_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStarted(Event):
+    turn_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyToken(Event):
+    """A piece of the reply text as the LM streams it (already free of control tokens)."""
+
+    turn_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySentence(Event):
+    """A complete, speakable sentence of the reply, as early as it is known."""
+
+    turn_id: int
+    index: int
+    text: str
+
+
+FinishReason = Literal["stop", "length", "deadline", "cancelled", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFinished(Event):
+    """The reply ended. ``text`` is everything that was produced (and kept in the history)."""
+
+    turn_id: int
+    text: str
+    reason: FinishReason
+    tokens: int = 0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+
+
+ErrorCategory = Literal["model", "config", "audio", "network", "handler", "internal", "input"]
+
+
+@dataclass(frozen=True, slots=True)
+class StageError(Event):
+    """A stage failed. ``message`` is for people: what happened and what to do, in plain words."""
+
+    stage: str
+    category: ErrorCategory
+    message: str
+    detail: str = ""
+    fatal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(Event):
+    """Something the user should know that is not an error (context trimmed, model degraded…)."""
+
+    stage: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BusOverflow(Event):
+    """A subscriber's bounded queue was full and events were dropped by its policy."""
+
+    subscriber: str
+    dropped: int
