@@ -1,0 +1,419 @@
+"""One validated settings model, saved as TOML under the user config dir.
+
+Policy:
+
+- There is exactly one settings model (:class:`Settings`), validated by pydantic with
+  ``extra="forbid"`` (a typo in a key is reported, not silently ignored) and ``strict=True``
+  (``n_ctx = "4096"`` is reported as text where a number belongs).
+- The file is ``config_dir() / "settings.toml"``. A missing file means defaults.
+- Loading NEVER raises. An unreadable file, a file that is not TOML, an invalid value or an
+  unknown key gives defaults plus :attr:`LoadedSettings.problem`, a plain-words message naming the
+  file, the key and its line, and the fix. Such a file is marked not writable: the app never
+  overwrites a user's invalid file (:func:`save_settings` refuses with :class:`ConfigError`).
+- Environment overrides for tests and power users are applied after the file:
+  ``HER_DESKTOP__LLM__N_CTX=2048`` (double underscore = one level of nesting; the value is parsed
+  as a TOML value, falling back to a plain string). A bad override is skipped and reported.
+- Saving is atomic and owner-only (see :mod:`her_desktop.paths`).
+
+Adding a section later (audio, stt, tts, gui): write a ``_Section`` subclass with defaults for
+every field, add it to :class:`Settings` as ``name: NewSection = Field(default_factory=...)``.
+Old files keep loading because every field has a default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from her_desktop.paths import atomic_write_text, config_dir
+
+SETTINGS_FILENAME = "settings.toml"
+ENV_PREFIX = "HER_DESKTOP__"
+DEFAULT_MODEL_ID = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+class ConfigError(Exception):
+    """A settings file could not be saved; the message says why and what to do."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+class RemoteLLMSettings(_Section):
+    """An OpenAI-compatible server (llama-server, vLLM, Ollama) used when ``engine = "remote"``."""
+
+    url: str = "http://127.0.0.1:8080/v1"
+    model: str = ""
+    api_key_env: str = ""
+    """The NAME of an environment variable holding the API key; never the key itself."""
+    timeout_s: float = Field(default=30.0, gt=0, le=3600)
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(
+                'must start with "http://" or "https://", e.g. "http://127.0.0.1:8080/v1"'
+            )
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _is_env_name(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(
+                "must be the NAME of an environment variable that holds the key "
+                '(e.g. "OPENAI_API_KEY"), never the key itself'
+            )
+        return value
+
+
+class LLMSettings(_Section):
+    """The language model: which engine, which model, and how it generates."""
+
+    engine: Literal["llamacpp", "remote"] = "llamacpp"
+    model: str = Field(default=DEFAULT_MODEL_ID, min_length=1)
+    """A model id from the manifest, a registered user model name, or a path to a .gguf file."""
+    n_ctx: int = Field(default=4096, ge=512, le=131072)
+    n_gpu_layers: int | Literal["auto"] = "auto"
+    """Layers offloaded to the GPU: "auto", 0 (CPU only), or a count (-1 = all)."""
+    n_threads: int | None = Field(default=None, ge=1, le=1024)
+    """CPU threads; unset = chosen by the engine from the machine."""
+    max_tokens: int = Field(default=320, ge=1, le=8192)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    deadline_s: float = Field(default=60.0, gt=0, le=3600)
+    remote: RemoteLLMSettings = Field(default_factory=RemoteLLMSettings)
+
+    @field_validator("n_gpu_layers", mode="before")
+    @classmethod
+    def _gpu_layers(cls, value: object) -> object:
+        if value == "auto" or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= -1
+        ):
+            return value
+        raise ValueError('must be "auto", 0 (CPU only), a number of layers, or -1 (all layers)')
+
+
+class PrivacySettings(_Section):
+    """What the companion may keep and log. Everything stays on this machine."""
+
+    memory_enabled: bool = True
+    checkins_enabled: bool = False
+    debug_log_messages: bool = False
+    """Write message text to the debug log (off: logs never contain what was said)."""
+
+
+class Settings(_Section):
+    """All settings. Sections are added by later features (audio, stt, tts, gui)."""
+
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    persona: str = Field(default="samantha", min_length=1)
+    """A bundled persona name or a path to a user persona TOML file."""
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSettings:
+    """The result of :func:`load_settings`: always usable settings, plus what went wrong."""
+
+    settings: Settings
+    path: Path
+    problem: str | None = None
+    writable: bool = True
+    """False when the file exists but is invalid: the app must never overwrite it."""
+    overridden: tuple[str, ...] = field(default=())
+    """Dotted keys set by ``HER_DESKTOP__...`` environment variables (not from the file)."""
+
+
+def settings_path() -> Path:
+    """The default settings file: ``config_dir() / "settings.toml"``."""
+    return config_dir() / SETTINGS_FILENAME
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+_DEFAULTS_NOTE = "running on defaults for now"
+
+
+def _read_document(path: Path) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """Return (document, text, problem). A missing file is an empty document, no problem."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}, None, None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        problem = f"could not read {path} ({reason}) — check that it is a readable file"
+        return None, None, f"{problem}; {_DEFAULTS_NOTE}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        problem = f"{path} is not UTF-8 text — save it as UTF-8 or delete it"
+        return None, None, f"{problem}; {_DEFAULTS_NOTE}"
+    try:
+        return tomllib.loads(text), text, None
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
+        problem = f"{path} is not valid TOML ({exc}) — fix that line or delete the file"
+        return None, text, f"{problem}; {_DEFAULTS_NOTE}"
+
+
+def load_settings(path: Path | None = None) -> LoadedSettings:
+    """Load settings from ``path`` (default :func:`settings_path`), then environment overrides.
+
+    Never raises: any problem gives defaults (for the file) and a message in ``.problem``.
+    """
+    path = path if path is not None else settings_path()
+    document, text, problem = _read_document(path)
+    writable = problem is None
+    base: dict[str, Any] = {}
+    if document is not None:
+        try:
+            Settings.model_validate(document)
+            base = document
+        except ValidationError as exc:
+            problem = _describe_file_errors(path, text or "", exc)
+            writable = False
+
+    problems = [problem] if problem else []
+    overridden: list[str] = []
+    merged = base
+    for env_name, dotted, value in _env_overrides(os.environ):
+        candidate = _with_value(merged, dotted, value)
+        try:
+            Settings.model_validate(candidate)
+        except ValidationError as exc:
+            problems.append(_describe_env_error(env_name, exc))
+            continue
+        merged = candidate
+        overridden.append(".".join(dotted))
+
+    settings = Settings.model_validate(merged)
+    return LoadedSettings(
+        settings=settings,
+        path=path,
+        problem="\n".join(problems) if problems else None,
+        writable=writable,
+        overridden=tuple(overridden),
+    )
+
+
+def _env_overrides(environ: Mapping[str, str]) -> Iterable[tuple[str, tuple[str, ...], object]]:
+    """Yield (variable, dotted key, parsed value) for each ``HER_DESKTOP__A__B=value``, sorted."""
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        dotted = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+        yield name, dotted, _parse_env_value(environ[name])
+
+
+def _parse_env_value(raw: str) -> object:
+    """Parse like a TOML value (``2048``, ``true``, ``"x"``, ``[1, 2]``), else keep the text."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return raw
+
+
+def _with_value(
+    document: Mapping[str, Any], dotted: tuple[str, ...], value: object
+) -> dict[str, Any]:
+    """A deep copy of ``document`` with ``dotted`` set to ``value`` (tables created as needed)."""
+    result: dict[str, Any] = dict(document)
+    node = result
+    for key in dotted[:-1]:
+        child = node.get(key)
+        child = dict(child) if isinstance(child, Mapping) else {}
+        node[key] = child
+        node = child
+    node[dotted[-1]] = value
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain-words problem messages
+# ---------------------------------------------------------------------------------------------
+
+
+def _field_path(loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    """The part of a pydantic error location that names settings (drops union-member tags)."""
+    model: type[BaseModel] | None = Settings
+    path: list[str] = []
+    for part in loc:
+        key = str(part)
+        if model is None:
+            break
+        path.append(key)
+        info = model.model_fields.get(key)
+        if info is None:
+            break
+        annotation = info.annotation
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    return tuple(path)
+
+
+def explain_error(error: Mapping[str, Any]) -> str:
+    """What is wrong with one value, in plain words (one pydantic error dict, e.g. for personas)."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "is not a known setting (a typo?)"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"must be more than {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "less_than":
+        return f"must be less than {ctx.get('lt')}"
+    if kind == "literal_error":
+        return "must be one of " + str(ctx.get("expected", "")).replace("'", '"')
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        return "must be a whole number"
+    if kind in ("float_type", "float_parsing"):
+        return "must be a number"
+    if kind == "bool_type":
+        return "must be true or false"
+    if kind == "string_type":
+        return 'must be text in quotes, e.g. "value"'
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("model_type", "dict_type"):
+        return "must be a table (a [section] with keys under it)"
+    if kind == "value_error":
+        return str(ctx.get("error", error.get("msg", "is not valid")))
+    return str(error.get("msg", "is not valid")).lower()
+
+
+def _unique_errors(exc: ValidationError) -> list[tuple[tuple[str, ...], str]]:
+    """One (dotted key, explanation) per key: union members report the same key twice."""
+    seen: dict[tuple[str, ...], str] = {}
+    for error in exc.errors():
+        key = _field_path(tuple(error["loc"]))
+        if key not in seen:
+            seen[key] = explain_error(error)
+    return list(seen.items())
+
+
+def _describe_file_errors(path: Path, text: str, exc: ValidationError) -> str:
+    issues = _unique_errors(exc)
+    parts = []
+    for key, why in issues:
+        line = find_toml_line(text, key)
+        where = f"line {line}: " if line is not None else ""
+        parts.append(f"{where}{'.'.join(key) or 'the file'} {why}")
+    that = "that line" if len(parts) == 1 else "those lines"
+    return f"{path} {'; '.join(parts)} — fix or delete {that}; {_DEFAULTS_NOTE}"
+
+
+def _describe_env_error(env_name: str, exc: ValidationError) -> str:
+    parts = [f"{'.'.join(key)} {why}" for key, why in _unique_errors(exc)]
+    return (
+        f"environment variable {env_name}: {'; '.join(parts)} — fix or unset it; "
+        "ignoring it for now"
+    )
+
+
+_KEY_PART = re.compile(r'\s*("(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+)\s*')
+
+
+def _split_key(raw: str) -> tuple[str, ...] | None:
+    """Split a TOML dotted key (``a."b.c".d``) into parts; None when it does not parse."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        match = _KEY_PART.match(raw, pos)
+        if match is None:
+            return None
+        token = match.group(1)
+        parts.append(token[1:-1] if token[:1] in "\"'" else token)
+        pos = match.end()
+        if pos >= len(raw):
+            return tuple(parts)
+        if raw[pos] != ".":
+            return None
+        pos += 1
+
+
+def find_toml_line(text: str, dotted: tuple[str, ...]) -> int | None:
+    """Best-effort 1-based line where ``dotted`` is set (a key line or a [table] header)."""
+    table: tuple[str, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            inner = line.lstrip("[").split("]", 1)[0]
+            table = _split_key(inner) or ()
+            if table == dotted:
+                return number  # e.g. an unknown [section]
+            continue
+        if "=" not in line:
+            continue
+        key = _split_key(line.split("=", 1)[0])
+        if key is None:
+            continue
+        full = table + key
+        if full == dotted[: len(full)]:
+            return number  # the key itself, or an inline table that contains it
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving
+# ---------------------------------------------------------------------------------------------
+
+_HEADER = (
+    "# her_desktop settings. Edit while the app is closed, or use the Settings window.\n"
+    "# A mistake here is reported at start-up and the app runs on defaults until it is fixed.\n\n"
+)
+
+
+def settings_to_toml(settings: Settings) -> str:
+    """The TOML text for ``settings`` (unset optional values are left out: TOML has no null)."""
+    data = settings.model_dump(mode="json", exclude_none=True)
+    return _HEADER + tomli_w.dumps(data)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write ``settings`` atomically (0o600) and return the path.
+
+    Refuses with :class:`ConfigError` when the existing file is unreadable or invalid: the user
+    may have unsaved work in it, so it is never overwritten.
+    """
+    path = path if path is not None else settings_path()
+    document, text, problem = _read_document(path)
+    if problem is None and document:
+        try:
+            Settings.model_validate(document)
+        except ValidationError as exc:
+            problem = _describe_file_errors(path, text or "", exc)
+    if problem is not None:
+        raise ConfigError(
+            f"not saving settings, so your file is kept as it is: {problem.split(' — ')[0]} "
+            f"— fix or delete {path} first, then save again"
+        )
+    try:
+        atomic_write_text(path, settings_to_toml(settings))
+    except OSError as exc:
+        raise ConfigError(
+            f"could not save settings to {path} ({exc.strerror or exc}) — "
+            "check that the folder exists and is writable"
+        ) from exc
+    return path
