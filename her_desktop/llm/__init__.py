@@ -1,0 +1,1 @@
+"""Language-model engines (one file per implementation), prompt building and sentence splitting."""

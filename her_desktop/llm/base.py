@@ -1,0 +1,113 @@
+"""The one small interface every language-model engine implements.
+
+An engine streams the reply to a chat as text pieces. It always honours a token cap
+(``max_tokens``) and a wall-clock deadline (``deadline_s``), and it stops promptly when the
+consuming task is cancelled (barge-in, stop button): cancelling the ``async for`` over
+``stream()`` must stop generation within tens of milliseconds and release the model.
+
+Blocking inference never runs on the event loop: implementations run it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from her_desktop.events import FinishReason
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.9
+    deadline_s: float = 60.0
+    stop: tuple[str, ...] = ()
+    grammar: str | None = None
+    """A GBNF grammar that constrains the output (structured JSON for memory/affect)."""
+    seed: int | None = None
+
+
+@dataclass(slots=True)
+class GenerationStats:
+    """Filled in by the engine while it streams; read it after the loop ends."""
+
+    finish_reason: FinishReason | None = None
+    tokens: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    engine: str
+    model: str
+    context_size: int
+    gpu_offload_supported: bool = False
+    gpu_layers: int = 0
+    threads: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class LLMError(Exception):
+    """An LM failure with a message for people: what happened and the fix, in plain words."""
+
+
+class ModelLoadError(LLMError):
+    """The model file is missing, truncated or not a usable GGUF."""
+
+
+class EndpointError(LLMError):
+    """The remote LM server is down, slow, or answered something that is not a chat stream."""
+
+
+class LLMEngine(abc.ABC):
+    """A chat language model. Load lazily; ``stream`` loads on first use."""
+
+    name: str = "llm"
+
+    @property
+    @abc.abstractmethod
+    def context_size(self) -> int:
+        """Tokens the model can attend to (prompt + reply)."""
+
+    @abc.abstractmethod
+    async def load(self) -> None:
+        """Load the model (idempotent). Raises ``ModelLoadError`` / ``EndpointError``."""
+
+    @abc.abstractmethod
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens the formatted prompt of ``messages`` takes (an estimate where exactness is
+        not available; never an underestimate by design of the implementation)."""
+
+    @abc.abstractmethod
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        stats: GenerationStats | None = None,
+    ) -> AsyncIterator[str]:
+        """Stream the assistant's reply to ``messages``.
+
+        Ends normally on a stop token, the token cap (reason ``length``) or the deadline
+        (reason ``deadline``). Cancelling the consuming task stops generation promptly.
+        Raises ``LLMError`` for failures people can act on.
+        """
+
+    @abc.abstractmethod
+    def info(self) -> EngineInfo: ...
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the model."""
