@@ -1,0 +1,764 @@
+"""The in-process llama.cpp engine (llama-cpp-python), with GPU offload where the build has it.
+
+Policy:
+
+- **Lazy, checked load.** ``load()`` (or the first ``stream()``) checks the file first
+  (missing, empty, not GGUF, truncated: each a plain message naming the file and the fix) and
+  then loads it in a worker thread. A failed load leaves the engine unloaded and usable for a
+  retry. ``n_gpu_layers="auto"`` offloads every layer when the build supports GPU offload.
+- **One inference lock.** llama.cpp is not thread-safe: every call on the context (load,
+  prompt evaluation, sampling, close) holds one ``threading.Lock``, and concurrent streams are
+  served one after the other. Tokenizing only reads the vocabulary, which is immutable once
+  loaded (llama-server tokenizes from its HTTP threads while decoding the same way), so it
+  takes a second, tokenizer lock instead: ``count_tokens`` on the event loop never waits
+  seconds for a running reply. ``close`` takes both.
+- **The model's own chat template.** The prompt is the GGUF's ``tokenizer.chat_template``
+  rendered with Jinja (ChatML when a file has none). BOS is added exactly once: when the
+  template writes it or the model asks for it, never both. Control-token texts inside message
+  contents (``<|im_start|>`` …) are defused so text can never forge a role tag; the reply stops
+  on any end-of-generation or control token and on role-tag texts, so none of them ever reach
+  the caller.
+- **Caps and cancellation.** Generation runs in a worker thread that hands text to the event
+  loop through a queue. It stops on the token cap (``length``), the deadline (``deadline``), or
+  when the consumer goes away (task cancelled, loop broken, generator closed): an abort flag is
+  checked between tokens *and* by llama.cpp's abort callback inside a running decode, so even a
+  long prompt evaluation stops within milliseconds. The generator's ``finally`` waits (bounded)
+  for the worker, so the engine is free again when the cancelled task finishes.
+- **KV-cache reuse.** The context keeps the last prompt and reply; the next prompt of a growing
+  conversation shares that prefix and only the new tail is evaluated (``cached_tokens``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import ctypes
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from her_desktop.events import FinishReason
+from her_desktop.llm.base import (
+    EngineInfo,
+    GenerationParams,
+    GenerationStats,
+    LLMEngine,
+    LLMError,
+    Message,
+    ModelLoadError,
+)
+from her_desktop.llm.gguf_file import FIX_HINT, GGUFFileError, check_gguf_file
+
+log = logging.getLogger(__name__)
+native_log = logging.getLogger("her_desktop.llama_cpp")
+"""llama.cpp's own messages. Its warnings are mostly expected noise for us (e.g. the KV entries
+it drops after an aborted decode) and its errors become ``LLMError``s, so they are logged one
+level lower than llama.cpp rates them and never printed on their own."""
+
+# ggml_log_level (ggml.h): 1 debug, 2 info, 3 warn, 4 error, 5 continue the previous message.
+_NATIVE_LEVELS = {1: logging.DEBUG, 2: logging.DEBUG, 3: logging.INFO, 4: logging.WARNING}
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+ROLE_TAGS = (
+    "<|im_end|>",
+    "<|im_start|>",
+    "</s>",
+    "<|eot_id|>",
+    "<|end|>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<|start_header_id|>",
+    "<end_of_turn>",
+    "<start_of_turn>",
+)
+"""Texts that end a reply wherever they appear in it (defence in depth: the model's control
+tokens are stopped on by id; these catch a model that spells a tag out as plain text)."""
+
+REPEAT_PENALTY = 1.1
+CPU_UBATCH = 64
+"""Default compute chunk on CPU: see ``LlamaCppEngine._ubatch``."""
+LOCK_POLL_S = 0.01
+"""A queued request re-checks its abort flag and deadline this often while it waits."""
+CANCEL_WAIT_S = 5.0
+"""How long a cancelled stream waits for its worker before giving up (it normally takes ms)."""
+HUGE_PROMPT_BYTES_PER_CTX = 32
+"""``count_tokens`` returns the byte count (an upper bound) instead of tokenizing a prompt
+longer than this many bytes per context token: a 1 MB paste is not tokenized on the loop."""
+
+
+def physical_cores() -> int:
+    """Physical CPU cores (llama.cpp is slower on hyper-threads), else logical ones."""
+    try:
+        import psutil
+
+        cores = psutil.cpu_count(logical=False)
+    except ImportError:
+        cores = None
+    return max(1, int(cores or os.cpu_count() or 1))
+
+
+class _NativeLogRouter:
+    """Sends llama.cpp's log lines to :data:`native_log` instead of stderr.
+
+    llama-cpp-python 0.3.36 maps ggml's log levels off by one and prints warnings on stderr
+    even with ``verbose=False``; this replaces its callback (process-wide, set once).
+    """
+
+    def __init__(self) -> None:
+        self.installed = False
+        self.level = logging.DEBUG
+        self.callback: Any = None
+
+    def install(self) -> None:
+        if self.installed:
+            return
+        import llama_cpp
+
+        def on_log(level: int, text: bytes | None, _data: Any) -> None:
+            if level != 5:
+                self.level = _NATIVE_LEVELS.get(level, logging.DEBUG)
+            message = (text or b"").decode("utf-8", "replace").rstrip()
+            if message:
+                native_log.log(self.level, "%s", message)
+
+        self.callback = llama_cpp.llama_log_callback(on_log)
+        llama_cpp.llama_log_set(self.callback, ctypes.c_void_p(0))
+        self.installed = True
+
+
+_native_logs = _NativeLogRouter()
+
+
+@dataclass(slots=True)
+class _Job:
+    """One generation request; the abort callback and the worker both read it."""
+
+    deadline: float
+    abort: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def should_stop(self) -> bool:
+        return self.abort.is_set() or time.monotonic() >= self.deadline
+
+
+@dataclass(slots=True)
+class _Loaded:
+    llm: Any  # llama_cpp.Llama
+    closed: bool
+    template: Any  # jinja2 Template
+    template_source: str
+    bos_text: str
+    eos_text: str
+    bos_id: int
+    add_bos: bool
+    control_texts: tuple[str, ...]
+    stop_texts: tuple[str, ...]
+    gpu_layers: int
+    n_layers: int
+    abort_callback: Any  # keeps the ctypes callback alive while llama.cpp holds it
+
+
+class LlamaCppEngine(LLMEngine):
+    """A GGUF model run in-process by llama.cpp."""
+
+    name = "llamacpp"
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 4096,
+        n_gpu_layers: int | Literal["auto"] = "auto",
+        n_threads: int | None = None,
+        n_batch: int = 256,
+        n_ubatch: int | None = None,
+        seed: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self._n_ctx = n_ctx
+        self._n_gpu_layers = n_gpu_layers
+        self._n_threads = n_threads or physical_cores()
+        self._n_batch = max(1, min(n_batch, n_ctx))
+        self._n_ubatch = n_ubatch
+        self._seed = seed
+        self._verbose = verbose
+        self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self._job: _Job | None = None
+        self._system_info = ""
+
+    # -- LLMEngine -------------------------------------------------------------------------
+
+    @property
+    def context_size(self) -> int:
+        return self._n_ctx
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    async def load(self) -> None:
+        if self._loaded is None:
+            await asyncio.to_thread(self._load_blocking)
+
+    def info(self) -> EngineInfo:
+        import llama_cpp
+
+        loaded = self._loaded
+        gpu = bool(llama_cpp.llama_supports_gpu_offload())
+        gpu_layers = loaded.gpu_layers if loaded is not None else self._planned_gpu_layers(gpu)
+        if not self._system_info:
+            self._system_info = llama_cpp.llama_print_system_info().decode(errors="replace")
+        extra = {
+            "system_info": self._system_info.strip(),
+            "llama_cpp_python": str(getattr(llama_cpp, "__version__", "?")),
+            "n_batch": str(self._n_batch),
+            "n_ubatch": str(self._ubatch(gpu_layers != 0)),
+            "loaded": str(loaded is not None).lower(),
+        }
+        if loaded is not None:
+            extra["chat_template"] = loaded.template_source
+            extra["n_layers"] = str(loaded.n_layers)
+        return EngineInfo(
+            engine=self.name,
+            model=str(self.model_path),
+            context_size=self._n_ctx,
+            gpu_offload_supported=gpu,
+            gpu_layers=gpu_layers,
+            threads=self._n_threads,
+            extra=extra,
+        )
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Exact prompt tokens once loaded (the same formatting and tokenizer as ``stream``).
+
+        Before the model is loaded, and for prompts too large to be worth tokenizing, it returns
+        the UTF-8 byte count (+ a per-message allowance before load): never an underestimate,
+        since every token covers at least one byte.
+        """
+        loaded = self._loaded
+        if loaded is None:
+            return 16 + sum(16 + len(m.content.encode("utf-8", "replace")) for m in messages)
+        text, had_bos = self._render(loaded, messages)
+        raw = text.encode("utf-8", "replace")
+        extra_bos = int(had_bos or loaded.add_bos)
+        if len(raw) > HUGE_PROMPT_BYTES_PER_CTX * self._n_ctx:
+            return len(raw) + extra_bos
+        try:
+            return len(self._tokenize(loaded, raw)) + extra_bos
+        except LLMError:  # closed meanwhile
+            return len(raw) + extra_bos
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        stats: GenerationStats | None = None,
+    ) -> AsyncIterator[str]:
+        stats = stats if stats is not None else GenerationStats()
+        started = time.monotonic()
+        await self.load()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        job = _Job(deadline=started + max(0.0, params.deadline_s))
+
+        def emit(kind: str, value: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+
+        worker = threading.Thread(
+            target=self._generate_blocking,
+            args=(list(messages), params, stats, job, emit, started),
+            name="llamacpp-generate",
+            daemon=True,
+        )
+        worker.start()
+        finished = False
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "text":
+                    yield value
+                elif kind == "done":
+                    finished = True
+                    return
+                else:
+                    finished = True
+                    raise value
+        finally:
+            if not finished:
+                job.abort.set()
+            await self._wait_for(job)
+            if not finished:
+                stats.finish_reason = "cancelled"
+            stats.total_s = time.monotonic() - started
+
+    async def close(self) -> None:
+        job = self._job
+        if job is not None:
+            job.abort.set()
+        await asyncio.to_thread(self._close_blocking)
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _ubatch(self, gpu: bool) -> int:
+        """Tokens computed per graph run. The abort callback runs between graph nodes and a
+        node's time grows with this, so on CPU it is kept small (cancel within ~30 ms on two
+        cores, for ~20 % slower prompt evaluation); with GPU offload the whole batch."""
+        if self._n_ubatch is not None:
+            return max(1, min(self._n_ubatch, self._n_batch))
+        return self._n_batch if gpu else min(CPU_UBATCH, self._n_batch)
+
+    def _planned_gpu_layers(self, gpu_supported: bool) -> int:
+        if self._n_gpu_layers == "auto":
+            return -1 if gpu_supported else 0
+        return int(self._n_gpu_layers) if gpu_supported else 0
+
+    def _load_blocking(self) -> None:
+        with self._lock:
+            if self._loaded is not None:
+                return
+            try:
+                check_gguf_file(self.model_path)
+            except GGUFFileError as exc:
+                raise ModelLoadError(str(exc)) from None
+            self._loaded = self._load_model()
+
+    def _load_model(self) -> _Loaded:
+        import llama_cpp
+
+        if not self._verbose:
+            _native_logs.install()
+        gpu_layers = self._planned_gpu_layers(bool(llama_cpp.llama_supports_gpu_offload()))
+        name = str(self.model_path)
+        try:
+            llm = llama_cpp.Llama(
+                model_path=name,
+                n_ctx=self._n_ctx,
+                n_batch=self._n_batch,
+                n_ubatch=self._ubatch(gpu_layers != 0),
+                n_threads=self._n_threads,
+                n_threads_batch=self._n_threads,
+                n_gpu_layers=gpu_layers,
+                seed=self._seed,
+                verbose=self._verbose,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(
+                f"llama.cpp could not load the model file {name} ({exc}). It may be damaged, "
+                f"too new for this version, or too large for the free memory. {FIX_HINT}"
+            ) from None
+        try:
+            return self._prepare(llm, gpu_layers)
+        except Exception as exc:
+            llm.close()
+            raise ModelLoadError(
+                f"llama.cpp loaded {name} but it is not usable as a chat model ({exc}). {FIX_HINT}"
+            ) from None
+
+    def _prepare(self, llm: Any, gpu_layers: int) -> _Loaded:
+        import jinja2
+        import llama_cpp
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        model = llm._model
+        vocab = model.vocab
+        source = "gguf"
+        template_text = llm.metadata.get("tokenizer.chat_template")
+        if not template_text:
+            template_text, source = CHATML_TEMPLATE, "fallback chatml"
+        env = ImmutableSandboxedEnvironment(
+            loader=jinja2.BaseLoader(),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            extensions=["jinja2.ext.loopcontrols"],
+        )
+        template = env.from_string(template_text)
+
+        control: list[str] = []
+        for token in range(model.n_vocab()):
+            if llama_cpp.llama_vocab_get_attr(vocab, token) & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL:
+                text = model.token_get_text(token)
+                if text.strip():
+                    control.append(text)
+        bos_id = int(model.token_bos())
+        eos_id = int(model.token_eos())
+        bos_text = model.token_get_text(bos_id) if bos_id >= 0 else ""
+        eos_text = model.token_get_text(eos_id) if eos_id >= 0 else ""
+        stop_texts = tuple(dict.fromkeys([*ROLE_TAGS, *(c for c in control if len(c) >= 3)]))
+
+        job_ref = self
+
+        def should_abort(_data: Any) -> bool:
+            job = job_ref._job
+            return job is not None and job.should_stop()
+
+        callback = llama_cpp.ggml_abort_callback(should_abort)
+        llama_cpp.llama_set_abort_callback(llm.ctx, callback, None)
+        return _Loaded(
+            llm=llm,
+            closed=False,
+            template=template,
+            template_source=source,
+            bos_text=bos_text,
+            eos_text=eos_text,
+            bos_id=bos_id,
+            add_bos=bool(model.add_bos_token()) and bos_id >= 0,
+            control_texts=tuple(sorted(set(control), key=len, reverse=True)),
+            stop_texts=stop_texts,
+            gpu_layers=gpu_layers,
+            n_layers=int(llama_cpp.llama_model_n_layer(llm.model)),
+            abort_callback=callback,
+        )
+
+    def _close_blocking(self) -> None:
+        with self._lock:
+            loaded, self._loaded = self._loaded, None
+            if loaded is None:
+                return
+            import llama_cpp
+
+            llama_cpp.llama_set_abort_callback(
+                loaded.llm.ctx, llama_cpp.ggml_abort_callback(), None
+            )
+            with self._tokenizer_lock:
+                loaded.closed = True
+                loaded.llm.close()
+            loaded.abort_callback = None
+
+    # -- prompt ----------------------------------------------------------------------------
+
+    def _defuse(self, loaded: _Loaded, text: str) -> str:
+        """Message text with control-token texts broken up, so it can never forge a tag."""
+        for tag in loaded.control_texts:
+            if tag in text:
+                text = text.replace(tag, tag[0] + "\u200b" + tag[1:])
+        return text
+
+    def _render(self, loaded: _Loaded, messages: Sequence[Message]) -> tuple[str, bool]:
+        """The formatted prompt without a leading BOS text, and whether the template wrote one.
+
+        A template that rejects a system role (some do) gets the system text merged into the
+        first user message instead.
+        """
+        items = [{"role": m.role, "content": self._defuse(loaded, m.content)} for m in messages]
+        try:
+            text = self._render_items(loaded, items)
+        except Exception as first_error:
+            merged = _merge_system(items)
+            if merged == items:
+                raise LLMError(
+                    f"The chat template of {self.model_path.name} cannot format this "
+                    f"conversation ({first_error}). Choose another model in Settings."
+                ) from None
+            try:
+                text = self._render_items(loaded, merged)
+            except Exception as exc:
+                raise LLMError(
+                    f"The chat template of {self.model_path.name} cannot format this "
+                    f"conversation ({exc}). Choose another model in Settings."
+                ) from None
+        had_bos = False
+        while loaded.bos_text and text.startswith(loaded.bos_text):
+            text = text[len(loaded.bos_text) :]
+            had_bos = True
+        return text, had_bos
+
+    @staticmethod
+    def _render_items(loaded: _Loaded, items: list[dict[str, str]]) -> str:
+        def raise_exception(message: str) -> None:
+            raise ValueError(message)
+
+        return str(
+            loaded.template.render(
+                messages=items,
+                bos_token=loaded.bos_text,
+                eos_token=loaded.eos_text,
+                add_generation_prompt=True,
+                raise_exception=raise_exception,
+                strftime_now=lambda fmt: datetime.now().strftime(fmt),
+            )
+        )
+
+    def _tokenize(self, loaded: _Loaded, raw: bytes) -> list[int]:
+        with self._tokenizer_lock:
+            if loaded.closed:
+                raise LLMError("The model was closed.")
+            if not raw:
+                return []
+            return list(loaded.llm._model.tokenize(raw, False, True))
+
+    def _detokenize(self, loaded: _Loaded, tokens: Sequence[int]) -> str:
+        with self._tokenizer_lock:
+            if loaded.closed:
+                raise LLMError("The model was closed.")
+            vocab = loaded.llm._model.vocab
+            raw = b"".join(_token_piece(vocab, t, special=True) for t in tokens)
+        return raw.decode("utf-8", "replace")
+
+    def _prompt_tokens(self, loaded: _Loaded, messages: Sequence[Message]) -> list[int]:
+        text, had_bos = self._render(loaded, messages)
+        tokens = self._tokenize(loaded, text.encode("utf-8", "replace"))
+        if had_bos or loaded.add_bos:
+            tokens.insert(0, loaded.bos_id)
+        return tokens
+
+    def formatted_prompt(self, messages: Sequence[Message]) -> tuple[str, list[int]]:
+        """The prompt text exactly as the model sees it (with BOS text) and its tokens.
+
+        For tests and diagnostics; the model must be loaded.
+        """
+        loaded = self._loaded
+        if loaded is None:
+            raise LLMError("The model is not loaded yet.")
+        tokens = self._prompt_tokens(loaded, messages)
+        return self._detokenize(loaded, tokens), tokens
+
+    # -- generation (worker thread) --------------------------------------------------------
+
+    async def _wait_for(self, job: _Job) -> None:
+        if job.done.is_set():
+            return
+        waited = await asyncio.to_thread(job.done.wait, CANCEL_WAIT_S)
+        if not waited:
+            log.warning("llama.cpp worker did not stop within %.1f s", CANCEL_WAIT_S)
+
+    def _generate_blocking(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        stats: GenerationStats,
+        job: _Job,
+        emit: Callable[[str, Any], None],
+        started: float,
+    ) -> None:
+        try:
+            # Wait for the model, but give up at once when this request is cancelled or its
+            # deadline passes while another reply is still running.
+            while not self._lock.acquire(timeout=LOCK_POLL_S):
+                if job.should_stop():
+                    reason: FinishReason = "cancelled" if job.abort.is_set() else "deadline"
+                    stats.finish_reason = reason
+                    emit("done", reason)
+                    return
+            try:
+                self._job = job
+                reason = self._run(messages, params, stats, job, emit, started)
+            finally:
+                self._job = None
+                self._lock.release()
+            stats.finish_reason = reason
+            stats.total_s = time.monotonic() - started
+            emit("done", reason)
+        except LLMError as exc:
+            stats.finish_reason = "error"
+            emit("error", exc)
+        except Exception as exc:
+            log.exception("llama.cpp generation failed")
+            stats.finish_reason = "error"
+            emit("error", LLMError(f"The language model failed while answering ({exc})."))
+        finally:
+            job.done.set()
+
+    def _run(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        stats: GenerationStats,
+        job: _Job,
+        emit: Callable[[str, Any], None],
+        started: float,
+    ) -> FinishReason:
+        import llama_cpp
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        if job.abort.is_set():
+            return "cancelled"
+        loaded = self._loaded
+        if loaded is None:
+            raise LLMError("The model was closed before the reply started.")
+        llm = loaded.llm
+        prompt = self._prompt_tokens(loaded, messages)
+        stats.prompt_tokens = len(prompt)
+        if len(prompt) >= self._n_ctx:
+            raise LLMError(
+                f"The conversation ({len(prompt)} tokens) is longer than the model's context "
+                f"({self._n_ctx} tokens). Start a new conversation or raise the context size "
+                "in Settings."
+            )
+        stats.cached_tokens = _cached_prefix(list(llm._input_ids), prompt)
+        if params.max_tokens <= 0:
+            return "length"
+        grammar = None
+        if params.grammar:
+            _check_grammar(llm._model.vocab, params.grammar)
+            grammar = LlamaGrammar.from_string(params.grammar, verbose=False)
+        llm.set_seed(params.seed if params.seed is not None else self._seed)
+        vocab = llm._model.vocab
+        text_out = _TextFilter((*loaded.stop_texts, *params.stop))
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        budget = min(params.max_tokens, self._n_ctx - len(prompt))
+
+        def flush(chunk: str) -> None:
+            if chunk:
+                if stats.first_token_s is None:
+                    stats.first_token_s = time.monotonic() - started
+                emit("text", chunk)
+
+        generator = llm.generate(
+            prompt,
+            temp=max(0.0, params.temperature),
+            top_p=params.top_p,
+            repeat_penalty=REPEAT_PENALTY,
+            grammar=grammar,
+        )
+        reason: FinishReason | None = None
+        try:
+            while reason is None:
+                if job.should_stop():
+                    break
+                try:
+                    token = next(generator)
+                except StopIteration:
+                    reason = "stop"
+                    break
+                except RuntimeError:
+                    if job.should_stop():  # llama_decode aborted by our callback
+                        break
+                    raise
+                stats.tokens += 1
+                if llama_cpp.llama_vocab_is_eog(vocab, token) or (
+                    llama_cpp.llama_vocab_get_attr(vocab, token)
+                    & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+                ):
+                    reason = "stop"
+                    break
+                piece = _token_piece(vocab, token)
+                chunk, stopped = text_out.feed(decoder.decode(piece))
+                flush(chunk)
+                if stopped:
+                    reason = "stop"
+                elif stats.tokens >= budget:
+                    reason = "length"
+        finally:
+            generator.close()
+        if reason is None:
+            reason = "cancelled" if job.abort.is_set() else "deadline"
+        if reason != "cancelled" and not text_out.stopped:
+            flush(text_out.finish(decoder.decode(b"", final=True)))
+        return reason
+
+
+def _check_grammar(vocab: Any, grammar: str) -> None:
+    """Raise ``LLMError`` unless llama.cpp parses ``grammar``.
+
+    llama-cpp-python 0.3.36 does not check: an invalid grammar crashes the process at the first
+    sampled token. Caller holds the inference lock.
+    """
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+    if not sampler:
+        raise LLMError("The output grammar is not valid GBNF (llama.cpp could not parse it).")
+    llama_cpp.llama_sampler_free(sampler)
+
+
+def _token_piece(vocab: Any, token: int, *, special: bool = False) -> bytes:
+    """The UTF-8 bytes of one token (control tokens give ``b""`` unless ``special``)."""
+    import llama_cpp
+
+    size = 64
+    while True:
+        buffer = ctypes.create_string_buffer(size)
+        n = llama_cpp.llama_token_to_piece(vocab, token, buffer, size, 0, special)
+        if n >= 0:
+            return buffer.raw[:n]
+        size = -n
+
+
+def _cached_prefix(previous: list[int], prompt: list[int]) -> int:
+    """Prompt tokens llama-cpp-python will reuse from the KV cache (it re-evaluates at least
+    the last one to get fresh logits)."""
+    n = 0
+    for a, b in zip(previous, prompt, strict=False):
+        if a != b:
+            break
+        n += 1
+    return min(n, max(0, len(prompt) - 1))
+
+
+def _merge_system(items: list[dict[str, str]]) -> list[dict[str, str]]:
+    system = "\n\n".join(i["content"] for i in items if i["role"] == "system")
+    rest = [dict(i) for i in items if i["role"] != "system"]
+    if not system:
+        return items
+    for item in rest:
+        if item["role"] == "user":
+            item["content"] = f"{system}\n\n{item['content']}"
+            return rest
+    return [{"role": "user", "content": system}, *rest]
+
+
+class _TextFilter:
+    """Streams reply text, stopping at the first stop text and never emitting any part of it.
+
+    A tail of the text that could be the start of a stop text is held back until the next
+    piece decides it. Leading whitespace of the reply is dropped.
+    """
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = tuple(s for s in dict.fromkeys(stops) if s)
+        self.pending = ""
+        self.started = False
+        self.stopped = False
+        self._longest = max((len(s) for s in self.stops), default=0)
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        if self.stopped:
+            return "", True
+        self.pending += text
+        if not self.started:
+            self.pending = self.pending.lstrip()
+            if not self.pending:
+                return "", False
+            self.started = True
+        cut = min((i for s in self.stops if (i := self.pending.find(s)) >= 0), default=-1)
+        if cut >= 0:
+            out, self.pending, self.stopped = self.pending[:cut], "", True
+            return out, True
+        hold = self._held_back()
+        out = self.pending[: len(self.pending) - hold]
+        self.pending = self.pending[len(self.pending) - hold :]
+        return out, False
+
+    def _held_back(self) -> int:
+        for n in range(min(self._longest - 1, len(self.pending)), 0, -1):
+            tail = self.pending[-n:]
+            if any(s.startswith(tail) for s in self.stops):
+                return n
+        return 0
+
+    def finish(self, text: str) -> str:
+        out, stopped = self.feed(text)
+        if stopped:
+            return out
+        out, self.pending = out + self.pending, ""
+        return out
+
+
+__all__ = ["LlamaCppEngine", "physical_cores"]
