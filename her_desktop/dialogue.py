@@ -1,0 +1,212 @@
+"""The dialogue stage: the turn-taking state machine and the conversation history.
+
+States: ``idle`` → (``listening`` while the user speaks, voice only) → ``thinking`` (the LM is
+reading the prompt) → ``speaking`` (reply streaming) → ``idle``.
+
+Policies:
+
+* One reply at a time. A new user turn while a reply runs cancels that reply first (the user
+  has moved on); ``CancelReply`` stops it on request (stop button, Ctrl-C, barge-in).
+* The history keeps what the user actually got: a cancelled reply is stored as far as it was
+  produced (voice will narrow that to what was actually spoken). A turn whose reply is empty
+  (failed, or cancelled before the first token) is left out of the history entirely, so the
+  history always alternates user/assistant (strict chat templates reject two user turns).
+* The prompt is persona system prompt + history + the new user message, fitted to the model's
+  context by ``llm.context.fit_messages`` (oldest exchanges dropped first).
+* A failing LM never kills the stage: it becomes a ``StageError`` with a plain message and a
+  ``ReplyFinished(reason="error")``; the next turn tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import unicodedata
+
+from her_desktop.bus import Bus
+from her_desktop.events import (
+    CancelReply,
+    DialogueState,
+    DialogueStateName,
+    ErrorCategory,
+    FinishReason,
+    Notice,
+    ReplyFinished,
+    ReplySentence,
+    ReplyStarted,
+    ReplyToken,
+    Shutdown,
+    UserText,
+)
+from her_desktop.llm.base import (
+    EndpointError,
+    GenerationParams,
+    GenerationStats,
+    LLMEngine,
+    LLMError,
+    Message,
+)
+from her_desktop.llm.context import fit_messages
+from her_desktop.llm.sentences import SentenceSplitter
+from her_desktop.stage import Stage
+
+log = logging.getLogger(__name__)
+
+# Tokens kept free for the reply beyond max_tokens (template overhead of the assistant header).
+CONTEXT_MARGIN_TOKENS = 16
+
+
+def clean_user_text(text: str) -> str:
+    """Drop control characters (keep newlines and tabs) and surrounding white space.
+
+    Mixed scripts, emoji and right-to-left text pass unchanged.
+    """
+    kept = [
+        ch
+        for ch in text
+        if ch in "\n\t" or not unicodedata.category(ch).startswith("C") or ch == "\u200d"
+    ]
+    return "".join(kept).strip()
+
+
+class DialogueStage(Stage):
+    name = "dialogue"
+
+    def __init__(
+        self,
+        bus: Bus,
+        engine: LLMEngine,
+        *,
+        system_prompt: str,
+        params: GenerationParams,
+    ) -> None:
+        super().__init__(bus)
+        self.engine = engine
+        self.system_prompt = system_prompt
+        self.params = params
+        self.history: list[Message] = []
+        self.state: DialogueStateName = "idle"
+        self._reply: asyncio.Task[None] | None = None
+        self._reply_turn: int | None = None
+
+    async def setup(self) -> None:
+        self.subscribe(UserText, self._on_user_text, name="dialogue")
+        self.subscribe((CancelReply, Shutdown), self._on_control, name="dialogue:control")
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def _on_user_text(self, event: UserText) -> None:
+        text = clean_user_text(event.text)
+        if not text:
+            return
+        await self.cancel_reply("new user turn")
+        self._reply_turn = event.turn_id
+        self._reply = self.spawn(self._respond(event.turn_id, text), name=f"reply-{event.turn_id}")
+
+    async def _on_control(self, event: CancelReply | Shutdown) -> None:
+        if isinstance(event, CancelReply):
+            if event.turn_id is None or event.turn_id == self._reply_turn:
+                await self.cancel_reply(event.reason)
+        else:
+            await self.cancel_reply("shutdown")
+
+    async def cancel_reply(self, reason: str) -> None:
+        task = self._reply
+        if task is None or task.done():
+            return
+        log.debug("dialogue: cancelling reply (%s)", reason)
+        task.cancel()
+        await asyncio.wait({task}, timeout=2.0)
+
+    def reset(self) -> None:
+        """Forget the conversation (a new session)."""
+        self.history.clear()
+
+    # -- the turn ----------------------------------------------------------------------------
+
+    def _set_state(self, state: DialogueStateName, turn_id: int | None) -> None:
+        if state != self.state:
+            self.state = state
+            self.bus.publish_nowait(DialogueState(state, turn_id))
+
+    def _params(self) -> GenerationParams:
+        """The generation settings, with the reply capped at half the context so a prompt
+        always has room (a configured cap larger than that cannot be honoured anyway)."""
+        cap = max(1, min(self.params.max_tokens, self.engine.context_size // 2))
+        return dataclasses.replace(self.params, max_tokens=cap)
+
+    def _prompt(self, user_text: str) -> list[Message]:
+        messages = [Message("system", self.system_prompt), *self.history]
+        messages.append(Message("user", user_text))
+        budget = self.engine.context_size - self._params().max_tokens - CONTEXT_MARGIN_TOKENS
+        fitted = fit_messages(messages, budget_tokens=budget, count=self.engine.count_tokens)
+        if fitted.dropped_turns or fitted.truncated:
+            parts = []
+            if fitted.dropped_turns:
+                parts.append(f"the {fitted.dropped_turns} oldest exchange(s) were left out")
+            if fitted.truncated:
+                parts.append("your message was shortened to fit")
+            self.bus.publish_nowait(
+                Notice(
+                    self.name,
+                    "The conversation is longer than the model can read at once: "
+                    + " and ".join(parts)
+                    + ".",
+                )
+            )
+        return list(fitted.messages)
+
+    async def _respond(self, turn_id: int, user_text: str) -> None:
+        self._set_state("thinking", turn_id)
+        await self.bus.publish(ReplyStarted(turn_id))
+        stats = GenerationStats()
+        produced: list[str] = []
+        splitter = SentenceSplitter()
+        sentence_index = 0
+        reason: FinishReason = "error"
+        start = time.monotonic()
+
+        async def emit_sentences(sentences: list[str]) -> None:
+            nonlocal sentence_index
+            for sentence in sentences:
+                await self.bus.publish(ReplySentence(turn_id, sentence_index, sentence))
+                sentence_index += 1
+
+        try:
+            await self.engine.load()
+            messages = await asyncio.to_thread(self._prompt, user_text)
+            async for piece in self.engine.stream(messages, self._params(), stats):
+                if not produced:
+                    self._set_state("speaking", turn_id)
+                produced.append(piece)
+                await self.bus.publish(ReplyToken(turn_id, piece))
+                await emit_sentences(splitter.feed(piece))
+            await emit_sentences(splitter.flush())
+            reason = stats.finish_reason or "stop"
+        except asyncio.CancelledError:
+            reason = "cancelled"
+            raise
+        except LLMError as exc:
+            category: ErrorCategory = "network" if isinstance(exc, EndpointError) else "model"
+            self.report(category, str(exc), repr(exc))
+        except Exception as exc:  # a stage that throws must not take the app down
+            log.exception("dialogue: reply failed")
+            self.report("internal", f"The reply failed unexpectedly: {exc}", repr(exc))
+        finally:
+            text = "".join(produced).strip()
+            if text:
+                self.history += [Message("user", user_text), Message("assistant", text)]
+            self.bus.publish_nowait(
+                ReplyFinished(
+                    turn_id,
+                    text,
+                    reason,
+                    tokens=stats.tokens,
+                    first_token_s=stats.first_token_s,
+                    total_s=time.monotonic() - start,
+                )
+            )
+            if self._reply_turn == turn_id:
+                self._set_state("idle", None)

@@ -1,0 +1,211 @@
+"""The dialogue stage with a fake engine: events in, events out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from her_desktop.bus import Bus
+from her_desktop.dialogue import DialogueStage, clean_user_text
+from her_desktop.events import (
+    CancelReply,
+    DialogueState,
+    Event,
+    ReplyFinished,
+    ReplySentence,
+    ReplyToken,
+    StageError,
+    UserText,
+)
+from her_desktop.llm.base import GenerationParams, ModelLoadError
+from tests.fakes import FakeEngine
+
+
+class Collector:
+    def __init__(self, bus: Bus) -> None:
+        self.events: list[Event] = []
+        self.finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
+        bus.subscribe(Event, self.on_event, name="collector")
+
+    async def on_event(self, event: Event) -> None:
+        self.events.append(event)
+        if isinstance(event, ReplyFinished):
+            self.finished.put_nowait(event)
+
+    def of(self, kind: type[Event]) -> list[Event]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def next_finished(self) -> ReplyFinished:
+        return await asyncio.wait_for(self.finished.get(), 5)
+
+
+async def wait_until(condition: Callable[[], object]) -> None:
+    """Poll (the events come from another task) for at most five seconds."""
+    async with asyncio.timeout(5.0):
+        while not condition():  # noqa: ASYNC110 - polling state another task fills
+            await asyncio.sleep(0.005)
+
+
+async def make(engine: FakeEngine, **params: object) -> tuple[Bus, DialogueStage, Collector]:
+    bus = Bus()
+    collector = Collector(bus)
+    stage = DialogueStage(
+        bus,
+        engine,
+        system_prompt="You are Sam.",
+        params=GenerationParams(**params),  # type: ignore[arg-type]
+    )
+    await stage.start()
+    return bus, stage, collector
+
+
+async def test_a_turn_streams_tokens_sentences_and_finishes() -> None:
+    bus, stage, col = await make(FakeEngine())
+    await bus.publish(UserText("hi", turn_id=1))
+    done = await col.next_finished()
+    assert done.reason == "stop"
+    assert done.text == "Hello there. How are you?"
+    tokens = [e.text for e in col.of(ReplyToken)]  # type: ignore[attr-defined]
+    assert "".join(tokens) == done.text
+    sentences = [e.text for e in col.of(ReplySentence)]  # type: ignore[attr-defined]
+    assert sentences == ["Hello there.", "How are you?"]
+    states = [e.state for e in col.of(DialogueState)]  # type: ignore[attr-defined]
+    assert states == ["thinking", "speaking", "idle"]
+    assert [m.role for m in stage.history] == ["user", "assistant"]
+    await stage.stop()
+    await bus.close()
+
+
+async def test_prompt_has_system_history_and_new_message() -> None:
+    engine = FakeEngine()
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("first"))
+    await col.next_finished()
+    await bus.publish(UserText("second"))
+    await col.next_finished()
+    roles = [m.role for m in engine.calls[-1]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert engine.calls[-1][0].content == "You are Sam."
+    assert engine.calls[-1][-1].content == "second"
+    await stage.stop()
+    await bus.close()
+
+
+async def test_cancel_stops_reply_and_keeps_what_was_said() -> None:
+    engine = FakeEngine(["word "], delay=0.01, forever=True)
+    bus, stage, col = await make(engine, max_tokens=1000)
+    await bus.publish(UserText("talk forever", turn_id=7))
+    await wait_until(lambda: len(col.of(ReplyToken)) >= 3)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await bus.publish(CancelReply(reason="stop button"))
+    done = await col.next_finished()
+    assert loop.time() - start < 1.0
+    assert done.reason == "cancelled"
+    assert done.text.startswith("word")
+    assert stage.history[-1].role == "assistant"
+    assert stage.history[-1].content == done.text
+    assert engine.active == 0
+    assert stage.state == "idle"
+    await stage.stop()
+    await bus.close()
+
+
+async def test_new_turn_cancels_running_reply() -> None:
+    engine = FakeEngine(["la "], delay=0.01, forever=True)
+    bus, stage, col = await make(engine, max_tokens=1000)
+    await bus.publish(UserText("one", turn_id=1))
+    await wait_until(lambda: col.of(ReplyToken))
+    engine.forever = False
+    engine.pieces = ["Okay."]
+    await bus.publish(UserText("two", turn_id=2))
+    first = await col.next_finished()
+    second = await col.next_finished()
+    assert (first.turn_id, first.reason) == (1, "cancelled")
+    assert (second.turn_id, second.reason, second.text) == (2, "stop", "Okay.")
+    await stage.stop()
+    await bus.close()
+
+
+async def test_reply_cap_is_bounded_by_the_context() -> None:
+    engine = FakeEngine(["x"], forever=True, context_size=512)
+    bus, stage, col = await make(engine, max_tokens=100_000)
+    await bus.publish(UserText("go"))
+    done = await col.next_finished()
+    assert done.reason == "length"
+    assert len(done.text) == 256
+    await stage.stop()
+    await bus.close()
+
+
+async def test_token_cap_reports_length() -> None:
+    bus, stage, col = await make(FakeEngine(["x"], forever=True), max_tokens=5)
+    await bus.publish(UserText("go"))
+    done = await col.next_finished()
+    assert done.reason == "length"
+    assert done.text == "xxxxx"
+    await stage.stop()
+    await bus.close()
+
+
+async def test_engine_error_becomes_stage_error_and_app_keeps_going() -> None:
+    engine = FakeEngine(
+        fail=ModelLoadError("model.gguf is missing — run her-desktop models install")
+    )
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("hello"))
+    done = await col.next_finished()
+    assert done.reason == "error"
+    errors = col.of(StageError)
+    assert len(errors) == 1
+    err = errors[0]
+    assert isinstance(err, StageError)
+    assert err.category == "model"
+    assert "models install" in err.message
+    assert stage.history == []  # a failed turn leaves the history alternating
+    engine.fail = None
+    await bus.publish(UserText("again"))
+    assert (await col.next_finished()).reason == "stop"
+    await stage.stop()
+    await bus.close()
+
+
+async def test_huge_message_is_fitted_with_a_notice() -> None:
+    engine = FakeEngine(context_size=2048)
+    bus, stage, col = await make(engine, max_tokens=64)
+    await bus.publish(UserText("a" * 1_000_000))
+    done = await col.next_finished()
+    assert done.reason == "stop"
+    prompt = engine.calls[-1]
+    assert engine.count_tokens(prompt) <= 2048 - 64
+    assert len(prompt[-1].content) < 1_000_000
+    await stage.stop()
+    await bus.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("  hi\x00 there\x07 ", "hi there"),
+        ("line1\nline2\tx", "line1\nline2\tx"),
+        ("مرحبا 你好 👩‍👩‍👧 héllo", "مرحبا 你好 👩‍👩‍👧 héllo"),
+        ("\x1b[31mred\x1b[0m", "[31mred[0m"),
+        ("\u202eevil", "evil"),
+    ],
+)
+def test_clean_user_text(raw: str, clean: str) -> None:
+    assert clean_user_text(raw) == clean
+
+
+async def test_control_characters_only_message_is_ignored() -> None:
+    engine = FakeEngine()
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("\x00\x01  \x02"))
+    await bus.publish(UserText("real"))
+    done = await col.next_finished()
+    assert len(engine.calls) == 1
+    assert done.reason == "stop"
+    await stage.stop()
+    await bus.close()
