@@ -1,0 +1,140 @@
+"""The ``her-desktop`` command line.
+
+``her-desktop``              the app (terminal chat for now; the window comes with the GUI)
+``her-desktop chat``         terminal text chat with streamed replies
+``her-desktop doctor``       what is installed, what is missing, and the fix for each problem
+``her-desktop models ...``   list / install / add / remove / verify models
+``her-desktop bench llm``    measure the LM (medians over runs), write JSON
+``her-desktop --version``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from her_desktop import __version__
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="her-desktop",
+        description="A private, local companion you can talk to. Nothing leaves your machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"her-desktop {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    sub = parser.add_subparsers(dest="command")
+
+    chat = sub.add_parser("chat", help="talk by text in this terminal")
+    chat.add_argument("--model", help="model id, registered name or path to a .gguf file")
+    chat.add_argument(
+        "--remote",
+        metavar="URL",
+        help="use an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1",
+    )
+
+    sub.add_parser("doctor", help="check the installation and say how to fix problems")
+
+    models = sub.add_parser("models", help="list and manage models")
+    msub = models.add_subparsers(dest="models_command")
+    msub.add_parser("list", help="known models and their status (the default)")
+    inst = msub.add_parser("install", help="assemble an embedded model into the data dir")
+    inst.add_argument("ids", nargs="*", help="model ids (default: the default LM)")
+    add = msub.add_parser("add", help="register your own GGUF file")
+    add.add_argument("path", type=Path)
+    add.add_argument("--name")
+    rm = msub.add_parser("remove", help="forget a registered model (the file is kept)")
+    rm.add_argument("name")
+    msub.add_parser("verify", help="re-check every installed model file (size and sha256)")
+
+    bench = sub.add_parser("bench", help="measure speed; writes JSON")
+    bsub = bench.add_subparsers(dest="bench_command")
+    bllm = bsub.add_parser("llm", help="LM load time, first-token latency, tokens/s, cancel")
+    bllm.add_argument("--runs", type=int, default=5)
+    bllm.add_argument("--model", help="model id, registered name or .gguf path")
+    bllm.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from her_desktop.app import build_app
+    from her_desktop.cli.chat import run_chat
+    from her_desktop.cli.common import load_config_and_persona, prepare_default_model
+    from her_desktop.llm.base import LLMError
+
+    settings, persona = load_config_and_persona()
+    if args.model:
+        settings.llm.model = args.model
+    if args.remote:
+        settings.llm.engine = "remote"
+        settings.llm.remote.url = args.remote
+    if settings.llm.engine == "llamacpp":
+        prepare_default_model(settings.llm.model)
+
+    async def main() -> int:
+        try:
+            app = build_app(settings, persona)
+        except LLMError as exc:
+            print(f"! {exc}", file=sys.stderr)
+            return 2
+        return await run_chat(app, name=persona.name, greeting=persona.greeting)
+
+    return asyncio.run(main())
+
+
+def _cmd_doctor(_: argparse.Namespace) -> int:
+    from her_desktop.doctor import format_checks, run_checks
+
+    checks = run_checks()
+    print(format_checks(checks))
+    return 1 if any(c.status == "fail" for c in checks) else 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from her_desktop.cli import models_cmd
+
+    return models_cmd.run(args)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.bench_command != "llm":
+        print("usage: her-desktop bench llm [--runs N] [--out FILE]", file=sys.stderr)
+        return 2
+    from her_desktop.bench.llm import run_llm_bench
+
+    return run_llm_bench(runs=args.runs, model=args.model, out=args.out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    command = args.command or "chat"
+    if command == "chat" and args.command is None:
+        args.model = None
+        args.remote = None
+    handlers = {
+        "chat": _cmd_chat,
+        "doctor": _cmd_doctor,
+        "models": _cmd_models,
+        "bench": _cmd_bench,
+    }
+    try:
+        return handlers[command](args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks (``her-desktop bench ...``): medians over several runs, written as JSON."""

@@ -1,0 +1,352 @@
+"""Health checks: what is installed, what is missing, and the one-line fix for each problem.
+
+Used by ``her-desktop doctor`` and (later) by the GUI's first-run screen. Every check is cheap
+and never raises: a check that fails to run reports itself as a problem.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import platform
+import stat
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from her_desktop import __version__, paths
+
+Status = Literal["ok", "warn", "fail", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def _pkg_version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_python() -> list[Check]:
+    ok = sys.version_info >= (3, 11)
+    return [
+        Check(
+            "python",
+            "ok" if ok else "fail",
+            f"Python {platform.python_version()} ({sys.executable})",
+            "" if ok else "Install Python 3.11 or newer.",
+        ),
+        Check("her_desktop", "info", f"version {__version__}"),
+    ]
+
+
+def _owner_only(path: Path) -> bool:
+    if os.name != "posix":
+        return True
+    return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+
+
+def check_dirs() -> list[Check]:
+    out = []
+    for label, get in (
+        ("config dir", paths.config_dir),
+        ("data dir", paths.data_dir),
+        ("models dir", paths.models_dir),
+    ):
+        try:
+            path = get()
+            path.mkdir(parents=True, exist_ok=True)
+            writable = os.access(path, os.W_OK)
+            private = _owner_only(path)
+        except OSError as exc:
+            out.append(
+                Check(
+                    label,
+                    "fail",
+                    f"cannot create it: {exc}",
+                    "Check the disk and "
+                    "its permissions, or set HER_DESKTOP_DATA_DIR to a writable folder.",
+                )
+            )
+            continue
+        if not writable:
+            out.append(
+                Check(
+                    label,
+                    "fail",
+                    f"{path} is not writable",
+                    f"Make it writable: chmod u+rwx '{path}'",
+                )
+            )
+        elif not private:
+            out.append(
+                Check(
+                    label,
+                    "warn",
+                    f"{path} can be read by other users",
+                    f"Make it private: chmod 700 '{path}'",
+                )
+            )
+        else:
+            out.append(Check(label, "ok", str(path)))
+    return out
+
+
+def check_settings() -> list[Check]:
+    from her_desktop.config import load_settings
+
+    loaded = load_settings()
+    if loaded.problem:
+        return [Check("settings", "warn", loaded.problem, f"Edit or delete {loaded.path}")]
+    return [
+        Check(
+            "settings",
+            "ok",
+            f"{loaded.path}" + ("" if loaded.path.exists() else " (not created yet: defaults)"),
+        )
+    ]
+
+
+def check_persona() -> list[Check]:
+    from her_desktop.cli.common import active_persona
+
+    loaded = active_persona()
+    if loaded.problem:
+        return [Check("persona", "warn", loaded.problem, "Fix the persona file or choose another.")]
+    return [Check("persona", "ok", f"{loaded.persona.name} ({loaded.source})")]
+
+
+def check_llama() -> list[Check]:
+    version = _pkg_version("llama-cpp-python")
+    if version is None:
+        return [
+            Check(
+                "llama.cpp",
+                "fail",
+                "llama-cpp-python is not installed",
+                "Run ./her-desktop (it builds it), or see README: Install by hand.",
+            )
+        ]
+    try:
+        llama_cpp = importlib.import_module("llama_cpp")
+        gpu = bool(llama_cpp.llama_supports_gpu_offload())
+        info = llama_cpp.llama_print_system_info()
+        sysinfo = info.decode() if isinstance(info, bytes) else str(info)
+    except Exception as exc:  # a broken native build shows up here
+        return [
+            Check(
+                "llama.cpp",
+                "fail",
+                f"llama-cpp-python {version} does not load: {exc}",
+                "Rebuild it: CMAKE_ARGS='-DGGML_NATIVE=OFF' pip install --force-reinstall "
+                "--no-cache-dir llama-cpp-python",
+            )
+        ]
+    checks = [Check("llama.cpp", "ok", f"llama-cpp-python {version}")]
+    if gpu:
+        checks.append(
+            Check(
+                "GPU offload",
+                "ok",
+                'supported: all layers go to the GPU (llm.n_gpu_layers = "auto")',
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "GPU offload",
+                "info",
+                "not in this build: the LM runs on the CPU",
+                "With an NVIDIA GPU: CMAKE_ARGS='-DGGML_CUDA=on' pip install "
+                "--force-reinstall --no-cache-dir llama-cpp-python",
+            )
+        )
+    checks.append(
+        Check(
+            "CPU features",
+            "info",
+            " ".join(part.strip() for part in sysinfo.split("|") if "= 1" in part)[:300],
+        )
+    )
+    return checks
+
+
+def check_models() -> list[Check]:
+    from her_desktop.config import load_settings
+    from her_desktop.models import ModelNotFound, model_status_rows, resolve_model
+
+    out = []
+    settings = load_settings().settings
+    for row in model_status_rows():
+        if row.kind != "llm":
+            continue
+        if row.status == "installed":
+            out.append(Check(f"model {row.id}", "ok", f"{row.name}: installed ({row.path})"))
+        else:
+            level: Status = "fail" if row.role == "default" else "info"
+            fix = (
+                f"her-desktop models install {row.id}"
+                if row.role != "user"
+                else f"her-desktop models remove {row.id}"
+            )
+            out.append(Check(f"model {row.id}", level, f"{row.name}: {row.status}", fix))
+    if settings.llm.engine == "llamacpp":
+        try:
+            resolved = resolve_model(settings.llm.model)
+            out.append(Check("configured LM", "ok", f"{settings.llm.model} → {resolved.path}"))
+        except ModelNotFound as exc:
+            out.append(
+                Check(
+                    "configured LM",
+                    "fail",
+                    str(exc),
+                    "her-desktop models install, or set llm.model in settings.toml",
+                )
+            )
+    return out
+
+
+def check_remote() -> list[Check]:
+    from her_desktop.config import load_settings
+
+    settings = load_settings().settings
+    if settings.llm.engine != "remote":
+        return [Check("remote LM", "info", "not configured (the LM runs on this machine)")]
+    import httpx
+
+    url = settings.llm.remote.url.rstrip("/") + "/models"
+    try:
+        with httpx.Client(timeout=3.0, trust_env=False) as client:
+            reply = client.get(url)
+        if reply.status_code >= 400:
+            return [
+                Check(
+                    "remote LM",
+                    "fail",
+                    f"{url} answered HTTP {reply.status_code}",
+                    "Check the server URL and its API key in settings.toml",
+                )
+            ]
+    except httpx.HTTPError as exc:
+        return [
+            Check(
+                "remote LM",
+                "fail",
+                f"nothing answers at {url}: {exc}",
+                "Start your LM server, or fix llm.remote.url in settings.toml",
+            )
+        ]
+    return [Check("remote LM", "ok", f"{url} answers")]
+
+
+def check_audio() -> list[Check]:
+    try:
+        sd = importlib.import_module("sounddevice")
+    except ImportError:
+        return [
+            Check(
+                "audio",
+                "info",
+                "sounddevice is not installed: voice is off, text works",
+                "pip install sounddevice (and apt install libportaudio2 on Linux)",
+            )
+        ]
+    except OSError as exc:
+        return [
+            Check(
+                "audio",
+                "warn",
+                f"PortAudio is missing: {exc}",
+                "Install PortAudio: apt install libportaudio2 (Linux)",
+            )
+        ]
+    try:
+        devices = sd.query_devices()
+        inputs = [d["name"] for d in devices if d.get("max_input_channels", 0) > 0]
+        outputs = [d["name"] for d in devices if d.get("max_output_channels", 0) > 0]
+    except Exception as exc:
+        return [
+            Check(
+                "audio",
+                "warn",
+                f"cannot list audio devices: {exc}",
+                "Connect a microphone/speaker; text chat works meanwhile.",
+            )
+        ]
+    checks = []
+    checks.append(
+        Check(
+            "microphone",
+            "ok" if inputs else "warn",
+            ", ".join(inputs[:4]) or "no input device found",
+            "" if inputs else "Connect a microphone; text chat works meanwhile.",
+        )
+    )
+    checks.append(
+        Check(
+            "speaker",
+            "ok" if outputs else "warn",
+            ", ".join(outputs[:4]) or "no output device found",
+            "" if outputs else "Connect a speaker; replies still show as text.",
+        )
+    )
+    return checks
+
+
+ALL_CHECKS: tuple[Callable[[], list[Check]], ...] = (
+    check_python,
+    check_dirs,
+    check_settings,
+    check_persona,
+    check_llama,
+    check_models,
+    check_remote,
+    check_audio,
+)
+
+
+def run_checks() -> list[Check]:
+    results: list[Check] = []
+    for check in ALL_CHECKS:
+        try:
+            results.extend(check())
+        except Exception as exc:  # a broken check is itself a finding, never a crash
+            results.append(
+                Check(
+                    check.__name__.removeprefix("check_"),
+                    "fail",
+                    f"the check itself failed: {type(exc).__name__}: {exc}",
+                )
+            )
+    return results
+
+
+_MARK = {"ok": "✓", "warn": "!", "fail": "✗", "info": "·"}
+
+
+def format_checks(checks: list[Check]) -> str:
+    width = max((len(c.name) for c in checks), default=10)
+    lines = []
+    for c in checks:
+        lines.append(f"{_MARK[c.status]} {c.name.ljust(width)}  {c.detail}")
+        if c.fix and c.status in ("warn", "fail"):
+            lines.append(f"  {' ' * width}  fix: {c.fix}")
+    problems = sum(c.status == "fail" for c in checks)
+    warnings = sum(c.status == "warn" for c in checks)
+    lines.append("")
+    lines.append(
+        "All good."
+        if not problems and not warnings
+        else f"{problems} problem(s), {warnings} warning(s)."
+    )
+    return "\n".join(lines)
