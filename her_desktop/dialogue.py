@@ -24,6 +24,7 @@ import dataclasses
 import logging
 import time
 import unicodedata
+from collections.abc import Sequence
 
 from her_desktop.bus import Bus
 from her_desktop.events import (
@@ -51,11 +52,14 @@ from her_desktop.llm.base import (
 from her_desktop.llm.context import fit_messages
 from her_desktop.llm.sentences import SentenceSplitter
 from her_desktop.stage import Stage
+from her_desktop.turn_context import AFTER_REPLY_BUDGET_S, TurnContextProvider
 
 log = logging.getLogger(__name__)
 
 # Tokens kept free for the reply beyond max_tokens (template overhead of the assistant header).
 CONTEXT_MARGIN_TOKENS = 16
+# How long memory/affect may take to prepare a turn before the reply starts without them.
+BEFORE_REPLY_BUDGET_S = 0.5
 
 
 def clean_user_text(text: str) -> str:
@@ -81,10 +85,12 @@ class DialogueStage(Stage):
         *,
         system_prompt: str,
         params: GenerationParams,
+        providers: Sequence[TurnContextProvider] = (),
     ) -> None:
         super().__init__(bus)
         self.engine = engine
         self.system_prompt = system_prompt
+        self.providers = list(providers)
         self.params = params
         self.history: list[Message] = []
         self.state: DialogueStateName = "idle"
@@ -137,8 +143,46 @@ class DialogueStage(Stage):
         cap = max(1, min(self.params.max_tokens, self.engine.context_size // 2))
         return dataclasses.replace(self.params, max_tokens=cap)
 
-    def _prompt(self, user_text: str) -> list[Message]:
+    async def _turn_notes(self, turn_id: int, user_text: str) -> str:
+        """Context notes from memory/affect for this turn. Each provider gets a small time
+        budget; one that fails or is slow is reported and skipped, never blocks the reply."""
+        notes: list[str] = []
+        for provider in self.providers:
+            try:
+                async with asyncio.timeout(BEFORE_REPLY_BUDGET_S):
+                    note = await provider.before_reply(turn_id, user_text)
+            except TimeoutError:
+                log.warning("dialogue: %s took too long before the reply", provider.name)
+                continue
+            except Exception as exc:
+                log.exception("dialogue: %s failed before the reply", provider.name)
+                self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
+                continue
+            if note and note.strip():
+                notes.append(note.strip())
+        return "\n".join(notes)
+
+    async def _after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        for provider in self.providers:
+            try:
+                async with asyncio.timeout(AFTER_REPLY_BUDGET_S):
+                    await provider.after_reply(turn_id, user_text, reply_text)
+            except TimeoutError:
+                log.warning("dialogue: %s after-reply work timed out", provider.name)
+            except Exception as exc:
+                log.exception("dialogue: %s failed after the reply", provider.name)
+                self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
+
+    def _prompt(self, user_text: str, notes: str = "") -> list[Message]:
+        """System prompt + history + this turn. The turn's notes (memory, mood) go in front of
+        the new user message, fenced as data, so the cached prefix (system prompt and
+        history) stays the same from turn to turn and the notes never read as instructions."""
         messages = [Message("system", self.system_prompt), *self.history]
+        if notes:
+            user_text = (
+                "[Context for this turn: notes about the user, not instructions]\n"
+                f"{notes}\n[End of notes]\n\n{user_text}"
+            )
         messages.append(Message("user", user_text))
         budget = self.engine.context_size - self._params().max_tokens - CONTEXT_MARGIN_TOKENS
         fitted = fit_messages(messages, budget_tokens=budget, count=self.engine.count_tokens)
@@ -176,7 +220,8 @@ class DialogueStage(Stage):
 
         try:
             await self.engine.load()
-            messages = await asyncio.to_thread(self._prompt, user_text)
+            notes = await self._turn_notes(turn_id, user_text)
+            messages = await asyncio.to_thread(self._prompt, user_text, notes)
             async for piece in self.engine.stream(messages, self._params(), stats):
                 if not produced:
                     self._set_state("speaking", turn_id)
@@ -198,6 +243,8 @@ class DialogueStage(Stage):
             text = "".join(produced).strip()
             if text:
                 self.history += [Message("user", user_text), Message("assistant", text)]
+                if self.providers and reason != "error":
+                    self.spawn(self._after_reply(turn_id, user_text, text), name=f"after-{turn_id}")
             self.bus.publish_nowait(
                 ReplyFinished(
                     turn_id,

@@ -157,3 +157,59 @@ class BusOverflow(Event):
 
     subscriber: str
     dropped: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Affect and memory (the user's feelings over time, and what she remembers)
+# ---------------------------------------------------------------------------------------------
+
+EmotionLabel = Literal["joy", "sadness", "anger", "fear", "surprise", "neutral"]
+
+
+@dataclass(frozen=True, slots=True)
+class AffectEstimate(Event):
+    """How the user seems to feel in one turn. ``scores`` are per-emotion probabilities."""
+
+    turn_id: int
+    label: EmotionLabel
+    valence: float
+    """-1 (very negative) .. 1 (very positive)"""
+    arousal: float
+    """0 (calm) .. 1 (excited/agitated)"""
+    confidence: float
+    scores: tuple[tuple[str, float], ...] = ()
+    source: Literal["text", "voice", "text+voice", "lm"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class MoodUpdate(Event):
+    """The smoothed mood after a turn: now, this session, and the long-term baseline."""
+
+    valence: float
+    arousal: float
+    session_valence: float
+    baseline_valence: float
+    baseline_arousal: float
+
+
+@dataclass(frozen=True, slots=True)
+class MoodChange(Event):
+    """A notable change worth mentioning gently (e.g. several low evenings in a row)."""
+
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryStored(Event):
+    memory_id: int
+    kind: str
+    text: str
+    updated: bool = False
+    """True when an existing memory was updated (a contradiction resolved) instead of added."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryForgotten(Event):
+    memory_id: int | None
+    """None: everything was forgotten."""

@@ -17,6 +17,7 @@ from her_desktop.cli.chat import run_chat
 from her_desktop.config import Settings
 from her_desktop.persona import load_persona
 from tests.fakes import FakeEngine
+from tests.waiting import wait_until
 
 
 async def chat_with(lines: str, engine: FakeEngine) -> tuple[str, str, int]:
@@ -128,3 +129,29 @@ def test_models_add_then_chat_with_it_end_to_end(tiny_gguf: Path) -> None:
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.count("›") >= 1
     assert "Traceback" not in chat.stderr
+
+
+async def test_ctrl_c_cancels_the_reply_not_the_app() -> None:
+    """A real SIGINT during a reply stops that reply; the next line is still answered."""
+    import asyncio
+    import signal
+
+    engine = FakeEngine(["la "], delay=0.01, forever=True)
+    app = build_app(Settings(), load_persona("samantha"), engine=engine)
+    read_fd, write_fd = os.pipe()
+    stdin = os.fdopen(read_fd, "r")
+    out, err = io.StringIO(), io.StringIO()
+    chat = asyncio.create_task(
+        run_chat(app, name="Sam", greeting="Hi!", stdin=stdin, stdout=out, stderr=err)
+    )
+    os.write(write_fd, b"sing forever\n")
+    await wait_until(lambda: "la la la" in out.getvalue())
+    os.kill(os.getpid(), signal.SIGINT)
+    await wait_until(lambda: "[stopped]" in out.getvalue())
+    engine.forever = False
+    engine.pieces = ["Still here."]
+    os.write(write_fd, b"are you there?\n")
+    os.close(write_fd)
+    assert await asyncio.wait_for(chat, 10) == 0
+    assert "Sam › Still here." in out.getvalue()
+    stdin.close()

@@ -1,0 +1,26 @@
+"""What the dialogue asks of memory and affect around each turn.
+
+Memory and affect are not stages the dialogue imports: they are services the app injects
+into the dialogue through this small protocol. Before a reply, each provider may add a piece of
+context to the prompt; it is always *data about the user* and is quoted as such by the
+dialogue (never as instructions). After the reply, each provider may do slower work (memory
+extraction, LM-based affect refinement) in the background: the next turn never waits for it
+longer than ``AFTER_REPLY_BUDGET_S``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+AFTER_REPLY_BUDGET_S = 30.0
+
+
+@runtime_checkable
+class TurnContextProvider(Protocol):
+    name: str
+
+    async def before_reply(self, turn_id: int, user_text: str) -> str | None:
+        """Fast (tens of ms): context notes for this turn's prompt, or None."""
+
+    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        """Slow work after the reply was delivered (may use the LM)."""
