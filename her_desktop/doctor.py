@@ -126,6 +126,16 @@ def check_persona() -> list[Check]:
     return [Check("persona", "ok", f"{loaded.persona.name} ({loaded.source})")]
 
 
+def cpu_features(sysinfo: str) -> str:
+    """The enabled features from llama.cpp's system info ("CPU : SSE3 = 1 | AVX = 1 | ...")."""
+    names = []
+    for part in sysinfo.replace("CPU :", "|").split("|"):
+        name, _, value = part.partition("=")
+        if value.strip() == "1" and name.strip():
+            names.append(name.strip())
+    return " ".join(names)[:300] or "unknown"
+
+
 def check_llama() -> list[Check]:
     version = _pkg_version("llama-cpp-python")
     if version is None:
@@ -175,7 +185,7 @@ def check_llama() -> list[Check]:
         Check(
             "CPU features",
             "info",
-            " ".join(part.strip() for part in sysinfo.split("|") if "= 1" in part)[:300],
+            cpu_features(sysinfo),
         )
     )
     return checks

@@ -155,3 +155,11 @@ async def test_ctrl_c_cancels_the_reply_not_the_app() -> None:
     assert await asyncio.wait_for(chat, 10) == 0
     assert "Sam › Still here." in out.getvalue()
     stdin.close()
+
+
+def test_cpu_features_are_listed_plainly() -> None:
+    from her_desktop.doctor import cpu_features
+
+    info = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX512 = 0 | LLAMAFILE = 1 | "
+    assert cpu_features(info) == "SSE3 SSSE3 LLAMAFILE"
+    assert cpu_features("") == "unknown"
