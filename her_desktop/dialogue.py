@@ -126,6 +126,23 @@ class DialogueStage(Stage):
         task.cancel()
         await asyncio.wait({task}, timeout=2.0)
 
+    def warm_up(self) -> asyncio.Task[None]:
+        """Load the model and read the system prompt now, in the background, so the first turn
+        starts from a warm cache (the prefix is shared with every later prompt). A model that
+        cannot load is reported right away instead of at the first message."""
+        return self.spawn(self._warm_up(), name="warm-up")
+
+    async def _warm_up(self) -> None:
+        probe = [Message("system", self.system_prompt), Message("user", "Hi")]
+        params = dataclasses.replace(self.params, max_tokens=1, temperature=0.0)
+        try:
+            await self.engine.load()
+            async for _ in self.engine.stream(probe, params):
+                pass
+        except LLMError as exc:
+            category: ErrorCategory = "network" if isinstance(exc, EndpointError) else "model"
+            self.report(category, str(exc), repr(exc))
+
     def reset(self) -> None:
         """Forget the conversation (a new session)."""
         self.history.clear()

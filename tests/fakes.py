@@ -36,6 +36,7 @@ class FakeEngine(LLMEngine):
         self._context = context_size
         self.loaded = 0
         self.calls: list[list[Message]] = []
+        self.warmups = 0
         self.active = 0
 
     @property
@@ -55,7 +56,10 @@ class FakeEngine(LLMEngine):
         stats: GenerationStats | None = None,
     ) -> AsyncIterator[str]:
         stats = stats if stats is not None else GenerationStats()
-        self.calls.append(list(messages))
+        if params.max_tokens == 1:  # the dialogue's warm-up probe, not a turn
+            self.warmups += 1
+        else:
+            self.calls.append(list(messages))
         if self.fail is not None:
             raise self.fail
         self.active += 1

@@ -266,3 +266,27 @@ async def test_failing_or_slow_provider_never_blocks_the_reply() -> None:
     assert engine.calls[-1][-1].content == "hi"
     await stage.stop()
     await bus.close()
+
+
+async def test_warm_up_loads_and_reads_the_system_prompt() -> None:
+    engine = FakeEngine()
+    bus, stage, col = await make(engine)
+    await stage.warm_up()
+    assert engine.loaded == 1
+    assert engine.warmups == 1
+    assert engine.calls == []
+    assert not col.of(ReplyToken)  # nothing is shown to the user
+    await stage.stop()
+    await bus.close()
+
+
+async def test_warm_up_reports_a_model_problem_at_once() -> None:
+    engine = FakeEngine(
+        fail=ModelLoadError("/m/x.gguf is missing — run: her-desktop models install")
+    )
+    bus, stage, col = await make(engine)
+    await stage.warm_up()
+    await wait_until(lambda: col.of(StageError))
+    assert "x.gguf is missing" in col.of(StageError)[0].message  # type: ignore[attr-defined]
+    await stage.stop()
+    await bus.close()

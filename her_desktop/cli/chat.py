@@ -189,6 +189,7 @@ async def run_chat(
         stderr=stderr or sys.stderr,
     )
     await app.start()
+    app.dialogue.warm_up()
     try:
         return await chat.run(greeting)
     finally:
