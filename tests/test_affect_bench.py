@@ -1,0 +1,56 @@
+"""The affect bench: its labelled set and its report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from her_desktop.affect.base import EMOTIONS
+from her_desktop.affect.embedding import load_prototypes
+from her_desktop.affect.text import LexiconDetector
+from her_desktop.bench import affect as bench
+
+
+def test_eval_set_is_large_balanced_and_separate_from_the_prototypes() -> None:
+    items = bench.load_eval_set()
+    assert len(items) >= 200
+    counts = {e: sum(i.label == e for i in items) for e in EMOTIONS}
+    assert min(counts.values()) >= 30
+    texts = {i.text.lower() for i in items}
+    assert len(texts) == len(items)  # no duplicates
+    prototypes = {s.lower() for group in load_prototypes().values() for s in group}
+    assert not texts & prototypes
+    tests_dir = Path(__file__).parent
+    test_sources = " ".join(p.read_text().lower() for p in tests_dir.glob("test_affect_*.py"))
+    assert not [t for t in texts if len(t) > 12 and t in test_sources]
+
+
+def test_macro_f1_and_sign() -> None:
+    f1, per = bench.macro_f1(["joy", "joy", "anger"], ["joy", "anger", "anger"])
+    assert per["joy"] == pytest.approx(2 / 3)
+    assert per["anger"] == pytest.approx(2 / 3)
+    assert per["fear"] == 0.0
+    assert f1 == pytest.approx((4 / 3) / 6)
+    assert [bench.sign_of(v) for v in (0.5, 0.05, -0.2)] == [1, 0, -1]
+
+
+def test_bench_writes_a_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the lexicon only: the optional embedding detectors take seconds per pass
+    monkeypatch.setattr(bench, "candidates", lambda chosen: [("lexicon", LexiconDetector)])
+    monkeypatch.setattr(bench, "create_detector", lambda: LexiconDetector())
+    out = tmp_path / "affect.json"
+    assert bench.run_affect_bench(out) == 0
+    report = json.loads(out.read_text())
+    result = report["detectors"]["lexicon"]
+    assert report["eval_set"]["utterances"] >= 200
+    assert report["chosen"] == "lexicon"
+    for key in ("accuracy", "macro_f1", "valence_sign_accuracy"):
+        assert 0.0 <= result[key] <= 1.0
+    print("lexicon on the eval set:", {k: result[k] for k in ("accuracy", "macro_f1")})
+    assert result["accuracy"] > 0.6  # far above chance (1/6); the bench reports the real figure
+    assert result["latency"]["median"] < 50.0  # ms per utterance: the issue's budget
+    assert sum(sum(row.values()) for row in result["confusion"].values()) == len(
+        bench.load_eval_set()
+    )
