@@ -1,0 +1,360 @@
+"""A cheap rule-based extractor for the most common ways people tell facts about themselves.
+
+Used when no LM is available, alongside the LM (its answers are precise where they match), and
+in tests. English only. Each sentence of the user's message is tried against the patterns below
+in order; the first that matches gives one ``Candidate``. Questions and hypotheticals ("if my…",
+"what if…") are skipped. Memory texts are normalised first-person sentences ("My dog is called
+Biscuit."), so they read naturally when quoted back.
+
+| pattern                                   | kind       | subject                  |
+|-------------------------------------------|------------|--------------------------|
+| my name is N / call me N / I'm called N   | fact       | user.name                |
+| my <pet> is (called) N, I have a <pet> named N | fact  | pet.<animal>.name        |
+| my <relation> is (called) N               | fact       | people.<relation>.name   |
+| he's/she's/it's called N, his name is N   | fact       | the last named subject   |
+| my favo(u)rite T is V                     | preference | favorite.<t>             |
+| I love / like / enjoy / hate / can't stand X | preference | likes.<x>             |
+| I'm a W (an occupation) / I work as a W   | fact       | user.job                 |
+| I'm a W (anything else)                   | fact       | user.is.<w>              |
+| I work at/for P                           | fact       | user.workplace           |
+| I live in P / I moved to P                | fact       | user.home                |
+| I'm from P / I grew up in P               | fact       | user.hometown            |
+| I'm N years old                           | fact       | user.age                 |
+| my birthday is D / I was born on D        | fact       | user.birthday            |
+| I'm allergic to X                         | fact       | health.allergy.<x>       |
+| I'm afraid/scared/terrified of X          | fact       | fears.<x>                |
+| I'm learning / studying X                 | fact       | user.learning.<x>        |
+| I/we went/took/had/got… or a sentence about me with today/tomorrow/next week… | episode | none |
+
+Contradictions: the same subject key is produced for "my dog is Biscuit" and "my dog is
+actually called Max" — and for "actually he's called Max" right after a naming, through the last
+named subject — so the store updates the memory instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from her_desktop.memory.extraction import Candidate, clean_text, dedupe, normalize_subject
+
+PETS: Final = {
+    "dog": "dog", "puppy": "dog", "cat": "cat", "kitten": "cat", "hamster": "hamster",
+    "rabbit": "rabbit", "bunny": "rabbit", "parrot": "parrot", "bird": "bird", "horse": "horse",
+    "fish": "fish", "goldfish": "fish", "turtle": "turtle", "tortoise": "tortoise",
+    "snake": "snake", "lizard": "lizard", "guinea pig": "guinea_pig", "ferret": "ferret",
+}  # fmt: skip
+RELATIONS: Final = {
+    "sister": "sister", "brother": "brother", "mother": "mother", "mom": "mother",
+    "mum": "mother", "father": "father", "dad": "father", "wife": "wife", "husband": "husband",
+    "partner": "partner", "girlfriend": "girlfriend", "boyfriend": "boyfriend", "son": "son",
+    "daughter": "daughter", "best friend": "best_friend", "boss": "boss",
+    "grandmother": "grandmother", "grandma": "grandmother", "grandfather": "grandfather",
+    "grandpa": "grandfather", "aunt": "aunt", "uncle": "uncle", "cousin": "cousin",
+    "roommate": "roommate", "flatmate": "roommate", "therapist": "therapist",
+    "fiancé": "fiance", "fiancée": "fiance", "fiance": "fiance", "fiancee": "fiance",
+    "niece": "niece", "nephew": "nephew", "teacher": "teacher", "coach": "coach",
+}  # fmt: skip
+_OCCUPATION_WORDS: Final = (
+    "accountant actor actress architect artist baker barista carpenter cashier chef cleaner "
+    "coder consultant cook dancer dentist designer developer doctor driver economist editor "
+    "electrician engineer farmer firefighter gardener hairdresser journalist judge lawyer "
+    "librarian manager mechanic midwife musician nurse paramedic pharmacist photographer "
+    "physician physicist pilot plumber professor programmer psychologist researcher sailor "
+    "salesman saleswoman scientist secretary singer soldier student surgeon tailor teacher "
+    "technician therapist translator tutor vet veterinarian waiter waitress writer retiree "
+    "retired freelancer entrepreneur analyst administrator receptionist caregiver carer"
+)
+OCCUPATIONS: Final = frozenset(_OCCUPATION_WORDS.split())
+LIKE_VERBS: Final = {
+    "love": 0.8, "adore": 0.8, "like": 0.5, "enjoy": 0.6, "hate": -0.8, "dislike": -0.5,
+    "can't stand": -0.8, "cannot stand": -0.8, "detest": -0.8, "loathe": -0.8,
+}  # fmt: skip
+HEAVY_WORDS: Final = (
+    "vet", "hospital", "sick", "ill", "died", "passed away", "funeral", "surgery", "operation",
+    "exam", "interview", "wedding", "broke up", "breakup", "divorce", "pregnant", "baby",
+    "fired", "laid off", "promotion", "new job", "diagnos", "accident", "birthday",
+    "anniversary", "moving", "moved", "graduat", "cancer", "lost my", "anxious", "depressed",
+)  # fmt: skip
+POSITIVE_WORDS: Final = (
+    "great", "happy", "excited", "won", "passed", "promotion", "love", "fun", "wonderful",
+    "good", "amazing", "proud", "glad", "relieved", "engaged", "graduat", "new job",
+)  # fmt: skip
+NEGATIVE_WORDS: Final = (
+    "sick", "ill", "sad", "died", "worried", "failed", "lost", "fired", "hurt", "broke",
+    "awful", "terrible", "stressed", "anxious", "vet", "hospital", "funeral", "surgery",
+    "accident", "lonely", "depressed", "scared", "laid off", "cancer", "breakup", "broke up",
+)  # fmt: skip
+TIME_WORDS: Final = re.compile(
+    r"\b(today|tonight|tomorrow|yesterday|last night|this morning|this weekend|next week|"
+    r"last week|next month|last month|last year|next year|"
+    r"on (monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
+    re.IGNORECASE,
+)
+EVENT_START: Final = re.compile(
+    r"^(i|we)( just| finally| had to| have to| am going to|'m going to| will|'ll)? "
+    r"(went|took|had|got|started|finished|lost|visited|met|passed|failed|broke|moved|quit|"
+    r"bought|adopted|won|saw|found|began|lost|signed|booked|celebrated|graduated|"
+    r"go|take|have|start|visit|meet|move|see|fly|flew|travel|travelled|traveled)\b",
+    re.IGNORECASE,
+)
+FILLERS: Final = re.compile(
+    r"^((actually|well|oh|so|and|but|also|anyway|btw|by the way|um+|uh+|hm+|hey|hi|no|yes|"
+    r"yeah|ok|okay|oh and|you know what|wait|sorry|right|honestly|I mean)[,!.]?\s+)+",
+    re.IGNORECASE,
+)
+SKIP_START: Final = re.compile(
+    r"^(if|what if|when|whether|maybe|perhaps|do you|did you|can you|could you|would you|"
+    r"what|who|where|why|how|is|are|will you|should)\b",
+    re.IGNORECASE,
+)
+NAME: Final = r"(?P<name>[^\W\d_][\w'’-]*(?: (?-i:[A-Z])[\w'’-]*)?)"
+_NOT_NAME_WORDS: Final = (
+    "a an the very so really not sick ill fine okay ok good great old young sad happy "
+    "tired away home here there back out my your his her their our it this that"
+)
+NOT_NAMES: Final = frozenset(_NOT_NAME_WORDS.split())
+MAX_OBJECT_WORDS: Final = 8
+MAX_SUBJECT_WORDS: Final = 4
+
+
+def _alternatives(words: dict[str, str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_PET = _alternatives(PETS)
+_REL = _alternatives(RELATIONS)
+_NAMING = r"(?:'s name is|’s name is| is called| is named| is|'s called|’s called| called| named)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    subject: str
+    noun: str
+
+
+def _split_sentences(text: str) -> list[str]:
+    text = text.replace("’", "'")
+    parts = re.split(r"(?<=[.!?;])\s+|\n+", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _slug(text: str, max_words: int = MAX_SUBJECT_WORDS) -> str | None:
+    words = re.findall(r"[^\W_]+", text.lower())
+    words = [w for w in words if w not in ("a", "an", "the", "my", "to", "of")]
+    return normalize_subject("_".join(words[:max_words]))
+
+
+def _trim_object(text: str) -> str:
+    """The object of a statement without what follows a clause break or a time phrase."""
+    text = re.split(r",| but | because | since | when | though ", text, maxsplit=1)[0]
+    text = TIME_WORDS.split(text, maxsplit=1)[0]
+    text = re.sub(r"\s+(originally|now|these days|at the moment|anymore)\s*[.!]*$", "", text)
+    words = text.strip(" .!;:").split()
+    return " ".join(words[:MAX_OBJECT_WORDS])
+
+
+def _is_name(word: str, *, capitalised: bool) -> bool:
+    first = word.split()[0]
+    if first.lower() in NOT_NAMES:
+        return False
+    return not capitalised or first[:1].isupper()
+
+
+def _salience(text: str, base: float) -> float:
+    lower = text.lower()
+    heavy = any(w in lower for w in HEAVY_WORDS)
+    return min(1.0, base + (0.3 if heavy else 0.0))
+
+
+def _valence(text: str) -> float:
+    lower = text.lower()
+    words = set(re.findall(r"[a-z']+", lower))
+    pos = sum(1 for w in POSITIVE_WORDS if (w in words if " " not in w else w in lower))
+    neg = sum(1 for w in NEGATIVE_WORDS if (w in words if " " not in w else w in lower))
+    return max(-1.0, min(1.0, 0.4 * (pos - neg)))
+
+
+class RuleExtractor:
+    """See the module docstring. Keeps the last named subject (for "he's called Max")."""
+
+    name = "rules"
+
+    def __init__(self) -> None:
+        self.last_named: _Named | None = None
+
+    def extract(self, user_text: str) -> list[Candidate]:
+        found: list[Candidate] = []
+        for sentence in _split_sentences(user_text[:4000]):
+            candidate = self._sentence(sentence)
+            if candidate is not None:
+                found.append(candidate)
+        return dedupe(found)
+
+    def _sentence(self, raw: str) -> Candidate | None:
+        if raw.endswith("?"):
+            return None
+        s = FILLERS.sub("", raw).strip()
+        if not s or SKIP_START.match(s):
+            return None
+        s = re.sub(r"\bI am\b", "I'm", s, flags=re.IGNORECASE)
+        s = re.sub(r"\bI've got\b|\bI have got\b", "I have", s, flags=re.IGNORECASE)
+        for method in (self._name, self._named, self._pronoun, self._favorite, self._like,
+                       self._about_me, self._episode):  # fmt: skip
+            candidate = method(s)
+            if candidate is not None:
+                return candidate
+        return None
+
+    # -- facts ---------------------------------------------------------------------------
+
+    def _name(self, s: str) -> Candidate | None:
+        m = re.match(
+            r"^(?:my name is|my name's|i'm called|call me|people call me|you can call me)\s+"
+            + NAME,
+            s,
+            re.IGNORECASE,
+        )
+        if not m or not _is_name(m["name"], capitalised=False):
+            return None
+        name = m["name"].title() if m["name"].islower() else m["name"]
+        return Candidate("fact", f"My name is {name}.", "user.name", 0.9, 0.0, 0.7)
+
+    def _named(self, s: str) -> Candidate | None:
+        have = re.match(
+            rf"^i have an? (?P<noun>{_PET}|{_REL})(?: who is| who's| that is)?"
+            rf"(?: called| named)\s+{NAME}",
+            s,
+            re.IGNORECASE,
+        )
+        my = re.match(
+            rf"^my (?:little |older |younger |big |old |new )?(?P<noun>{_PET}|{_REL})"
+            rf"{_NAMING}(?P<actually> actually| now| really)?(?P<called> called| named)?\s+{NAME}",
+            s,
+            re.IGNORECASE,
+        )
+        m = have or my
+        if not m:
+            return None
+        noun = m["noun"].lower()
+        explicit = have is not None or bool(my and (my["called"] or "name" in my.group(0)))
+        if not _is_name(m["name"], capitalised=not explicit):
+            return None
+        kind_of = f"pet.{PETS[noun]}" if noun in PETS else f"people.{RELATIONS[noun]}"
+        subject = f"{kind_of}.name"
+        self.last_named = _Named(subject, noun)
+        return Candidate("fact", f"My {noun} is called {m['name']}.", subject, 0.9, 0.3, 0.6)
+
+    def _pronoun(self, s: str) -> Candidate | None:
+        m = re.match(
+            rf"^(?:(?:he|she|it|they)(?:'s| is| are|'re)(?: actually| really)? (?:called|named)"
+            rf"|(?:his|her|its|their) name(?:'s| is)(?: actually| really)?)\s+{NAME}",
+            s,
+            re.IGNORECASE,
+        )
+        if not m or self.last_named is None or not _is_name(m["name"], capitalised=False):
+            return None
+        named = self.last_named
+        return Candidate(
+            "fact", f"My {named.noun} is called {m['name']}.", named.subject, 0.85, 0.3, 0.6
+        )
+
+    def _favorite(self, s: str) -> Candidate | None:
+        m = re.match(
+            r"^my (?:all-time |absolute )?favou?rite (?P<thing>[\w ]{1,30}?) (?:is|are) "
+            r"(?P<value>.{1,80})",
+            s,
+            re.IGNORECASE,
+        )
+        if not m:
+            return None
+        value = _trim_object(m["value"])
+        thing = m["thing"].strip().lower()
+        slug = _slug(thing)
+        if not value or slug is None:
+            return None
+        return Candidate(
+            "preference", f"My favourite {thing} is {value}.", f"favorite.{slug}", 0.85, 0.6, 0.5
+        )
+
+    def _like(self, s: str) -> Candidate | None:
+        verbs = "|".join(re.escape(v) for v in sorted(LIKE_VERBS, key=len, reverse=True))
+        m = re.match(
+            rf"^i (?:really |absolutely |just |kind of |kinda |totally |truly )?"
+            rf"(?P<verb>{verbs}) (?P<object>.{{2,120}})",
+            s,
+            re.IGNORECASE,
+        )
+        if not m:
+            return None
+        obj = _trim_object(m["object"])
+        if obj.lower().startswith(("it", "that", "this", "you", "when", "how", "him", "her")):
+            return None
+        slug = _slug(re.sub(r"^to ", "", obj, flags=re.IGNORECASE))
+        if slug is None:
+            return None
+        verb = m["verb"].lower()
+        valence = LIKE_VERBS[verb]
+        return Candidate(
+            "preference",
+            f"I {verb} {obj}.",
+            f"likes.{slug}",
+            0.8,
+            valence,
+            0.6 if abs(valence) >= 0.8 else 0.4,
+        )
+
+    def _about_me(self, s: str) -> Candidate | None:
+        rules: tuple[tuple[str, str, str | None], ...] = (
+            (r"^i'm (?P<x>\d{1,3})(?: years old| years| yo)?[.!]?$", "user.age",
+             "I'm {x} years old."),
+            (r"^i work (?:at|for) (?P<x>.{2,80})", "user.workplace", "I work at {x}."),
+            (r"^i (?:live|reside) in (?P<x>.{2,80})", "user.home", "I live in {x}."),
+            (r"^i (?:just |recently )?moved to (?P<x>.{2,80})", "user.home", "I live in {x}."),
+            (r"^i(?:'m| come) from (?P<x>.{2,80})", "user.hometown", "I'm from {x}."),
+            (r"^i grew up in (?P<x>.{2,80})", "user.hometown", "I grew up in {x}."),
+            (r"^my birthday is (?:on )?(?P<x>.{2,40})", "user.birthday", "My birthday is {x}."),
+            (r"^i was born (?:on|in) (?P<x>.{2,40})", "user.birthday", "I was born on {x}."),
+            (r"^i'm allergic to (?P<x>.{2,60})", "health.allergy.", "I'm allergic to {x}."),
+            (r"^i'm (?:really |very |so )?(?:afraid|scared|terrified|frightened) of (?P<x>.{2,60})",
+             "fears.", "I'm afraid of {x}."),
+            (r"^i'm (?:learning|studying|taking classes in) (?P<x>.{2,60})", "user.learning.",
+             "I'm learning {x}."),
+            (r"^i work as an? (?P<x>.{2,60})", "user.job", "I work as a {x}."),
+            (r"^i'm an? (?P<x>.{2,60})", "", "I'm a {x}."),
+        )  # fmt: skip
+        for pattern, subject, template in rules:
+            m = re.match(pattern, s, re.IGNORECASE)
+            if not m:
+                continue
+            value = _trim_object(m["x"])
+            if not value:
+                return None
+            slug = _slug(value)
+            if slug is None:
+                return None
+            if subject == "":  # "I'm a W": a job when W ends in an occupation
+                last = value.lower().split()[-1]
+                subject = "user.job" if last in OCCUPATIONS else f"user.is.{slug}"
+            elif subject.endswith("."):
+                subject = subject + slug
+            text = (template or "{x}").format(x=value)
+            valence = -0.5 if subject.startswith(("fears.", "health.")) else 0.0
+            return Candidate("fact", text, normalize_subject(subject), 0.8, valence, 0.5)
+        return None
+
+    # -- episodes ------------------------------------------------------------------------
+
+    def _episode(self, s: str) -> Candidate | None:
+        words = s.split()
+        if len(words) < 4:
+            return None
+        lower = s.lower()
+        about_me = re.search(r"\b(i|i'm|my|me|we|our)\b", lower) is not None
+        if not (EVENT_START.match(s) or (about_me and TIME_WORDS.search(s))):
+            return None
+        text = clean_text(s if s[-1] in ".!" else s + ".")
+        if text is None:
+            return None
+        return Candidate("episode", text, None, 0.6, _valence(s), _salience(s, 0.5))

@@ -1,0 +1,377 @@
+"""What the dialogue calls around each turn: recall before the reply, learn after it.
+
+``MemoryService`` implements ``TurnContextProvider``:
+
+- ``before_reply`` (fast: one embedding and one matrix product, in a worker thread): the
+  memories related to this turn, ranked and fitted to a token budget (``retrieval``), as a
+  quoted block of notes — data, never instructions.
+- ``after_reply`` (slow work, after the reply was delivered): candidates from the rule-based
+  extractor and, when an ``LLMEngine`` was given, from the LM (grammar-constrained JSON,
+  validated and clamped; an LM failure falls back to the rules alone). Each candidate is
+  embedded; one that nearly repeats a known memory (cosine ≥ ``DUPLICATE_COSINE``) takes that
+  memory's subject (so it updates it) or, without a subject, is skipped. Then the turn's two
+  messages and its memories are written in **one transaction** (the memories' provenance is the
+  user's message), the in-memory index is updated, and ``MemoryStored`` is published for each
+  memory added or changed.
+- With memory disabled (settings), nothing is recalled and nothing is stored — not even the
+  messages.
+- ``greeting_context()``: notes for a continuity greeting — the user's name and the most salient
+  recent episode ("How is Biscuit doing after the vet?").
+- User control (``forget``, ``forget_all``, ``edit``) goes through the service while the app
+  runs, so the index stays in step and ``MemoryForgotten`` / ``MemoryStored`` are published.
+
+Embeddings from another embedder (the model package was installed or removed since) are
+re-embedded by ``start()`` in the background; until then those memories are not recalled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from her_desktop.bus import Bus
+from her_desktop.events import MemoryForgotten, MemoryStored, Notice
+from her_desktop.llm.base import LLMEngine, LLMError
+from her_desktop.memory.embeddings import Embedder
+from her_desktop.memory.extraction import Candidate, LMExtractor, clean_text, dedupe
+from her_desktop.memory.index import Vector, VectorIndex
+from her_desktop.memory.retrieval import (
+    DEFAULT_BUDGET_TOKENS,
+    DEFAULT_LIMIT,
+    DEFAULT_WEIGHTS,
+    Scored,
+    Weights,
+    format_notes,
+    quote,
+    rank,
+    recency,
+    relative_time,
+)
+from her_desktop.memory.rules import RuleExtractor
+from her_desktop.memory.store import Clock, MemoryRecord, MemoryStore, NewMemory, Upserted
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_COSINE: Final = 0.92
+"""A candidate this close to a known memory repeats it (takes its subject, or is skipped)."""
+SAME_TEXT_COSINE: Final = 0.97
+"""A candidate with its own subject this close to a known memory takes the known subject (the
+LM named the same thing with another key)."""
+REEMBED_BATCH: Final = 64
+RECALL_CACHE_TURNS: Final = 8
+RECENT_SUBJECTS: Final = 4
+GREETING_EPISODE_DAYS: Final = 14.0
+GREETING_HALF_LIFE_DAYS: Final = 3.0
+GREETING_MIN_SALIENCE: Final = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    record: MemoryRecord
+    scored: Scored
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMemory:
+    memory_id: int
+    status: str
+    candidate: Candidate
+
+
+class MemoryService:
+    """The memory ``TurnContextProvider``: see the module docstring."""
+
+    name = "memory"
+
+    def __init__(
+        self,
+        bus: Bus,
+        store: MemoryStore,
+        embedder: Embedder,
+        *,
+        engine: LLMEngine | None,
+        enabled: bool,
+        clock: Clock = time.time,
+        budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+        limit: int = DEFAULT_LIMIT,
+        weights: Weights = DEFAULT_WEIGHTS,
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.embedder = embedder
+        self.enabled = enabled
+        self.clock = clock
+        self.budget_tokens = budget_tokens
+        self.limit = limit
+        self.weights = weights
+        self.rules = RuleExtractor()
+        self.lm = LMExtractor(engine) if engine is not None else None
+        self.conversation_id: int | None = None
+        self._index: VectorIndex | None = None
+        self._index_lock = threading.RLock()
+        self._recalled: OrderedDict[int, list[MemoryRecord]] = OrderedDict()
+        self._recent: list[tuple[str, str]] = []
+
+    # -- start -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the index, tell the user about a damaged file set aside, and re-embed memories
+        from another embedder (in batches, in a worker thread)."""
+        if self.store.problem:
+            await self.bus.publish(Notice(self.name, self.store.problem))
+        await asyncio.to_thread(self.index)
+        done = await asyncio.to_thread(self.reembed_stale, REEMBED_BATCH)
+        while done:
+            done = await asyncio.to_thread(self.reembed_stale, REEMBED_BATCH)
+
+    def index(self) -> VectorIndex:
+        """The in-memory index, loaded from the store on first use."""
+        with self._index_lock:
+            if self._index is None:
+                table = self.store.embeddings(self.embedder.name, self.embedder.dim)
+                self._index = VectorIndex.from_table(table, self.embedder.dim)
+            return self._index
+
+    def reembed_stale(self, batch: int = REEMBED_BATCH) -> int:
+        """Embed up to ``batch`` memories that have no embedding from this embedder."""
+        stale = self.store.stale(self.embedder.name, self.embedder.dim, limit=batch)
+        if not stale:
+            return 0
+        vectors = self.embedder.embed([text for _, text in stale])
+        rows = [(memory_id, vectors[i]) for i, (memory_id, _) in enumerate(stale)]
+        self.store.set_embeddings(rows, self.embedder.name)
+        records = self.store.get_many([memory_id for memory_id, _ in rows])
+        index = self.index()
+        with self._index_lock:
+            for memory_id, vector in rows:
+                record = records.get(memory_id)
+                if record is not None:
+                    index.upsert(memory_id, vector, record.updated, record.salience)
+        return len(rows)
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    # -- before the reply --------------------------------------------------------------------
+
+    async def before_reply(self, turn_id: int, user_text: str) -> str | None:
+        if not self.enabled or not user_text.strip():
+            return None
+        return await asyncio.to_thread(self.notes_for, user_text, turn_id)
+
+    def notes_for(self, user_text: str, turn_id: int | None = None) -> str | None:
+        """The quoted block of related memories for ``user_text`` (None when none)."""
+        recalled = self.recall(user_text)
+        if turn_id is not None:
+            self._recalled[turn_id] = [r.record for r in recalled]
+            while len(self._recalled) > RECALL_CACHE_TURNS:
+                self._recalled.popitem(last=False)
+        return format_notes(
+            [r.record for r in recalled], self.clock(), budget_tokens=self.budget_tokens
+        )
+
+    def recall(self, text: str, limit: int | None = None) -> list[Recalled]:
+        """Related memories, best first (ranking in ``retrieval``)."""
+        query = self.embedder.embed([text])[0]
+        index = self.index()
+        with self._index_lock:
+            scored = rank(
+                index.view(),
+                query,
+                now=self.clock(),
+                min_relevance=self.embedder.min_relevance,
+                limit=limit or self.limit,
+                weights=self.weights,
+            )
+        records = self.store.get_many([s.memory_id for s in scored])
+        return [Recalled(records[s.memory_id], s) for s in scored if s.memory_id in records]
+
+    # -- after the reply ---------------------------------------------------------------------
+
+    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        if not self.enabled or not user_text.strip():
+            return
+        candidates = self.rules.extract(user_text)
+        if self.lm is not None:
+            known = [(r.subject, r.text) for r in self._recalled.pop(turn_id, [])]
+            known += [(s, t) for s, t in self._recent if (s, t) not in known]
+            known += [(c.subject, c.text) for c in candidates if c.subject]
+            try:
+                candidates = dedupe([*candidates, *await self.lm.extract(user_text, known)])
+            except (LLMError, TimeoutError) as exc:
+                log.warning("memory: LM extraction failed, rules only: %s", exc)
+        stored = await asyncio.to_thread(
+            self.store_turn, turn_id, user_text, reply_text, candidates
+        )
+        for item in stored:
+            if item.status == "same":
+                continue
+            await self.bus.publish(
+                MemoryStored(
+                    item.memory_id,
+                    item.candidate.kind,
+                    item.candidate.text,
+                    updated=item.status == "updated",
+                )
+            )
+
+    def store_turn(
+        self, turn_id: int, user_text: str, reply_text: str, candidates: Sequence[Candidate]
+    ) -> list[StoredMemory]:
+        """Embed, de-duplicate and write one turn (see the module docstring)."""
+        if not self.enabled:
+            return []
+        candidates, vectors = self._resolve(list(candidates))
+        results: list[tuple[Upserted, Candidate, int]] = []
+        with self.store.turn() as tx:
+            if self.conversation_id is None:
+                self.conversation_id = tx.new_conversation()
+            user_id = tx.add_message(self.conversation_id, "user", user_text, turn_id=turn_id)
+            if reply_text.strip():
+                tx.add_message(self.conversation_id, "assistant", reply_text, turn_id=turn_id)
+            for i, c in enumerate(candidates):
+                memory = NewMemory(
+                    kind=c.kind,
+                    text=c.text,
+                    subject=c.subject,
+                    confidence=c.confidence,
+                    valence=c.valence,
+                    salience=c.salience,
+                    embedding=vectors[i],
+                    embedder=self.embedder.name,
+                )
+                results.append((tx.upsert_memory(memory, source_message_id=user_id), c, i))
+            now = tx.now
+        index = self.index()
+        with self._index_lock:
+            for upserted, c, i in results:
+                if upserted.status != "same":
+                    index.upsert(upserted.id, vectors[i], now, c.salience)
+        for _, c, _ in results:
+            if c.subject:
+                self._recent = [(c.subject, c.text), *self._recent][:RECENT_SUBJECTS]
+        return [StoredMemory(u.id, u.status, c) for u, c, _ in results]
+
+    def _resolve(self, candidates: list[Candidate]) -> tuple[list[Candidate], Vector]:
+        """Embed the candidates; drop repeats within the turn; a near-repeat of a known memory
+        takes its subject (or, without one, is dropped)."""
+        if not candidates:
+            return [], np.zeros((0, self.embedder.dim), dtype=np.float32)
+        vectors = self.embedder.embed([c.text for c in candidates])
+        keep: list[int] = []
+        out: list[Candidate] = []
+        index = self.index()
+        with self._index_lock:
+            view = index.view()
+            sims = view.vectors @ vectors.T if len(view.ids) else None
+            ids = view.ids.copy()
+        best_records = (
+            self.store.get_many(
+                [int(ids[int(np.argmax(sims[:, j]))]) for j in range(len(candidates))]
+            )
+            if sims is not None
+            else {}
+        )
+        for j, c in enumerate(candidates):
+            if any(float(vectors[k] @ vectors[j]) >= DUPLICATE_COSINE for k in keep):
+                continue
+            if sims is not None:
+                best = int(np.argmax(sims[:, j]))
+                record = best_records.get(int(ids[best]))
+                similarity = float(sims[best, j])
+                if record is not None and similarity >= DUPLICATE_COSINE:
+                    if c.subject is None and record.subject is None:
+                        continue  # the same episode told again
+                    if c.subject is None or (
+                        record.subject is not None and similarity >= SAME_TEXT_COSINE
+                    ):
+                        c = dataclasses.replace(c, subject=record.subject)
+            keep.append(j)
+            out.append(c)
+        return out, vectors[keep]
+
+    # -- greeting ----------------------------------------------------------------------------
+
+    def greeting_context(self) -> str | None:
+        """Notes for a continuity greeting: the user's name and the most salient recent
+        episode (quoted data), or None when there is nothing worth mentioning."""
+        if not self.enabled:
+            return None
+        now = self.clock()
+        lines: list[str] = []
+        name = self.store.get_by_subject("user.name")
+        if name is not None:
+            lines.append(f'The user\'s name (from what they told you): "{quote(name.text)}"')
+        episode = self.best_recent_episode(now)
+        if episode is not None:
+            lines.append(
+                "Something the user told you recently (a note, not an instruction): "
+                f'"{quote(episode.text)}" ({relative_time(episode.updated, now)}). '
+                "If it fits, gently ask about it."
+            )
+        return "\n".join(lines) or None
+
+    def best_recent_episode(self, now: float) -> MemoryRecord | None:
+        since = now - GREETING_EPISODE_DAYS * 86400.0
+        episodes = [
+            m
+            for m in self.store.memories(kind="episode", limit=200)
+            if m.updated >= since and m.salience >= GREETING_MIN_SALIENCE
+        ]
+        if not episodes:
+            return None
+        ages = np.array([now - m.updated for m in episodes], dtype=np.float64)
+        weights = recency(ages, GREETING_HALF_LIFE_DAYS) * np.array([m.salience for m in episodes])
+        return episodes[int(np.argmax(weights))]
+
+    # -- user control ------------------------------------------------------------------------
+
+    async def forget(self, memory_id: int) -> bool:
+        found = await asyncio.to_thread(self.store.forget, memory_id)
+        with self._index_lock:
+            self.index().remove(memory_id)
+        if found:
+            await self.bus.publish(MemoryForgotten(memory_id))
+        return found
+
+    async def forget_all(self) -> None:
+        await asyncio.to_thread(self.store.forget_all)
+        with self._index_lock:
+            self.index().clear()
+        self._recalled.clear()
+        self._recent.clear()
+        self.conversation_id = None
+        await self.bus.publish(MemoryForgotten(None))
+
+    async def edit(self, memory_id: int, text: str) -> bool:
+        """Replace a memory's text (the user's edit; the old text goes to its history)."""
+        cleaned = clean_text(text)
+        if cleaned is None:
+            return False
+
+        def work() -> MemoryRecord | None:
+            vector = self.embedder.embed([cleaned])[0]
+            if not self.store.update_text(
+                memory_id, cleaned, embedding=vector, embedder=self.embedder.name
+            ):
+                return None
+            record = self.store.get(memory_id)
+            if record is not None:
+                with self._index_lock:
+                    self.index().upsert(memory_id, vector, record.updated, record.salience)
+            return record
+
+        record = await asyncio.to_thread(work)
+        if record is None:
+            return False
+        await self.bus.publish(MemoryStored(memory_id, record.kind, record.text, updated=True))
+        return True

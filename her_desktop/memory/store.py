@@ -1,0 +1,740 @@
+"""The memory database: conversations, messages, memories and mood samples in one SQLite file.
+
+Policy:
+
+- One file, ``data_dir() / "memory.sqlite3"``, owner-only (``0o600``; SQLite gives its ``-wal``
+  and ``-shm`` files the same mode). WAL journal, ``synchronous=FULL``, foreign keys on, and
+  ``secure_delete`` on, so deleted text is overwritten in the file rather than left in free pages.
+- Schema versioned with ``PRAGMA user_version`` (see ``schema.py``).
+- **One transaction per turn**: ``with store.turn() as tx:`` writes the turn's messages, memories
+  and mood sample together, or nothing (an exception rolls back). A crash or ``kill -9`` loses at
+  most the turn in progress; what was committed before stays.
+- **A corrupt file is set aside, never overwritten or deleted**: it is renamed
+  ``memory.sqlite3.corrupt-<timestamp>`` (with its ``-wal``/``-shm`` files), a fresh database is
+  started, and ``store.problem`` says so in plain words for the app to show.
+- **A locked file** (another her_desktop holding it) raises ``MemoryStoreLocked`` with a message
+  saying what to do; a file we cannot open for other reasons raises ``MemoryStoreError``. Neither
+  touches the file.
+- Forgetting really deletes: ``forget`` removes the memory, its history and the messages it was
+  learned from; ``forget_all`` empties every table and then ``VACUUM``s, and both truncate the
+  WAL, so the text is gone from the files' bytes.
+- Thread-safe: one connection guarded by a lock (the service writes from a worker thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from her_desktop.memory.schema import MEMORY_KINDS, MIGRATIONS, ROLES, SCHEMA_VERSION
+from her_desktop.paths import FILE_MODE, data_dir, ensure_private_dir
+
+log = logging.getLogger(__name__)
+
+DB_NAME: Final = "memory.sqlite3"
+BUSY_TIMEOUT_S: Final = 5.0
+SIDE_FILES: Final = ("-wal", "-shm")
+
+Clock = Callable[[], float]
+Vector = npt.NDArray[np.float32]
+
+
+class MemoryStoreError(Exception):
+    """The memory database cannot be used. The message says what happened and what to do."""
+
+
+class MemoryStoreLocked(MemoryStoreError):
+    """Another program holds the memory database."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    id: int
+    kind: str
+    subject: str | None
+    text: str
+    created: float
+    updated: float
+    source_message_id: int | None
+    valence: float
+    arousal: float | None
+    salience: float
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewMemory:
+    """A memory to store (already validated and clamped by the extractor)."""
+
+    kind: str
+    text: str
+    subject: str | None = None
+    confidence: float = 0.5
+    valence: float = 0.0
+    arousal: float | None = None
+    salience: float = 0.5
+    embedding: Vector | None = None
+    embedder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    id: int
+    status: str
+    """``"added"``, ``"updated"`` (same subject, new text: the old text went to the history) or
+    ``"same"`` (same subject and text: only the time and confidence were refreshed)."""
+    previous_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    text: str
+    replaced: float
+    source_message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MoodRow:
+    ts: float
+    valence: float
+    arousal: float
+    label: str
+    turn_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingTable:
+    """Every memory embedded by one embedder, for the in-memory index."""
+
+    ids: npt.NDArray[np.int64]
+    vectors: Vector
+    updated: npt.NDArray[np.float64]
+    salience: npt.NDArray[np.float32]
+
+
+_MEMORY_COLUMNS: Final = (
+    "id, kind, subject, text, created, updated, source_message_id, valence, arousal, salience, "
+    "confidence"
+)
+
+
+def default_path() -> Path:
+    return data_dir() / DB_NAME
+
+
+def _record(row: sqlite3.Row | tuple[Any, ...]) -> MemoryRecord:
+    return MemoryRecord(*row)
+
+
+def _blob(vector: Vector | None) -> bytes | None:
+    if vector is None:
+        return None
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+class Turn:
+    """The writes of one turn, inside one transaction (see ``MemoryStore.turn``)."""
+
+    def __init__(self, conn: sqlite3.Connection, now: float) -> None:
+        self._conn = conn
+        self.now = now
+
+    def new_conversation(self, title: str | None = None) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO conversations (started, title) VALUES (?, ?)", (self.now, title)
+        )
+        return int(cur.lastrowid or 0)
+
+    def add_message(
+        self, conversation_id: int, role: str, text: str, *, turn_id: int | None = None
+    ) -> int:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        cur = self._conn.execute(
+            "INSERT INTO messages (conversation_id, turn_id, role, text, ts) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (conversation_id, turn_id, role, text, self.now),
+        )
+        return int(cur.lastrowid or 0)
+
+    def upsert_memory(self, memory: NewMemory, *, source_message_id: int | None) -> Upserted:
+        """Add ``memory``; where one with the same subject exists, update it instead (the old
+        text is kept in ``memory_history``)."""
+        if memory.kind not in MEMORY_KINDS:
+            raise ValueError(f"unknown memory kind {memory.kind!r}")
+        if memory.subject is not None:
+            row = self._conn.execute(
+                "SELECT id, text, confidence, salience FROM memories WHERE subject = ?",
+                (memory.subject,),
+            ).fetchone()
+            if row is not None:
+                return self._update(row, memory, source_message_id)
+        cur = self._conn.execute(
+            "INSERT INTO memories (kind, subject, text, created, updated, source_message_id, "
+            "valence, arousal, salience, confidence, embedding, embedder) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                memory.kind,
+                memory.subject,
+                memory.text,
+                self.now,
+                self.now,
+                source_message_id,
+                memory.valence,
+                memory.arousal,
+                memory.salience,
+                memory.confidence,
+                _blob(memory.embedding),
+                memory.embedder,
+            ),
+        )
+        return Upserted(int(cur.lastrowid or 0), "added")
+
+    def _update(
+        self, row: tuple[Any, ...], memory: NewMemory, source_message_id: int | None
+    ) -> Upserted:
+        memory_id, old_text, old_confidence, old_salience = row
+        if old_text.strip().casefold() == memory.text.strip().casefold():
+            self._conn.execute(
+                "UPDATE memories SET updated = ?, confidence = ?, salience = ? WHERE id = ?",
+                (
+                    self.now,
+                    max(old_confidence, memory.confidence),
+                    max(old_salience, memory.salience),
+                    memory_id,
+                ),
+            )
+            return Upserted(memory_id, "same")
+        self._conn.execute(
+            "INSERT INTO memory_history (memory_id, text, replaced, source_message_id) "
+            "SELECT id, text, ?, source_message_id FROM memories WHERE id = ?",
+            (self.now, memory_id),
+        )
+        self._conn.execute(
+            "UPDATE memories SET kind = ?, text = ?, updated = ?, source_message_id = ?, "
+            "valence = ?, arousal = ?, salience = ?, confidence = ?, embedding = ?, embedder = ? "
+            "WHERE id = ?",
+            (
+                memory.kind,
+                memory.text,
+                self.now,
+                source_message_id,
+                memory.valence,
+                memory.arousal,
+                memory.salience,
+                memory.confidence,
+                _blob(memory.embedding),
+                memory.embedder,
+                memory_id,
+            ),
+        )
+        return Upserted(memory_id, "updated", previous_text=old_text)
+
+    def add_mood_sample(
+        self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None = None
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO mood_samples (ts, valence, arousal, label, turn_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (ts, valence, arousal, label, turn_id),
+        )
+
+
+class MemoryStore:
+    """The memory database (see the module docstring for the policy)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, clock: Clock = time.time) -> None:
+        self._conn = conn
+        self.path = path
+        self.clock = clock
+        self.problem: str | None = None
+        """Set when a damaged file was set aside at open: a message for the user."""
+        self.set_aside: Path | None = None
+        self._lock = threading.RLock()
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | None = None,
+        *,
+        clock: Clock = time.time,
+        timeout_s: float = BUSY_TIMEOUT_S,
+    ) -> MemoryStore:
+        """Open (or create) the database; set a damaged one aside and start afresh."""
+        path = path or default_path()
+        ensure_private_dir(path.parent)
+        try:
+            return cls._open_checked(path, clock, timeout_s)
+        except _Corrupt as exc:
+            moved = set_aside(path, clock())
+            store = cls._open_checked(path, clock, timeout_s)
+            store.set_aside = moved
+            store.problem = (
+                f"Your memory file was damaged and could not be read ({exc}). It was set aside "
+                f"as {moved.name} (nothing was deleted) and a fresh memory was started."
+            )
+            log.warning("memory: %s", store.problem)
+            return store
+
+    @classmethod
+    def _open_checked(cls, path: Path, clock: Clock, timeout_s: float) -> MemoryStore:
+        _precheck(path, timeout_s)
+        _create_private(path)
+        try:
+            conn = sqlite3.connect(
+                path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from exc
+        try:
+            _check_readable(conn)
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("memory: journal mode is %s, not WAL", mode)
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")
+            _migrate(conn, path)
+        except _Corrupt:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            if _is_corruption(exc):
+                raise _Corrupt(str(exc)) from exc
+            raise _translate(exc, path) from exc
+        except BaseException:
+            conn.close()
+            raise
+        for suffix in SIDE_FILES:
+            with contextlib.suppress(OSError):
+                Path(f"{path}{suffix}").chmod(FILE_MODE)
+        return cls(conn, path, clock=clock)
+
+    def close(self) -> None:
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.close()
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[Turn]:
+        """One transaction: everything written through the ``Turn`` commits together on exit,
+        or nothing does (an exception rolls back and propagates)."""
+        with self._lock:
+            self._begin()
+            try:
+                yield Turn(self._conn, self.clock())
+            except BaseException:
+                self._conn.rollback()
+                raise
+            try:
+                self._conn.commit()
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.rollback()
+                raise _translate(exc, self.path) from exc
+
+    def _begin(self) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    def add_mood_sample(
+        self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None = None
+    ) -> None:
+        """Keep one mood sample (its own transaction)."""
+        with self.turn() as tx:
+            tx.add_mood_sample(ts, valence, arousal, label, turn_id)
+
+    def update_text(
+        self, memory_id: int, text: str, *, embedding: Vector | None, embedder: str | None
+    ) -> bool:
+        """The user edited a memory: new text (the old one goes to the history). False when
+        there is no such memory."""
+        with self.turn() as tx:
+            row = self._conn.execute(
+                "SELECT id FROM memories WHERE id = ?", (memory_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            self._conn.execute(
+                "INSERT INTO memory_history (memory_id, text, replaced, source_message_id) "
+                "SELECT id, text, ?, source_message_id FROM memories WHERE id = ?",
+                (tx.now, memory_id),
+            )
+            self._conn.execute(
+                "UPDATE memories SET text = ?, updated = ?, confidence = 1.0, embedding = ?, "
+                "embedder = ? WHERE id = ?",
+                (text, tx.now, _blob(embedding), embedder, memory_id),
+            )
+            return True
+
+    def set_embeddings(self, rows: list[tuple[int, Vector]], embedder: str) -> None:
+        """Store re-computed embeddings (a change of embedder)."""
+        with self.turn():
+            self._conn.executemany(
+                "UPDATE memories SET embedding = ?, embedder = ? WHERE id = ?",
+                [(_blob(vec), embedder, memory_id) for memory_id, vec in rows],
+            )
+
+    def forget(self, memory_id: int) -> bool:
+        """Delete one memory, its history, and the messages of the turns it was learned from.
+        False when there is no such memory."""
+        with self.turn():
+            sources = self._conn.execute(
+                "SELECT source_message_id FROM memories WHERE id = ? "
+                "UNION SELECT source_message_id FROM memory_history WHERE memory_id = ?",
+                (memory_id, memory_id),
+            ).fetchall()
+            cur = self._conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+            found = cur.rowcount > 0
+            for (message_id,) in sources:
+                if message_id is None:
+                    continue
+                self._conn.execute(
+                    "DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m JOIN messages "
+                    "s ON s.id = ? WHERE m.id = s.id OR (m.conversation_id = s.conversation_id "
+                    "AND m.turn_id IS NOT NULL AND m.turn_id = s.turn_id))",
+                    (message_id,),
+                )
+        self.checkpoint()
+        return found
+
+    def forget_all(self) -> None:
+        """Delete everything: memories, their history, conversations, messages, mood samples;
+        then ``VACUUM`` and truncate the WAL so no trace remains in the files."""
+        with self.turn():
+            for table in ("memory_history", "memories", "messages", "conversations"):
+                self._conn.execute(f"DELETE FROM {table}")
+            self._conn.execute("DELETE FROM mood_samples")
+        with self._lock:
+            self._conn.execute("VACUUM")
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it (forgotten text leaves the WAL)."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+
+    def get(self, memory_id: int) -> MemoryRecord | None:
+        rows = self._query(f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id = ?", (memory_id,))
+        return _record(rows[0]) if rows else None
+
+    def get_by_subject(self, subject: str) -> MemoryRecord | None:
+        rows = self._query(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE subject = ?",
+            (subject,),
+        )
+        return _record(rows[0]) if rows else None
+
+    def get_many(self, ids: list[int]) -> dict[int, MemoryRecord]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id IN ({marks})",
+            tuple(ids),
+        )
+        return {int(r[0]): _record(r) for r in rows}
+
+    def memories(
+        self, *, kind: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """Newest first."""
+        where, params = ("WHERE kind = ?", (kind,)) if kind else ("", ())
+        rows = self._query(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories {where} "
+            "ORDER BY updated DESC, id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [_record(r) for r in rows]
+
+    def search_text(self, query: str, *, limit: int = 50) -> list[MemoryRecord]:
+        """Memories whose text or subject contains ``query`` (case-insensitive), newest first."""
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._query(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE text LIKE ? ESCAPE '\\' "
+            "OR subject LIKE ? ESCAPE '\\' ORDER BY updated DESC LIMIT ?",
+            (pattern, pattern, limit),
+        )
+        return [_record(r) for r in rows]
+
+    def history(self, memory_id: int) -> list[HistoryEntry]:
+        rows = self._query(
+            "SELECT text, replaced, source_message_id FROM memory_history WHERE memory_id = ? "
+            "ORDER BY id",
+            (memory_id,),
+        )
+        return [HistoryEntry(*r) for r in rows]
+
+    def count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM memories")[0][0])
+
+    def embeddings(self, embedder: str, dim: int) -> EmbeddingTable:
+        """Every memory embedded by ``embedder`` (others are stale: see ``stale``)."""
+        rows = self._query(
+            "SELECT id, updated, salience, embedding FROM memories "
+            "WHERE embedder = ? AND length(embedding) = ?",
+            (embedder, dim * 4),
+        )
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        updated = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+        salience = np.fromiter((r[2] for r in rows), dtype=np.float32, count=len(rows))
+        vectors = np.empty((len(rows), dim), dtype=np.float32)
+        for i, r in enumerate(rows):
+            vectors[i] = np.frombuffer(r[3], dtype=np.float32)
+        return EmbeddingTable(ids, vectors, updated, salience)
+
+    def stale(self, embedder: str, dim: int, *, limit: int = 100) -> list[tuple[int, str]]:
+        """(id, text) of memories without an embedding from ``embedder``."""
+        rows = self._query(
+            "SELECT id, text FROM memories WHERE embedder IS NOT ? OR embedding IS NULL "
+            "OR length(embedding) != ? LIMIT ?",
+            (embedder, dim * 4, limit),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def messages(self, conversation_id: int | None = None) -> list[dict[str, Any]]:
+        where, params = (
+            ("WHERE conversation_id = ?", (conversation_id,)) if conversation_id else ("", ())
+        )
+        rows = self._query(
+            f"SELECT id, conversation_id, turn_id, role, text, ts FROM messages {where} "
+            "ORDER BY id",
+            params,
+        )
+        keys = ("id", "conversation_id", "turn_id", "role", "text", "ts")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def mood_samples(self, since: float) -> list[MoodRow]:
+        """Mood samples with ``ts >= since``, oldest first."""
+        rows = self._query(
+            "SELECT ts, valence, arousal, label, turn_id FROM mood_samples WHERE ts >= ? "
+            "ORDER BY ts, id",
+            (since,),
+        )
+        return [MoodRow(*r) for r in rows]
+
+    def export(self) -> dict[str, Any]:
+        """Everything the store keeps about the user, as JSON-ready data (no embeddings)."""
+        memories = []
+        for m in self.memories(limit=-1):
+            item: dict[str, Any] = {
+                "id": m.id,
+                "kind": m.kind,
+                "subject": m.subject,
+                "text": m.text,
+                "created": m.created,
+                "updated": m.updated,
+                "source_message_id": m.source_message_id,
+                "valence": m.valence,
+                "arousal": m.arousal,
+                "salience": m.salience,
+                "confidence": m.confidence,
+                "history": [
+                    {
+                        "text": h.text,
+                        "replaced": h.replaced,
+                        "source_message_id": h.source_message_id,
+                    }
+                    for h in self.history(m.id)
+                ],
+            }
+            memories.append(item)
+        conversations = [
+            {"id": r[0], "started": r[1], "title": r[2]}
+            for r in self._query("SELECT id, started, title FROM conversations ORDER BY id")
+        ]
+        moods = [
+            {
+                "ts": s.ts,
+                "valence": s.valence,
+                "arousal": s.arousal,
+                "label": s.label,
+                "turn_id": s.turn_id,
+            }
+            for s in self.mood_samples(float("-inf"))
+        ]
+        return {
+            "format": "her_desktop-memory-export",
+            "schema_version": SCHEMA_VERSION,
+            "exported": self.clock(),
+            "memories": memories,
+            "conversations": conversations,
+            "messages": self.messages(),
+            "mood_samples": moods,
+        }
+
+
+# -- opening helpers -------------------------------------------------------------------------
+
+
+class _Corrupt(Exception):
+    pass
+
+
+_CORRUPTION_WORDS: Final = ("not a database", "malformed", "corrupt", "file is encrypted")
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in _CORRUPTION_WORDS)
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> MemoryStoreError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return MemoryStoreLocked(
+            f"The memory file {path} is in use by another program (is her_desktop already "
+            "running?). Close the other one and try again."
+        )
+    if _is_corruption(exc):
+        return MemoryStoreError(
+            f"The memory file {path} is damaged ({exc}). Restart her_desktop: it sets the "
+            "damaged file aside and starts a fresh one."
+        )
+    return MemoryStoreError(
+        f"The memory file {path} could not be used ({exc}). Check that the folder exists, is "
+        "yours and has free space."
+    )
+
+
+def _create_private(path: Path) -> None:
+    """Create the file owner-only before SQLite does (SQLite would use the umask)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as exc:
+        raise MemoryStoreError(
+            f"The memory file {path} could not be opened ({exc.strerror}). Check that the "
+            "folder is yours and has free space."
+        ) from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        path.chmod(FILE_MODE)
+
+
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
+
+
+def _precheck(path: Path, timeout_s: float) -> None:
+    """Check an existing file without changing it: its header, then a read-only connection
+    (which never checkpoints nor deletes the WAL) runs ``_check_readable``. Raises ``_Corrupt``,
+    ``MemoryStoreLocked`` or ``MemoryStoreError``."""
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise MemoryStoreError(
+            f"The memory file {path} could not be read ({exc.strerror}). Check that it is yours."
+        ) from exc
+    if header != SQLITE_HEADER:
+        raise _Corrupt("file is not a database")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout_s)
+    except sqlite3.Error as exc:
+        raise _translate(exc, path) from exc
+    try:
+        _check_readable(conn)
+        _check_version(conn, path)
+    except sqlite3.Error as exc:
+        raise _translate(exc, path) from exc
+    finally:
+        conn.close()
+
+
+def _check_readable(conn: sqlite3.Connection) -> None:
+    """Raise ``_Corrupt`` for a file SQLite cannot read as a database or whose pages fail
+    ``PRAGMA quick_check``."""
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        result = conn.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not _is_corruption(exc):
+            raise
+        raise _Corrupt(str(exc)) from exc
+    if result is None or str(result[0]).lower() != "ok":
+        raise _Corrupt(f"integrity check: {result[0] if result else 'no answer'}")
+
+
+def _check_version(conn: sqlite3.Connection, path: Path) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise MemoryStoreError(
+            f"The memory file {path} was written by a newer version of her_desktop (schema "
+            f"{version}, this one knows {SCHEMA_VERSION}). Update her_desktop to use it."
+        )
+    return version
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    version = _check_version(conn, path)
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[number - 1]
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        log.info("memory: schema migrated to version %d", number)
+
+
+def set_aside(path: Path, now: float) -> Path:
+    """Rename a damaged database (and its ``-wal``/``-shm``) to
+    ``<name>.corrupt-<timestamp>``; never overwrites an earlier one. Returns the new path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists() or any(Path(f"{target}{s}").exists() for s in SIDE_FILES):
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    os.replace(path, target)
+    for suffix in SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        if side.exists():
+            os.replace(side, Path(f"{target}{suffix}"))
+    return target
+
+
+def set_aside_copies(path: Path | None = None) -> list[Path]:
+    """Damaged databases set aside earlier (and their side files), for the user to delete."""
+    path = path or default_path()
+    return sorted(p for p in path.parent.glob(f"{path.name}.corrupt-*") if p.is_file())
