@@ -4,7 +4,8 @@
 ``her-desktop chat``         terminal text chat with streamed replies
 ``her-desktop doctor``       what is installed, what is missing, and the fix for each problem
 ``her-desktop models ...``   list / install / add / remove / verify models
-``her-desktop bench llm``    measure the LM (medians over runs), write JSON
+``her-desktop memory ...``   list / search / show / edit / forget / forget-all / export
+``her-desktop bench ...``    llm, affect, memory: measurements as JSON
 ``her-desktop --version``
 """
 
@@ -51,6 +52,10 @@ def _build_parser() -> argparse.ArgumentParser:
     rm.add_argument("name")
     msub.add_parser("verify", help="re-check every installed model file (size and sha256)")
 
+    from her_desktop.cli import memory_cmd
+
+    memory_cmd.add_parser(sub)
+
     bench = sub.add_parser("bench", help="measure speed; writes JSON")
     bsub = bench.add_subparsers(dest="bench_command")
     bllm = bsub.add_parser("llm", help="LM load time, first-token latency, tokens/s, cancel")
@@ -59,6 +64,14 @@ def _build_parser() -> argparse.ArgumentParser:
     bllm.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     baff = bsub.add_parser("affect", help="emotion accuracy, macro-F1, valence sign, latency")
     baff.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    bmem = bsub.add_parser("memory", help="recall over sessions; retrieval latency at 1k-100k")
+    bmem.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    bmem.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="a GGUF file to also measure LM extraction (rules only without it)",
+    )
     return parser
 
 
@@ -109,6 +122,12 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return models_cmd.run(args)
 
 
+def _cmd_memory(args: argparse.Namespace) -> int:
+    from her_desktop.cli import memory_cmd
+
+    return memory_cmd.run(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.bench_command == "llm":
         from her_desktop.bench.llm import run_llm_bench
@@ -118,7 +137,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from her_desktop.bench.affect import run_affect_bench
 
         return run_affect_bench(out=args.out)
-    print("usage: her-desktop bench {llm,affect} [--out FILE]", file=sys.stderr)
+    if args.bench_command == "memory":
+        from her_desktop.bench.memory import run_memory_bench
+
+        return run_memory_bench(args.out, model=args.model)
+    print("usage: her-desktop bench {llm,affect,memory} [--out FILE]", file=sys.stderr)
     return 2
 
 
@@ -135,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "doctor": _cmd_doctor,
         "models": _cmd_models,
         "bench": _cmd_bench,
+        "memory": _cmd_memory,
     }
     try:
         return handlers[command](args)

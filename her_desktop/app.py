@@ -6,14 +6,28 @@ Engines are chosen by configuration here and nowhere else; stages receive them r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
+from her_desktop.affect.detectors import create_detector
+from her_desktop.affect.history import InMemoryMoodHistory, MoodHistory
+from her_desktop.affect.refine import LMRefiner
+from her_desktop.affect.service import AffectService
+from her_desktop.affect.text import LexiconDetector
+from her_desktop.affect.tracker import MoodTracker
 from her_desktop.bus import Bus
 from her_desktop.config import Settings
 from her_desktop.dialogue import DialogueStage
+from her_desktop.events import Notice
 from her_desktop.llm.base import GenerationParams, LLMEngine, ModelLoadError
+from her_desktop.memory.embeddings import create_embedder
+from her_desktop.memory.mood import StoreMoodHistory
+from her_desktop.memory.service import MemoryService
+from her_desktop.memory.store import MemoryStore, MemoryStoreError
 from her_desktop.persona import Persona
 from her_desktop.stage import Stage
 
@@ -61,32 +75,134 @@ def make_llm(settings: Settings) -> LLMEngine:
     )
 
 
+def _lm_on_gpu(engine: LLMEngine) -> bool:
+    info = engine.info()
+    return info.engine == "remote" or (info.gpu_offload_supported and info.gpu_layers != 0)
+
+
+def _wanted(choice: str, engine: LLMEngine) -> bool:
+    """An "auto"/"on"/"off" setting for optional LM work after the reply."""
+    return choice == "on" or (choice == "auto" and _lm_on_gpu(engine))
+
+
 @dataclass
 class App:
-    """The running app: one bus and its stages, started in order and stopped in reverse."""
+    """The running app: one bus and its stages, started in order and stopped in reverse.
+
+    Memory and affect are services the dialogue consults each turn. Affect is ready at once
+    (a lexicon); the sentence-embedding model and the memory index load in the background, and
+    memory joins the conversation when it is ready (``memory_ready``): the first turns never
+    wait for them.
+    """
 
     bus: Bus
     engine: LLMEngine
     dialogue: DialogueStage
+    settings: Settings
     stages: list[Stage] = field(default_factory=list)
+    store: MemoryStore | None = None
+    memory: MemoryService | None = None
+    affect: AffectService | None = None
+    memory_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
         for stage in self.stages:
             await stage.start()
+        if self.affect is not None:
+            self.dialogue.providers.append(self.affect)
+            self._spawn(self._upgrade_affect(), "affect-detector")
+        if self.store is not None:
+            self._spawn(self._start_memory(), "memory")
+        else:
+            self.memory_ready.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=f"app:{name}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _upgrade_affect(self) -> None:
+        assert self.affect is not None
+        use = self.settings.affect.use_embeddings
+        try:
+            await self.affect.use_best_detector(lambda: create_detector(use_embeddings=use))
+        except Exception as exc:  # the lexicon keeps working
+            log.warning("affect: keeping the lexicon detector: %s", exc)
+
+    async def _start_memory(self) -> None:
+        assert self.store is not None
+        try:
+            embedder = await asyncio.to_thread(create_embedder, self.settings.memory.embeddings)
+            use_lm = _wanted(self.settings.memory.lm_extraction, self.engine)
+            memory = MemoryService(
+                self.bus,
+                self.store,
+                embedder,
+                engine=self.engine if use_lm else None,
+                enabled=self.settings.privacy.memory_enabled,
+            )
+            await memory.start()
+        except Exception as exc:  # the conversation goes on without memory
+            log.exception("memory failed to start")
+            await self.bus.publish(
+                Notice("memory", f"Memory is off for now: it could not start ({exc}).")
+            )
+            return
+        finally:
+            self.memory_ready.set()
+        self.memory = memory
+        self.dialogue.providers.insert(0, memory)
 
     async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for stage in reversed(self.stages):
             await stage.stop()
         await self.bus.close(deadline=SHUTDOWN_DEADLINE_S)
         await self.engine.close()
+        if self.store is not None:
+            self.store.close()
 
 
-def build_app(settings: Settings, persona: Persona, *, engine: LLMEngine | None = None) -> App:
+def _open_store(bus: Bus) -> MemoryStore | None:
+    try:
+        return MemoryStore.open()
+    except MemoryStoreError as exc:
+        bus.publish_nowait(Notice("memory", f"Memory is off for now: {exc}"))
+        return None
+
+
+def build_app(
+    settings: Settings,
+    persona: Persona,
+    *,
+    engine: LLMEngine | None = None,
+    with_memory: bool = True,
+) -> App:
     """Wire the app. Call inside the running event loop. ``engine`` overrides the configured
-    LM (tests, benchmarks)."""
+    LM (tests, benchmarks); ``with_memory=False`` keeps nothing on disk."""
     bus = Bus()
     llm = engine if engine is not None else make_llm(settings)
     dialogue = DialogueStage(
         bus, llm, system_prompt=persona.system_prompt(), params=generation_params(settings)
     )
-    return App(bus=bus, engine=llm, dialogue=dialogue, stages=[dialogue])
+    store = _open_store(bus) if with_memory else None
+    history: MoodHistory = StoreMoodHistory(store) if store is not None else InMemoryMoodHistory()
+    affect = AffectService(
+        bus,
+        LexiconDetector(),
+        MoodTracker.restore(history),
+        checkins_enabled=settings.privacy.checkins_enabled,
+        refiner=LMRefiner(llm) if _wanted(settings.affect.lm_refine, llm) else None,
+    )
+    return App(
+        bus=bus,
+        engine=llm,
+        dialogue=dialogue,
+        settings=settings,
+        stages=[dialogue],
+        store=store,
+        affect=affect,
+    )

@@ -113,6 +113,26 @@ class PrivacySettings(_Section):
     """Write message text to the debug log (off: logs never contain what was said)."""
 
 
+class MemorySettings(_Section):
+    """How memories and moods are extracted (whether to keep them is under ``privacy``)."""
+
+    lm_extraction: Literal["auto", "on", "off"] = "auto"
+    """Extract memories with the LM after each reply (grammar-constrained JSON) in addition to
+    the fast rules. "auto": only where the LM runs on a GPU, since on a small CPU it delays
+    the next reply by seconds."""
+    embeddings: Literal["auto", "hashing"] = "auto"
+    """"auto": match memories by meaning with all-MiniLM-L6-v2 when installed."""
+
+
+class AffectSettings(_Section):
+    """How the user's feelings are estimated each turn."""
+
+    use_embeddings: bool = True
+    """Blend the lexicon with all-MiniLM-L6-v2 prototypes where the model is installed."""
+    lm_refine: Literal["auto", "on", "off"] = "auto"
+    """Refine the estimate with the LM after the reply ("auto": only with GPU offload)."""
+
+
 class Settings(_Section):
     """All settings. Sections are added by later features (audio, stt, tts, gui)."""
 
@@ -120,6 +140,8 @@ class Settings(_Section):
     persona: str = Field(default="samantha", min_length=1)
     """A bundled persona name or a path to a user persona TOML file."""
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    affect: AffectSettings = Field(default_factory=AffectSettings)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

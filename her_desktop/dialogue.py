@@ -40,6 +40,7 @@ from her_desktop.events import (
     ReplyToken,
     Shutdown,
     UserText,
+    new_turn_id,
 )
 from her_desktop.llm.base import (
     EndpointError,
@@ -58,6 +59,10 @@ log = logging.getLogger(__name__)
 
 # Tokens kept free for the reply beyond max_tokens (template overhead of the assistant header).
 CONTEXT_MARGIN_TOKENS = 16
+GREETING_INSTRUCTION = (
+    "(The user has just opened the app and has not said anything yet. Greet them warmly in "
+    "one or two short spoken sentences; if the notes mention something recent, ask about it.)"
+)
 # How long memory/affect may take to prepare a turn before the reply starts without them.
 BEFORE_REPLY_BUDGET_S = 0.5
 
@@ -219,7 +224,16 @@ class DialogueStage(Stage):
             )
         return list(fitted.messages)
 
-    async def _respond(self, turn_id: int, user_text: str) -> None:
+    def greet(self, notes: str) -> asyncio.Task[None]:
+        """Open the conversation with continuity: a short LM greeting that may pick up on
+        ``notes`` (what memory recalls: the user's name, a recent episode). The greeting is
+        kept in the history as her first message; the instruction behind it is not."""
+        turn_id = new_turn_id()
+        self._reply_turn = turn_id
+        self._reply = self.spawn(self._respond(turn_id, "", greeting_notes=notes), name="greet")
+        return self._reply
+
+    async def _respond(self, turn_id: int, user_text: str, *, greeting_notes: str = "") -> None:
         self._set_state("thinking", turn_id)
         await self.bus.publish(ReplyStarted(turn_id))
         stats = GenerationStats()
@@ -237,8 +251,13 @@ class DialogueStage(Stage):
 
         try:
             await self.engine.load()
-            notes = await self._turn_notes(turn_id, user_text)
-            messages = await asyncio.to_thread(self._prompt, user_text, notes)
+            if greeting_notes:
+                messages = await asyncio.to_thread(
+                    self._prompt, GREETING_INSTRUCTION, greeting_notes
+                )
+            else:
+                notes = await self._turn_notes(turn_id, user_text)
+                messages = await asyncio.to_thread(self._prompt, user_text, notes)
             async for piece in self.engine.stream(messages, self._params(), stats):
                 if not produced:
                     self._set_state("speaking", turn_id)
@@ -258,9 +277,11 @@ class DialogueStage(Stage):
             self.report("internal", f"The reply failed unexpectedly: {exc}", repr(exc))
         finally:
             text = "".join(produced).strip()
-            if text:
+            if text and greeting_notes:
+                self.history.append(Message("assistant", text))
+            elif text:
                 self.history += [Message("user", user_text), Message("assistant", text)]
-                if self.providers and reason != "error":
+                if self.providers and reason != "error" and not greeting_notes:
                     self.spawn(self._after_reply(turn_id, user_text, text), name=f"after-{turn_id}")
             self.bus.publish_nowait(
                 ReplyFinished(

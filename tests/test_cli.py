@@ -20,8 +20,16 @@ from tests.fakes import FakeEngine
 from tests.waiting import wait_until
 
 
+def light_settings() -> Settings:
+    """Settings without the sentence-embedding model (seconds to load) for fast CLI tests."""
+    settings = Settings()
+    settings.memory.embeddings = "hashing"
+    settings.affect.use_embeddings = False
+    return settings
+
+
 async def chat_with(lines: str, engine: FakeEngine) -> tuple[str, str, int]:
-    app = build_app(Settings(), load_persona("samantha"), engine=engine)
+    app = build_app(light_settings(), load_persona("samantha"), engine=engine)
     out, err = io.StringIO(), io.StringIO()
     code = await run_chat(
         app, name="Sam", greeting="Hi!", stdin=io.StringIO(lines), stdout=out, stderr=err
@@ -137,7 +145,7 @@ async def test_ctrl_c_cancels_the_reply_not_the_app() -> None:
     import signal
 
     engine = FakeEngine(["la "], delay=0.01, forever=True)
-    app = build_app(Settings(), load_persona("samantha"), engine=engine)
+    app = build_app(light_settings(), load_persona("samantha"), engine=engine)
     read_fd, write_fd = os.pipe()
     stdin = os.fdopen(read_fd, "r")
     out, err = io.StringIO(), io.StringIO()

@@ -290,3 +290,20 @@ async def test_warm_up_reports_a_model_problem_at_once() -> None:
     assert "x.gguf is missing" in col.of(StageError)[0].message  # type: ignore[attr-defined]
     await stage.stop()
     await bus.close()
+
+
+async def test_greeting_with_continuity_keeps_only_her_words() -> None:
+    engine = FakeEngine(["Hi Ada!", " How is Biscuit after the vet?"])
+    bus, stage, col = await make(engine)
+    await stage.greet('- "Biscuit went to the vet" (yesterday)')
+    done = await col.next_finished()
+    assert done.text == "Hi Ada! How is Biscuit after the vet?"
+    prompt = engine.calls[-1][-1].content
+    assert "Biscuit went to the vet" in prompt
+    assert "has just opened the app" in prompt
+    assert [m.role for m in stage.history] == ["assistant"]
+    await bus.publish(UserText("He is fine!"))
+    await col.next_finished()
+    assert [m.role for m in engine.calls[-1]] == ["system", "assistant", "user"]
+    await stage.stop()
+    await bus.close()

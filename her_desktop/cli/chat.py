@@ -28,6 +28,7 @@ from her_desktop.events import (
 
 HELP = "Commands: /quit (or Ctrl-D) leave · /reset forget this conversation · /help this text"
 DOUBLE_CTRL_C_S = 2.0
+GREETING_WAIT_S = 5.0
 
 
 class TerminalChat:
@@ -132,8 +133,8 @@ class TerminalChat:
             target=self._read_stdin, args=(loop,), daemon=True, name="stdin-reader"
         ).start()
         if self.interactive:
-            self.write(f"{self.name} › {greeting}\n")
             self.write(f"({HELP})\n")
+            await self.greet(greeting)
         try:
             while not self.quit.is_set():
                 self._prompt()
@@ -158,6 +159,28 @@ class TerminalChat:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGINT)
         return 0
+
+    async def greet(self, greeting: str) -> None:
+        """With memories of earlier conversations, she opens with continuity (an LM greeting
+        that may ask about something recent); otherwise with the persona's greeting."""
+        app = self.app
+        try:
+            async with asyncio.timeout(GREETING_WAIT_S):
+                await app.memory_ready.wait()
+        except TimeoutError:
+            pass
+        notes = app.memory.greeting_context() if app.memory is not None else None
+        if not notes:
+            self.write(f"{self.name} › {greeting}\n")
+            return
+        self.replying = True
+        try:
+            task = app.dialogue.greet(notes)
+            await asyncio.wait({task})
+            while not self.finished.empty():
+                self.finished.get_nowait()
+        finally:
+            self.replying = False
 
     async def turn(self, text: str) -> None:
         event = UserText(text)

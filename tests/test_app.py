@@ -1,0 +1,80 @@
+"""The wired app: memory and affect around real turns, across two sessions (fake LM)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from her_desktop.app import App, build_app
+from her_desktop.config import Settings
+from her_desktop.events import AffectEstimate, Event, ReplyFinished, UserText
+from her_desktop.persona import load_persona
+from tests.fakes import FakeEngine
+from tests.waiting import wait_until
+
+
+def settings() -> Settings:
+    s = Settings()
+    s.memory.embeddings = "hashing"
+    s.affect.use_embeddings = False
+    return s
+
+
+async def started(engine: FakeEngine) -> tuple[App, list[Event]]:
+    app = build_app(settings(), load_persona("samantha"), engine=engine)
+    seen: list[Event] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event)
+
+    app.bus.subscribe(Event, record, name="test")
+    await app.start()
+    await asyncio.wait_for(app.memory_ready.wait(), 30)
+    return app, seen
+
+
+async def say(app: App, seen: list[Event], text: str) -> ReplyFinished:
+    event = UserText(text)
+    await app.bus.publish(event)
+    await wait_until(
+        lambda: any(isinstance(e, ReplyFinished) and e.turn_id == event.turn_id for e in seen)
+    )
+    return next(e for e in seen if isinstance(e, ReplyFinished) and e.turn_id == event.turn_id)
+
+
+async def test_memory_and_affect_carry_across_sessions() -> None:
+    engine = FakeEngine(["That sounds lovely."])
+    app, seen = await started(engine)
+    assert app.memory is not None
+    await say(app, seen, "My dog is called Biscuit and I am so happy today!")
+    estimate = next(e for e in seen if isinstance(e, AffectEstimate))
+    assert estimate.label == "joy"
+    assert estimate.valence > 0
+    await wait_until(lambda: app.memory is not None and app.memory.store.count() > 0)
+    await app.stop()
+
+    engine2 = FakeEngine(["Of course."])
+    app2, seen2 = await started(engine2)
+    await say(app2, seen2, "Do you remember my dog's name?")
+    prompt = engine2.calls[-1][-1].content
+    assert "Biscuit" in prompt  # recalled from the first session, fenced as notes
+    assert prompt.startswith("[Context for this turn")
+    await app2.stop()
+
+
+async def test_memory_off_keeps_nothing() -> None:
+    s = settings()
+    s.privacy.memory_enabled = False
+    app = build_app(s, load_persona("samantha"), engine=FakeEngine(["Ok."]))
+    seen: list[Event] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event)
+
+    app.bus.subscribe(Event, record, name="test")
+    await app.start()
+    await asyncio.wait_for(app.memory_ready.wait(), 30)
+    await say(app, seen, "My sister is called Maya.")
+    await asyncio.sleep(0.2)
+    assert app.memory is not None
+    assert app.memory.store.count() == 0
+    await app.stop()
