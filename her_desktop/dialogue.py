@@ -64,7 +64,7 @@ GREETING_INSTRUCTION = (
     "one or two short spoken sentences; if the notes mention something recent, ask about it.)"
 )
 # How long memory/affect may take to prepare a turn before the reply starts without them.
-BEFORE_REPLY_BUDGET_S = 0.5
+BEFORE_REPLY_BUDGET_S = 1.5
 
 
 def clean_user_text(text: str) -> str:

@@ -28,7 +28,7 @@ from her_desktop.events import (
 
 HELP = "Commands: /quit (or Ctrl-D) leave · /reset forget this conversation · /help this text"
 DOUBLE_CTRL_C_S = 2.0
-GREETING_WAIT_S = 5.0
+MEMORY_WAIT_S = 15.0
 
 
 class TerminalChat:
@@ -132,6 +132,7 @@ class TerminalChat:
         threading.Thread(
             target=self._read_stdin, args=(loop,), daemon=True, name="stdin-reader"
         ).start()
+        await self._wait_for_memory()
         if self.interactive:
             self.write(f"({HELP})\n")
             await self.greet(greeting)
@@ -160,15 +161,19 @@ class TerminalChat:
                 loop.remove_signal_handler(signal.SIGINT)
         return 0
 
+    async def _wait_for_memory(self) -> None:
+        """Memory loads in the background; the first turn waits a little for it so what the
+        user says first is remembered (the app is usable without it after the wait)."""
+        try:
+            async with asyncio.timeout(MEMORY_WAIT_S):
+                await self.app.memory_ready.wait()
+        except TimeoutError:
+            self.err.write("· memory is still loading; this first message may not be kept\n")
+
     async def greet(self, greeting: str) -> None:
         """With memories of earlier conversations, she opens with continuity (an LM greeting
         that may ask about something recent); otherwise with the persona's greeting."""
         app = self.app
-        try:
-            async with asyncio.timeout(GREETING_WAIT_S):
-                await app.memory_ready.wait()
-        except TimeoutError:
-            pass
         notes = app.memory.greeting_context() if app.memory is not None else None
         if not notes:
             self.write(f"{self.name} › {greeting}\n")
