@@ -13,16 +13,19 @@ import random
 import shutil
 import stat
 import struct
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from her_desktop import models
 from her_desktop.config import DEFAULT_MODEL_ID
-from her_desktop.models import installer, registry, verify
+from her_desktop.models import gguf_file, installer, registry, verify
 from her_desktop.models.installer import PartFile, install, locate_parts
 from her_desktop.models.manifest import MANIFEST, ModelSpec, default_spec, get_spec, specs
 from her_desktop.paths import models_dir
@@ -131,7 +134,7 @@ def test_installed_default_packages_add_up_to_the_manifest_size() -> None:
     assert [p.path.name for p in parts] == [f"part{i:02d}.bin" for i in range(1, 23)]
     assert all(p.sha256 is not None and len(p.sha256) == 64 for p in parts)
     assert sum(p.size or 0 for p in parts) == default_spec().size
-    assert verify.read_gguf_header(parts[0].path).version == 3
+    assert gguf_file.read_gguf_header(parts[0].path).version == 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,20 +184,66 @@ def test_stamp_is_invalidated_when_the_file_changes(tmp_path: Path) -> None:
 
 def test_gguf_header_check(tmp_path: Path) -> None:
     good = fake_gguf(tmp_path / "good.gguf")
-    assert verify.gguf_problem(good) is None
-    assert verify.read_gguf_header(good).version == 3
+    assert gguf_file.gguf_problem(good) is None
+    assert gguf_file.read_gguf_header(good).version == 3
     html = tmp_path / "page.gguf"
     html.write_text("<html>404</html>")
-    problem = verify.gguf_problem(html)
+    problem = gguf_file.gguf_problem(html)
     assert problem is not None
     assert str(html) in problem
     assert "not a GGUF" in problem
     old = fake_gguf(tmp_path / "old.gguf", version=1)
-    assert "version 1" in (verify.gguf_problem(old) or "")
+    assert "version 1" in (gguf_file.gguf_problem(old) or "")
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(b"GGUF\3\0")
-    assert "cut short" in (verify.gguf_problem(cut) or "")
-    assert "cannot read" in (verify.gguf_problem(tmp_path / "absent.gguf") or "")
+    assert "cut short" in (gguf_file.gguf_problem(cut) or "")
+    assert "does not exist" in (gguf_file.gguf_problem(tmp_path / "absent.gguf") or "")
+
+
+def test_gguf_check_reads_the_tensor_table(tmp_path: Path, tiny_gguf: Path) -> None:
+    data = tiny_gguf.read_bytes()
+    summary = gguf_file.check_gguf_file(tiny_gguf)
+    assert summary.header.version == 3
+    assert summary.header.tensor_count > 0
+    assert summary.data_offset <= summary.expected_size <= len(data)
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(data[: summary.expected_size - 1])
+    with pytest.raises(gguf_file.GGUFFileError) as info:
+        gguf_file.check_gguf_file(cut)
+    assert str(cut) in info.value.problem
+    assert "incomplete" in info.value.problem
+    assert "her-desktop models install" in str(info.value)
+    assert gguf_file.read_gguf_header(cut).version == 3  # the fixed header alone is fine
+    with pytest.raises(models.RegistryError, match=rf"{cut}.*incomplete"):
+        models.register(cut)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cut=st.floats(0, 1, exclude_max=True),
+    damage=st.lists(
+        st.tuples(st.floats(0, 1, exclude_max=True), st.binary(min_size=1)), max_size=4
+    ),
+)
+def test_gguf_check_reports_any_cut_or_damage_in_plain_words(
+    tiny_gguf: Path, cut: float, damage: list[tuple[float, bytes]]
+) -> None:
+    data = bytearray(tiny_gguf.read_bytes())
+    summary = gguf_file.check_gguf_file(tiny_gguf)
+    header_end = summary.data_offset
+    for where, junk in damage:  # overwrite bytes of the header and tables, never the weights
+        at = int(where * header_end)
+        data[at : at + len(junk)] = junk[: header_end - at]
+    with tempfile.TemporaryDirectory() as folder:
+        short = Path(folder) / "short.gguf"
+        short.write_bytes(data[: int(cut * summary.expected_size)])  # (not the end padding)
+        with pytest.raises(gguf_file.GGUFFileError) as info:
+            gguf_file.check_gguf_file(short)
+        assert str(short) in info.value.problem
+        damaged = Path(folder) / "damaged.gguf"
+        damaged.write_bytes(data)
+        problem = gguf_file.gguf_problem(damaged)  # any other exception fails the test
+        assert problem is None or str(damaged) in problem
 
 
 # ---------------------------------------------------------------------------------------------
@@ -615,7 +664,7 @@ def test_real_default_model_installs_and_verifies(real_models: Path) -> None:
     path, first = _timed(lambda: install(spec))
     print(f"{spec.id}: install {first:.1f} s")
     assert path.stat().st_size == spec.size
-    assert verify.read_gguf_header(path).version == 3
+    assert gguf_file.read_gguf_header(path).version == 3
     verify.stamp_path_for(path).unlink()  # force a genuine re-hash of the file on disk
     result = verify.verify_file(path, spec.size, spec.sha256)
     assert (result.status, result.hashed) == ("installed", True)
@@ -633,5 +682,5 @@ def test_real_light_model_verifies(real_models: Path) -> None:
     print(f"\n{spec.id}: verified in place in {took:.2f} s at {path}")
     assert path.stat().st_size == spec.size
     assert verify.sha256_file(path) == spec.sha256
-    assert verify.read_gguf_header(path).version == 3
+    assert gguf_file.read_gguf_header(path).version == 3
     assert models.resolve_model(spec.id).path == path

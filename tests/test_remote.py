@@ -34,15 +34,13 @@ from her_desktop.llm.base import (
     LLMEngine,
     Message,
 )
-from her_desktop.llm.remote import (
+from her_desktop.llm.endpoint import parse_base_url
+from her_desktop.llm.remote import RemoteEngine
+from her_desktop.llm.sse import SSELineParser
+from her_desktop.llm.token_estimate import (
     MESSAGE_OVERHEAD_TOKENS,
     REPLY_PRIMING_TOKENS,
-    ControlTokenFilter,
-    RemoteEngine,
-    SSELineParser,
     estimate_tokens,
-    parse_base_url,
-    strip_control_tokens,
 )
 
 MESSAGES = (Message("system", "You are kind."), Message("user", "Say hello."))
@@ -835,7 +833,7 @@ def test_bad_numbers_rejected() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Pure helpers: token estimate, control-token filter, SSE parser
+# Pure helpers: token estimate, SSE parser (the control-token filter: test_control_tokens.py)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -859,56 +857,6 @@ def test_count_tokens_grows_with_the_prompt(texts: list[str], more: str) -> None
     assert base >= REPLY_PRIMING_TOKENS + MESSAGE_OVERHEAD_TOKENS * len(messages)
     assert engine.count_tokens([*messages, Message("assistant", more)]) > base
     assert base >= sum(len(t.encode()) for t in texts) / 4
-
-
-@pytest.mark.parametrize(
-    ("text", "visible", "stopped"),
-    [
-        ("Hello<|im_end|>junk", "Hello", True),
-        ("<|im_start|>assistant\nHi", "", True),
-        ("Hi<|eot_id|>", "Hi", True),
-        ("Done.</s>more", "Done.", True),
-        ("<s>Hi", "Hi", False),
-        ("<|assistant|>Hi <|x|>there", "Hi there", False),
-        ("a < b and c<d, <3", "a < b and c<d, <3", False),
-        ("<sup>x</sup>", "<sup>x</sup>", False),
-        ("ends with <|im", "ends with ", False),
-        ("ends with <", "ends with <", False),
-        ("Ok<end_of_turn>", "Ok", True),
-        ("x<｜end▁of▁sentence｜>y", "x", True),
-    ],
-)
-def test_control_token_filter(text: str, visible: str, stopped: bool) -> None:
-    f = ControlTokenFilter()
-    out = f.feed(text) + f.flush()
-    assert (out, f.stopped) == (visible, stopped)
-    assert strip_control_tokens(text) == visible
-
-
-_TEXTS = st.lists(
-    st.sampled_from(
-        ["Hi", " there", "<", "<|im_end|>", "<|x|>", "|", ">", "a<b", "</s>", "é", "<s"]
-    ),
-    max_size=12,
-).map("".join)
-
-
-@given(_TEXTS, st.lists(st.integers(0, 60), max_size=6))
-def test_control_token_filter_ignores_how_text_is_split(text: str, cuts: list[int]) -> None:
-    points = sorted({min(c, len(text)) for c in cuts})
-    pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
-    f = ControlTokenFilter()
-    streamed = "".join(f.feed(p) for p in pieces) + f.flush()
-    assert streamed == strip_control_tokens(text)
-    assert "<|im_end|>" not in streamed
-    assert "</s>" not in streamed
-
-
-@given(st.text(alphabet=st.characters(blacklist_characters="<"), max_size=300))
-def test_control_token_filter_keeps_plain_text(text: str) -> None:
-    f = ControlTokenFilter()
-    assert f.feed(text) + f.flush() == text
-    assert not f.stopped
 
 
 _PAYLOADS = st.lists(

@@ -16,8 +16,10 @@ Policy:
   rendered with Jinja (ChatML when a file has none). BOS is added exactly once: when the
   template writes it or the model asks for it, never both. Control-token texts inside message
   contents (``<|im_start|>`` …) are defused so text can never forge a role tag; the reply stops
-  on any end-of-generation or control token and on role-tag texts, so none of them ever reach
-  the caller.
+  on any end-of-generation or control token, and its text goes through
+  :class:`~her_desktop.llm.control_tokens.ControlTokenFilter` (defence in depth: it stops on
+  turn tags and the model's control-token texts spelled out as plain text, and on
+  ``params.stop``), so none of them ever reach the caller.
 - **Caps and cancellation.** Generation runs in a worker thread that hands text to the event
   loop through a queue. It stops on the token cap (``length``), the deadline (``deadline``), or
   when the consumer goes away (task cancelled, loop broken, generator closed): an abort flag is
@@ -54,7 +56,8 @@ from her_desktop.llm.base import (
     Message,
     ModelLoadError,
 )
-from her_desktop.llm.gguf_file import FIX_HINT, GGUFFileError, check_gguf_file
+from her_desktop.llm.control_tokens import ControlTokenFilter
+from her_desktop.models.gguf_file import FIX_HINT, GGUFFileError, check_gguf_file
 
 log = logging.getLogger(__name__)
 native_log = logging.getLogger("her_desktop.llama_cpp")
@@ -71,21 +74,6 @@ CHATML_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
-
-ROLE_TAGS = (
-    "<|im_end|>",
-    "<|im_start|>",
-    "</s>",
-    "<|eot_id|>",
-    "<|end|>",
-    "<|endoftext|>",
-    "<|end_of_text|>",
-    "<|start_header_id|>",
-    "<end_of_turn>",
-    "<start_of_turn>",
-)
-"""Texts that end a reply wherever they appear in it (defence in depth: the model's control
-tokens are stopped on by id; these catch a model that spells a tag out as plain text)."""
 
 REPEAT_PENALTY = 1.1
 CPU_UBATCH = 64
@@ -110,6 +98,14 @@ def physical_cores() -> int:
     return max(1, int(cores or os.cpu_count() or 1))
 
 
+# What llama.cpp logs when a decode is aborted through the abort callback on purpose.
+_ABORT_ECHOES = (
+    "failed to decode, ret = 2",
+    "failed to compute graph, compute status: 1",
+    "graph_compute_async failed with error 1",
+)
+
+
 class _NativeLogRouter:
     """Sends llama.cpp's log lines to :data:`native_log` instead of stderr.
 
@@ -132,7 +128,10 @@ class _NativeLogRouter:
                 self.level = _NATIVE_LEVELS.get(level, logging.DEBUG)
             message = (text or b"").decode("utf-8", "replace").rstrip()
             if message:
-                native_log.log(self.level, "%s", message)
+                level_now = self.level
+                if any(marker in message for marker in _ABORT_ECHOES):
+                    level_now = logging.DEBUG  # our own abort (cancel, deadline), not a fault
+                native_log.log(level_now, "%s", message)
 
         self.callback = llama_cpp.llama_log_callback(on_log)
         llama_cpp.llama_log_set(self.callback, ctypes.c_void_p(0))
@@ -144,11 +143,21 @@ _native_logs = _NativeLogRouter()
 
 @dataclass(slots=True)
 class _Job:
-    """One generation request; the abort callback and the worker both read it."""
+    """One generation request: what to answer, where its text goes (``emit`` from the worker
+    thread), and when to stop. The abort callback and the worker both read it."""
 
-    deadline: float
+    messages: list[Message]
+    params: GenerationParams
+    stats: GenerationStats
+    emit: Callable[[str, Any], None]
+    started: float
+    """``time.monotonic()`` when the request arrived; the deadline counts from here."""
+    deadline: float = field(init=False)
     abort: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.deadline = self.started + max(0.0, self.params.deadline_s)
 
     def should_stop(self) -> bool:
         return self.abort.is_set() or time.monotonic() >= self.deadline
@@ -275,15 +284,15 @@ class LlamaCppEngine(LLMEngine):
         await self.load()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        job = _Job(deadline=started + max(0.0, params.deadline_s))
 
         def emit(kind: str, value: Any) -> None:
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
                 loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
 
+        job = _Job(list(messages), params, stats, emit, started)
         worker = threading.Thread(
             target=self._generate_blocking,
-            args=(list(messages), params, stats, job, emit, started),
+            args=(job,),
             name="llamacpp-generate",
             daemon=True,
         )
@@ -400,7 +409,7 @@ class LlamaCppEngine(LLMEngine):
         eos_id = int(model.token_eos())
         bos_text = model.token_get_text(bos_id) if bos_id >= 0 else ""
         eos_text = model.token_get_text(eos_id) if eos_id >= 0 else ""
-        stop_texts = tuple(dict.fromkeys([*ROLE_TAGS, *(c for c in control if len(c) >= 3)]))
+        stop_texts = tuple(dict.fromkeys(c for c in control if len(c) >= 3))
 
         job_ref = self
 
@@ -457,22 +466,23 @@ class LlamaCppEngine(LLMEngine):
         first user message instead.
         """
         items = [{"role": m.role, "content": self._defuse(loaded, m.content)} for m in messages]
+
+        def unusable(exc: Exception) -> LLMError:
+            return LLMError(
+                f"The chat template of {self.model_path.name} cannot format this "
+                f"conversation ({exc}). Choose another model in Settings."
+            )
+
         try:
             text = self._render_items(loaded, items)
         except Exception as first_error:
             merged = _merge_system(items)
             if merged == items:
-                raise LLMError(
-                    f"The chat template of {self.model_path.name} cannot format this "
-                    f"conversation ({first_error}). Choose another model in Settings."
-                ) from None
+                raise unusable(first_error) from None
             try:
                 text = self._render_items(loaded, merged)
             except Exception as exc:
-                raise LLMError(
-                    f"The chat template of {self.model_path.name} cannot format this "
-                    f"conversation ({exc}). Choose another model in Settings."
-                ) from None
+                raise unusable(exc) from None
         had_bos = False
         while loaded.bos_text and text.startswith(loaded.bos_text):
             text = text[len(loaded.bos_text) :]
@@ -538,15 +548,8 @@ class LlamaCppEngine(LLMEngine):
         if not waited:
             log.warning("llama.cpp worker did not stop within %.1f s", CANCEL_WAIT_S)
 
-    def _generate_blocking(
-        self,
-        messages: list[Message],
-        params: GenerationParams,
-        stats: GenerationStats,
-        job: _Job,
-        emit: Callable[[str, Any], None],
-        started: float,
-    ) -> None:
+    def _generate_blocking(self, job: _Job) -> None:
+        stats, emit = job.stats, job.emit
         try:
             # Wait for the model, but give up at once when this request is cancelled or its
             # deadline passes while another reply is still running.
@@ -558,12 +561,12 @@ class LlamaCppEngine(LLMEngine):
                     return
             try:
                 self._job = job
-                reason = self._run(messages, params, stats, job, emit, started)
+                reason = self._run(job)
             finally:
                 self._job = None
                 self._lock.release()
             stats.finish_reason = reason
-            stats.total_s = time.monotonic() - started
+            stats.total_s = time.monotonic() - job.started
             emit("done", reason)
         except LLMError as exc:
             stats.finish_reason = "error"
@@ -575,17 +578,11 @@ class LlamaCppEngine(LLMEngine):
         finally:
             job.done.set()
 
-    def _run(
-        self,
-        messages: list[Message],
-        params: GenerationParams,
-        stats: GenerationStats,
-        job: _Job,
-        emit: Callable[[str, Any], None],
-        started: float,
-    ) -> FinishReason:
+    def _run(self, job: _Job) -> FinishReason:
         import llama_cpp
         from llama_cpp.llama_grammar import LlamaGrammar
+
+        params, stats = job.params, job.stats
 
         if job.abort.is_set():
             return "cancelled"
@@ -593,7 +590,7 @@ class LlamaCppEngine(LLMEngine):
         if loaded is None:
             raise LLMError("The model was closed before the reply started.")
         llm = loaded.llm
-        prompt = self._prompt_tokens(loaded, messages)
+        prompt = self._prompt_tokens(loaded, job.messages)
         stats.prompt_tokens = len(prompt)
         if len(prompt) >= self._n_ctx:
             raise LLMError(
@@ -610,15 +607,17 @@ class LlamaCppEngine(LLMEngine):
             grammar = LlamaGrammar.from_string(params.grammar, verbose=False)
         llm.set_seed(params.seed if params.seed is not None else self._seed)
         vocab = llm._model.vocab
-        text_out = _TextFilter((*loaded.stop_texts, *params.stop))
+        text_out = ControlTokenFilter(
+            (*loaded.stop_texts, *params.stop), strip_leading_space=True, keep_partial_at_end=True
+        )
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         budget = min(params.max_tokens, self._n_ctx - len(prompt))
 
         def flush(chunk: str) -> None:
             if chunk:
                 if stats.first_token_s is None:
-                    stats.first_token_s = time.monotonic() - started
-                emit("text", chunk)
+                    stats.first_token_s = time.monotonic() - job.started
+                job.emit("text", chunk)
 
         generator = llm.generate(
             prompt,
@@ -649,9 +648,8 @@ class LlamaCppEngine(LLMEngine):
                     reason = "stop"
                     break
                 piece = _token_piece(vocab, token)
-                chunk, stopped = text_out.feed(decoder.decode(piece))
-                flush(chunk)
-                if stopped:
+                flush(text_out.feed(decoder.decode(piece)))
+                if text_out.stopped:
                     reason = "stop"
                 elif stats.tokens >= budget:
                     reason = "length"
@@ -660,7 +658,7 @@ class LlamaCppEngine(LLMEngine):
         if reason is None:
             reason = "cancelled" if job.abort.is_set() else "deadline"
         if reason != "cancelled" and not text_out.stopped:
-            flush(text_out.finish(decoder.decode(b"", final=True)))
+            flush(text_out.feed(decoder.decode(b"", final=True)) + text_out.flush())
         return reason
 
 
@@ -712,53 +710,6 @@ def _merge_system(items: list[dict[str, str]]) -> list[dict[str, str]]:
             item["content"] = f"{system}\n\n{item['content']}"
             return rest
     return [{"role": "user", "content": system}, *rest]
-
-
-class _TextFilter:
-    """Streams reply text, stopping at the first stop text and never emitting any part of it.
-
-    A tail of the text that could be the start of a stop text is held back until the next
-    piece decides it. Leading whitespace of the reply is dropped.
-    """
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self.stops = tuple(s for s in dict.fromkeys(stops) if s)
-        self.pending = ""
-        self.started = False
-        self.stopped = False
-        self._longest = max((len(s) for s in self.stops), default=0)
-
-    def feed(self, text: str) -> tuple[str, bool]:
-        if self.stopped:
-            return "", True
-        self.pending += text
-        if not self.started:
-            self.pending = self.pending.lstrip()
-            if not self.pending:
-                return "", False
-            self.started = True
-        cut = min((i for s in self.stops if (i := self.pending.find(s)) >= 0), default=-1)
-        if cut >= 0:
-            out, self.pending, self.stopped = self.pending[:cut], "", True
-            return out, True
-        hold = self._held_back()
-        out = self.pending[: len(self.pending) - hold]
-        self.pending = self.pending[len(self.pending) - hold :]
-        return out, False
-
-    def _held_back(self) -> int:
-        for n in range(min(self._longest - 1, len(self.pending)), 0, -1):
-            tail = self.pending[-n:]
-            if any(s.startswith(tail) for s in self.stops):
-                return n
-        return 0
-
-    def finish(self, text: str) -> str:
-        out, stopped = self.feed(text)
-        if stopped:
-            return out
-        out, self.pending = out + self.pending, ""
-        return out
 
 
 __all__ = ["LlamaCppEngine", "physical_cores"]

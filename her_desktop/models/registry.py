@@ -6,8 +6,8 @@ Policy:
   where it is; the registry records name, absolute path, kind, size, sha256 (optional: hashing a
   large file is done only when asked) and when it was added, in ``config_dir() / "models.toml"``,
   written atomically (0o600).
-- Registering checks the GGUF header first and rejects anything else with a message naming the
-  file. Names are short slugs and cannot shadow a manifest id.
+- Registering checks the GGUF file first (:mod:`.gguf_file`) and rejects anything else with a
+  message naming the file. Names are short slugs and cannot shadow a manifest id.
 - A broken ``models.toml`` is reported, treated as empty, and never overwritten (same rule as
   settings.toml): changing the registry refuses until the user fixes or deletes it.
 - :func:`resolve_model` turns a ``llm.model`` value (a manifest id, a registered name, or a path
@@ -27,9 +27,10 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from her_desktop.models.errors import INSTALL_HINT, ModelNotFound, RegistryError
+from her_desktop.models.gguf_file import gguf_problem
 from her_desktop.models.installer import installed_path, packages_installed
 from her_desktop.models.manifest import MANIFEST, ModelKind, ModelSpec, get_spec
-from her_desktop.models.verify import Progress, VerifyResult, gguf_problem, sha256_file
+from her_desktop.models.verify import Progress, VerifyResult, sha256_file
 from her_desktop.paths import atomic_write_text, config_dir
 
 REGISTRY_FILENAME = "models.toml"
@@ -176,8 +177,8 @@ def register(
 ) -> UserModel:
     """Register a model file by path (the file is not copied). Returns the new entry.
 
-    LM files must be GGUF: the header is checked first. ``hash_now`` records the sha256 now
-    (slow for big files). Raises :class:`RegistryError` with a plain-words message.
+    LM files must be complete GGUF files: that is checked first. ``hash_now`` records the sha256
+    now (slow for big files). Raises :class:`RegistryError` with a plain-words message.
     """
     file = Path(path).expanduser()
     if not file.is_file():
@@ -238,7 +239,7 @@ def list_user_models() -> list[UserModel]:
 
 
 def user_model_state(model: UserModel, *, full_check: bool = False) -> VerifyResult:
-    """A cheap check of a registered file: still there, same size, and (for LMs) a GGUF header.
+    """A quick check of a registered file: still there, same size, and (for LMs) a sound GGUF.
 
     ``full_check`` also hashes the file and compares it with the sha256 recorded when it was
     added (when one was recorded).

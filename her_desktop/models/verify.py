@@ -1,4 +1,4 @@
-"""Checking model files: size + sha256 with a cached stamp, and a fast GGUF header check.
+"""Checking model files: size + sha256 with a cached stamp.
 
 Policy:
 
@@ -7,8 +7,8 @@ Policy:
   ``mtime_ns``, sha256). The stamp is trusted only while the file's size and ``mtime_ns`` are
   unchanged and it records the expected sha256; any change to the file means a full re-hash.
 - A missing or unwritable stamp only costs time, never correctness.
-- The GGUF header check (magic ``b"GGUF"`` + a supported version) is cheap and catches the common
-  mistakes with user files (wrong file, truncated download, HTML error page saved as .gguf).
+- Whether a file is a sound GGUF at all (for user files, which have no manifest checksum) is
+  :mod:`her_desktop.models.gguf_file`'s job.
 - Statuses: ``installed`` (verified), ``missing`` (no file), ``partial`` (an interrupted
   assembly left ``<file>.partial`` and no final file), ``corrupt`` (wrong size, hash or header).
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,6 @@ Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total) while a long operation runs."""
 
 CHUNK_SIZE = 4 * 1024 * 1024
-GGUF_MAGIC = b"GGUF"
-SUPPORTED_GGUF_VERSIONS = (2, 3)
 STAMP_SUFFIX = ".verified.json"
 PARTIAL_SUFFIX = ".partial"
 
@@ -51,13 +48,6 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         return self.status == "installed"
-
-
-@dataclass(frozen=True, slots=True)
-class GGUFHeader:
-    version: int
-    tensor_count: int
-    kv_count: int
 
 
 def stamp_path_for(path: Path) -> Path:
@@ -174,32 +164,3 @@ def verify_file(
         )
     write_stamp(path, sha256, stamp_path)
     return VerifyResult("installed", path, hashed=True)
-
-
-def read_gguf_header(path: Path) -> GGUFHeader:
-    """Read the fixed GGUF header; raises ``ValueError`` with plain words when it is not one."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(24)
-    except OSError as exc:
-        raise ValueError(f"cannot read {path} ({exc.strerror or exc})") from exc
-    if head[:4] != GGUF_MAGIC:
-        raise ValueError(f"{path} is not a GGUF model file (it does not start with GGUF)")
-    if len(head) < 24:
-        raise ValueError(f"{path} is cut short: it ends inside the GGUF header")
-    version, tensor_count, kv_count = struct.unpack("<IQQ", head[4:24])
-    if version not in SUPPORTED_GGUF_VERSIONS:
-        raise ValueError(
-            f"{path} is GGUF version {version}; only versions "
-            f"{', '.join(map(str, SUPPORTED_GGUF_VERSIONS))} are supported"
-        )
-    return GGUFHeader(version=version, tensor_count=tensor_count, kv_count=kv_count)
-
-
-def gguf_problem(path: Path) -> str | None:
-    """None when ``path`` has a valid GGUF header, else what is wrong with it."""
-    try:
-        read_gguf_header(path)
-    except ValueError as exc:
-        return str(exc)
-    return None
