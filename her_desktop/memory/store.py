@@ -143,6 +143,18 @@ def _blob(vector: Vector | None) -> bytes | None:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
+def _weights_and_vector(memory: NewMemory) -> tuple[Any, ...]:
+    """The columns valence, arousal, salience, confidence, embedding, embedder (in order)."""
+    return (
+        memory.valence,
+        memory.arousal,
+        memory.salience,
+        memory.confidence,
+        _blob(memory.embedding),
+        memory.embedder,
+    )
+
+
 class Turn:
     """The writes of one turn, inside one transaction (see ``MemoryStore.turn``)."""
 
@@ -191,12 +203,7 @@ class Turn:
                 self.now,
                 self.now,
                 source_message_id,
-                memory.valence,
-                memory.arousal,
-                memory.salience,
-                memory.confidence,
-                _blob(memory.embedding),
-                memory.embedder,
+                *_weights_and_vector(memory),
             ),
         )
         return Upserted(int(cur.lastrowid or 0), "added")
@@ -230,12 +237,7 @@ class Turn:
                 memory.text,
                 self.now,
                 source_message_id,
-                memory.valence,
-                memory.arousal,
-                memory.salience,
-                memory.confidence,
-                _blob(memory.embedding),
-                memory.embedder,
+                *_weights_and_vector(memory),
                 memory_id,
             ),
         )
