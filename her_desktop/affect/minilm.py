@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import struct
+import threading
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -230,3 +231,19 @@ class MiniLMEncoder:
         norm = float(np.linalg.norm(pooled))
         unit: Array = (pooled / norm if norm > 0 else pooled).astype(np.float32)
         return unit
+
+
+_shared: dict[Path, MiniLMEncoder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_encoder(model_dir: Path) -> MiniLMEncoder:
+    """One encoder per model folder for the whole process: affect and memory both use it, so
+    the weights are loaded (seconds, ~90 MB) once. The encoder is read-only after loading and
+    safe to use from several threads."""
+    key = model_dir.resolve()
+    with _shared_lock:
+        encoder = _shared.get(key)
+        if encoder is None:
+            encoder = _shared[key] = MiniLMEncoder(key)
+        return encoder

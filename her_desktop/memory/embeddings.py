@@ -31,7 +31,7 @@ from typing import Final, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from her_desktop.affect.minilm import MiniLMEncoder, find_model_dir
+from her_desktop.affect.minilm import MiniLMEncoder, find_model_dir, shared_encoder
 
 Array = npt.NDArray[np.float32]
 
@@ -113,7 +113,7 @@ class MiniLMEmbedder:
         model_dir = model_dir or find_model_dir()
         if model_dir is None:
             return None
-        return cls(MiniLMEncoder(model_dir))
+        return cls(shared_encoder(model_dir))
 
     def embed(self, texts: Sequence[str]) -> Array:
         return self.encoder.encode([t[:MAX_EMBED_CHARS] for t in texts])
