@@ -133,6 +133,64 @@ class AffectSettings(_Section):
     """Refine the estimate with the LM after the reply ("auto": only with GPU offload)."""
 
 
+class AudioSettings(_Section):
+    """Microphone and speaker. Device names match by substring; empty means the system default."""
+
+    input_device: str = ""
+    output_device: str = ""
+    listen_mode: Literal["off", "push_to_talk", "hands_free"] = "hands_free"
+    echo: Literal["aec", "half_duplex", "off"] = "aec"
+    """aec: cancel her own voice in the microphone signal (WebRTC); half_duplex: ignore the
+    microphone while she speaks (no barge-in by voice); off: headphones."""
+
+
+class VADSettings(_Section):
+    """When the user starts and stops speaking (Silero VAD)."""
+
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    min_speech_ms: int = Field(default=250, ge=32, le=5000)
+    end_silence_ms: int = Field(default=600, ge=100, le=5000)
+    """silence that ends an utterance"""
+    pre_roll_ms: int = Field(default=300, ge=0, le=2000)
+    max_utterance_s: float = Field(default=60.0, ge=1.0, le=900.0)
+    barge_in_ms: int = Field(default=200, ge=32, le=2000)
+    """speech needed while she talks before it counts as an interruption"""
+    predictive_end: bool = True
+    """end the turn sooner when what was said so far reads as a finished sentence"""
+    predictive_end_ms: int = Field(default=250, ge=100, le=5000)
+    """the shortest pause that can end a turn that reads as finished"""
+
+
+class STTSettings(_Section):
+    """Speech recognition (faster-whisper)."""
+
+    model: str = Field(default="whisper-tiny.en", min_length=1)
+    language: str = ""
+    """empty: English for *.en models, detected otherwise"""
+    beam_size: int = Field(default=1, ge=1, le=10)
+    partials: bool = True
+    n_threads: int | None = Field(default=None, ge=1, le=1024)
+
+
+class TTSSettings(_Section):
+    """Her voice."""
+
+    engine: Literal["hibari", "piper", "coqui"] = "hibari"
+    voice: str = ""
+    """empty: the engine's bundled default voice"""
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    coqui_model_dir: str = ""
+    """Coqui: a folder with model.pth (or best_model.pth) and config.json"""
+
+
+class GUISettings(_Section):
+    """The window."""
+
+    theme: Literal["system", "light", "dark"] = "system"
+    tray_icon: bool = True
+    push_to_talk_key: str = Field(default="Ctrl+Space", min_length=1)
+
+
 class Settings(_Section):
     """All settings. Sections are added by later features (audio, stt, tts, gui)."""
 
@@ -142,6 +200,11 @@ class Settings(_Section):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     affect: AffectSettings = Field(default_factory=AffectSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    vad: VADSettings = Field(default_factory=VADSettings)
+    stt: STTSettings = Field(default_factory=STTSettings)
+    tts: TTSSettings = Field(default_factory=TTSSettings)
+    gui: GUISettings = Field(default_factory=GUISettings)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

@@ -13,7 +13,7 @@ import enum
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 
 class Priority(enum.IntEnum):
@@ -213,3 +213,121 @@ class MemoryStored(Event):
 class MemoryForgotten(Event):
     memory_id: int | None
     """None: everything was forgotten."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Voice: devices, listening, speaking
+# ---------------------------------------------------------------------------------------------
+
+DeviceKind = Literal["input", "output"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus(ControlEvent):
+    """A microphone or speaker became available or unavailable (unplugged, busy, none at all).
+
+    ``message`` is for people ("microphone unavailable: … — typing still works").
+    """
+
+    kind: DeviceKind
+    available: bool
+    device: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLevel(Event):
+    """Live audio level for the GUI's presence element (about 30 per second per source)."""
+
+    source: DeviceKind
+    rms: float
+    """0..1, linear"""
+    peak: float
+
+
+@dataclass(frozen=True, slots=True)
+class ListenMode(ControlEvent):
+    """The user chose how the microphone is used: off, push-to-talk or hands-free."""
+
+    mode: Literal["off", "push_to_talk", "hands_free"]
+
+
+@dataclass(frozen=True, slots=True)
+class PushToTalk(ControlEvent):
+    """The push-to-talk key or button was pressed (True) or released (False)."""
+
+    pressed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted(ControlEvent):
+    """Voice activity began (a control event: it drives barge-in)."""
+
+    utterance_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEnded(Event):
+    """End of the user's utterance, with its audio (16 kHz mono float32, pre-roll included)."""
+
+    utterance_id: int
+    audio: Any = field(compare=False, repr=False)
+    """numpy.ndarray, float32, 16 kHz mono"""
+    duration_s: float = 0.0
+    vad_end_ts: float = 0.0
+    """monotonic time at which the end of speech was decided"""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechProgress(Event):
+    """The utterance so far, while the user is still speaking (for partial transcripts)."""
+
+    utterance_id: int
+    audio: Any = field(compare=False, repr=False)
+    """numpy.ndarray, float32, 16 kHz mono"""
+    pause: bool = False
+    """The user just fell silent: this may be the whole utterance (transcribe it now, so the
+    transcript is ready when the end of the utterance is confirmed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfTurnHint(ControlEvent):
+    """The transcript at the user's pause reads as a finished sentence: the listener may end
+    the utterance before the full end-of-speech silence has passed."""
+
+    utterance_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartialTranscript(Event):
+    """What the user has said so far, while still speaking (may change)."""
+
+    utterance_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinalTranscript(Event):
+    """The transcript of a whole utterance (empty text: nothing intelligible was said)."""
+
+    utterance_id: int
+    text: str
+    language: str = ""
+    audio_s: float = 0.0
+    decode_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakingStarted(Event):
+    """The first audio of a reply reached the speaker."""
+
+    turn_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakingFinished(Event):
+    """The reply's audio ended. ``spoken_text`` is what the user actually heard."""
+
+    turn_id: int
+    spoken_text: str
+    interrupted: bool = False
