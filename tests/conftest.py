@@ -19,7 +19,7 @@ REAL_MODELS_DIR = Path(
 )
 """Where the slow tests keep the real embedded models (joined once, reused across runs)."""
 
-pytest_plugins = ["tests.tiny_gguf"] if (Path(__file__).parent / "tiny_gguf.py").exists() else []
+pytest_plugins = ["tests.tiny_gguf", "tests.virtual_audio"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,1 @@
+"""Audio devices, capture, playback, voice activity and echo handling."""

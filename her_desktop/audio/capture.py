@@ -1,0 +1,290 @@
+"""Microphone capture: 16 kHz mono float32 blocks of exactly ``block`` samples.
+
+The stream opens at 16 kHz when the device supports it, else at the device's own rate and is
+resampled (:class:`~her_desktop.audio.resample.StreamResampler`). Blocks are handed to
+``on_audio`` from the PortAudio thread: the callback must be quick (hand over with
+``loop.call_soon_threadsafe``).
+
+Errors: :meth:`AudioCapture.start` raises :class:`AudioDeviceError`. A device lost while
+running (stream ended on its own, or no audio for ``stall_timeout_s``) calls ``on_error`` once;
+:meth:`AudioCapture.keep_alive` (blocking, run it in a thread) watches for that and reopens the
+device when it is back, calling ``on_restored``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from her_desktop.audio.devices import (
+    AudioDevice,
+    AudioDeviceError,
+    choose_device,
+    sounddevice_module,
+    stream_closed,
+    stream_opened,
+    unavailable,
+    wait_for_device,
+)
+from her_desktop.audio.resample import FloatArray, StreamResampler, clean
+
+log = logging.getLogger(__name__)
+
+AudioCallback = Callable[[FloatArray], None]
+ErrorCallback = Callable[[AudioDeviceError], None]
+RestoredCallback = Callable[[str], None]
+
+
+class AudioCapture:
+    """One microphone stream. ``start``/``stop``/``close`` are idempotent and thread-safe."""
+
+    def __init__(
+        self,
+        device: str = "",
+        sample_rate: int = 16000,
+        block: int = 512,
+        on_audio: AudioCallback | None = None,
+        on_error: ErrorCallback | None = None,
+        on_restored: RestoredCallback | None = None,
+        *,
+        stall_timeout_s: float = 2.0,
+        startup_grace_s: float = 5.0,
+    ) -> None:
+        self.device_name = device
+        self.sample_rate = int(sample_rate)
+        self.block = int(block)
+        self.on_audio = on_audio
+        self.on_error = on_error
+        self.on_restored = on_restored
+        self.stall_timeout_s = stall_timeout_s
+        self.startup_grace_s = startup_grace_s
+        """ALSA's pulse plugin sometimes takes seconds to deliver the first block."""
+        self.overflows = 0
+        """Blocks PortAudio reported as overflowed (audio dropped because we were late)."""
+        self._lock = threading.RLock()
+        self._stream: Any = None
+        self._device: AudioDevice | None = None
+        self._native_rate = self.sample_rate
+        self._resampler: StreamResampler | None = None
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._stopping = False
+        self._lost = False
+        self._closed = False
+        self._last_callback = 0.0
+        self._got_audio = False
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def device(self) -> AudioDevice | None:
+        """The device in use (None before the first successful start)."""
+        return self._device
+
+    @property
+    def native_rate(self) -> int:
+        """The rate the stream runs at (``sample_rate`` unless the device cannot do it)."""
+        return self._native_rate
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._stream is not None and not self._stopping and not self._lost
+
+    @property
+    def lost(self) -> bool:
+        return self._lost
+
+    # --- control -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open and start the stream (no-op while running). Raises :class:`AudioDeviceError`."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this AudioCapture is closed; make a new one")
+            if self._stream is not None and not self._lost:
+                if self._stopping:
+                    self._stopping = False
+                    self._last_callback = time.monotonic()
+                    self._stream.start()
+                return
+            self._close_stream()
+            self._open()
+
+    def stop(self) -> None:
+        """Stop delivering audio (the device stays open; ``start`` resumes). Idempotent."""
+        with self._lock:
+            if self._stream is None or self._stopping:
+                return
+            self._stopping = True
+            try:
+                self._stream.stop()
+            except Exception as exc:
+                log.debug("stopping the input stream failed: %s", exc)
+            self._pending = np.zeros(0, dtype=np.float32)
+
+    def close(self) -> None:
+        """Stop and release the device. Idempotent; the object cannot start again."""
+        with self._lock:
+            self._closed = True
+            self._close_stream()
+
+    def check(self) -> bool:
+        """False (and ``on_error`` once) when the running stream died or went silent."""
+        with self._lock:
+            stream = self._stream
+            if stream is None or self._stopping or self._lost:
+                return not self._lost
+            try:
+                active = bool(stream.active)
+            except Exception:
+                active = False
+            limit = self.stall_timeout_s
+            if not self._got_audio:
+                limit = max(limit, self.startup_grace_s)
+            stalled = time.monotonic() - self._last_callback > limit
+        if not active:
+            self._lose("the stream stopped")
+        elif stalled:
+            self._lose(f"no sound data for {limit:.0f} s")
+        return not self._lost
+
+    def reconnect(self, stop: threading.Event, *, interval_s: float = 2.0) -> bool:
+        """Blocking: release the lost device, poll until it is back, start again.
+
+        Returns True when running again (``on_restored`` called), False when ``stop`` was set.
+        """
+        with self._lock:
+            self._close_stream()
+        while not stop.is_set():
+            if wait_for_device("input", self.device_name, stop, interval_s=interval_s) is None:
+                return False
+            try:
+                self.start()
+            except AudioDeviceError as error:
+                log.debug("microphone still unavailable: %s", error)
+                stop.wait(interval_s)
+                continue
+            if self.on_restored is not None and self._device is not None:
+                self.on_restored(self._device.name)
+            return True
+        return False
+
+    def keep_alive(self, stop: threading.Event, *, interval_s: float = 2.0) -> None:
+        """Blocking supervisor until ``stop`` is set: check health, reconnect when lost.
+
+        Run it in a thread: ``await asyncio.to_thread(capture.keep_alive, stop_event)``.
+        """
+        while not stop.wait(min(0.25, interval_s)):
+            if self._closed:
+                return
+            if not self.check():
+                self.reconnect(stop, interval_s=interval_s)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _open(self) -> None:
+        sd = sounddevice_module("input")
+        device = choose_device("input", self.device_name)
+        rate, channels = self._settings(sd, device)
+        self._native_rate = rate
+        self._resampler = (
+            StreamResampler(rate, self.sample_rate) if rate != self.sample_rate else None
+        )
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._lost = False
+        self._stopping = False
+        try:
+            stream = sd.InputStream(
+                device=device.index,
+                samplerate=rate,
+                channels=channels,
+                dtype="float32",
+                blocksize=0,  # PortAudio's choice: a fixed size stalls ALSA's pulse plugin
+                latency="low",
+                callback=self._callback,
+                finished_callback=self._finished,
+            )
+        except Exception as exc:
+            raise unavailable(
+                "input", f'could not open "{device.name}" ({exc})', "open_failed"
+            ) from exc
+        stream_opened()
+        self._stream = stream
+        self._device = device
+        self._got_audio = False
+        self._last_callback = time.monotonic()
+        try:
+            stream.start()
+        except Exception as exc:
+            self._close_stream()
+            raise unavailable(
+                "input", f'could not start "{device.name}" ({exc})', "open_failed"
+            ) from exc
+        log.info("microphone open: %s at %d Hz, %d channel(s)", device.name, rate, channels)
+
+    def _settings(self, sd: Any, device: AudioDevice) -> tuple[int, int]:
+        native = int(device.default_samplerate) or self.sample_rate
+        channel_options = [1] + ([device.input_channels] if device.input_channels > 1 else [])
+        for rate in (self.sample_rate, native):
+            for channels in channel_options:
+                try:
+                    sd.check_input_settings(
+                        device=device.index, samplerate=rate, channels=channels, dtype="float32"
+                    )
+                except Exception:
+                    continue
+                return rate, channels
+        return native, channel_options[-1]
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        self._stopping = True
+        try:
+            stream.abort()
+        except Exception as exc:
+            log.debug("aborting the input stream failed: %s", exc)
+        try:
+            stream.close()
+        except Exception as exc:
+            log.debug("closing the input stream failed: %s", exc)
+        stream_closed()
+
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        self._last_callback = time.monotonic()
+        self._got_audio = True
+        if status and getattr(status, "input_overflow", False):
+            self.overflows += 1
+        if self._stopping:
+            return
+        samples = self._resampler.process(indata) if self._resampler else clean(indata)
+        pending = np.concatenate([self._pending, samples]) if self._pending.size else samples
+        count = len(pending) // self.block
+        for i in range(count):
+            block = pending[i * self.block : (i + 1) * self.block].copy()
+            if self.on_audio is not None:
+                try:
+                    self.on_audio(block)
+                except Exception:
+                    log.exception("the audio consumer failed")
+        self._pending = pending[count * self.block :].copy()
+
+    def _finished(self) -> None:
+        if not self._stopping:
+            self._lose("the stream ended")
+
+    def _lose(self, why: str) -> None:
+        with self._lock:
+            if self._lost:
+                return
+            self._lost = True
+            name = self._device.name if self._device else self.device_name or "default"
+        log.warning("microphone lost: %s: %s", name, why)
+        if self.on_error is not None:
+            self.on_error(unavailable("input", f'"{name}" stopped working ({why})', "lost"))
