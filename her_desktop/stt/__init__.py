@@ -1,0 +1,1 @@
+"""Speech to text: one interface (base.py), one file per engine."""
