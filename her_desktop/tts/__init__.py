@@ -1,0 +1,1 @@
+"""Text to speech: one interface (base.py), text normalisation, one file per engine."""
