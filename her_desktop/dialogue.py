@@ -8,7 +8,8 @@ Policies:
 * One reply at a time. A new user turn while a reply runs cancels that reply first (the user
   has moved on); ``CancelReply`` stops it on request (stop button, Ctrl-C, barge-in).
 * The history keeps what the user actually got: a cancelled reply is stored as far as it was
-  produced (voice will narrow that to what was actually spoken). A turn whose reply is empty
+  produced, and with voice output (``speaks_aloud``) narrowed to what was actually heard
+  (``SpeakingFinished.spoken_text`` after a barge-in). A turn whose reply is empty
   (failed, or cancelled before the first token) is left out of the history entirely, so the
   history always alternates user/assistant (strict chat templates reject two user turns).
 * The prompt is persona system prompt + history + the new user message, fitted to the model's
@@ -32,6 +33,7 @@ from her_desktop.events import (
     DialogueState,
     DialogueStateName,
     ErrorCategory,
+    FinalTranscript,
     FinishReason,
     Notice,
     ReplyFinished,
@@ -39,6 +41,8 @@ from her_desktop.events import (
     ReplyStarted,
     ReplyToken,
     Shutdown,
+    SpeakingFinished,
+    SpeechStarted,
     UserText,
     new_turn_id,
 )
@@ -63,6 +67,9 @@ GREETING_INSTRUCTION = (
     "(The user has just opened the app and has not said anything yet. Greet them warmly in "
     "one or two short spoken sentences; if the notes mention something recent, ask about it.)"
 )
+# The first spoken chunk may end at a clause mark (", ; :") once it holds this many characters,
+# so her voice starts without waiting for a long first sentence (about 0.5 s of LM time).
+FIRST_CHUNK_MIN_CHARS = 20
 # How long memory/affect may take to prepare a turn before the reply starts without them.
 BEFORE_REPLY_BUDGET_S = 1.5
 
@@ -101,10 +108,22 @@ class DialogueStage(Stage):
         self.state: DialogueStateName = "idle"
         self._reply: asyncio.Task[None] | None = None
         self._reply_turn: int | None = None
+        self.speaks_aloud = False
+        """True when a speaking stage voices the replies: the state stays ``speaking`` until
+        the audio ends, and an interrupted reply is kept as far as it was heard."""
+        self._heard: dict[int, str] = {}
+        self._exchange: tuple[int, int] | None = None
+        """(turn id, history index of its assistant message) of the latest exchange"""
+        self._voiced_turn: int | None = None
+        self._audio_ended: set[int] = set()
 
     async def setup(self) -> None:
         self.subscribe(UserText, self._on_user_text, name="dialogue")
         self.subscribe((CancelReply, Shutdown), self._on_control, name="dialogue:control")
+        self.subscribe(
+            (SpeechStarted, FinalTranscript), self._on_listening, name="dialogue:listening"
+        )
+        self.subscribe(SpeakingFinished, self._on_speaking_finished, name="dialogue:spoken")
 
     # -- events ------------------------------------------------------------------------------
 
@@ -122,6 +141,37 @@ class DialogueStage(Stage):
                 await self.cancel_reply(event.reason)
         else:
             await self.cancel_reply("shutdown")
+
+    async def _on_listening(self, event: SpeechStarted | FinalTranscript) -> None:
+        if isinstance(event, SpeechStarted):
+            if self.state == "idle":
+                self._set_state("listening", None)
+        elif not event.text and self.state == "listening":
+            self._set_state("idle", None)  # nothing intelligible was said
+
+    async def _on_speaking_finished(self, event: SpeakingFinished) -> None:
+        """The reply's audio ended: keep in the history only what the user heard."""
+        if event.interrupted:
+            self._heard[event.turn_id] = event.spoken_text.strip()
+            self._narrow_to_heard(event.turn_id)
+        if self._voiced_turn == event.turn_id:
+            self._voiced_turn = None
+            if self._reply is None or self._reply.done():
+                self._set_state("idle", None)
+        else:  # the audio ended before the reply did (cancelled): nothing left to wait for
+            self._audio_ended = {t for t in self._audio_ended if t > event.turn_id - 64}
+            self._audio_ended.add(event.turn_id)
+
+    def _narrow_to_heard(self, turn_id: int) -> None:
+        if self._exchange is None or self._exchange[0] != turn_id or turn_id not in self._heard:
+            return
+        heard = self._heard.pop(turn_id)
+        index = self._exchange[1]
+        if heard:
+            self.history[index] = Message("assistant", heard)
+        else:  # nothing was heard: the exchange never happened for the user
+            del self.history[index - 1 : index + 1]
+            self._exchange = None
 
     async def cancel_reply(self, reason: str) -> None:
         task = self._reply
@@ -151,6 +201,8 @@ class DialogueStage(Stage):
     def reset(self) -> None:
         """Forget the conversation (a new session)."""
         self.history.clear()
+        self._exchange = None
+        self._heard.clear()
 
     # -- the turn ----------------------------------------------------------------------------
 
@@ -238,7 +290,7 @@ class DialogueStage(Stage):
         await self.bus.publish(ReplyStarted(turn_id))
         stats = GenerationStats()
         produced: list[str] = []
-        splitter = SentenceSplitter()
+        splitter = SentenceSplitter(first_min_chars=FIRST_CHUNK_MIN_CHARS)
         sentence_index = 0
         reason: FinishReason = "error"
         start = time.monotonic()
@@ -281,6 +333,8 @@ class DialogueStage(Stage):
                 self.history.append(Message("assistant", text))
             elif text:
                 self.history += [Message("user", user_text), Message("assistant", text)]
+                self._exchange = (turn_id, len(self.history) - 1)
+                self._narrow_to_heard(turn_id)
                 if self.providers and reason != "error" and not greeting_notes:
                     self.spawn(self._after_reply(turn_id, user_text, text), name=f"after-{turn_id}")
             self.bus.publish_nowait(
@@ -293,5 +347,8 @@ class DialogueStage(Stage):
                     total_s=time.monotonic() - start,
                 )
             )
-            if self._reply_turn == turn_id:
+            voiced = turn_id not in self._audio_ended
+            if self.speaks_aloud and text and reason != "error" and voiced:
+                self._voiced_turn = turn_id  # idle once the audio has ended
+            if self._reply_turn == turn_id and self._voiced_turn != turn_id:
                 self._set_state("idle", None)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from her_desktop.llm.base import (
     EngineInfo,
@@ -13,6 +17,8 @@ from her_desktop.llm.base import (
     LLMError,
     Message,
 )
+from her_desktop.stt.base import STTEngine, STTInfo, STTModelError, Transcript
+from her_desktop.tts.base import TTSEngine, TTSError, TTSInfo, VoiceInfo
 
 
 class FakeEngine(LLMEngine):
@@ -84,3 +90,69 @@ class FakeEngine(LLMEngine):
 
     def info(self) -> EngineInfo:
         return EngineInfo(engine="fake", model="fake", context_size=self._context)
+
+
+# -- voice fakes (twins on the real parts: tests/test_voice_real.py) ----------------------------
+
+
+class FakeSTT(STTEngine):
+    """Returns scripted transcripts in order (the last one repeats); can fail to load."""
+
+    def __init__(self, texts: Sequence[str] = ("hello there",), *, fail: str = "") -> None:
+        self.texts = list(texts)
+        self.fail = fail
+        self.finals = 0
+        self.partials = 0
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        if self.fail:
+            raise STTModelError(self.fail)
+
+    def transcribe(self, audio: npt.NDArray[np.float32], *, partial: bool = False) -> Transcript:
+        self.load()
+        with self._lock:
+            if partial:
+                self.partials += 1
+                return Transcript(self.texts[0].split()[0], partial=True)
+            text = self.texts[min(self.finals, len(self.texts) - 1)]
+            self.finals += 1
+        return Transcript(text, "en", audio_s=len(audio) / 16000, decode_s=0.01)
+
+    def info(self) -> STTInfo:
+        return STTInfo("fake", "fake", "", "cpu", "int8", "en", True)
+
+
+class FakeTTS(TTSEngine):
+    """A 440 Hz tone, ``seconds_per_word`` long per word, at 16 kHz; can fail."""
+
+    engine_name = "fake"
+
+    def __init__(self, *, seconds_per_word: float = 0.05, fail: str = "") -> None:
+        super().__init__()
+        self.seconds_per_word = seconds_per_word
+        self.fail = fail
+        self.spoken: list[str] = []
+
+    @property
+    def sample_rate(self) -> int:
+        return 16000
+
+    @property
+    def voice(self) -> str:
+        return "tone"
+
+    def voices(self) -> list[VoiceInfo]:
+        return [VoiceInfo("tone", "Tone", True, "MIT")]
+
+    def _load(self) -> None:
+        if self.fail:
+            raise TTSError(self.fail)
+
+    def _synthesize_one(self, spoken: str, speed: float) -> npt.ArrayLike:
+        self.spoken.append(spoken)
+        n = int(16000 * self.seconds_per_word * max(1, len(spoken.split())) / speed)
+        return 0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / 16000).astype(np.float32)
+
+    def info(self) -> TTSInfo:
+        return TTSInfo("fake", "tone", 16000, "MIT", "", self._loaded)

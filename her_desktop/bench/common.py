@@ -52,10 +52,10 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def summarize(samples: Sequence[dict[str, float]]) -> dict[str, dict[str, float]]:
     """Median, p90, min and max of each metric over the runs."""
-    keys = list(samples[0]) if samples else []
+    keys = list(dict.fromkeys(key for sample in samples for key in sample))
     out: dict[str, dict[str, float]] = {}
     for key in keys:
-        values = [s[key] for s in samples if math.isfinite(s[key])]
+        values = [s[key] for s in samples if key in s and math.isfinite(s[key])]
         out[key] = {
             "median": statistics.median(values) if values else float("nan"),
             "p90": percentile(values, 90),

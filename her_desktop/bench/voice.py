@@ -1,0 +1,249 @@
+"""``her-desktop bench voice``: voice to voice, the way a person hears it.
+
+Each run plays one of a fixed set of spoken questions (said by the TTS voice, so every machine
+hears the same audio) into the real pipeline at real-time pace — listener (Silero VAD), faster-
+whisper, the LM, sentence-by-sentence TTS, a real-time speaker clock — and times each stage
+after the end of the user's speech: end of speech detected, final transcript, LM first token,
+first sentence, first TTS audio, first sample played. Half a second after her first sound the
+bench interrupts her (barge-in) and times how fast she falls silent and the LM stops.
+
+``--compare`` also runs a plain sequential baseline on the same inputs in the same process:
+wait for the same end-of-speech rule, transcribe the whole utterance, generate the whole reply,
+synthesise all of it, then play; and prints the ratio of the medians.
+
+Also reported: tokens/s, STT and TTS real-time factors, launch → ready (models loaded and
+warm), peak resident memory, and the machine. JSON on stdout or ``--out``; a table on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from her_desktop.app import App, Voice, attach_voice, build_app, generation_params
+from her_desktop.audio.resample import resample
+from her_desktop.bench.common import machine_info, summarize
+from her_desktop.config import Settings
+from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
+from her_desktop.persona import Persona
+from her_desktop.stt.base import STTEngine
+from her_desktop.tts.base import TTSEngine
+from her_desktop.voice.file_sink import FileSink
+from her_desktop.voice.turn import TurnResult, run_voice_turn
+
+QUESTIONS = (
+    "Hi! How are you doing today?",
+    "Can you suggest something relaxing for tonight?",
+    "What is a good name for a cat?",
+)
+STAGES = (
+    "vad_end",
+    "final_transcript",
+    "lm_first_token",
+    "first_sentence",
+    "first_audio",
+    "first_played",
+)
+BARGE_IN_AFTER_S = 0.5
+BENCH_MAX_TOKENS = 60
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def _speech(tts: TTSEngine, text: str) -> npt.NDArray[np.float32]:
+    """``text`` said by the voice, at 16 kHz, without leading or trailing silence (so that
+    "end of speech" is the end of the last word)."""
+    chunks = list(tts.synthesize(text))
+    audio = resample(np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate, 16000)
+    loud = np.flatnonzero(np.abs(audio) > 0.02 * float(np.abs(audio).max()))
+    return audio[loud[0] : loud[-1] + 1] if loud.size else audio
+
+
+async def _start(
+    settings: Settings,
+    persona: Persona,
+    engine: LLMEngine | None,
+    stt: STTEngine | None,
+    tts: TTSEngine | None,
+) -> tuple[App, Voice, FileSink, float]:
+    """Launch → ready: the app built, every model loaded and warm."""
+    t0 = time.monotonic()
+    app = build_app(settings, persona, engine=engine, with_memory=False)
+    await app.start()
+    sink = FileSink(realtime=True)
+    voice = await attach_voice(app, microphone=False, sink=sink, stt=stt, tts=tts)
+    await asyncio.gather(
+        app.dialogue.warm_up(), voice.transcriber.warm_up(), voice.speaker.warm_up()
+    )
+    return app, voice, sink, time.monotonic() - t0
+
+
+async def _baseline(
+    app: App, voice: Voice, audio: npt.NDArray[np.float32], params: GenerationParams
+) -> dict[str, float]:
+    """The sequential pipeline: every stage waits for the whole output of the one before."""
+    end_rule_s = app.settings.vad.end_silence_ms / 1000
+    t0 = time.monotonic()
+    transcript = await asyncio.to_thread(voice.transcriber.stt.transcribe, audio)
+    t_stt = time.monotonic()
+    messages = [Message("system", app.dialogue.system_prompt), Message("user", transcript.text)]
+    stats = GenerationStats()
+    reply = "".join([piece async for piece in app.engine.stream(messages, params, stats)])
+    t_lm = time.monotonic()
+    tts = voice.speaker.tts
+    chunks = await asyncio.to_thread(lambda: list(tts.synthesize(reply or "Okay.")))
+    t_tts = time.monotonic()
+    return {
+        "stt_s": t_stt - t0,
+        "lm_s": t_lm - t_stt,
+        "tts_s": t_tts - t_lm,
+        "first_played": end_rule_s + (t_tts - t0),
+        "reply_chars": float(len(reply)),
+        "tokens_per_s": stats.tokens / max(1e-6, t_lm - t_stt - (stats.first_token_s or 0.0)),
+        "audio_s": float(sum(c.duration_s for c in chunks)),
+    }
+
+
+def _sample(result: TurnResult, audio_s: float) -> dict[str, float]:
+    sample = {k: v for k, v in result.timings.items() if k in STAGES}
+    sample["stt_rtf"] = result.transcribe_s / audio_s if audio_s else 0.0
+    if result.tokens and result.reply_s:
+        sample["tokens"] = float(result.tokens)
+    for key, value in result.barge_in.items():
+        sample[f"barge_in_{key}"] = value
+    return sample
+
+
+def _tts_rtf(tts: TTSEngine, runs: int) -> dict[str, float]:
+    text = "It is a lovely evening for a walk, and the sky is turning a soft orange."
+    rtfs, firsts = [], []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        chunks = list(tts.synthesize(text))
+        elapsed = time.monotonic() - t0
+        rtfs.append(elapsed / sum(c.duration_s for c in chunks))
+        t0 = time.monotonic()
+        list(tts.synthesize("Hi there."))
+        firsts.append(time.monotonic() - t0)
+    return {"tts_rtf": float(np.median(rtfs)), "tts_short_sentence_s": float(np.median(firsts))}
+
+
+async def measure(
+    settings: Settings,
+    persona: Persona,
+    *,
+    runs: int = 5,
+    compare: bool = False,
+    engine: LLMEngine | None = None,
+    stt: STTEngine | None = None,
+    tts: TTSEngine | None = None,
+) -> dict[str, Any]:
+    settings.llm.max_tokens = min(settings.llm.max_tokens, BENCH_MAX_TOKENS)
+    app, voice, sink, ready_s = await _start(settings, persona, engine, stt, tts)
+    samples: list[dict[str, float]] = []
+    baseline: list[dict[str, float]] = []
+    problems: list[str] = []
+    try:
+        speech = [
+            await asyncio.to_thread(_speech, voice.speaker.tts, question) for question in QUESTIONS
+        ]
+        for i in range(runs):
+            audio = speech[i % len(speech)]
+            app.dialogue.reset()
+            result = await run_voice_turn(
+                app, voice, audio, realtime=True, barge_in_after_s=BARGE_IN_AFTER_S
+            )
+            problems += result.problems
+            sample = _sample(result, len(audio) / 16000)
+            samples.append(sample)
+            print(
+                f"run {i + 1}/{runs}: "
+                + ", ".join(f"{k}={v:.3f}" for k, v in sample.items() if k in STAGES),
+                file=sys.stderr,
+            )
+            if compare:
+                params = generation_params(settings)
+                params = GenerationParams(
+                    max_tokens=params.max_tokens,
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    deadline_s=params.deadline_s,
+                )
+                baseline.append(await _baseline(app, voice, audio, params))
+        tts_figures = await asyncio.to_thread(_tts_rtf, voice.speaker.tts, runs)
+    finally:
+        sink.close()
+        await app.stop()
+    metrics = summarize(samples)
+    report: dict[str, Any] = {
+        "bench": "voice",
+        "machine": machine_info(),
+        "lm": app.engine.info().model,
+        "lm_gpu_layers": app.engine.info().gpu_layers,
+        "stt": voice.transcriber.stt.info().model,
+        "tts_engine": voice.speaker.tts.info().engine,
+        "runs": runs,
+        "max_tokens": settings.llm.max_tokens,
+        "end_silence_ms": settings.vad.end_silence_ms,
+        "times_are": "seconds after the end of the user's speech (median and p90 over runs)",
+        "launch_to_ready_s": round(ready_s, 3),
+        "peak_rss_mb": _peak_rss_mb(),
+        "tts": tts_figures,
+        "metrics": metrics,
+        "samples": samples,
+        "problems": problems,
+    }
+    if compare and baseline:
+        base = summarize(baseline)
+        report["baseline"] = {"metrics": base, "samples": baseline}
+        ours = metrics.get("first_played", {}).get("median")
+        theirs = base["first_played"]["median"]
+        if ours:
+            report["speedup_first_played"] = round(theirs / ours, 2)
+    return report
+
+
+def _table(report: dict[str, Any]) -> str:
+    lines = [f"{'stage (s after end of speech)':<34}{'median':>9}{'p90':>9}"]
+    for key in (*STAGES, "barge_in_to_silence", "barge_in_to_lm_stopped", "stt_rtf"):
+        m = report["metrics"].get(key)
+        if m:
+            lines.append(f"{key:<34}{m['median']:>9.3f}{m['p90']:>9.3f}")
+    if "baseline" in report:
+        b = report["baseline"]["metrics"]["first_played"]
+        lines.append(
+            f"{'sequential baseline: first_played':<34}{b['median']:>9.3f}{b['p90']:>9.3f}"
+        )
+        lines.append(f"speed-up (baseline / pipeline): {report.get('speedup_first_played')}x")
+    lines.append(
+        f"launch → ready {report['launch_to_ready_s']:.2f} s · peak RSS {report['peak_rss_mb']} MB"
+        f" · TTS RTF {report['tts']['tts_rtf']:.3f}"
+    )
+    return "\n".join(lines)
+
+
+def run_voice_bench(*, runs: int = 5, compare: bool = False, out: Path | None = None) -> int:
+    from her_desktop.cli.common import load_config_and_persona, prepare_default_model
+
+    settings, persona = load_config_and_persona()
+    if settings.llm.engine == "llamacpp":
+        prepare_default_model(settings.llm.model)
+    report = asyncio.run(measure(settings, persona, runs=runs, compare=compare))
+    text = json.dumps(report, indent=2)
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+    print(_table(report), file=sys.stderr)
+    return 0 if not report["problems"] else 1

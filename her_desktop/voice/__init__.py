@@ -1,0 +1,1 @@
+"""The voice stages: listening (capture + VAD), transcribing, speaking."""

@@ -1,0 +1,299 @@
+"""The listening stage: microphone → echo handling → voice activity → utterances on the bus.
+
+Audio arrives from the PortAudio thread (or ``feed`` for files and tests) and is processed in
+one worker thread, in order, together with the user's commands (push-to-talk, listen mode), so
+the VAD state is only ever touched by that thread. Results hop to the loop with
+``Bus.publish_threadsafe``:
+
+* ``SpeechStarted`` at voice onset (it also drives barge-in), ``SpeechProgress`` about every
+  ``PROGRESS_S`` while the user talks (partial transcripts), ``SpeechEnded`` with the audio;
+* ``AudioLevel`` about 30 times a second for the GUI;
+* ``DeviceStatus`` when the microphone goes away or comes back: the app keeps working by text
+  and the microphone is reopened when it returns.
+
+Echo: every block first goes through the echo canceller, which also hears what the speaker
+plays. In half-duplex mode the microphone is ignored while she speaks (no voice barge-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+
+from her_desktop.audio.devices import AudioDeviceError
+from her_desktop.audio.echo import EchoCanceller, NoEcho
+from her_desktop.audio.levels import LevelMeter
+from her_desktop.audio.vad import UtteranceEnd, UtteranceSegmenter, UtteranceStart
+from her_desktop.bus import Bus
+from her_desktop.events import (
+    AudioLevel,
+    DeviceStatus,
+    EndOfTurnHint,
+    ListenMode,
+    PushToTalk,
+    Shutdown,
+    SpeechEnded,
+    SpeechProgress,
+    SpeechStarted,
+)
+from her_desktop.stage import Stage
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+PROGRESS_S = 0.7
+PAUSE_CHUNKS = 3
+"""Silent 32 ms chunks after speech that make a pause worth transcribing (word gaps are
+shorter); the end rule (``vad.end_silence_ms``) confirms the end later."""
+QUEUE_BLOCKS = 1000  # 32 s of audio: a stalled worker drops the oldest, never grows memory
+
+Mode = Literal["off", "push_to_talk", "hands_free"]
+CaptureFactory = Callable[..., Any]
+"""Called as ``factory(on_audio=…, on_error=…, on_restored=…)`` → an ``AudioCapture``."""
+
+
+class ListenStage(Stage):
+    name = "listener"
+
+    def __init__(
+        self,
+        bus: Bus,
+        segmenter: UtteranceSegmenter,
+        *,
+        echo: EchoCanceller | None = None,
+        capture_factory: CaptureFactory | None = None,
+        mode: Mode = "hands_free",
+        predictive_end_ms: int = 250,
+    ) -> None:
+        super().__init__(bus)
+        self.predictive_end_ms = predictive_end_ms
+        self.segmenter = segmenter
+        self.echo = echo or NoEcho()
+        self.capture_factory = capture_factory
+        self.mode: Mode = mode
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue(QUEUE_BLOCKS)
+        self._worker: threading.Thread | None = None
+        self._capture: Any = None
+        self._stop_devices = threading.Event()
+        self._device_thread: threading.Thread | None = None
+        self._meter = LevelMeter()
+        self._utterance_id: int | None = None
+        self._last_progress = 0.0
+        self._was_speech = False
+        self._silent_chunks = 0
+        self._paused_utterance: int | None = None
+        self._end_hint = False
+        self.dropped_blocks = 0
+        self.mic_available: bool | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        self.subscribe(
+            (ListenMode, PushToTalk, EndOfTurnHint, Shutdown), self._on_control, name="listener:ctl"
+        )
+        self._worker = threading.Thread(target=self._run, name="listener", daemon=True)
+        self._worker.start()
+        if self.capture_factory is not None and self.mode != "off":
+            await self._open_microphone()
+
+    async def teardown(self) -> None:
+        self._stop_devices.set()
+        await asyncio.to_thread(self._close_microphone)
+        self._inbox.put(("stop", None))
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.join, 2.0)
+
+    # -- the microphone ----------------------------------------------------------------------
+
+    async def _open_microphone(self) -> None:
+        assert self.capture_factory is not None
+        if self._capture is None:
+            self._capture = self.capture_factory(
+                on_audio=self.feed, on_error=self._device_lost, on_restored=self._device_restored
+            )
+        self._stop_devices.clear()
+        try:
+            await asyncio.to_thread(self._capture.start)
+        except AudioDeviceError as exc:
+            self._device_lost(exc)
+            self._watch(reconnect=True)
+            return
+        name = getattr(getattr(self._capture, "device", None), "name", "")
+        self._publish(DeviceStatus("input", True, device=name))
+        self._watch(reconnect=False)
+
+    def _watch(self, *, reconnect: bool) -> None:
+        """Supervise the device in a thread: reopen it when lost (and, first, when absent)."""
+        if self._device_thread is not None and self._device_thread.is_alive():
+            return
+        capture, stop = self._capture, self._stop_devices
+
+        def supervise() -> None:
+            if reconnect and not capture.reconnect(stop):
+                return
+            capture.keep_alive(stop)
+
+        self._device_thread = threading.Thread(target=supervise, name="mic-watch", daemon=True)
+        self._device_thread.start()
+
+    def _close_microphone(self) -> None:
+        self._stop_devices.set()
+        if self._capture is not None:
+            self._capture.close()
+            self._capture = None
+        if self._device_thread is not None:
+            self._device_thread.join(timeout=3.0)
+            self._device_thread = None
+
+    def _device_lost(self, error: AudioDeviceError) -> None:
+        self.mic_available = False
+        self._inbox.put(("reset", None))
+        self._publish(DeviceStatus("input", False, message=str(error)))
+
+    def _device_restored(self, name: str) -> None:
+        self.mic_available = True
+        self._publish(DeviceStatus("input", True, device=name, message=f"microphone back: {name}"))
+
+    # -- input -------------------------------------------------------------------------------
+
+    def feed(self, block: Any) -> None:
+        """Audio in: 16 kHz mono float32 (any length). Thread-safe, never blocks."""
+        try:
+            self._inbox.put_nowait(("audio", block))
+        except queue.Full:
+            self.dropped_blocks += 1
+            try:  # drop the oldest: fresh audio matters more
+                self._inbox.get_nowait()
+                self._inbox.put_nowait(("audio", block))
+            except (queue.Empty, queue.Full):
+                pass
+
+    async def drain(self, wait_s: float = 30.0) -> bool:
+        """Wait until everything fed so far has been processed (files, tests)."""
+        marker = threading.Event()
+        self._inbox.put(("mark", marker))
+        return await asyncio.to_thread(marker.wait, wait_s)
+
+    async def _on_control(self, event: ListenMode | PushToTalk | EndOfTurnHint | Shutdown) -> None:
+        if isinstance(event, EndOfTurnHint):
+            self._inbox.put(("hint", event.utterance_id))
+        elif isinstance(event, ListenMode):
+            previous, self.mode = self.mode, event.mode
+            self._inbox.put(("mode", event.mode))
+            if self.capture_factory is None:
+                return
+            if event.mode == "off" and previous != "off":
+                await asyncio.to_thread(self._close_microphone)
+            elif event.mode != "off" and previous == "off":
+                await self._open_microphone()
+        elif isinstance(event, PushToTalk):
+            self._inbox.put(("ptt", event.pressed))
+
+    # -- the worker thread -------------------------------------------------------------------
+
+    def _publish(self, event: Any) -> None:
+        try:
+            self.bus.publish_threadsafe(event)
+        except RuntimeError:  # the loop is closing
+            log.debug("listener: dropped %s at shutdown", type(event).__name__)
+
+    def _run(self) -> None:
+        while True:
+            kind, payload = self._inbox.get()
+            try:
+                if kind == "stop":
+                    return
+                if kind == "audio":
+                    self._process(payload)
+                elif kind == "ptt":
+                    self._handle(self.segmenter.begin() if payload else self.segmenter.end())
+                elif kind == "mode":
+                    self.mode = payload
+                    if self.segmenter.in_utterance:
+                        self._handle(self.segmenter.flush())
+                    self.segmenter.reset()
+                elif kind == "reset":
+                    self.segmenter.reset()
+                    self._utterance_id = None
+                elif kind == "hint":
+                    if payload == self._paused_utterance:
+                        self._end_hint = True
+                elif kind == "mark":
+                    payload.set()
+            except Exception as exc:  # one bad block must not end listening
+                log.exception("listener: processing failed")
+                self._publish_error(exc)
+
+    def _publish_error(self, exc: Exception) -> None:
+        from her_desktop.events import StageError
+
+        self._publish(StageError(self.name, "audio", f"Listening hit a problem: {exc}", repr(exc)))
+
+    def _process(self, block: Any) -> None:
+        samples = np.asarray(block, dtype=np.float32).reshape(-1)
+        samples = self.echo.capture(samples)
+        levels = self._meter.feed(samples, SAMPLE_RATE)
+        if levels is not None:
+            self._publish(AudioLevel("input", levels.rms, levels.peak))
+        if self.mode == "off":
+            return
+        if self.echo.suppress_barge_in(time.monotonic()):
+            # half duplex: her own voice is in the microphone; do not listen now
+            if self.segmenter.in_utterance and not self.segmenter.push_to_talk:
+                self.segmenter.reset()
+                self._utterance_id = None
+            return
+        if self.mode == "push_to_talk" and not self.segmenter.push_to_talk:
+            return  # only the key opens an utterance
+        self._handle(self.segmenter.feed(samples))
+        if self._utterance_id is None:
+            self._was_speech = False
+            return
+        speech = self.segmenter.last_prob >= self.segmenter.settings.threshold
+        self._silent_chunks = 0 if speech else self._silent_chunks + 1
+        if speech:
+            self._was_speech = True
+            self._paused_utterance = None  # the user went on: any end hint is stale
+            self._end_hint = False
+        pause = (
+            self._was_speech
+            and self._silent_chunks == PAUSE_CHUNKS
+            and not self.segmenter.push_to_talk
+        )
+        if pause:
+            self._paused_utterance = self._utterance_id
+        if self._end_hint and self._silent_chunks * 32 >= self.predictive_end_ms:
+            # what was said reads as finished and the pause is long enough: end the turn now
+            self._end_hint = False
+            self._handle(self.segmenter.flush())
+            return
+        if pause or time.monotonic() - self._last_progress > PROGRESS_S:
+            audio = self.segmenter.audio_so_far()
+            if audio is not None:
+                self._last_progress = time.monotonic()
+                self._publish(SpeechProgress(self._utterance_id, audio, pause=pause))
+
+    def _handle(self, events: list[UtteranceStart | UtteranceEnd]) -> None:
+        for event in events:
+            if isinstance(event, UtteranceStart):
+                self._utterance_id = event.index
+                self._last_progress = time.monotonic()
+                self._publish(SpeechStarted(event.index))
+            else:
+                self._utterance_id = None
+                self._publish(
+                    SpeechEnded(
+                        event.index,
+                        event.audio,
+                        duration_s=event.duration_s,
+                        vad_end_ts=time.monotonic(),
+                    )
+                )

@@ -1,0 +1,204 @@
+"""One whole voice turn from recorded audio: feed it to the listener, wait for her spoken answer,
+and time every stage. Used by ``her-desktop converse`` and ``her-desktop bench voice``.
+
+Times are measured on the bus (every event carries its monotonic creation time) and reported
+in seconds after the end of the user's speech:
+
+* ``speech_end``: the last sample of the user's speech was heard (fed at real time), or the
+  audio ran out (fed as fast as possible);
+* ``vad_end``: the listener decided the utterance was over (after ``vad.end_silence_ms``);
+* ``final_transcript``, ``lm_first_token``, ``first_sentence``, ``first_audio`` (TTS produced
+  it), ``first_played`` (it reached the speaker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from her_desktop.app import App, Voice
+from her_desktop.bus import Bus, Overflow
+from her_desktop.events import (
+    Event,
+    FinalTranscript,
+    Notice,
+    ReplyFinished,
+    ReplySentence,
+    ReplyStarted,
+    ReplyToken,
+    SpeakingFinished,
+    SpeakingStarted,
+    SpeechEnded,
+    SpeechStarted,
+    StageError,
+)
+
+BLOCK = 512
+SAMPLE_RATE = 16000
+TAIL_SILENCE_S = 1.5
+
+
+@dataclass
+class TurnResult:
+    transcript: str = ""
+    reply: str = ""
+    heard: str = ""
+    interrupted: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    """seconds after the end of the user's speech"""
+    problems: list[str] = field(default_factory=list)
+    audio_s: float = 0.0
+    transcribe_s: float = 0.0
+    tokens: int = 0
+    reply_s: float = 0.0
+    barge_in: dict[str, float] = field(default_factory=dict)
+    """seconds from the interruption to silence, and to the LM stopping"""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.transcript and self.reply) and not self.problems
+
+
+class _Recorder:
+    """Collects the events of one turn from the bus."""
+
+    KINDS = (
+        SpeechStarted,
+        SpeechEnded,
+        FinalTranscript,
+        ReplyStarted,
+        ReplyToken,
+        ReplySentence,
+        ReplyFinished,
+        SpeakingStarted,
+        SpeakingFinished,
+        StageError,
+        Notice,
+    )
+
+    def __init__(self) -> None:
+        self.barge_in_after_s: float | None = None
+        self.bus: Bus | None = None
+        self.barge_in_ts: float | None = None
+        self._barge: asyncio.Task[None] | None = None
+        self.first: dict[type[Event], Event] = {}
+        self.done = asyncio.Event()
+        self.reply_done = asyncio.Event()
+        self.result = TurnResult()
+        self.turn_id: int | None = None
+
+    async def on_event(self, event: Event) -> None:
+        self.first.setdefault(type(event), event)
+        r = self.result
+        if isinstance(event, StageError):
+            r.problems.append(event.message)
+        elif isinstance(event, FinalTranscript):
+            r.transcript = event.text
+            r.transcribe_s = event.decode_s
+            if not event.text:
+                self.done.set()  # nothing to answer
+        elif isinstance(event, ReplyStarted) and self.turn_id is None:
+            self.turn_id = event.turn_id
+        elif isinstance(event, ReplyFinished) and event.turn_id == self.turn_id:
+            r.reply = event.text
+            r.tokens = event.tokens
+            r.reply_s = event.total_s
+            self.reply_done.set()
+            if event.reason == "error" or not event.text:
+                self.done.set()
+        elif isinstance(event, SpeakingStarted) and self.barge_in_after_s is not None:
+            self._barge = asyncio.create_task(self._barge_in(self.barge_in_after_s))
+        elif isinstance(event, SpeakingFinished) and event.turn_id == self.turn_id:
+            r.heard = event.spoken_text
+            r.interrupted = event.interrupted
+            self.done.set()
+
+    async def _barge_in(self, after_s: float) -> None:
+        await asyncio.sleep(after_s)
+        assert self.bus is not None
+        self.barge_in_ts = time.monotonic()
+        await self.bus.publish(SpeechStarted(-1))
+
+    def ts(self, kind: type[Event]) -> float | None:
+        event = self.first.get(kind)
+        return None if event is None else event.ts
+
+
+def blocks(audio: npt.NDArray[np.float32], *, tail_s: float = TAIL_SILENCE_S) -> list[Any]:
+    """The audio as 512-sample blocks, followed by ``tail_s`` of silence (ends the utterance)."""
+    tail = np.zeros(int(tail_s * SAMPLE_RATE), dtype=np.float32)
+    padded = np.concatenate((np.asarray(audio, dtype=np.float32).reshape(-1), tail))
+    padded = np.pad(padded, (0, -len(padded) % BLOCK))
+    return [padded[i : i + BLOCK] for i in range(0, len(padded), BLOCK)]
+
+
+async def run_voice_turn(
+    app: App,
+    voice: Voice,
+    audio: npt.NDArray[np.float32],
+    *,
+    realtime: bool = False,
+    timeout_s: float = 180.0,
+    barge_in_after_s: float | None = None,
+) -> TurnResult:
+    """Feed ``audio`` (16 kHz mono float32) to the listener and wait for the spoken answer.
+
+    ``barge_in_after_s``: that long after her first sound, act as if the user spoke again
+    (``SpeechStarted``) and time how quickly she falls silent and the LM stops.
+    """
+    recorder = _Recorder()
+    recorder.barge_in_after_s = barge_in_after_s
+    recorder.bus = app.bus
+    sub = app.bus.subscribe(
+        _Recorder.KINDS, recorder.on_event, name="voice-turn", overflow=Overflow.BLOCK
+    )
+    speech_blocks = -(-len(audio) // BLOCK)
+    speech_end = time.monotonic()
+    try:
+        start = time.monotonic()
+        for index, block in enumerate(blocks(audio)):
+            if realtime:
+                delay = start + index * BLOCK / SAMPLE_RATE - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            voice.listener.feed(block)
+            if index == speech_blocks - 1:
+                speech_end = time.monotonic()
+        if not realtime:
+            await voice.listener.drain()
+            speech_end = time.monotonic()
+        try:
+            await asyncio.wait_for(recorder.done.wait(), timeout_s)
+            if barge_in_after_s is not None:
+                await asyncio.wait_for(recorder.reply_done.wait(), 10.0)
+        except TimeoutError:
+            recorder.result.problems.append(f"no spoken answer within {timeout_s:.0f} s")
+    finally:
+        await app.bus.unsubscribe(sub)
+    result = recorder.result
+    result.audio_s = len(audio) / SAMPLE_RATE
+    ended = recorder.first.get(SpeechEnded)
+    origin = speech_end if realtime else ended.ts if ended is not None else speech_end
+    marks: dict[str, float | None] = {
+        "speech_end": speech_end if realtime else None,
+        "vad_end": getattr(ended, "vad_end_ts", None) if ended is not None else None,
+        "final_transcript": recorder.ts(FinalTranscript),
+        "lm_first_token": recorder.ts(ReplyToken),
+        "first_sentence": recorder.ts(ReplySentence),
+        "first_audio": voice.speaker.last_timings.get("first_audio"),
+        "first_played": recorder.ts(SpeakingStarted),
+    }
+    result.timings = {k: round(v - origin, 4) for k, v in marks.items() if v is not None}
+    if recorder.barge_in_ts is not None:
+        stopped = recorder.first.get(SpeakingFinished)
+        finished = recorder.first.get(ReplyFinished)
+        if stopped is not None:
+            result.barge_in = {"to_silence": round(stopped.ts - recorder.barge_in_ts, 4)}
+            if isinstance(finished, ReplyFinished) and finished.reason == "cancelled":
+                result.barge_in["to_lm_stopped"] = round(finished.ts - recorder.barge_in_ts, 4)
+    return result
