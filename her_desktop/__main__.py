@@ -17,6 +17,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from her_desktop import __version__
 
@@ -29,6 +30,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"her-desktop {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
     sub = parser.add_subparsers(dest="command")
+    sub.add_parser("gui", help="open the window (the default where there is a display)")
 
     chat = sub.add_parser("chat", help="talk by text in this terminal")
     chat.add_argument("--model", help="model id, registered name or path to a .gguf file")
@@ -52,9 +54,10 @@ def _build_parser() -> argparse.ArgumentParser:
     rm.add_argument("name")
     msub.add_parser("verify", help="re-check every installed model file (size and sha256)")
 
-    from her_desktop.cli import memory_cmd
+    from her_desktop.cli import converse, memory_cmd
 
     memory_cmd.add_parser(sub)
+    converse.add_parser(sub)
 
     bench = sub.add_parser("bench", help="measure speed; writes JSON")
     bsub = bench.add_subparsers(dest="bench_command")
@@ -64,6 +67,17 @@ def _build_parser() -> argparse.ArgumentParser:
     bllm.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     baff = bsub.add_parser("affect", help="emotion accuracy, macro-F1, valence sign, latency")
     baff.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    bvoice = bsub.add_parser("voice", help="end of speech → first sound, per stage; barge-in")
+    bvoice.add_argument("--runs", type=int, default=5)
+    bvoice.add_argument("--compare", action="store_true", help="also run a sequential baseline")
+    bvoice.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    bstt = bsub.add_parser("stt", help="word error rate and speed of the speech models")
+    bstt.add_argument("--runs", type=int, default=3)
+    bstt.add_argument("--model", action="append", help="model id (repeatable; default: all)")
+    bstt.add_argument("--threads", type=int, default=None)
+    bstt.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    becho = bsub.add_parser("echo", help="echo cancellation: ERLE, false barge-ins, double talk")
+    becho.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bmem = bsub.add_parser("memory", help="recall over sessions; retrieval latency at 1k-100k")
     bmem.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bmem.add_argument(
@@ -105,7 +119,66 @@ def _cmd_chat(args: argparse.Namespace) -> int:
             return 2
         return await run_chat(app, name=persona.name, greeting=persona.greeting)
 
-    return asyncio.run(main())
+    lock = _single_instance()
+    if lock is None:
+        return 1
+    with lock:
+        return asyncio.run(main())
+
+
+def _default_command(args: argparse.Namespace) -> str:
+    """``her-desktop`` alone: the window where there is a display, else one voice turn."""
+    from her_desktop.gui.launch import display_available
+
+    if display_available():
+        return "gui"
+    print(
+        "No display found: running one voice turn headless "
+        "(her-desktop chat talks by text in this terminal).",
+        file=sys.stderr,
+    )
+    from her_desktop.paths import cache_dir
+
+    args.inp, args.mic, args.demo, args.speaker = None, False, True, False
+    args.out = cache_dir() / "last-answer.wav"
+    args.realtime, args.no_memory, args.json, args.timeout = False, True, False, 300.0
+    return "converse"
+
+
+def _single_instance() -> Any:
+    """The app's lock (``her_desktop.instance``); None, after saying why, when another copy
+    of her_desktop is already running on this user's data."""
+    from her_desktop.instance import InstanceLockError, acquire_single_instance
+    from her_desktop.paths import data_dir
+
+    try:
+        return acquire_single_instance(data_dir())
+    except InstanceLockError as exc:  # AlreadyRunning: "her_desktop is already running (pid N)"
+        print(f"! {exc}", file=sys.stderr)
+        return None
+
+
+def _cmd_gui(_: argparse.Namespace) -> int:
+    from her_desktop.config import load_settings
+    from her_desktop.gui.launch import run_gui
+
+    lock = _single_instance()
+    if lock is None:
+        return 1
+    with lock:
+        return run_gui(load_settings())
+
+
+def _cmd_converse(args: argparse.Namespace) -> int:
+    from her_desktop.cli import converse
+
+    if args.no_memory:
+        return converse.run(args)
+    lock = _single_instance()
+    if lock is None:
+        return 1
+    with lock:
+        return converse.run(args)
 
 
 def _cmd_doctor(_: argparse.Namespace) -> int:
@@ -137,11 +210,25 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from her_desktop.bench.affect import run_affect_bench
 
         return run_affect_bench(out=args.out)
+    if args.bench_command == "voice":
+        from her_desktop.bench.voice import run_voice_bench
+
+        return run_voice_bench(runs=args.runs, compare=args.compare, out=args.out)
+    if args.bench_command == "stt":
+        from her_desktop.bench.stt import DEFAULT_MODELS, run_stt_bench
+
+        return run_stt_bench(args.model or DEFAULT_MODELS, args.runs, args.out, args.threads)
+    if args.bench_command == "echo":
+        from her_desktop.bench.echo import run_echo_bench
+
+        return run_echo_bench(out=args.out)
     if args.bench_command == "memory":
         from her_desktop.bench.memory import run_memory_bench
 
         return run_memory_bench(args.out, model=args.model)
-    print("usage: her-desktop bench {llm,affect,memory} [--out FILE]", file=sys.stderr)
+    print(
+        "usage: her-desktop bench {llm,voice,stt,echo,affect,memory} [--out FILE]", file=sys.stderr
+    )
     return 2
 
 
@@ -149,12 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
-    command = args.command or "chat"
-    if command == "chat" and args.command is None:
-        args.model = None
-        args.remote = None
+    command = args.command or _default_command(args)
     handlers = {
+        "gui": _cmd_gui,
         "chat": _cmd_chat,
+        "converse": _cmd_converse,
         "doctor": _cmd_doctor,
         "models": _cmd_models,
         "bench": _cmd_bench,

@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.history import InMemoryMoodHistory, MoodHistory
@@ -30,6 +30,14 @@ from her_desktop.memory.service import MemoryService
 from her_desktop.memory.store import MemoryStore, MemoryStoreError
 from her_desktop.persona import Persona
 from her_desktop.stage import Stage
+
+if TYPE_CHECKING:
+    from her_desktop.stt.base import STTEngine
+    from her_desktop.tts.base import TTSEngine
+    from her_desktop.voice.listener import ListenStage
+    from her_desktop.voice.ports import AudioSink
+    from her_desktop.voice.speaker import SpeakStage
+    from her_desktop.voice.transcriber import TranscribeStage
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +83,36 @@ def make_llm(settings: Settings) -> LLMEngine:
     )
 
 
+def create_stt(settings: Settings) -> STTEngine:
+    """The speech recogniser the settings ask for. A model that cannot be found gives an
+    engine that reports the problem when used, so the rest of the app still starts."""
+    from her_desktop.stt.base import STTModelError
+    from her_desktop.stt.models import resolve_stt_model
+    from her_desktop.stt.whisper import WhisperEngine
+
+    stt = settings.stt
+    try:
+        folder = resolve_stt_model(stt.model)
+    except STTModelError as exc:
+        from her_desktop.stt.unavailable import UnavailableSTT
+
+        return UnavailableSTT(stt.model, str(exc))
+    return WhisperEngine(
+        folder,
+        n_threads=stt.n_threads,
+        beam_size=stt.beam_size,
+        language=stt.language,
+        model_name=stt.model,
+    )
+
+
+def create_tts_engine(settings: Settings, persona_voice: str = "") -> TTSEngine:
+    """Her voice, as the settings ask (a missing voice is reported when it first loads)."""
+    from her_desktop.tts.registry import create_tts
+
+    return create_tts(settings.tts, persona_voice=persona_voice)
+
+
 def _lm_on_gpu(engine: LLMEngine) -> bool:
     info = engine.info()
     return info.engine == "remote" or (info.gpu_offload_supported and info.gpu_layers != 0)
@@ -104,11 +142,18 @@ class App:
     memory: MemoryService | None = None
     affect: AffectService | None = None
     memory_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    startup_notices: list[Notice] = field(default_factory=list)
+    """Problems found while building (memory off…): published by ``start()``; a front end that
+    subscribes after ``start()`` shows them itself."""
+    persona_voice: str = ""
+    persona_rate: float = 1.0
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
         for stage in self.stages:
             await stage.start()
+        for notice in self.startup_notices:
+            self.bus.publish_nowait(notice)
         if self.affect is not None:
             self.dialogue.providers.append(self.affect)
             self._spawn(self._upgrade_affect(), "affect-detector")
@@ -166,11 +211,11 @@ class App:
             self.store.close()
 
 
-def _open_store(bus: Bus) -> MemoryStore | None:
+def _open_store(notices: list[Notice]) -> MemoryStore | None:
     try:
         return MemoryStore.open()
-    except MemoryStoreError as exc:
-        bus.publish_nowait(Notice("memory", f"Memory is off for now: {exc}"))
+    except MemoryStoreError as exc:  # nobody is subscribed yet: App.start() publishes it
+        notices.append(Notice("memory", f"Memory is off for now: {exc}"))
         return None
 
 
@@ -188,7 +233,8 @@ def build_app(
     dialogue = DialogueStage(
         bus, llm, system_prompt=persona.system_prompt(), params=generation_params(settings)
     )
-    store = _open_store(bus) if with_memory else None
+    notices: list[Notice] = []
+    store = _open_store(notices) if with_memory else None
     history: MoodHistory = StoreMoodHistory(store) if store is not None else InMemoryMoodHistory()
     affect = AffectService(
         bus,
@@ -205,4 +251,99 @@ def build_app(
         stages=[dialogue],
         store=store,
         affect=affect,
+        persona_voice=persona.voice,
+        persona_rate=persona.speaking_rate,
+        startup_notices=notices,
     )
+
+
+@dataclass
+class Voice:
+    """The voice stages of a running app (see ``attach_voice``)."""
+
+    listener: ListenStage
+    transcriber: TranscribeStage
+    speaker: SpeakStage
+    sink: AudioSink
+
+
+async def attach_voice(
+    app: App,
+    *,
+    microphone: bool = True,
+    sink: AudioSink | None = None,
+    stt: STTEngine | None = None,
+    tts: TTSEngine | None = None,
+) -> Voice:
+    """Add listening, transcribing and speaking to a started app.
+
+    ``microphone=False`` listens only to what is fed to ``Voice.listener.feed`` (files, tests);
+    ``sink`` replaces the speaker (a ``FileSink`` for headless turns). Models load in the
+    background; a missing model or device is reported on the bus and the text path keeps
+    working.
+    """
+    from her_desktop.audio.capture import AudioCapture
+    from her_desktop.audio.echo import create_echo
+    from her_desktop.audio.levels import LevelMeter
+    from her_desktop.audio.vad import SileroVAD, UtteranceSegmenter
+    from her_desktop.events import AudioLevel
+    from her_desktop.tts.prosody import speaking_speed
+    from her_desktop.voice.listener import ListenStage
+    from her_desktop.voice.player_sink import PlayerSink
+    from her_desktop.voice.speaker import SpeakStage
+    from her_desktop.voice.transcriber import TranscribeStage
+
+    settings = app.settings
+    bus = app.bus
+    echo = create_echo(settings.audio.echo)
+    if echo.notice:
+        await bus.publish(Notice("audio", echo.notice))
+    if sink is None:
+        meter = LevelMeter()
+
+        def reference(block: Any, rate: int) -> None:
+            echo.render(block, rate)
+            levels = meter.feed(block, rate)
+            if levels is not None:
+                bus.publish_threadsafe(AudioLevel("output", levels.rms, levels.peak))
+
+        sink = PlayerSink(settings.audio.output_device, on_reference=reference)
+    if stt is None:
+        stt = await asyncio.to_thread(create_stt, settings)
+    if tts is None:
+        tts = create_tts_engine(settings, app.persona_voice)
+    vad = await asyncio.to_thread(SileroVAD)
+    capture_factory = None
+    if microphone:
+
+        def capture_factory(**callbacks: Any) -> AudioCapture:
+            return AudioCapture(settings.audio.input_device, **callbacks)
+
+    listener = ListenStage(
+        bus,
+        UtteranceSegmenter(vad, settings.vad),
+        echo=echo,
+        capture_factory=capture_factory,
+        mode=settings.audio.listen_mode if microphone else "hands_free",
+        predictive_end_ms=settings.vad.predictive_end_ms,
+    )
+    transcriber = TranscribeStage(
+        bus,
+        stt,
+        partials=settings.stt.partials,
+        end_silence_s=settings.vad.end_silence_ms / 1000,
+        predictive_end=settings.vad.predictive_end,
+    )
+    speaker = SpeakStage(
+        bus,
+        tts,
+        sink,
+        speed=lambda mood: speaking_speed(settings.tts.speed, app.persona_rate, mood),
+    )
+    for stage in (listener, transcriber, speaker):
+        await stage.start()
+        app.stages.append(stage)
+    app.dialogue.speaks_aloud = True
+    transcriber.warm_up()
+    speaker.warm_up()
+    return Voice(listener, transcriber, speaker, sink)

@@ -126,6 +126,8 @@ class TerminalChat:
         bus.subscribe(ReplyToken, self.on_token, name="terminal:tokens")
         bus.subscribe(ReplyFinished, self.on_finished, name="terminal:finished")
         bus.subscribe((StageError, Notice), self.on_problem, name="terminal:problems")
+        for notice in self.app.startup_notices:  # published before we subscribed
+            await self.on_problem(notice)
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGINT, self.on_sigint)
