@@ -349,8 +349,11 @@ class MemoryStore:
             self._begin()
             try:
                 yield Turn(self._conn, self.clock())
-            except BaseException:
-                self._conn.rollback()
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.rollback()
+                if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full"
+                    raise _translate(exc, self.path) from exc
                 raise
             try:
                 self._conn.commit()
@@ -622,6 +625,11 @@ def _translate(exc: sqlite3.Error, path: Path) -> MemoryStoreError:
         return MemoryStoreLocked(
             f"The memory file {path} is in use by another program (is her_desktop already "
             "running?). Close the other one and try again."
+        )
+    if "disk is full" in text or "no space" in text:
+        return MemoryStoreError(
+            f"The disk is full: this turn could not be saved to {path}. What was saved before "
+            "is safe. Free some disk space and she will remember again."
         )
     if _is_corruption(exc):
         return MemoryStoreError(
