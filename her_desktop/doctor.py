@@ -313,6 +313,51 @@ def check_audio() -> list[Check]:
     return checks
 
 
+def check_voice() -> list[Check]:
+    """The speech model, her voice, voice activity detection and echo cancellation: each
+    found and loadable (nothing is loaded into memory for long, nothing is downloaded)."""
+    from her_desktop.config import load_settings
+
+    settings = load_settings().settings
+    checks: list[Check] = []
+    try:
+        from her_desktop.stt.base import STTModelError
+        from her_desktop.stt.models import resolve_stt_model
+
+        folder = resolve_stt_model(settings.stt.model)
+        checks.append(Check("speech model", "ok", f"{settings.stt.model}: {folder}"))
+    except STTModelError as exc:
+        checks.append(
+            Check("speech model", "fail", str(exc), "Run ./run.sh again (it installs it).")
+        )
+    try:
+        from her_desktop.tts.registry import create_tts
+
+        tts = create_tts(settings.tts)
+        info = tts.info()
+        checks.append(Check("voice", "ok", f"{info.engine} · {info.voice} · {info.sample_rate} Hz"))
+    except Exception as exc:  # TTSError or VoiceNotFound: the message carries the fix
+        checks.append(
+            Check("voice", "warn", str(exc), "Replies are shown as text until this is fixed.")
+        )
+    try:
+        from her_desktop.audio.vad import default_model_path
+
+        checks.append(Check("voice activity", "ok", f"Silero VAD: {default_model_path()}"))
+    except Exception as exc:
+        checks.append(
+            Check("voice activity", "fail", str(exc), "Reinstall: pip install faster-whisper")
+        )
+    from her_desktop.audio.echo import create_echo
+
+    echo = create_echo(settings.audio.echo)
+    if echo.notice:
+        checks.append(Check("echo", "warn", echo.notice))
+    else:
+        checks.append(Check("echo", "ok", f"{settings.audio.echo}: {echo.name}"))
+    return checks
+
+
 ALL_CHECKS: tuple[Callable[[], list[Check]], ...] = (
     check_python,
     check_dirs,
@@ -322,6 +367,7 @@ ALL_CHECKS: tuple[Callable[[], list[Check]], ...] = (
     check_models,
     check_remote,
     check_audio,
+    check_voice,
 )
 
 

@@ -1,0 +1,1 @@
+"""The desktop window (PySide6): a subscriber of the bus like any other stage."""
