@@ -189,11 +189,8 @@ class DialogueStage(Stage):
 
     async def _warm_up(self) -> None:
         probe = [Message("system", self.system_prompt), Message("user", "Hi")]
-        params = dataclasses.replace(self.params, max_tokens=1, temperature=0.0)
         try:
-            await self.engine.load()
-            async for _ in self.engine.stream(probe, params):
-                pass
+            await self.engine.warm(probe, self.params)
         except LLMError as exc:
             category: ErrorCategory = "network" if isinstance(exc, EndpointError) else "model"
             self.report(category, str(exc), repr(exc))

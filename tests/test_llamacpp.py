@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from her_desktop import paths
 from her_desktop.llm.base import (
     GenerationParams,
     GenerationStats,
@@ -613,3 +614,48 @@ ws ::= [ ]?"""
     )
     assert stats.finish_reason == "stop"
     assert text.replace(" ", "") in {'{"mood":"happy"}', '{"mood":"sad"}', '{"mood":"neutral"}'}
+
+
+async def test_warm_prefix_is_kept_for_the_next_launch(tiny_gguf: Path) -> None:
+    """The first launch reads the system prompt and keeps its state in the cache dir; the next
+    launch restores it (no reading) and its first turn reuses it."""
+    probe = [Message("system", "You are a kind companion. " * 8), Message("user", "Hi")]
+    params = GenerationParams(max_tokens=4, temperature=0.0, seed=1)
+    first = LlamaCppEngine(tiny_gguf, n_ctx=512)
+    await first.warm(probe, params)
+    assert not first.prefix_restored
+    await first.close()
+    saved = list((paths.cache_dir() / "llm-prefix").glob("*.state"))
+    assert len(saved) == 1
+    assert saved[0].stat().st_mode & 0o777 == 0o600
+
+    second = LlamaCppEngine(tiny_gguf, n_ctx=512)
+    await second.warm(probe, params)
+    assert second.prefix_restored
+    stats = GenerationStats()
+    turn = [*probe[:1], Message("user", "How are you today?")]
+    text = "".join([piece async for piece in second.stream(turn, params, stats)])
+    assert stats.cached_tokens > 10  # the system prompt came from the restored state
+    await second.close()
+
+    reference = LlamaCppEngine(tiny_gguf, n_ctx=512)
+    expected = "".join([piece async for piece in reference.stream(turn, params)])
+    await reference.close()
+    assert text == expected  # a restored state answers exactly as a fresh read
+
+
+async def test_a_damaged_prefix_state_is_dropped_and_the_prompt_read(tiny_gguf: Path) -> None:
+    probe = [Message("system", "You are a kind companion."), Message("user", "Hi")]
+    params = GenerationParams(max_tokens=2, temperature=0.0)
+    engine = LlamaCppEngine(tiny_gguf, n_ctx=512)
+    await engine.warm(probe, params)
+    await engine.close()
+    (state,) = (paths.cache_dir() / "llm-prefix").glob("*.state")
+    state.write_bytes(b"garbage" * 100)
+    again = LlamaCppEngine(tiny_gguf, n_ctx=512)
+    await again.warm(probe, params)
+    assert not again.prefix_restored
+    assert state.stat().st_size > 700  # read again and saved afresh
+    text = "".join([p async for p in again.stream(probe, params)])
+    assert isinstance(text, str)
+    await again.close()

@@ -11,6 +11,7 @@ Blocking inference never runs on the event loop: implementations run it in a wor
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -108,6 +109,15 @@ class LLMEngine(abc.ABC):
 
     @abc.abstractmethod
     def info(self) -> EngineInfo: ...
+
+    async def warm(self, messages: Sequence[Message], params: GenerationParams) -> None:
+        """Load the model and read ``messages`` (the conversation's fixed prefix: system
+        prompt and a probe turn), so the first real turn starts from a warm cache. Engines
+        that can keep that work across launches do so (see ``LlamaCppEngine``)."""
+        await self.load()
+        probe = dataclasses.replace(params, max_tokens=1, temperature=0.0)
+        async for _ in self.stream(messages, probe):
+            pass
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model."""

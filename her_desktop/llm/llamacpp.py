@@ -36,6 +36,7 @@ import asyncio
 import codecs
 import contextlib
 import ctypes
+import hashlib
 import logging
 import os
 import threading
@@ -46,6 +47,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from her_desktop import paths
 from her_desktop.events import FinishReason
 from her_desktop.llm.base import (
     EngineInfo,
@@ -210,6 +212,8 @@ class LlamaCppEngine(LLMEngine):
         self._loaded: _Loaded | None = None
         self._job: _Job | None = None
         self._system_info = ""
+        self.prefix_restored = False
+        """The last ``warm`` restored the prompt state saved by an earlier launch."""
 
     # -- LLMEngine -------------------------------------------------------------------------
 
@@ -316,6 +320,90 @@ class LlamaCppEngine(LLMEngine):
             if not finished:
                 stats.finish_reason = "cancelled"
             stats.total_s = time.monotonic() - started
+
+    async def warm(self, messages: Sequence[Message], params: GenerationParams) -> None:
+        """Read the conversation's fixed prefix, or restore it from the last launch.
+
+        The KV cache of ``messages`` (the persona's system prompt and a probe; never anything
+        the user said) is saved once in the cache dir, keyed by the model file, the settings
+        that shape the cache and the exact tokens. The next launch loads it in a fraction of
+        a second instead of reading the prompt again (seconds on a small CPU). A state that
+        does not fit is deleted and the prompt is read as usual."""
+        await self.load()
+        self.prefix_restored = await asyncio.to_thread(self._restore_prefix, messages)
+        if not self.prefix_restored:
+            await super().warm(messages, params)
+            await asyncio.to_thread(self._save_prefix, messages)
+
+    def _prefix_file(self, loaded: _Loaded, tokens: Sequence[int]) -> Path:
+        import llama_cpp
+
+        stat = self.model_path.stat()
+        key = hashlib.sha256()
+        for part in (
+            str(self.model_path.resolve()),
+            stat.st_size,
+            stat.st_mtime_ns,
+            self._n_ctx,
+            loaded.gpu_layers,
+            llama_cpp.__version__,
+            ",".join(map(str, tokens)),
+        ):
+            key.update(f"{part}\n".encode())
+        return paths.cache_dir() / "llm-prefix" / f"{key.hexdigest()[:32]}.state"
+
+    def _restore_prefix(self, messages: Sequence[Message]) -> bool:
+        import llama_cpp
+
+        with self._lock:
+            loaded = self._loaded
+            if loaded is None:
+                return False
+            llm = loaded.llm
+            tokens = self._prompt_tokens(loaded, messages)
+            path = self._prefix_file(loaded, tokens)
+            if not path.is_file():
+                return False
+            buffer = (llama_cpp.llama_token * self._n_ctx)()
+            count = ctypes.c_size_t(0)
+            ok = llama_cpp.llama_state_load_file(
+                llm.ctx, str(path).encode(), buffer, self._n_ctx, ctypes.byref(count)
+            )
+            n = int(count.value)
+            if not ok or n == 0 or list(buffer[: min(n, len(tokens))]) != tokens[:n]:
+                log.info("llama.cpp: the saved prompt state does not fit; reading the prompt")
+                path.unlink(missing_ok=True)
+                llm.reset()
+                llm._ctx.kv_cache_clear()
+                return False
+            llm.input_ids[:n] = buffer[:n]
+            llm.n_tokens = n
+            return True
+
+    def _save_prefix(self, messages: Sequence[Message]) -> None:
+        import llama_cpp
+
+        with self._lock:
+            loaded = self._loaded
+            if loaded is None:
+                return
+            llm = loaded.llm
+            tokens = self._prompt_tokens(loaded, messages)
+            n = _cached_prefix(list(llm._input_ids), tokens)
+            if n < len(tokens) - 1:
+                return  # the prompt was not read completely (cancelled): nothing to keep
+            path = self._prefix_file(loaded, tokens)
+            try:
+                paths.ensure_private_dir(path.parent)
+                partial = path.with_suffix(".partial")
+                saved = (llama_cpp.llama_token * n)(*llm._input_ids[:n])
+                if not llama_cpp.llama_state_save_file(llm.ctx, str(partial).encode(), saved, n):
+                    partial.unlink(missing_ok=True)
+                    return
+                os.chmod(partial, 0o600)
+                os.replace(partial, path)
+            except OSError as exc:  # a full or read-only cache only costs speed
+                log.info("llama.cpp: could not keep the prompt state: %s", exc)
 
     async def close(self) -> None:
         job = self._job
