@@ -61,13 +61,22 @@ def _peak_rss_mb() -> float:
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 
 
-def _speech(tts: TTSEngine, text: str) -> npt.NDArray[np.float32]:
-    """``text`` said by the voice, at 16 kHz, without leading or trailing silence (so that
-    "end of speech" is the end of the last word)."""
-    chunks = list(tts.synthesize(text))
-    audio = resample(np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate, 16000)
-    loud = np.flatnonzero(np.abs(audio) > 0.02 * float(np.abs(audio).max()))
+def _trim(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    loud = np.flatnonzero(np.abs(audio) > 0.02 * float(np.abs(audio).max() or 1.0))
     return audio[loud[0] : loud[-1] + 1] if loud.size else audio
+
+
+def _speech(tts: TTSEngine, text: str) -> npt.NDArray[np.float32]:
+    """``text`` said by the voice, at 16 kHz, as a person would say it: sentences joined by a
+    short breath (0.25 s; the engine's own silences around each sentence are cut), and no
+    silence before the first word or after the last (so "end of speech" is the last word)."""
+    gap = np.zeros(int(0.25 * 16000), dtype=np.float32)
+    parts: list[npt.NDArray[np.float32]] = []
+    for chunk in tts.synthesize(text):
+        if parts:
+            parts.append(gap)
+        parts.append(_trim(resample(chunk.samples, chunk.sample_rate, 16000)))
+    return np.concatenate(parts)
 
 
 async def _start(

@@ -48,7 +48,10 @@ from her_desktop.stage import Stage
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-PROGRESS_S = 0.7
+PROGRESS_S = 1.5
+"""Live partial transcripts of a long utterance this often. Pauses are transcribed at once
+anyway; a partial decode in flight delays the one that matters (the pause at the end), so
+partials stay rare."""
 PAUSE_CHUNKS = 3
 """Silent 32 ms chunks after speech that make a pause worth transcribing (word gaps are
 shorter); the end rule (``vad.end_silence_ms``) confirms the end later."""
