@@ -188,12 +188,15 @@ class DialogueStage(Stage):
         return self.spawn(self._warm_up(), name="warm-up")
 
     async def _warm_up(self) -> None:
-        probe = [Message("system", self.system_prompt), Message("user", "Hi")]
         try:
-            await self.engine.warm(probe, self.params)
+            await self.engine.warm(self.warm_messages(), self.params)
         except LLMError as exc:
             category: ErrorCategory = "network" if isinstance(exc, EndpointError) else "model"
             self.report(category, str(exc), repr(exc))
+
+    def warm_messages(self) -> list[Message]:
+        """The fixed prefix every conversation starts with (system prompt and a probe)."""
+        return [Message("system", self.system_prompt), Message("user", "Hi")]
 
     def reset(self) -> None:
         """Forget the conversation (a new session)."""

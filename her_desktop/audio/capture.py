@@ -25,11 +25,11 @@ from her_desktop.audio.devices import (
     AudioDevice,
     AudioDeviceError,
     choose_device,
+    reopen_when_back,
     sounddevice_module,
     stream_closed,
     stream_opened,
     unavailable,
-    wait_for_device,
 )
 from her_desktop.audio.resample import FloatArray, StreamResampler, clean
 
@@ -160,19 +160,11 @@ class AudioCapture:
         """
         with self._lock:
             self._close_stream()
-        while not stop.is_set():
-            if wait_for_device("input", self.device_name, stop, interval_s=interval_s) is None:
-                return False
-            try:
-                self.start()
-            except AudioDeviceError as error:
-                log.debug("microphone still unavailable: %s", error)
-                stop.wait(interval_s)
-                continue
-            if self.on_restored is not None and self._device is not None:
-                self.on_restored(self._device.name)
-            return True
-        return False
+        if not reopen_when_back("input", self.device_name, self.start, stop, interval_s=interval_s):
+            return False
+        if self.on_restored is not None and self._device is not None:
+            self.on_restored(self._device.name)
+        return True
 
     def keep_alive(self, stop: threading.Event, *, interval_s: float = 2.0) -> None:
         """Blocking supervisor until ``stop`` is set: check health, reconnect when lost.

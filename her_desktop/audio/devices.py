@@ -218,3 +218,29 @@ def wait_for_device(
             log.debug("device poll failed: %s", exc)
         stop.wait(interval_s)
     return None
+
+
+def reopen_when_back(
+    kind: DeviceKind,
+    name: str,
+    reopen: Callable[[], None],
+    stop: threading.Event,
+    *,
+    interval_s: float = 2.0,
+) -> bool:
+    """Blocking: poll until a ``kind`` device matching ``name`` is back, then ``reopen()`` it
+    (which raises :class:`AudioDeviceError` while it still cannot be used).
+
+    True once reopened; False when ``stop`` was set first."""
+    what = "microphone" if kind == "input" else "speaker"
+    while not stop.is_set():
+        if wait_for_device(kind, name, stop, interval_s=interval_s) is None:
+            return False
+        try:
+            reopen()
+        except AudioDeviceError as error:
+            log.debug("%s still unavailable: %s", what, error)
+            stop.wait(interval_s)
+            continue
+        return True
+    return False

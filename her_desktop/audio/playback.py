@@ -33,11 +33,11 @@ from her_desktop.audio.devices import (
     AudioDevice,
     AudioDeviceError,
     choose_device,
+    reopen_when_back,
     sounddevice_module,
     stream_closed,
     stream_opened,
     unavailable,
-    wait_for_device,
 )
 from her_desktop.audio.resample import FloatArray, clean, resample
 
@@ -225,19 +225,11 @@ class AudioPlayer:
         """Blocking: release the lost speaker, poll until one is back, reopen it."""
         with self._lock:
             self._close_stream()
-        while not stop.is_set():
-            if wait_for_device("output", self.device_name, stop, interval_s=interval_s) is None:
-                return False
-            try:
-                self.open()
-            except AudioDeviceError as error:
-                log.debug("speaker still unavailable: %s", error)
-                stop.wait(interval_s)
-                continue
-            if self.on_restored is not None and self._device is not None:
-                self.on_restored(self._device.name)
-            return True
-        return False
+        if not reopen_when_back("output", self.device_name, self.open, stop, interval_s=interval_s):
+            return False
+        if self.on_restored is not None and self._device is not None:
+            self.on_restored(self._device.name)
+        return True
 
     def keep_alive(self, stop: threading.Event, *, interval_s: float = 2.0) -> None:
         """Blocking supervisor until ``stop``: reconnect when lost, close when long idle."""

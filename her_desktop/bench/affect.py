@@ -19,7 +19,6 @@ also over the non-neutral gold signs only), latency per utterance (median / p90 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from her_desktop.affect.base import EMOTIONS, EmotionDetector, as_label
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.lexicon import default_lexicon
 from her_desktop.affect.text import LexiconDetector, vader_valence
-from her_desktop.bench.common import machine_info, summarize
+from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.events import EmotionLabel
 
 SIGN_DEAD_ZONE = 0.1
@@ -186,11 +185,5 @@ def run_affect_bench(out: Path | None) -> int:
             f"p90 {result['latency']['p90']:.2f} ms  load {load_s:.2f} s",
             file=sys.stderr,
         )
-    text = json.dumps(report, indent=2, default=str)
-    if out is None:
-        print(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
+    write_report(report, out)
     return 0

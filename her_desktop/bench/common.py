@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
 import statistics
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from her_desktop import __version__
 
@@ -63,3 +66,16 @@ def summarize(samples: Sequence[dict[str, float]]) -> dict[str, dict[str, float]
             "max": max(values) if values else float("nan"),
         }
     return out
+
+
+def write_report(
+    report: dict[str, Any], out: Path | None, *, default: Callable[[Any], Any] = str
+) -> None:
+    """The bench's JSON: to ``out`` (folders made, "wrote …" on stderr) or to stdout."""
+    text = json.dumps(report, indent=2, default=default)
+    if out is None:
+        print(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)

@@ -30,7 +30,6 @@ Measured per echo path and canceller (``raw`` = no handling, ``aec`` = WebRTC AE
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import subprocess
@@ -51,7 +50,7 @@ from her_desktop.audio.echo import (
     NoEcho,
     WebRtcEchoCanceller,
 )
-from her_desktop.bench.common import machine_info, percentile
+from her_desktop.bench.common import machine_info, percentile, write_report
 
 Samples = NDArray[np.float32]
 
@@ -446,13 +445,7 @@ def run_echo_bench(out: Path | None, *, paths: list[EchoPath] | None = None) -> 
                 file=sys.stderr,
             )
         report["paths"].append(entry)
-    text = json.dumps(report, indent=2, default=str)
-    if out is None:
-        print(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
+    write_report(report, out)
     return 0
 
 

@@ -9,13 +9,12 @@ cancel takes to stop a running generation. Writes JSON (and a short table to std
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from her_desktop.bench.common import machine_info, summarize
+from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
 
 QUESTIONS = (
@@ -118,12 +117,7 @@ def run_llm_bench(*, runs: int = 5, model: str | None = None, out: Path | None =
         }
 
     report = asyncio.run(main())
-    text = json.dumps(report, indent=2)
-    if out is None:
-        print(text)
-    else:
-        out.write_text(text + "\n", encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
+    write_report(report, out)
     for name, m in report["metrics"].items():
         print(f"{name:28s} median {m['median']:.3f}  p90 {m['p90']:.3f}", file=sys.stderr)
     return 0

@@ -26,7 +26,6 @@ Writes JSON (stdout, or ``out``) and a short summary on stderr.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import statistics
 import sys
@@ -39,7 +38,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from her_desktop.bench.common import machine_info, summarize
+from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.bus import Bus
 from her_desktop.llm.base import LLMEngine
 from her_desktop.memory.embeddings import Embedder, HashingEmbedder, create_embedder
@@ -425,9 +424,5 @@ def run_memory_bench(
             )
     if engine is not None:
         asyncio.run(engine.close())
-    text = json.dumps(report, indent=2, default=str)
-    if out is None:
-        print(text)
-    else:
-        out.write_text(text + "\n", encoding="utf-8")
+    write_report(report, out)
     return 0

@@ -19,7 +19,6 @@ Command: ``python -m her_desktop.bench.stt [--models whisper-tiny.en whisper-bas
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
@@ -35,7 +34,7 @@ import numpy as np
 
 from her_desktop.audio.resample import resample
 from her_desktop.audio.wav import read_wav
-from her_desktop.bench.common import machine_info, summarize
+from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.stt.base import SAMPLE_RATE, AudioArray
 from her_desktop.stt.models import resolve_stt_model
 from her_desktop.stt.whisper import WhisperEngine
@@ -219,13 +218,7 @@ def run_stt_bench(
                 if r["noise_words"] is not None:
                     line += f" noise words {r['noise_words']}"
         print(line, file=sys.stderr)
-    text = json.dumps(report, indent=2, default=_json_default)
-    if out is None:
-        print(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
+    write_report(report, out, default=_json_default)
     return 0
 
 

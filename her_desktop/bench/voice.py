@@ -18,7 +18,6 @@ warm), peak resident memory, and the machine. JSON on stdout or ``--out``; a tab
 from __future__ import annotations
 
 import asyncio
-import json
 import resource
 import sys
 import time
@@ -30,7 +29,7 @@ import numpy.typing as npt
 
 from her_desktop.app import App, Voice, attach_voice, build_app, generation_params
 from her_desktop.audio.resample import resample
-from her_desktop.bench.common import machine_info, summarize
+from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.config import Settings
 from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
 from her_desktop.persona import Persona
@@ -96,6 +95,12 @@ async def _start(
         app.dialogue.warm_up(), voice.transcriber.warm_up(), voice.speaker.warm_up()
     )
     return app, voice, sink, time.monotonic() - t0
+
+
+async def _fresh_conversation(app: App) -> None:
+    """Put the LM's cache back to a new conversation's state (the persona prompt read, nothing
+    else), so the pipeline and the baseline start every question from the same point."""
+    await app.engine.warm(app.dialogue.warm_messages(), generation_params(app.settings))
 
 
 async def _baseline(
@@ -170,6 +175,7 @@ async def measure(
         for i in range(runs):
             audio = speech[i % len(speech)]
             app.dialogue.reset()
+            await _fresh_conversation(app)
             result = await run_voice_turn(
                 app, voice, audio, realtime=True, barge_in_after_s=BARGE_IN_AFTER_S
             )
@@ -189,6 +195,7 @@ async def measure(
                     top_p=params.top_p,
                     deadline_s=params.deadline_s,
                 )
+                await _fresh_conversation(app)
                 baseline.append(await _baseline(app, voice, audio, params))
         tts_figures = await asyncio.to_thread(_tts_rtf, voice.speaker.tts, runs)
     finally:
@@ -249,10 +256,6 @@ def run_voice_bench(*, runs: int = 5, compare: bool = False, out: Path | None = 
     if settings.llm.engine == "llamacpp":
         prepare_default_model(settings.llm.model)
     report = asyncio.run(measure(settings, persona, runs=runs, compare=compare))
-    text = json.dumps(report, indent=2)
-    if out is None:
-        print(text)
-    else:
-        out.write_text(text + "\n", encoding="utf-8")
+    write_report(report, out)
     print(_table(report), file=sys.stderr)
     return 0 if not report["problems"] else 1
