@@ -4,41 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from her_desktop.app import App, build_app
-from her_desktop.config import Settings
-from her_desktop.events import AffectEstimate, Event, ReplyFinished, UserText
+from her_desktop.app import build_app
+from her_desktop.events import AffectEstimate, Event
 from her_desktop.persona import load_persona
 from tests.fakes import FakeEngine
+from tests.running_app import light_settings, say, started
 from tests.waiting import wait_until
-
-
-def settings() -> Settings:
-    s = Settings()
-    s.memory.embeddings = "hashing"
-    s.affect.use_embeddings = False
-    return s
-
-
-async def started(engine: FakeEngine) -> tuple[App, list[Event]]:
-    app = build_app(settings(), load_persona("samantha"), engine=engine)
-    seen: list[Event] = []
-
-    async def record(event: Event) -> None:
-        seen.append(event)
-
-    app.bus.subscribe(Event, record, name="test")
-    await app.start()
-    await asyncio.wait_for(app.memory_ready.wait(), 30)
-    return app, seen
-
-
-async def say(app: App, seen: list[Event], text: str) -> ReplyFinished:
-    event = UserText(text)
-    await app.bus.publish(event)
-    await wait_until(
-        lambda: any(isinstance(e, ReplyFinished) and e.turn_id == event.turn_id for e in seen)
-    )
-    return next(e for e in seen if isinstance(e, ReplyFinished) and e.turn_id == event.turn_id)
 
 
 async def test_memory_and_affect_carry_across_sessions() -> None:
@@ -62,7 +33,7 @@ async def test_memory_and_affect_carry_across_sessions() -> None:
 
 
 async def test_memory_off_keeps_nothing() -> None:
-    s = settings()
+    s = light_settings()
     s.privacy.memory_enabled = False
     app = build_app(s, load_persona("samantha"), engine=FakeEngine(["Ok."]))
     seen: list[Event] = []

@@ -33,47 +33,14 @@ from pathlib import Path
 
 import pytest
 
-from her_desktop.app import App, build_app
-from her_desktop.config import Settings
-from her_desktop.events import Event, Notice, ReplyFinished, StageError, UserText
+from her_desktop.app import App
+from her_desktop.events import Event, Notice, ReplyFinished, StageError
 from her_desktop.llm.base import LLMError
 from her_desktop.memory.store import MemoryStore, MemoryStoreError, Turn, set_aside_copies
 from her_desktop.paths import data_dir
-from her_desktop.persona import load_persona
 from tests.fakes import FakeEngine
+from tests.running_app import light_settings, say, started
 from tests.waiting import wait_until
-
-
-def light_settings() -> Settings:
-    s = Settings()
-    s.memory.embeddings = "hashing"
-    s.affect.use_embeddings = False
-    return s
-
-
-async def started(
-    engine: FakeEngine | None = None, settings: Settings | None = None
-) -> tuple[App, list[Event]]:
-    app = build_app(settings or light_settings(), load_persona("samantha"), engine=engine)
-    seen: list[Event] = []
-
-    async def record(event: Event) -> None:
-        seen.append(event)
-
-    app.bus.subscribe(Event, record, name="test")
-    await app.start()
-    await asyncio.wait_for(app.memory_ready.wait(), 30)
-    return app, seen
-
-
-async def say(app: App, seen: list[Event], text: str, within_s: float = 10.0) -> ReplyFinished:
-    event = UserText(text)
-    await app.bus.publish(event)
-    await wait_until(
-        lambda: any(isinstance(e, ReplyFinished) and e.turn_id == event.turn_id for e in seen),
-        within_s,
-    )
-    return next(e for e in seen if isinstance(e, ReplyFinished) and e.turn_id == event.turn_id)
 
 
 def errors(seen: list[Event]) -> list[StageError]:

@@ -3,7 +3,6 @@ no trace of what was said on disk."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 import stat
@@ -11,49 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from her_desktop.app import App, build_app
+from her_desktop.app import App
 from her_desktop.config import PrivacySettings, Settings
-from her_desktop.events import Event, ReplyFinished, StageError, UserText
+from her_desktop.events import StageError
 from her_desktop.instance import LOCK_NAME, acquire_single_instance
 from her_desktop.llm.base import ModelLoadError
 from her_desktop.memory.store import Turn
 from her_desktop.paths import cache_dir, config_dir, data_dir, models_dir
-from her_desktop.persona import load_persona
 from her_desktop.privacy import delete_everything, loggable
 from tests.fakes import FakeEngine
+from tests.running_app import light_settings, say, started
 from tests.waiting import wait_until
 
 SECRET = "Zorblax-7781 is my bank PIN and my sister Quillonia hates me"
 MARKERS = (b"Zorblax", b"Quillonia", "Zorblax".encode("utf-16-le"))
-
-
-def light_settings() -> Settings:
-    s = Settings()
-    s.memory.embeddings = "hashing"
-    s.affect.use_embeddings = False
-    return s
-
-
-async def started(engine: FakeEngine, settings: Settings | None = None) -> tuple[App, list[Event]]:
-    app = build_app(settings or light_settings(), load_persona("samantha"), engine=engine)
-    seen: list[Event] = []
-
-    async def record(event: Event) -> None:
-        seen.append(event)
-
-    app.bus.subscribe(Event, record, name="test")
-    await app.start()
-    await asyncio.wait_for(app.memory_ready.wait(), 30)
-    return app, seen
-
-
-async def say(app: App, seen: list[Event], text: str) -> ReplyFinished:
-    event = UserText(text)
-    await app.bus.publish(event)
-    await wait_until(
-        lambda: any(isinstance(e, ReplyFinished) and e.turn_id == event.turn_id for e in seen)
-    )
-    return next(e for e in seen if isinstance(e, ReplyFinished) and e.turn_id == event.turn_id)
 
 
 async def saved(app: App) -> None:
