@@ -61,9 +61,17 @@ def run_gui(
         persona = chosen.persona
         if chosen.problem:
             problems.append(chosen.problem)
-    session = GuiSession(plain, persona, engine=engine, with_memory=with_memory, voice=voice)
-    session.startup_problems = problems
-    return run_on_qt_loop(session.run)
+    chosen_persona = persona
+
+    async def main() -> int:
+        # widgets need the QApplication, which run_on_qt_loop creates: build them here
+        session = GuiSession(
+            plain, chosen_persona, engine=engine, with_memory=with_memory, voice=voice
+        )
+        session.startup_problems = problems
+        return await session.run()
+
+    return run_on_qt_loop(main)
 
 
 class GuiSession:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -83,3 +89,28 @@ def test_display_available(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert display_available() is expected
+
+
+def test_the_installed_command_opens_the_window_and_stays_up(tmp_path: Path) -> None:
+    """``her-desktop gui`` as a user starts it (a fresh process: no QApplication exists yet)."""
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HER_DESKTOP_MODELS_DIR": str(tmp_path / "no-models"),  # first run: the health panel
+        "PULSE_SERVER": str(tmp_path / "no-sound-server"),
+    }
+    window = subprocess.Popen(
+        [sys.executable, "-m", "her_desktop", "gui"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(6)
+        alive = window.poll() is None
+    finally:
+        window.terminate()
+        output, _ = window.communicate(timeout=30)
+    assert alive, f"the window exited early ({window.returncode}):\n{output[-3000:]}"
+    assert "Must construct a QApplication" not in output
