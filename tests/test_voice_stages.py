@@ -369,6 +369,8 @@ async def test_listener_announces_a_pause_before_the_end_is_confirmed() -> None:
         ("What time is it?", True),
         ("I had a long day.", True),
         ("Thanks!", False),  # one word: wait for the full pause
+        ("Hi Samantha!", False),  # a greeting that often leads into more
+        ("Where is it?", True),
         ("I want to go to the.", False),
         ("So I was thinking...", False),
         ("Well, and", False),

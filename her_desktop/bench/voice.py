@@ -28,7 +28,6 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.app import App, Voice, attach_voice, build_app, generation_params
-from her_desktop.audio.resample import resample
 from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.config import Settings
 from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
@@ -36,7 +35,7 @@ from her_desktop.persona import Persona
 from her_desktop.stt.base import STTEngine
 from her_desktop.tts.base import TTSEngine
 from her_desktop.voice.file_sink import FileSink
-from her_desktop.voice.turn import TurnResult, run_voice_turn
+from her_desktop.voice.turn import TurnResult, run_voice_turn, spoken_question
 
 QUESTIONS = (
     "Hi! How are you doing today?",
@@ -58,24 +57,6 @@ BENCH_MAX_TOKENS = 60
 def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
-
-
-def _trim(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    loud = np.flatnonzero(np.abs(audio) > 0.02 * float(np.abs(audio).max() or 1.0))
-    return audio[loud[0] : loud[-1] + 1] if loud.size else audio
-
-
-def _speech(tts: TTSEngine, text: str) -> npt.NDArray[np.float32]:
-    """``text`` said by the voice, at 16 kHz, as a person would say it: sentences joined by a
-    short breath (0.25 s; the engine's own silences around each sentence are cut), and no
-    silence before the first word or after the last (so "end of speech" is the last word)."""
-    gap = np.zeros(int(0.25 * 16000), dtype=np.float32)
-    parts: list[npt.NDArray[np.float32]] = []
-    for chunk in tts.synthesize(text):
-        if parts:
-            parts.append(gap)
-        parts.append(_trim(resample(chunk.samples, chunk.sample_rate, 16000)))
-    return np.concatenate(parts)
 
 
 async def _start(
@@ -170,7 +151,8 @@ async def measure(
     problems: list[str] = []
     try:
         speech = [
-            await asyncio.to_thread(_speech, voice.speaker.tts, question) for question in QUESTIONS
+            await asyncio.to_thread(spoken_question, voice.speaker.tts, question)
+            for question in QUESTIONS
         ]
         for i in range(runs):
             audio = speech[i % len(speech)]

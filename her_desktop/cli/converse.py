@@ -137,18 +137,16 @@ DEMO_QUESTION = "Hi Samantha! What is a nice way to spend a quiet evening?"
 def demo_question(settings: Settings) -> npt.NDArray[np.float32] | None:
     """The sample question as speech (16 kHz), said by the configured voice."""
     from her_desktop.app import create_tts_engine
-    from her_desktop.audio.resample import resample
     from her_desktop.tts.base import TTSError
+    from her_desktop.voice.turn import spoken_question
 
-    tts = create_tts_engine(settings)
     try:
-        chunks = list(tts.synthesize(DEMO_QUESTION))
+        audio = spoken_question(create_tts_engine(settings), DEMO_QUESTION)
     except TTSError as exc:
         print(f"! cannot say the sample question: {exc}", file=sys.stderr)
         return None
     print(f'asking her: "{DEMO_QUESTION}"', file=sys.stderr)
-    speech = np.concatenate([c.samples for c in chunks])
-    return resample(speech, chunks[0].sample_rate, 16000)
+    return audio
 
 
 def _wait_speaker_idle(voice: Voice) -> None:

@@ -61,13 +61,16 @@ _OPEN_ENDINGS = frozenset(
 
 
 def reads_finished(text: str) -> bool:
-    """Does a transcript read as a finished turn? A sentence mark at the end (not an
-    ellipsis), at least two words, and not ending on a word that asks for more ("to the.")."""
+    """Does a transcript read as a finished turn? A question of two words or more, or a
+    statement of three or more that does not end on a word asking for more ("to the.")."""
     text = text.strip()
     if not text or text.endswith(("...", "…", ",")) or text[-1] not in ".?!":
         return False
     words = re.findall(r"[\w']+", text.lower())
-    return len(words) >= 2 and (text.endswith("?") or words[-1] not in _OPEN_ENDINGS)
+    if text.endswith("?"):
+        return len(words) >= 2
+    # "Hi Samantha!" or "Well." often lead into more: only longer statements end early
+    return len(words) >= 3 and words[-1] not in _OPEN_ENDINGS
 
 
 PAUSE_SLACK_SAMPLES = 3 * 512

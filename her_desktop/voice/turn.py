@@ -37,6 +37,7 @@ from her_desktop.events import (
     SpeechStarted,
     StageError,
 )
+from her_desktop.tts.base import TTSEngine
 
 BLOCK = 512
 SAMPLE_RATE = 16000
@@ -65,7 +66,11 @@ class TurnResult:
 
 
 class _Recorder:
-    """Collects the events of one turn from the bus."""
+    """Collects the events of one voice turn from the bus.
+
+    If the user pauses mid-thought, starts again and so interrupts her first answer, the turn
+    follows them: the transcript is everything they said, and the reply, heard text and
+    timings are those of her answer to the whole of it (the last reply)."""
 
     KINDS = (
         SpeechStarted,
@@ -86,37 +91,53 @@ class _Recorder:
         self.bus: Bus | None = None
         self.barge_in_ts: float | None = None
         self._barge: asyncio.Task[None] | None = None
-        self.first: dict[type[Event], Event] = {}
+        self.ended: SpeechEnded | None = None
+        self.final_ts: float | None = None
+        self.turn_firsts: dict[tuple[int, type[Event]], float] = {}
+        self.finished: ReplyFinished | None = None
+        self.stopped: SpeakingFinished | None = None
         self.done = asyncio.Event()
         self.reply_done = asyncio.Event()
         self.result = TurnResult()
         self.turn_id: int | None = None
+        self._heard_words: list[str] = []
+        self._turn_open = False
 
     async def on_event(self, event: Event) -> None:
-        self.first.setdefault(type(event), event)
         r = self.result
         if isinstance(event, StageError):
             r.problems.append(event.message)
+        elif isinstance(event, SpeechEnded):
+            self.ended = event
         elif isinstance(event, FinalTranscript):
-            r.transcript = event.text
+            self.final_ts = event.ts
             r.transcribe_s = event.decode_s
-            if not event.text:
-                self.done.set()  # nothing to answer
-        elif isinstance(event, ReplyStarted) and self.turn_id is None:
-            self.turn_id = event.turn_id
+            if event.text:
+                self._heard_words.append(event.text)
+                r.transcript = " ".join(self._heard_words)
+            elif not self._turn_open:
+                self.done.set()  # nothing (more) to answer
+        elif isinstance(event, ReplyStarted):
+            self.turn_id, self._turn_open = event.turn_id, True
+            self.reply_done.clear()
+        elif isinstance(event, ReplyToken | ReplySentence | SpeakingStarted):
+            self.turn_firsts.setdefault((event.turn_id, type(event)), event.ts)
+            if isinstance(event, SpeakingStarted) and self.barge_in_after_s is not None:
+                self._barge = asyncio.create_task(self._barge_in(self.barge_in_after_s))
         elif isinstance(event, ReplyFinished) and event.turn_id == self.turn_id:
-            r.reply = event.text
-            r.tokens = event.tokens
-            r.reply_s = event.total_s
+            self.finished = event
+            r.reply, r.tokens, r.reply_s = event.text, event.tokens, event.total_s
             self.reply_done.set()
-            if event.reason == "error" or not event.text:
+            if event.reason == "error" or (not event.text and event.reason != "cancelled"):
+                self._turn_open = False
                 self.done.set()
-        elif isinstance(event, SpeakingStarted) and self.barge_in_after_s is not None:
-            self._barge = asyncio.create_task(self._barge_in(self.barge_in_after_s))
         elif isinstance(event, SpeakingFinished) and event.turn_id == self.turn_id:
-            r.heard = event.spoken_text
-            r.interrupted = event.interrupted
-            self.done.set()
+            self.stopped = event
+            r.heard, r.interrupted = event.spoken_text, event.interrupted
+            self._turn_open = False
+            if not event.interrupted or self.barge_in_ts is not None:
+                self.done.set()
+            # else: the user spoke again; her answer to all of it comes next
 
     async def _barge_in(self, after_s: float) -> None:
         await asyncio.sleep(after_s)
@@ -125,8 +146,32 @@ class _Recorder:
         await self.bus.publish(SpeechStarted(-1))
 
     def ts(self, kind: type[Event]) -> float | None:
-        event = self.first.get(kind)
-        return None if event is None else event.ts
+        """When the latest reply's first ``kind`` event happened."""
+        if self.turn_id is None:
+            return None
+        return self.turn_firsts.get((self.turn_id, kind))
+
+
+def _trim(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    loud = np.flatnonzero(np.abs(audio) > 0.02 * float(np.abs(audio).max() or 1.0))
+    return audio[loud[0] : loud[-1] + 1] if loud.size else audio
+
+
+def spoken_question(tts: TTSEngine, text: str) -> npt.NDArray[np.float32]:
+    """``text`` said by ``tts`` at 16 kHz, as a person would say it: sentences joined by a
+    short breath (0.25 s; the engine's own silences around each sentence are cut), and no
+    silence before the first word or after the last (so "end of speech" is the last word)."""
+    from her_desktop.audio.resample import resample
+
+    gap = np.zeros(int(0.25 * SAMPLE_RATE), dtype=np.float32)
+    parts: list[npt.NDArray[np.float32]] = []
+    for chunk in tts.synthesize(text):
+        if parts:
+            parts.append(gap)
+        parts.append(_trim(resample(chunk.samples, chunk.sample_rate, SAMPLE_RATE)))
+    if not parts:
+        raise ValueError(f"the voice has nothing to say for {text!r}")
+    return np.concatenate(parts)
 
 
 def blocks(audio: npt.NDArray[np.float32], *, tail_s: float = TAIL_SILENCE_S) -> list[Any]:
@@ -182,23 +227,21 @@ async def run_voice_turn(
         await app.bus.unsubscribe(sub)
     result = recorder.result
     result.audio_s = len(audio) / SAMPLE_RATE
-    ended = recorder.first.get(SpeechEnded)
-    origin = speech_end if realtime else ended.ts if ended is not None else speech_end
+    ended = recorder.ended
+    origin = speech_end if realtime or ended is None else ended.ts
     marks: dict[str, float | None] = {
         "speech_end": speech_end if realtime else None,
-        "vad_end": getattr(ended, "vad_end_ts", None) if ended is not None else None,
-        "final_transcript": recorder.ts(FinalTranscript),
+        "vad_end": ended.vad_end_ts if ended is not None else None,
+        "final_transcript": recorder.final_ts,
         "lm_first_token": recorder.ts(ReplyToken),
         "first_sentence": recorder.ts(ReplySentence),
         "first_audio": voice.speaker.last_timings.get("first_audio"),
         "first_played": recorder.ts(SpeakingStarted),
     }
     result.timings = {k: round(v - origin, 4) for k, v in marks.items() if v is not None}
-    if recorder.barge_in_ts is not None:
-        stopped = recorder.first.get(SpeakingFinished)
-        finished = recorder.first.get(ReplyFinished)
-        if stopped is not None:
-            result.barge_in = {"to_silence": round(stopped.ts - recorder.barge_in_ts, 4)}
-            if isinstance(finished, ReplyFinished) and finished.reason == "cancelled":
-                result.barge_in["to_lm_stopped"] = round(finished.ts - recorder.barge_in_ts, 4)
+    if recorder.barge_in_ts is not None and recorder.stopped is not None:
+        result.barge_in = {"to_silence": round(recorder.stopped.ts - recorder.barge_in_ts, 4)}
+        finished = recorder.finished
+        if finished is not None and finished.reason == "cancelled":
+            result.barge_in["to_lm_stopped"] = round(finished.ts - recorder.barge_in_ts, 4)
     return result
