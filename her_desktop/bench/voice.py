@@ -51,7 +51,6 @@ STAGES = (
     "first_played",
 )
 BARGE_IN_AFTER_S = 0.5
-BENCH_MAX_TOKENS = 60
 
 
 def _peak_rss_mb() -> float:
@@ -144,7 +143,6 @@ async def measure(
     stt: STTEngine | None = None,
     tts: TTSEngine | None = None,
 ) -> dict[str, Any]:
-    settings.llm.max_tokens = min(settings.llm.max_tokens, BENCH_MAX_TOKENS)
     app, voice, sink, ready_s = await _start(settings, persona, engine, stt, tts)
     samples: list[dict[str, float]] = []
     baseline: list[dict[str, float]] = []
