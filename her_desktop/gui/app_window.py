@@ -392,10 +392,22 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self.show_problem("error", f"The settings were not saved: {exc}")
             return
-        self.settings = new
+        old, self.settings = self.settings, new
         self.apply_theme(new.gui.theme)
         self.ptt_key.set_key(new.gui.push_to_talk_key)
         self.composer.set_ptt_key(self.ptt_key.display)
+        if self.app is not None:
+            # what the running voice can take at once: her pace and how she listens
+            self.app.settings.tts.speed = new.tts.speed
+            if new.audio.listen_mode != old.audio.listen_mode and self.bridge is not None:
+                self.bridge.set_listen_mode(new.audio.listen_mode)
+            changed_engine = changed_engine and (
+                new.llm != old.llm
+                or new.tts.model_copy(update={"speed": old.tts.speed}) != old.tts
+                or new.stt != old.stt
+                or new.audio.model_copy(update={"listen_mode": old.audio.listen_mode}) != old.audio
+                or new.persona != old.persona
+            )
         if changed_engine:
             self.show_problem(
                 "notice", "Settings saved. Model, voice and audio changes apply after a restart."

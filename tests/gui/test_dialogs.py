@@ -7,6 +7,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog
 
 from her_desktop.config import load_settings
+from her_desktop.events import Event, ListenMode
 from her_desktop.gui.background import wait_for_background
 from her_desktop.gui.theme import DARK
 from tests.fakes import FakeEngine
@@ -53,6 +54,28 @@ def test_settings_ok_saves_and_applies_the_theme(run_qt: RunQt) -> None:
         assert load_settings().settings.gui.theme == "dark"
         dialogs[0].reject()
         wait_for_background()
+        await running.close()
+
+    run_qt(scenario())
+
+
+def test_her_pace_and_listening_mode_apply_at_once(run_qt: RunQt) -> None:
+    async def scenario() -> None:
+        running = await start_window(FakeEngine())
+        seen: list[Event] = []
+
+        async def record(event: Event) -> None:
+            seen.append(event)
+
+        running.app.bus.subscribe(ListenMode, record, name="test")
+        new = running.window.settings.model_copy(deep=True)
+        new.tts.speed = 1.3
+        new.audio.listen_mode = "push_to_talk"
+        running.window.apply_settings(new)
+        await wait_until(lambda: seen)
+        assert running.app.settings.tts.speed == 1.3  # the speaker reads it per sentence
+        assert seen == [ListenMode("push_to_talk")]
+        assert "restart" not in running.window.status_line.message
         await running.close()
 
     run_qt(scenario())
@@ -107,7 +130,7 @@ def test_push_to_talk_key_follows_settings_and_stays_in_the_main_window(run_qt: 
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QLineEdit
 
-    from her_desktop.events import Event, PushToTalk
+    from her_desktop.events import PushToTalk
     from tests.gui.input import key_press, key_release
 
     async def scenario() -> None:
