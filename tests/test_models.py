@@ -684,3 +684,15 @@ def test_real_light_model_verifies(real_models: Path) -> None:
     assert verify.sha256_file(path) == spec.sha256
     assert gguf_file.read_gguf_header(path).version == 3
     assert models.resolve_model(spec.id).path == path
+
+
+def test_the_speech_models_are_listed_with_the_language_models() -> None:
+    from her_desktop.models import model_status_rows
+
+    rows = {row.id: row for row in model_status_rows()}
+    assert rows["whisper-tiny.en"].kind == "stt"
+    assert rows["whisper-tiny.en"].role == "default"
+    assert rows["whisper-base"].kind == "stt"
+    # base is joined into its own folder: never the same path as another model.bin
+    paths = [row.path for row in rows.values() if row.path is not None]
+    assert len(paths) == len(set(paths))

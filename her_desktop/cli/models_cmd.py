@@ -11,6 +11,8 @@ from her_desktop.config import DEFAULT_MODEL_ID
 
 def run(args: argparse.Namespace) -> int:
     from her_desktop import models
+    from her_desktop.stt.base import STTModelError
+    from her_desktop.stt.models import STT_SPECS, get_stt_spec, resolve_stt_model
 
     command = args.models_command or "list"
     if command == "list":
@@ -21,8 +23,17 @@ def run(args: argparse.Namespace) -> int:
         failed = 0
         for model_id in ids:
             spec = models.get_spec(model_id)
+            if spec is None and get_stt_spec(model_id) is not None:
+                try:
+                    folder = resolve_stt_model(model_id, ProgressBar(model_id))
+                except STTModelError as exc:
+                    print(f"! {exc}", file=sys.stderr)
+                    failed += 1
+                    continue
+                print(f"{model_id}: installed at {folder}")
+                continue
             if spec is None:
-                known = ", ".join(s.id for s in models.MANIFEST)
+                known = ", ".join(s.id for s in (*models.MANIFEST, *STT_SPECS))
                 print(f"! unknown model id {model_id!r} (known: {known})", file=sys.stderr)
                 failed += 1
                 continue

