@@ -141,7 +141,8 @@ def _default_command(args: argparse.Namespace) -> str:
 
     args.inp, args.mic, args.demo, args.speaker = None, False, True, False
     args.out = cache_dir() / "last-answer.wav"
-    args.realtime, args.no_memory, args.json, args.timeout = False, True, False, 300.0
+    # real-time pace: the timings it prints are what a person talking to her would get
+    args.realtime, args.no_memory, args.json, args.timeout = True, True, False, 300.0
     return "converse"
 
 

@@ -231,7 +231,8 @@ async def run_voice_turn(
     origin = speech_end if realtime or ended is None else ended.ts
     marks: dict[str, float | None] = {
         "speech_end": speech_end if realtime else None,
-        "vad_end": ended.vad_end_ts if ended is not None else None,
+        # fed faster than real time, the end decision is the origin itself
+        "vad_end": ended.vad_end_ts if ended is not None and realtime else None,
         "final_transcript": recorder.final_ts,
         "lm_first_token": recorder.ts(ReplyToken),
         "first_sentence": recorder.ts(ReplySentence),
