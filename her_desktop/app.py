@@ -22,7 +22,7 @@ from her_desktop.affect.tracker import MoodTracker
 from her_desktop.bus import Bus
 from her_desktop.config import Settings
 from her_desktop.dialogue import DialogueStage
-from her_desktop.events import Notice
+from her_desktop.events import Notice, UserText
 from her_desktop.llm.base import GenerationParams, LLMEngine, ModelLoadError
 from her_desktop.memory.embeddings import create_embedder
 from her_desktop.memory.mood import StoreMoodHistory
@@ -156,11 +156,18 @@ class App:
             self.bus.publish_nowait(notice)
         if self.affect is not None:
             self.dialogue.providers.append(self.affect)
+            self.bus.subscribe(UserText, self._voice_tone, name="affect:voice")
             self._spawn(self._upgrade_affect(), "affect-detector")
         if self.store is not None:
             self._spawn(self._start_memory(), "memory")
         else:
             self.memory_ready.set()
+
+    async def _voice_tone(self, event: UserText) -> None:
+        """A spoken turn's audio goes to affect, whose estimate then also hears how it was said
+        (pitch, energy, pace: ``affect.prosody``), not only the words."""
+        if event.audio is not None and self.affect is not None:
+            self.affect.set_turn_audio(event.turn_id, event.audio, 16000)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=f"app:{name}")

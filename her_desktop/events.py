@@ -79,6 +79,8 @@ class UserText(Event):
     text: str
     turn_id: int = field(default_factory=new_turn_id)
     source: Literal["text", "voice"] = "text"
+    audio: Any = field(default=None, compare=False, repr=False)
+    """For a spoken turn: what was said (numpy float32, 16 kHz mono), for the voice's tone."""
 
 
 DialogueStateName = Literal["idle", "listening", "thinking", "speaking"]

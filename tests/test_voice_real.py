@@ -20,6 +20,7 @@ from her_desktop.app import attach_voice, build_app, create_stt
 from her_desktop.audio.resample import resample
 from her_desktop.audio.wav import read_wav, write_wav
 from her_desktop.config import Settings
+from her_desktop.events import AffectEstimate
 from her_desktop.persona import resolve_persona
 from her_desktop.voice.file_sink import FileSink
 from her_desktop.voice.turn import run_voice_turn
@@ -39,6 +40,12 @@ async def test_a_spoken_question_is_heard_answered_and_spoken(tmp_path: Path) ->
     persona = resolve_persona("samantha").persona
     engine = FakeEngine(["Paris is the capital. ", "It is lovely in spring."])
     app = build_app(settings, persona, engine=engine, with_memory=False)
+    estimates: list[AffectEstimate] = []
+
+    async def on_affect(event: AffectEstimate) -> None:
+        estimates.append(event)
+
+    app.bus.subscribe(AffectEstimate, on_affect, name="test")
     await app.start()
     sink = FileSink()
     voice = await attach_voice(app, microphone=False, sink=sink)
@@ -47,6 +54,8 @@ async def test_a_spoken_question_is_heard_answered_and_spoken(tmp_path: Path) ->
         result = await run_voice_turn(app, voice, question)
     finally:
         await app.stop()
+    # she heard how it was said, not only the words
+    assert [e.source for e in estimates] == ["text+voice"]
     assert not result.problems, result.problems
     assert {"capital", "france"} <= words(result.transcript)
     assert result.reply == "Paris is the capital. It is lovely in spring."

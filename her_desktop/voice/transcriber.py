@@ -219,4 +219,4 @@ class TranscribeStage(Stage):
             )
         )
         if text:
-            await self.bus.publish(UserText(text, source="voice"))
+            await self.bus.publish(UserText(text, source="voice", audio=event.audio))
