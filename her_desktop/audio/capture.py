@@ -14,7 +14,6 @@ device when it is back, calling ``on_restored``.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,25 +22,25 @@ import numpy as np
 
 from her_desktop.audio.devices import (
     AudioDevice,
-    AudioDeviceError,
     choose_device,
-    reopen_when_back,
     sounddevice_module,
-    stream_closed,
     stream_opened,
     unavailable,
 )
 from her_desktop.audio.resample import FloatArray, StreamResampler, clean
+from her_desktop.audio.stream import DeviceStream, ErrorCallback, RestoredCallback
 
 log = logging.getLogger(__name__)
 
 AudioCallback = Callable[[FloatArray], None]
-ErrorCallback = Callable[[AudioDeviceError], None]
-RestoredCallback = Callable[[str], None]
 
 
-class AudioCapture:
+class AudioCapture(DeviceStream):
     """One microphone stream. ``start``/``stop``/``close`` are idempotent and thread-safe."""
+
+    kind = "input"
+    what = "microphone"
+    stall_words = "no sound data"
 
     def __init__(
         self,
@@ -55,35 +54,23 @@ class AudioCapture:
         stall_timeout_s: float = 2.0,
         startup_grace_s: float = 5.0,
     ) -> None:
-        self.device_name = device
+        super().__init__(
+            device, on_error=on_error, on_restored=on_restored, stall_timeout_s=stall_timeout_s
+        )
         self.sample_rate = int(sample_rate)
         self.block = int(block)
         self.on_audio = on_audio
-        self.on_error = on_error
-        self.on_restored = on_restored
-        self.stall_timeout_s = stall_timeout_s
         self.startup_grace_s = startup_grace_s
         """ALSA's pulse plugin sometimes takes seconds to deliver the first block."""
         self.overflows = 0
         """Blocks PortAudio reported as overflowed (audio dropped because we were late)."""
-        self._lock = threading.RLock()
-        self._stream: Any = None
-        self._device: AudioDevice | None = None
         self._native_rate = self.sample_rate
         self._resampler: StreamResampler | None = None
         self._pending = np.zeros(0, dtype=np.float32)
         self._stopping = False
-        self._lost = False
-        self._closed = False
-        self._last_callback = 0.0
         self._got_audio = False
 
     # --- state ---------------------------------------------------------------------------
-
-    @property
-    def device(self) -> AudioDevice | None:
-        """The device in use (None before the first successful start)."""
-        return self._device
 
     @property
     def native_rate(self) -> int:
@@ -94,10 +81,6 @@ class AudioCapture:
     def running(self) -> bool:
         with self._lock:
             return self._stream is not None and not self._stopping and not self._lost
-
-    @property
-    def lost(self) -> bool:
-        return self._lost
 
     # --- control -------------------------------------------------------------------------
 
@@ -133,51 +116,18 @@ class AudioCapture:
             self._closed = True
             self._close_stream()
 
-    def check(self) -> bool:
-        """False (and ``on_error`` once) when the running stream died or went silent."""
-        with self._lock:
-            stream = self._stream
-            if stream is None or self._stopping or self._lost:
-                return not self._lost
-            try:
-                active = bool(stream.active)
-            except Exception:
-                active = False
-            limit = self.stall_timeout_s
-            if not self._got_audio:
-                limit = max(limit, self.startup_grace_s)
-            stalled = time.monotonic() - self._last_callback > limit
-        if not active:
-            self._lose("the stream stopped")
-        elif stalled:
-            self._lose(f"no sound data for {limit:.0f} s")
-        return not self._lost
-
-    def reconnect(self, stop: threading.Event, *, interval_s: float = 2.0) -> bool:
-        """Blocking: release the lost device, poll until it is back, start again.
-
-        Returns True when running again (``on_restored`` called), False when ``stop`` was set.
-        """
-        with self._lock:
-            self._close_stream()
-        if not reopen_when_back("input", self.device_name, self.start, stop, interval_s=interval_s):
-            return False
-        if self.on_restored is not None and self._device is not None:
-            self.on_restored(self._device.name)
-        return True
-
-    def keep_alive(self, stop: threading.Event, *, interval_s: float = 2.0) -> None:
-        """Blocking supervisor until ``stop`` is set: check health, reconnect when lost.
-
-        Run it in a thread: ``await asyncio.to_thread(capture.keep_alive, stop_event)``.
-        """
-        while not stop.wait(min(0.25, interval_s)):
-            if self._closed:
-                return
-            if not self.check():
-                self.reconnect(stop, interval_s=interval_s)
-
     # --- internals -----------------------------------------------------------------------
+
+    def _reopen(self) -> None:
+        self.start()
+
+    def _paused(self) -> bool:
+        return self._stopping
+
+    def _stall_limit(self) -> float:
+        if self._got_audio:
+            return self.stall_timeout_s
+        return max(self.stall_timeout_s, self.startup_grace_s)
 
     def _open(self) -> None:
         sd = sounddevice_module("input")
@@ -190,6 +140,7 @@ class AudioCapture:
         self._pending = np.zeros(0, dtype=np.float32)
         self._lost = False
         self._stopping = False
+        self._closing = False
         try:
             stream = sd.InputStream(
                 device=device.index,
@@ -233,21 +184,6 @@ class AudioCapture:
                 return rate, channels
         return native, channel_options[-1]
 
-    def _close_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        self._stopping = True
-        try:
-            stream.abort()
-        except Exception as exc:
-            log.debug("aborting the input stream failed: %s", exc)
-        try:
-            stream.close()
-        except Exception as exc:
-            log.debug("closing the input stream failed: %s", exc)
-        stream_closed()
-
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         self._last_callback = time.monotonic()
         self._got_audio = True
@@ -266,17 +202,3 @@ class AudioCapture:
                 except Exception:
                     log.exception("the audio consumer failed")
         self._pending = pending[count * self.block :].copy()
-
-    def _finished(self) -> None:
-        if not self._stopping:
-            self._lose("the stream ended")
-
-    def _lose(self, why: str) -> None:
-        with self._lock:
-            if self._lost:
-                return
-            self._lost = True
-            name = self._device.name if self._device else self.device_name or "default"
-        log.warning("microphone lost: %s: %s", name, why)
-        if self.on_error is not None:
-            self.on_error(unavailable("input", f'"{name}" stopped working ({why})', "lost"))

@@ -31,15 +31,13 @@ import numpy.typing as npt
 
 from her_desktop.audio.devices import (
     AudioDevice,
-    AudioDeviceError,
     choose_device,
-    reopen_when_back,
     sounddevice_module,
-    stream_closed,
     stream_opened,
     unavailable,
 )
 from her_desktop.audio.resample import FloatArray, clean, resample
+from her_desktop.audio.stream import DeviceStream, ErrorCallback, RestoredCallback
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +76,14 @@ class _Chunk:
 
 ChunkCallback = Callable[[PlayedChunk], None]
 PlayedCallback = Callable[[FloatArray, int], None]
-ErrorCallback = Callable[[AudioDeviceError], None]
-RestoredCallback = Callable[[str], None]
 
 
-class AudioPlayer:
+class AudioPlayer(DeviceStream):
     """One speaker stream. Thread-safe; ``close`` is idempotent."""
+
+    kind = "output"
+    what = "speaker"
+    stall_words = "it stopped taking sound"
 
     def __init__(
         self,
@@ -97,34 +97,22 @@ class AudioPlayer:
         linger_s: float = 2.0,
         stall_timeout_s: float = 2.0,
     ) -> None:
-        self.device_name = device
+        super().__init__(
+            device, on_error=on_error, on_restored=on_restored, stall_timeout_s=stall_timeout_s
+        )
         self.on_chunk_done = on_chunk_done
         self.on_played = on_played
-        self.on_error = on_error
-        self.on_restored = on_restored
         self.block_ms = block_ms
         self.linger_s = linger_s
-        self.stall_timeout_s = stall_timeout_s
         self.underflows = 0
-        self._lock = threading.RLock()
         self._queue: deque[_Chunk] = deque()
         self._idle = threading.Event()
         self._idle.set()
         self._idle_since = time.monotonic()
-        self._stream: Any = None
-        self._device: AudioDevice | None = None
         self._rate = 0
         self._channels = 1
-        self._closing = False
-        self._lost = False
-        self._closed = False
-        self._last_callback = 0.0
 
     # --- state ---------------------------------------------------------------------------
-
-    @property
-    def device(self) -> AudioDevice | None:
-        return self._device
 
     @property
     def sample_rate(self) -> int:
@@ -139,10 +127,6 @@ class AudioPlayer:
     @property
     def is_open(self) -> bool:
         return self._stream is not None
-
-    @property
-    def lost(self) -> bool:
-        return self._lost
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until everything queued has been played (or flushed). False on timeout."""
@@ -192,23 +176,6 @@ class AudioPlayer:
             self._closed = True
             self._close_stream()
 
-    def check(self) -> bool:
-        """False (and ``on_error`` once) when the stream died or stopped asking for audio."""
-        with self._lock:
-            stream = self._stream
-            if stream is None or self._lost:
-                return not self._lost
-            try:
-                active = bool(stream.active)
-            except Exception:
-                active = False
-            stalled = time.monotonic() - self._last_callback > self.stall_timeout_s
-        if not active:
-            self._lose("the stream stopped")
-        elif stalled:
-            self._lose(f"it stopped taking sound for {self.stall_timeout_s:.0f} s")
-        return not self._lost
-
     def close_if_idle(self) -> bool:
         """Release the speaker when idle for ``linger_s`` (lets PortAudio be refreshed)."""
         with self._lock:
@@ -221,27 +188,23 @@ class AudioPlayer:
             self._close_stream()
             return True
 
-    def reconnect(self, stop: threading.Event, *, interval_s: float = 2.0) -> bool:
-        """Blocking: release the lost speaker, poll until one is back, reopen it."""
-        with self._lock:
-            self._close_stream()
-        if not reopen_when_back("output", self.device_name, self.open, stop, interval_s=interval_s):
-            return False
-        if self.on_restored is not None and self._device is not None:
-            self.on_restored(self._device.name)
-        return True
-
-    def keep_alive(self, stop: threading.Event, *, interval_s: float = 2.0) -> None:
-        """Blocking supervisor until ``stop``: reconnect when lost, close when long idle."""
-        while not stop.wait(min(0.25, interval_s)):
-            if self._closed:
-                return
-            if not self.check():
-                self.reconnect(stop, interval_s=interval_s)
-            elif self.linger_s >= 0:
-                self.close_if_idle()
-
     # --- internals -----------------------------------------------------------------------
+
+    def _reopen(self) -> None:
+        self.open()
+
+    def _while_healthy(self) -> None:
+        if self.linger_s >= 0:
+            self.close_if_idle()
+
+    def _on_lost(self) -> list[PlayedChunk]:
+        cut = [c.report(interrupted=True) for c in self._queue]
+        self._queue.clear()
+        self._mark_idle()
+        return cut
+
+    def _after_lost(self, cut: list[PlayedChunk]) -> None:
+        self._report(cut)
 
     def _open(self) -> None:
         sd = sounddevice_module("output")
@@ -287,18 +250,6 @@ class AudioPlayer:
                 continue
             return channels
         return max(1, min(2, device.output_channels))
-
-    def _close_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        self._closing = True
-        for action in (stream.abort, stream.close):
-            try:
-                action()
-            except Exception as exc:
-                log.debug("closing the output stream: %s", exc)
-        stream_closed()
 
     def _restart_stream(self) -> None:
         stream = self._stream
@@ -357,21 +308,3 @@ class AudioPlayer:
                 self.on_chunk_done(report)
             except Exception:
                 log.exception("the chunk-done consumer failed")
-
-    def _finished(self) -> None:
-        if not self._closing:
-            self._lose("the stream ended")
-
-    def _lose(self, why: str) -> None:
-        with self._lock:
-            if self._lost:
-                return
-            self._lost = True
-            name = self._device.name if self._device else self.device_name or "default"
-            cut = [c.report(interrupted=True) for c in self._queue]
-            self._queue.clear()
-            self._mark_idle()
-        log.warning("speaker lost: %s: %s", name, why)
-        self._report(cut)
-        if self.on_error is not None:
-            self.on_error(unavailable("output", f'"{name}" stopped working ({why})', "lost"))
