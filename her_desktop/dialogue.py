@@ -111,11 +111,14 @@ class DialogueStage(Stage):
         self.speaks_aloud = False
         """True when a speaking stage voices the replies: the state stays ``speaking`` until
         the audio ends, and an interrupted reply is kept as far as it was heard."""
-        self._heard: dict[int, str] = {}
+        self._heard: tuple[int, str] | None = None
+        """(turn id, text) of an interrupted reply's audio, until its exchange is recorded"""
         self._exchange: tuple[int, int] | None = None
         """(turn id, history index of its assistant message) of the latest exchange"""
         self._voiced_turn: int | None = None
-        self._audio_ended: set[int] = set()
+        """the reply whose audio is still playing after its text ended"""
+        self._audio_ended: int | None = None
+        """the latest turn whose audio ended (possibly before its reply did)"""
 
     async def setup(self) -> None:
         self.subscribe(UserText, self._on_user_text, name="dialogue")
@@ -151,21 +154,21 @@ class DialogueStage(Stage):
 
     async def _on_speaking_finished(self, event: SpeakingFinished) -> None:
         """The reply's audio ended: keep in the history only what the user heard."""
+        self._audio_ended = event.turn_id
         if event.interrupted:
-            self._heard[event.turn_id] = event.spoken_text.strip()
+            self._heard = (event.turn_id, event.spoken_text.strip())
             self._narrow_to_heard(event.turn_id)
         if self._voiced_turn == event.turn_id:
             self._voiced_turn = None
             if self._reply is None or self._reply.done():
                 self._set_state("idle", None)
-        else:  # the audio ended before the reply did (cancelled): nothing left to wait for
-            self._audio_ended = {t for t in self._audio_ended if t > event.turn_id - 64}
-            self._audio_ended.add(event.turn_id)
 
     def _narrow_to_heard(self, turn_id: int) -> None:
-        if self._exchange is None or self._exchange[0] != turn_id or turn_id not in self._heard:
+        if self._heard is None or self._heard[0] != turn_id:
             return
-        heard = self._heard.pop(turn_id)
+        if self._exchange is None or self._exchange[0] != turn_id:
+            return  # the reply is still being recorded: its end will narrow it
+        heard, self._heard = self._heard[1], None
         index = self._exchange[1]
         if heard:
             self.history[index] = Message("assistant", heard)
@@ -202,7 +205,7 @@ class DialogueStage(Stage):
         """Forget the conversation (a new session)."""
         self.history.clear()
         self._exchange = None
-        self._heard.clear()
+        self._heard = None
 
     # -- the turn ----------------------------------------------------------------------------
 
@@ -347,7 +350,7 @@ class DialogueStage(Stage):
                     total_s=time.monotonic() - start,
                 )
             )
-            voiced = turn_id not in self._audio_ended
+            voiced = self._audio_ended != turn_id
             if self.speaks_aloud and text and reason != "error" and voiced:
                 self._voiced_turn = turn_id  # idle once the audio has ended
             if self._reply_turn == turn_id and self._voiced_turn != turn_id:
