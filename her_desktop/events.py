@@ -276,8 +276,7 @@ class SpeechEnded(Event):
     audio: Any = field(compare=False, repr=False)
     """numpy.ndarray, float32, 16 kHz mono"""
     duration_s: float = 0.0
-    vad_end_ts: float = 0.0
-    """monotonic time at which the end of speech was decided"""
+    """(``ts``, as for every event, is when the end of the utterance was decided)"""
 
 
 @dataclass(frozen=True, slots=True)

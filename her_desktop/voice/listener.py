@@ -297,6 +297,5 @@ class ListenStage(Stage):
                         event.index,
                         event.audio,
                         duration_s=event.duration_s,
-                        vad_end_ts=time.monotonic(),
                     )
                 )

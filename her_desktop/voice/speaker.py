@@ -56,7 +56,8 @@ class _Turn:
     all_played: asyncio.Event = field(default_factory=asyncio.Event)
     progress: asyncio.Event = field(default_factory=asyncio.Event)
     failed: bool = False
-    timings: dict[str, float] = field(default_factory=dict)
+    first_audio: float | None = None
+    """monotonic time the TTS produced the reply's first audio"""
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,9 @@ class SpeakStage(Stage):
         self.mood: MoodUpdate | None = None
         self._turn: _Turn | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.last_timings: dict[str, float] = {}
-        """Monotonic times of the latest turn: first_sentence, first_audio, first_played."""
+        self.last_first_audio: float | None = None
+        """When the TTS produced the latest finished reply's first audio (monotonic; the
+        other moments of a turn are the times of its events)."""
 
     async def setup(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -123,7 +125,6 @@ class SpeakStage(Stage):
             return  # a reply we were told to drop
         if isinstance(event, ReplySentence):
             turn.texts[event.index] = event.text
-            turn.timings.setdefault("first_sentence", time.monotonic())
             turn.sentences.put_nowait(event)
         else:
             turn.sentences.put_nowait(_END)
@@ -179,7 +180,8 @@ class SpeakStage(Stage):
         )
         if self._turn is not turn or not chunks:
             return
-        turn.timings.setdefault("first_audio", time.monotonic())
+        if turn.first_audio is None:
+            turn.first_audio = time.monotonic()
         rate = chunks[0].sample_rate
         if any(chunk.sample_rate != rate for chunk in chunks):
             raise TTSError("the voice changed its sample rate within a sentence")
@@ -208,7 +210,7 @@ class SpeakStage(Stage):
             if interrupted
             else " ".join(turn.texts[i] for i in sorted(turn.texts))
         )
-        self.last_timings = dict(turn.timings)
+        self.last_first_audio = turn.first_audio
         self.bus.publish_nowait(SpeakingFinished(turn.turn_id, heard, interrupted=interrupted))
 
     def _heard_text(self, turn: _Turn) -> str:
@@ -254,7 +256,6 @@ class SpeakStage(Stage):
         if turn is None or turn.turn_id != tag.turn_id or turn.started:
             return
         turn.started = True
-        turn.timings["first_played"] = time.monotonic()
         self.bus.publish_nowait(SpeakingStarted(tag.turn_id))
 
     def _on_played_end(self, tag: ChunkTag) -> None:

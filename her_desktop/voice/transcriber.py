@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 
 from her_desktop.bus import Bus, Overflow
 from her_desktop.events import (
@@ -102,8 +101,6 @@ class TranscribeStage(Stage):
         self._next_pause: SpeechProgress | None = None
         self._pause_task: asyncio.Task[None] | None = None
         self._reported: str | None = None
-        self.last_timings: dict[str, float] = {}
-        """Monotonic times of the latest final: vad_end, final_transcript."""
 
     async def setup(self) -> None:
         self.subscribe((SpeechEnded, SpeechProgress), self._on_final_lane, name="transcriber:final")
@@ -206,8 +203,6 @@ class TranscribeStage(Stage):
                     await self.bus.publish(FinalTranscript(event.utterance_id, ""))
                     return
         self._reported = None
-        done = time.monotonic()
-        self.last_timings = {"vad_end": event.vad_end_ts, "final_transcript": done}
         text = transcript.text.strip()
         await self.bus.publish(
             FinalTranscript(

@@ -232,11 +232,11 @@ async def run_voice_turn(
     marks: dict[str, float | None] = {
         "speech_end": speech_end if realtime else None,
         # fed faster than real time, the end decision is the origin itself
-        "vad_end": ended.vad_end_ts if ended is not None and realtime else None,
+        "vad_end": ended.ts if ended is not None and realtime else None,
         "final_transcript": recorder.final_ts,
         "lm_first_token": recorder.ts(ReplyToken),
         "first_sentence": recorder.ts(ReplySentence),
-        "first_audio": voice.speaker.last_timings.get("first_audio"),
+        "first_audio": voice.speaker.last_first_audio,
         "first_played": recorder.ts(SpeakingStarted),
     }
     result.timings = {k: round(v - origin, 4) for k, v in marks.items() if v is not None}
