@@ -104,6 +104,23 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+WIPE_CHUNK = 1 << 20
+
+
+def overwrite_with_zeros(path: Path) -> None:
+    """Best effort: zero a file's bytes (then fsync) before it is deleted, so what the user
+    asked to forget does not linger in freed disk blocks."""
+    with contextlib.suppress(OSError):
+        size = path.stat().st_size
+        with path.open("r+b", buffering=0) as handle:
+            done = 0
+            while done < size:
+                n = min(WIPE_CHUNK, size - done)
+                handle.write(b"\0" * n)
+                done += n
+            os.fsync(handle.fileno())
+
+
 def fsync_dir(path: Path) -> None:
     """Best-effort fsync of a directory so a rename survives a power cut (POSIX only)."""
     if os.name != "posix":

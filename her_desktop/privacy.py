@@ -31,7 +31,7 @@ from typing import Final
 from her_desktop.config import PrivacySettings, Settings
 from her_desktop.instance import LOCK_NAME
 from her_desktop.memory.store import DB_NAME, SIDE_FILES
-from her_desktop.paths import cache_dir, config_dir, data_dir, models_dir
+from her_desktop.paths import cache_dir, config_dir, data_dir, models_dir, overwrite_with_zeros
 
 WIPE_CHUNK: Final = 1 << 20
 USER_CONFIG_FILES: Final = ("settings.toml", "persona.toml", "models.toml")
@@ -103,21 +103,8 @@ def _wipe_database(path: Path) -> str | None:
     return None
 
 
-def _overwrite(path: Path) -> None:
-    """Best effort: zero the file's bytes before it is unlinked."""
-    with contextlib.suppress(OSError):
-        size = path.stat().st_size
-        with path.open("r+b", buffering=0) as handle:
-            done = 0
-            while done < size:
-                n = min(WIPE_CHUNK, size - done)
-                handle.write(b"\0" * n)
-                done += n
-            os.fsync(handle.fileno())
-
-
 def _delete_file(path: Path, report: DeletionReport) -> None:
-    _overwrite(path)
+    overwrite_with_zeros(path)
     try:
         path.unlink()
     except FileNotFoundError:

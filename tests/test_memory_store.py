@@ -269,6 +269,20 @@ def test_forget_one_deletes_the_memory_its_history_and_source_messages(tmp_path:
     assert b"Zanzibar-Quokka" not in _file_bytes(path)
 
 
+def test_forget_all_also_deletes_the_damaged_copies_set_aside(tmp_path: Path) -> None:
+    """Every way to "forget everything" (CLI, memory view, Settings → Privacy) ends here, so
+    the old damaged databases, which still hold memories, go too."""
+    path = tmp_path / "memory.sqlite3"
+    old = tmp_path / "memory.sqlite3.corrupt-20261101T120000"
+    old.write_bytes(b"SQLite format 3\0 Marmalade-Octopus")
+    store = MemoryStore.open(path)
+    assert set_aside_copies(path) == [old]
+    store.forget_all()
+    store.close()
+    assert set_aside_copies(path) == []
+    assert not old.exists()
+
+
 def test_forget_all_really_deletes_from_the_file_bytes(tmp_path: Path) -> None:
     path = tmp_path / "memory.sqlite3"
     store = MemoryStore.open(path)

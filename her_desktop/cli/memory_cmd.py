@@ -225,9 +225,7 @@ def cmd_forget_all(args: argparse.Namespace) -> int:
     if store is None:
         return 2
     with store:
-        store.forget_all()
-    for path in copies:
-        path.unlink(missing_ok=True)
+        store.forget_all()  # the set-aside copies too
     print("Everything is forgotten.")
     return 0
 

@@ -57,7 +57,6 @@ from her_desktop.memory.store import (
     MemoryRecord,
     MemoryStore,
     MemoryStoreError,
-    set_aside_copies,
 )
 from her_desktop.paths import atomic_write_text
 
@@ -135,10 +134,7 @@ class StoreMemoryActions:
         return self.store.forget(memory_id)
 
     def forget_all(self) -> None:
-        copies = set_aside_copies(self.store.path)
-        self.store.forget_all()
-        for path in copies:
-            path.unlink(missing_ok=True)
+        self.store.forget_all()  # the set-aside copies too
 
     def export(self) -> dict[str, Any]:
         return self.store.export()
@@ -170,10 +166,7 @@ class ServiceMemoryActions(StoreMemoryActions):
         return self._wait(self.service.forget(memory_id))
 
     def forget_all(self) -> None:
-        copies = set_aside_copies(self.store.path)
         self._wait(self.service.forget_all())
-        for path in copies:
-            path.unlink(missing_ok=True)
 
 
 class UnavailableMemory:

@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.memory.schema import MEMORY_KINDS, MIGRATIONS, ROLES, SCHEMA_VERSION
-from her_desktop.paths import FILE_MODE, data_dir, ensure_private_dir
+from her_desktop.paths import FILE_MODE, data_dir, ensure_private_dir, overwrite_with_zeros
 
 log = logging.getLogger(__name__)
 
@@ -431,7 +431,8 @@ class MemoryStore:
 
     def forget_all(self) -> None:
         """Delete everything: memories, their history, conversations, messages, mood samples;
-        then ``VACUUM`` and truncate the WAL so no trace remains in the files."""
+        then ``VACUUM`` and truncate the WAL so no trace remains in the files; and the damaged
+        copies set aside earlier (:func:`set_aside_copies`), zeroed, then deleted."""
         with self.turn():
             for table in ("memory_history", "memories", "messages", "conversations"):
                 self._conn.execute(f"DELETE FROM {table}")
@@ -439,6 +440,9 @@ class MemoryStore:
         with self._lock:
             self._conn.execute("VACUUM")
         self.checkpoint()
+        for copy in set_aside_copies(self.path):
+            overwrite_with_zeros(copy)
+            copy.unlink(missing_ok=True)
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database and truncate it (forgotten text leaves the WAL)."""
