@@ -313,23 +313,41 @@ def check_audio() -> list[Check]:
     return checks
 
 
+def _check_speech_model(model: str) -> Check:
+    """Reads only: an embedded model's installed state (the check never assembles one), or
+    the completeness of a folder the user named."""
+    from pathlib import Path
+
+    from her_desktop.models import model_state
+    from her_desktop.stt.base import STTModelError
+    from her_desktop.stt.models import check_model_dir, get_stt_spec, model_root
+
+    spec = get_stt_spec(model)
+    if spec is None:
+        try:
+            return Check("speech model", "ok", f"{check_model_dir(Path(model).expanduser())}")
+        except STTModelError as exc:
+            return Check("speech model", "fail", str(exc))
+    state = model_state(spec, model_root(spec))
+    if state.status == "installed":
+        return Check("speech model", "ok", f"{spec.id}: {state.path}")
+    return Check(
+        "speech model",
+        "warn" if state.status == "missing" else "fail",
+        f"{spec.id}: {state.status} ({state.detail})",
+        f"her-desktop models install {spec.id}",
+    )
+
+
 def check_voice() -> list[Check]:
     """The speech model, her voice, voice activity detection and echo cancellation: each
-    found and loadable (nothing is loaded into memory for long, nothing is downloaded)."""
+    found and loadable (nothing is loaded into memory for long, nothing is installed or
+    downloaded)."""
     from her_desktop.config import load_settings
 
     settings = load_settings().settings
     checks: list[Check] = []
-    try:
-        from her_desktop.stt.base import STTModelError
-        from her_desktop.stt.models import resolve_stt_model
-
-        folder = resolve_stt_model(settings.stt.model)
-        checks.append(Check("speech model", "ok", f"{settings.stt.model}: {folder}"))
-    except STTModelError as exc:
-        checks.append(
-            Check("speech model", "fail", str(exc), "Run ./run.sh again (it installs it).")
-        )
+    checks.append(_check_speech_model(settings.stt.model))
     try:
         from her_desktop.tts.registry import create_tts
 

@@ -171,3 +171,16 @@ def test_cpu_features_are_listed_plainly() -> None:
     info = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX512 = 0 | LLAMAFILE = 1 | "
     assert cpu_features(info) == "SSE3 SSSE3 LLAMAFILE"
     assert cpu_features("") == "unknown"
+
+
+def test_doctor_reports_a_speech_model_without_assembling_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from her_desktop.doctor import check_voice
+    from her_desktop.paths import models_dir
+
+    monkeypatch.setenv("HER_DESKTOP__STT__MODEL", "whisper-base")
+    (speech,) = [c for c in check_voice() if c.name == "speech model"]
+    assert speech.status == "warn"
+    assert speech.fix == "her-desktop models install whisper-base"
+    assert not (models_dir() / "whisper-base" / "model.bin").exists()  # 145 MB not written
