@@ -145,7 +145,8 @@ class GuiSession:
         self.window.close()
 
     async def _first_run(self) -> None:
-        spec = missing_model(self.settings)
+        # verifying the model may hash a 1.1 GB file: never on the UI thread
+        spec = await asyncio.to_thread(missing_model, self.settings)
         if spec is None:
             return
         panel = HealthPanel(self.window, first_run_model=spec)

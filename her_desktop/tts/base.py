@@ -10,8 +10,10 @@ Policy:
 - Cancelling: set the ``cancel`` event (checked before and after each sentence) or simply stop
   iterating; nothing is held between chunks, so dropping or ``close()``-ing the generator frees
   everything at once.
-- Engines load lazily (an explicit ``load()``, or the first speakable sentence) and are called
-  from worker threads, never the asyncio loop; one synthesis at a time per engine.
+- Engines load lazily (an explicit ``load()``, or the first speakable sentence), leave
+  themselves warm (a short synthesis inside ``_load``, so the first real sentence is fast),
+  and are called from worker threads, never the asyncio loop; one synthesis at a time per
+  engine.
 - Samples are mono float32 in [-1, 1] at ``sample_rate``; NaN/inf are zeroed, peaks clipped.
 - Errors are :class:`TTSError` with a plain message (what happened, what to do); a missing
   voice is :class:`VoiceNotFound`, naming the voice, what is installed, and the fix. Engines

@@ -139,6 +139,7 @@ class CoquiEngine(TTSEngine):
             )
         if not self._voice and speakers:
             self._voice = speakers[0]
+        self._synthesize_one("Hi.", 1.0)  # first-run warm-up, so the first sentence is not slow
 
     def _synthesize_one(self, spoken: str, speed: float) -> npt.ArrayLike:
         kwargs: dict[str, Any] = {"text": spoken, "split_sentences": False}

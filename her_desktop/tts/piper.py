@@ -136,6 +136,7 @@ class PiperEngine(TTSEngine):
         except ImportError as exc:
             raise TTSError(NOT_INSTALLED) from exc
         self._piper = PiperVoice.load(self._model, config_path=self._config)
+        self._synthesize_one("Hi.", 1.0)  # first-run warm-up, so the first sentence is not slow
 
     def _synthesize_one(self, spoken: str, speed: float) -> npt.ArrayLike:
         from piper import SynthesisConfig

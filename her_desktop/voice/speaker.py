@@ -105,9 +105,7 @@ class SpeakStage(Stage):
 
     async def _warm_up(self) -> None:
         try:
-            await asyncio.to_thread(self.tts.load)
-            # one tiny synthesis primes the engine's caches and thread pools
-            await asyncio.to_thread(lambda: list(self.tts.synthesize("Hi.")))
+            await asyncio.to_thread(self.tts.load)  # engines warm themselves up as they load
         except TTSError as exc:
             self.report("model", f"{exc} Replies will be shown as text.", repr(exc))
 
