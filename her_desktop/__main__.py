@@ -15,9 +15,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from her_desktop import __version__
 
@@ -119,11 +118,7 @@ def _cmd_chat(args: argparse.Namespace) -> int:
             return 2
         return await run_chat(app, name=persona.name, greeting=persona.greeting)
 
-    lock = _single_instance()
-    if lock is None:
-        return 1
-    with lock:
-        return asyncio.run(main())
+    return _alone(lambda: asyncio.run(main()))
 
 
 def _default_command(args: argparse.Namespace) -> str:
@@ -146,40 +141,34 @@ def _default_command(args: argparse.Namespace) -> str:
     return "converse"
 
 
-def _single_instance() -> Any:
-    """The app's lock (``her_desktop.instance``); None, after saying why, when another copy
-    of her_desktop is already running on this user's data."""
+def _alone(run: Callable[[], int]) -> int:
+    """``run()`` holding the app's lock (``her_desktop.instance``); 1, after saying why, when
+    another copy of her_desktop is already running on this user's data."""
     from her_desktop.instance import InstanceLockError, acquire_single_instance
     from her_desktop.paths import data_dir
 
     try:
-        return acquire_single_instance(data_dir())
+        lock = acquire_single_instance(data_dir())
     except InstanceLockError as exc:  # AlreadyRunning: "her_desktop is already running (pid N)"
         print(f"! {exc}", file=sys.stderr)
-        return None
+        return 1
+    with lock:
+        return run()
 
 
 def _cmd_gui(_: argparse.Namespace) -> int:
     from her_desktop.config import load_settings
     from her_desktop.gui.launch import run_gui
 
-    lock = _single_instance()
-    if lock is None:
-        return 1
-    with lock:
-        return run_gui(load_settings())
+    return _alone(lambda: run_gui(load_settings()))
 
 
 def _cmd_converse(args: argparse.Namespace) -> int:
     from her_desktop.cli import converse
 
-    if args.no_memory:
+    if args.no_memory:  # nothing is written: no need to be the only copy
         return converse.run(args)
-    lock = _single_instance()
-    if lock is None:
-        return 1
-    with lock:
-        return converse.run(args)
+    return _alone(lambda: converse.run(args))
 
 
 def _cmd_doctor(_: argparse.Namespace) -> int:

@@ -145,8 +145,8 @@ class App:
     startup_notices: list[Notice] = field(default_factory=list)
     """Problems found while building (memory off…): published by ``start()``; a front end that
     subscribes after ``start()`` shows them itself."""
-    persona_voice: str = ""
-    persona_rate: float = 1.0
+    persona: Persona | None = None
+    """who she is (her voice and pace come from it)"""
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
@@ -258,8 +258,7 @@ def build_app(
         stages=[dialogue],
         store=store,
         affect=affect,
-        persona_voice=persona.voice,
-        persona_rate=persona.speaking_rate,
+        persona=persona,
         startup_notices=notices,
     )
 
@@ -302,6 +301,7 @@ async def attach_voice(
 
     settings = app.settings
     bus = app.bus
+    persona_rate = app.persona.speaking_rate if app.persona else 1.0
     echo = create_echo(settings.audio.echo)
     if echo.notice:
         await bus.publish(Notice("audio", echo.notice))
@@ -318,7 +318,7 @@ async def attach_voice(
     if stt is None:
         stt = await asyncio.to_thread(create_stt, settings)
     if tts is None:
-        tts = create_tts_engine(settings, app.persona_voice)
+        tts = create_tts_engine(settings, app.persona.voice if app.persona else "")
     vad = await asyncio.to_thread(SileroVAD)
     capture_factory = None
     if microphone:
@@ -345,7 +345,7 @@ async def attach_voice(
         bus,
         tts,
         sink,
-        speed=lambda mood: speaking_speed(settings.tts.speed, app.persona_rate, mood),
+        speed=lambda mood: speaking_speed(settings.tts.speed, persona_rate, mood),
     )
     for stage in (listener, transcriber, speaker):
         await stage.start()
