@@ -154,16 +154,25 @@ _REPEATED_COMMAS = re.compile(r"(?:,[ \t]*){2,}")
 _LEADING_PUNCT = re.compile(r"^[\s,;:.]+", re.M)
 _SPEAKABLE = re.compile(r"[^\W_]")
 _HAS_DIGIT = re.compile(r"\d")
+_VULGAR = re.compile(r"(\d?) ?([\u00bc-\u00be\u2150-\u215e])")
 
 
 # ------------------------------------------------------------------------------ passes
 
 
+def _vulgar(m: re.Match[str]) -> str:
+    """½ → " 1/2" (read by the fraction rule); 3½ → "3 and 1/2"."""
+    fraction = unicodedata.normalize("NFKC", m.group(2)).replace("⁄", "/")
+    return f"{m.group(1)} and {fraction}" if m.group(1) else f" {fraction}"
+
+
 def _cleanup(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     text = _INVISIBLE.sub("", text)
-    text = text.replace("²", " squared").replace("³", " cubed").replace("⁄", "/")
-    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("²", " squared").replace("³", " cubed")
+    # NFKC makes "1⁄4" (fraction slash) of ¼: turn those into the "1/4" the numbers read
+    text = _VULGAR.sub(_vulgar, text)
+    text = unicodedata.normalize("NFKC", text).replace("⁄", "/")
     return _NON_ASCII_DIGIT.sub(lambda m: str(unicodedata.digit(m.group(0), 0)), text)
 
 
