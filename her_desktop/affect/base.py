@@ -44,6 +44,13 @@ BASE_VALENCE: Mapping[EmotionLabel, float] = {
 """Typical valence of each emotion."""
 
 
+def finite_clamp(value: float, low: float, high: float, default: float) -> float:
+    """``value`` limited to ``low..high``; NaN or ±inf becomes ``default``."""
+    if not math.isfinite(value):
+        return default
+    return min(max(value, low), high)
+
+
 def clamp(value: float, low: float, high: float) -> float:
     """``value`` limited to ``low..high``; NaN becomes the midpoint (never propagate NaN)."""
     if math.isnan(value):

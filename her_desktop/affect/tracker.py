@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Final
 
+from her_desktop.affect.base import finite_clamp
 from her_desktop.affect.history import InMemoryMoodHistory, MoodHistory, MoodSample
 from her_desktop.events import MoodChange, MoodUpdate
 
@@ -175,8 +176,8 @@ class MoodTracker:
         if self._last_ts is not None and sample.ts - self._last_ts > SESSION_GAP_S:
             self.start_session()
         self._last_ts = sample.ts if self._last_ts is None else max(self._last_ts, sample.ts)
-        valence = _finite(sample.valence, -1.0, 1.0, 0.0)
-        arousal = _finite(sample.arousal, 0.0, 1.0, NEUTRAL_AROUSAL)
+        valence = finite_clamp(sample.valence, -1.0, 1.0, 0.0)
+        arousal = finite_clamp(sample.arousal, 0.0, 1.0, NEUTRAL_AROUSAL)
         self._current.add(sample.ts, valence, arousal)
         self._baseline.add(sample.ts, valence, arousal)
         self._baseline_samples += 1
@@ -195,12 +196,12 @@ class MoodTracker:
             valence = base_v + (self._current.valence - base_v) * keep
             arousal = base_a + (self._current.arousal - base_a) * keep
         session_v = (
-            _mean(_finite(s.valence, -1.0, 1.0, 0.0) for s in self._session)
+            _mean(finite_clamp(s.valence, -1.0, 1.0, 0.0) for s in self._session)
             if self._session
             else valence
         )
         session_a = (
-            _mean(_finite(s.arousal, 0.0, 1.0, NEUTRAL_AROUSAL) for s in self._session)
+            _mean(finite_clamp(s.arousal, 0.0, 1.0, NEUTRAL_AROUSAL) for s in self._session)
             if self._session
             else arousal
         )
@@ -276,7 +277,7 @@ class MoodTracker:
                 break
             local = self._local(s.ts)
             if local.hour >= EVENING_START_HOUR:
-                buckets.setdefault(local.date(), []).append(_finite(s.valence, -1.0, 1.0, 0.0))
+                buckets.setdefault(local.date(), []).append(finite_clamp(s.valence, -1.0, 1.0, 0.0))
         return {d: _mean(v) for d, v in buckets.items() if len(v) >= MIN_EVENING_SAMPLES}
 
     def _local(self, ts: float) -> datetime:
@@ -292,9 +293,9 @@ def timeline(samples: Iterable[MoodSample], *, tz: tzinfo | None = None) -> list
     points = []
     for day in sorted(days):
         group = [s for _, s in days[day]]
-        valences = [_finite(s.valence, -1.0, 1.0, 0.0) for s in group]
+        valences = [finite_clamp(s.valence, -1.0, 1.0, 0.0) for s in group]
         evening = [
-            _finite(s.valence, -1.0, 1.0, 0.0)
+            finite_clamp(s.valence, -1.0, 1.0, 0.0)
             for local, s in days[day]
             if local.hour >= EVENING_START_HOUR
         ]
@@ -303,7 +304,7 @@ def timeline(samples: Iterable[MoodSample], *, tz: tzinfo | None = None) -> list
             TimelinePoint(
                 day=day,
                 valence=_mean(valences),
-                arousal=_mean(_finite(s.arousal, 0.0, 1.0, NEUTRAL_AROUSAL) for s in group),
+                arousal=_mean(finite_clamp(s.arousal, 0.0, 1.0, NEUTRAL_AROUSAL) for s in group),
                 samples=len(group),
                 label=max(sorted(set(labels)), key=labels.count),
                 evening_valence=_mean(evening) if evening else None,
@@ -315,9 +316,3 @@ def timeline(samples: Iterable[MoodSample], *, tz: tzinfo | None = None) -> list
 def _mean(values: Iterable[float]) -> float:
     data = list(values)
     return sum(data) / len(data) if data else 0.0
-
-
-def _finite(value: float, low: float, high: float, default: float) -> float:
-    if not math.isfinite(value):
-        return default
-    return min(max(value, low), high)

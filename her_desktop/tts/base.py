@@ -22,7 +22,6 @@ Policy:
 
 from __future__ import annotations
 
-import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
@@ -31,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from her_desktop.affect.base import finite_clamp
+from her_desktop.audio.resample import clean
 from her_desktop.llm.sentences import SentenceSplitter
 from her_desktop.tts.normalize import normalize_for_speech
 
@@ -121,16 +122,8 @@ def iter_sentences(text: str) -> Iterator[str]:
     yield from splitter.flush()
 
 
-def _clean(samples: npt.ArrayLike) -> AudioArray:
-    audio = np.asarray(samples, dtype=np.float32).reshape(-1)
-    audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-    return np.clip(audio, -1.0, 1.0, out=audio)
-
-
 def _check_speed(speed: float) -> float:
-    if not math.isfinite(speed):
-        return 1.0
-    return min(max(float(speed), MIN_SPEED), MAX_SPEED)
+    return finite_clamp(float(speed), MIN_SPEED, MAX_SPEED, 1.0)
 
 
 class TTSEngine(ABC):
@@ -211,7 +204,7 @@ class TTSEngine(ABC):
                         f"({type(exc).__name__}: {exc}) — the reply is shown as text; "
                         "if it keeps happening, pick another voice or engine in Settings"
                     ) from exc
-            samples = _clean(raw)
+            samples = clean(np.asarray(raw).reshape(-1))  # flattened, not channel-averaged
             if cancel is not None and cancel.is_set():
                 return
             if samples.size:

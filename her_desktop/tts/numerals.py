@@ -182,14 +182,8 @@ def _money(m: re.Match[str]) -> str:
     one, many, sub_one, sub_many = _CURRENCY[m.group(2)]
     amount, scale = m.group(4), m.group(5)
     if scale:
-        return f"{minus}{_plain(amount)} {_SCALE[scale]} {many}"
+        return f"{minus}{nw.decimal(amount)} {_SCALE[scale]} {many}"
     return minus + _amount(amount, one, many, sub_one, sub_many)
-
-
-def _plain(amount: str) -> str:
-    if "." in amount:
-        return nw.decimal(amount)
-    return nw.cardinal_text(amount)
 
 
 def _amount(amount: str, one: str, many: str, sub_one: str, sub_many: str) -> str:
@@ -211,12 +205,12 @@ def _money_after(m: re.Match[str]) -> str:
 
 
 def _cents(m: re.Match[str]) -> str:
-    return f"{_plain(m.group(1))} {'cent' if _is_one(m.group(1)) else 'cents'}"
+    return f"{nw.decimal(m.group(1))} {'cent' if _is_one(m.group(1)) else 'cents'}"
 
 
 def _percent(m: re.Match[str]) -> str:
     sign = {"-": "minus ", "−": "minus ", "+": "plus "}.get(m.group(1) or "", "")
-    return f"{sign}{_plain(m.group(2))} percent"
+    return f"{sign}{nw.decimal(m.group(2))} percent"
 
 
 def _clock(hour: int, minute: int, second: int | None, suffix: str) -> str:
@@ -284,10 +278,10 @@ def _day_month(m: re.Match[str]) -> str:
 
 
 def _date_iso(m: re.Match[str]) -> str:
-    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    month, day = int(m.group(2)), int(m.group(3))
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return m.group(0)
-    return f"{_MONTH_NAMES[month - 1]} {nw.ordinal(day)}, {nw.year(year)}"
+    return _date_words(month, day, m.group(1))
 
 
 def _date_slash(m: re.Match[str]) -> str:
@@ -314,14 +308,14 @@ def _phone(m: re.Match[str]) -> str:
 def _unit(m: re.Match[str]) -> str:
     minus = "minus " if m.group(1) else ""
     one, many = _UNITS[m.group(3)]
-    return f"{minus}{_plain(m.group(2))} {one if _is_one(m.group(2)) else many}"
+    return f"{minus}{nw.decimal(m.group(2))} {one if _is_one(m.group(2)) else many}"
 
 
 def _degrees(m: re.Match[str]) -> str:
     minus = "minus " if m.group(1) else ""
     scale = {"C": " Celsius", "F": " Fahrenheit"}.get(m.group(3) or "", "")
     unit = "degree" if _is_one(m.group(2)) else "degrees"
-    return f"{minus}{_plain(m.group(2))} {unit}{scale}"
+    return f"{minus}{nw.decimal(m.group(2))} {unit}{scale}"
 
 
 def _decade(m: re.Match[str]) -> str:
@@ -381,7 +375,7 @@ def read_amounts_and_dates(text: str) -> str:
     text = _MONEY_AFTER.sub(_money_after, text)
     text = _CENTS.sub(_cents, text)
     text = _PERCENT_RANGE.sub(
-        lambda m: f"{_plain(m.group(1))} to {_plain(m.group(2))} percent", text
+        lambda m: f"{nw.decimal(m.group(1))} to {nw.decimal(m.group(2))} percent", text
     )
     text = _PERCENT.sub(_percent, text)
     text = _TIME_AMPM.sub(_time_ampm, text)

@@ -9,14 +9,14 @@ the engines' 0.5..2.0 range; NaN or missing mood means no adjustment.
 
 from __future__ import annotations
 
-import math
-
+from her_desktop.affect.base import BASE_AROUSAL, finite_clamp
 from her_desktop.events import MoodUpdate
+from her_desktop.tts.base import MAX_SPEED, MIN_SPEED
 
 __all__ = ["MAX_FACTOR", "MIN_FACTOR", "NEUTRAL_AROUSAL", "mood_factor", "speaking_speed"]
 
-NEUTRAL_AROUSAL = 0.3
-"""Arousal of a calm, neutral turn (``affect.base.BASE_AROUSAL["neutral"]``)."""
+NEUTRAL_AROUSAL = BASE_AROUSAL["neutral"]
+"""Arousal of a calm, neutral turn."""
 MIN_FACTOR = 0.8
 MAX_FACTOR = 1.2
 _MATCH_ENERGY = 0.15
@@ -24,16 +24,10 @@ _SLOW_FOR_LOW_MOOD = 0.08
 _SLOW_FOR_AGITATION = 0.04
 
 
-def _finite(value: float, default: float, low: float, high: float) -> float:
-    if not math.isfinite(value):
-        return default
-    return min(max(value, low), high)
-
-
 def mood_factor(valence: float, arousal: float) -> float:
     """The pace multiplier for a mood: >1 faster, <1 slower (about 0.90..1.08)."""
-    v = _finite(valence, 0.0, -1.0, 1.0)
-    energy = _finite(arousal, NEUTRAL_AROUSAL, 0.0, 1.0) - NEUTRAL_AROUSAL
+    v = finite_clamp(valence, -1.0, 1.0, 0.0)
+    energy = finite_clamp(arousal, 0.0, 1.0, NEUTRAL_AROUSAL) - NEUTRAL_AROUSAL
     if v >= 0.0:
         return 1.0 + _MATCH_ENERGY * energy * (0.5 + 0.5 * v)
     return 1.0 - _SLOW_FOR_LOW_MOOD * -v - _SLOW_FOR_AGITATION * max(energy, 0.0)
@@ -43,9 +37,9 @@ def speaking_speed(
     settings_speed: float, persona_rate: float = 1.0, mood: MoodUpdate | None = None
 ) -> float:
     """The ``speed`` to pass to ``TTSEngine.synthesize`` for the next reply."""
-    base = _finite(settings_speed, 1.0, 0.5, 2.0)
-    rate = _finite(persona_rate, 1.0, 0.5, 2.0)
+    base = finite_clamp(settings_speed, MIN_SPEED, MAX_SPEED, 1.0)
+    rate = finite_clamp(persona_rate, MIN_SPEED, MAX_SPEED, 1.0)
     factor = mood_factor(mood.valence, mood.arousal) if mood is not None else 1.0
     speed = base * rate * factor
     speed = min(max(speed, MIN_FACTOR * base), MAX_FACTOR * base)
-    return min(max(speed, 0.5), 2.0)
+    return min(max(speed, MIN_SPEED), MAX_SPEED)
