@@ -44,7 +44,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from her_desktop.audio.resample import StreamResampler
+from her_desktop.audio.resample import StreamResampler, clean
 
 EchoMode = Literal["aec", "half_duplex", "off"]
 Samples = NDArray[np.float32]
@@ -98,16 +98,6 @@ class EchoCanceller(ABC):
         return False
 
 
-def _as_mono_float32(samples: Any) -> Samples:
-    """A clean 1-D float32 copy: channels averaged, NaN/inf replaced by 0."""
-    array = np.asarray(samples, dtype=np.float32)
-    if array.ndim == 2:
-        array = array.mean(axis=1, dtype=np.float32)
-    elif array.ndim != 1:
-        array = array.reshape(-1)
-    return np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False)
-
-
 class NoEcho(EchoCanceller):
     """Headphones: nothing to remove; the microphone block passes unchanged (NaN cleaned)."""
 
@@ -117,7 +107,7 @@ class NoEcho(EchoCanceller):
         return None
 
     def capture(self, block: Samples) -> Samples:
-        return _as_mono_float32(block)
+        return clean(block)
 
     def reset(self) -> None:
         return None
@@ -152,7 +142,7 @@ class HalfDuplexGate(EchoCanceller):
     def render(self, samples: Samples, sample_rate: int) -> None:
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-        block = _as_mono_float32(samples)
+        block = clean(samples)
         if block.size == 0 or float(np.max(np.abs(block))) < AUDIBLE_PEAK:
             return
         end = self._clock() + block.size / sample_rate
@@ -160,7 +150,7 @@ class HalfDuplexGate(EchoCanceller):
             self._speaking_until = max(self._speaking_until, end)
 
     def capture(self, block: Samples) -> Samples:
-        return _as_mono_float32(block)
+        return clean(block)
 
     def reset(self) -> None:
         with self._lock:
@@ -306,7 +296,7 @@ class WebRtcEchoCanceller(EchoCanceller):
     def render(self, samples: Samples, sample_rate: int) -> None:
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-        block = _as_mono_float32(samples)
+        block = clean(samples)
         if block.size == 0:
             return
         with self._lock:
@@ -317,7 +307,7 @@ class WebRtcEchoCanceller(EchoCanceller):
             self._reference.push(resampler.process(block))
 
     def capture(self, block: Samples) -> Samples:
-        samples = _as_mono_float32(block)
+        samples = clean(block)
         if samples.size > _MAX_PIECE:  # keep the internal buffers small
             pieces = [samples[i : i + _MAX_PIECE] for i in range(0, samples.size, _MAX_PIECE)]
             return np.concatenate([self._capture(piece) for piece in pieces])
