@@ -386,7 +386,7 @@ def explain_error(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "is not valid")).lower()
 
 
-def _unique_errors(exc: ValidationError) -> list[tuple[tuple[str, ...], str]]:
+def unique_errors(exc: ValidationError) -> list[tuple[tuple[str, ...], str]]:
     """One (dotted key, explanation) per key: union members report the same key twice."""
     seen: dict[tuple[str, ...], str] = {}
     for error in exc.errors():
@@ -397,7 +397,7 @@ def _unique_errors(exc: ValidationError) -> list[tuple[tuple[str, ...], str]]:
 
 
 def _describe_file_errors(path: Path, text: str, exc: ValidationError) -> str:
-    issues = _unique_errors(exc)
+    issues = unique_errors(exc)
     parts = []
     for key, why in issues:
         line = find_toml_line(text, key)
@@ -408,7 +408,7 @@ def _describe_file_errors(path: Path, text: str, exc: ValidationError) -> str:
 
 
 def _describe_env_error(env_name: str, exc: ValidationError) -> str:
-    parts = [f"{'.'.join(key)} {why}" for key, why in _unique_errors(exc)]
+    parts = [f"{'.'.join(key)} {why}" for key, why in unique_errors(exc)]
     return (
         f"environment variable {env_name}: {'; '.join(parts)} — fix or unset it; "
         "ignoring it for now"

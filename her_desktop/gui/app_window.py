@@ -379,14 +379,8 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def apply_settings(self, new: Settings) -> None:
-        """The settings window's OK: save, and apply what applies live (the theme)."""
-        changed_engine = (
-            new.llm != self.settings.llm
-            or new.tts != self.settings.tts
-            or new.stt != self.settings.stt
-            or new.audio != self.settings.audio
-            or new.persona != self.settings.persona
-        )
+        """The settings window's OK: save, and apply what applies live (the theme, her pace,
+        how she listens); say when the rest (model, voice, devices) needs a restart."""
         try:
             save_settings(new)
         except ConfigError as exc:
@@ -397,18 +391,17 @@ class MainWindow(QMainWindow):
         self.ptt_key.set_key(new.gui.push_to_talk_key)
         self.composer.set_ptt_key(self.ptt_key.display)
         if self.app is not None:
-            # what the running voice can take at once: her pace and how she listens
             self.app.settings.tts.speed = new.tts.speed
             if new.audio.listen_mode != old.audio.listen_mode and self.bridge is not None:
                 self.bridge.set_listen_mode(new.audio.listen_mode)
-            changed_engine = changed_engine and (
-                new.llm != old.llm
-                or new.tts.model_copy(update={"speed": old.tts.speed}) != old.tts
-                or new.stt != old.stt
-                or new.audio.model_copy(update={"listen_mode": old.audio.listen_mode}) != old.audio
-                or new.persona != old.persona
-            )
-        if changed_engine:
+        needs_restart = (
+            new.llm != old.llm
+            or new.tts.model_copy(update={"speed": old.tts.speed}) != old.tts
+            or new.stt != old.stt
+            or new.audio.model_copy(update={"listen_mode": old.audio.listen_mode}) != old.audio
+            or new.persona != old.persona
+        )
+        if needs_restart:
             self.show_problem(
                 "notice", "Settings saved. Model, voice and audio changes apply after a restart."
             )

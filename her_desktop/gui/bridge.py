@@ -19,14 +19,12 @@ from PySide6.QtCore import QObject, Signal
 from her_desktop.bus import Bus, Overflow, Subscription
 from her_desktop.events import (
     AudioLevel,
-    BusOverflow,
     CancelReply,
     DeviceStatus,
     DialogueState,
     Event,
     FinalTranscript,
     ListenMode,
-    MemoryForgotten,
     MemoryStored,
     MoodChange,
     MoodUpdate,
@@ -62,7 +60,6 @@ ORDERED_EVENTS: tuple[type[Event], ...] = (
     SpeakingStarted,
     SpeakingFinished,
     MemoryStored,
-    MemoryForgotten,
     MoodUpdate,
     MoodChange,
 )
@@ -176,5 +173,3 @@ class BusBridge(QObject):
             self.mood_update.emit(event)
         elif isinstance(event, MoodChange):
             self.mood_change.emit(event.message)
-        elif isinstance(event, BusOverflow | MemoryForgotten):
-            log.debug("gui: %s", event)

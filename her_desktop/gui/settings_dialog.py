@@ -56,7 +56,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from her_desktop.config import Settings, TTSSettings, explain_error
+from her_desktop.config import Settings, TTSSettings, unique_errors
 from her_desktop.gui.background import run_in_background
 from her_desktop.gui.device_test import (
     AudioDevice,
@@ -854,10 +854,8 @@ class SettingsDialog(QDialog):
         try:
             settings = Settings.model_validate(data)
         except ValidationError as exc:
-            for error in exc.errors():
-                key = ".".join(str(p) for p in error["loc"] if isinstance(p, str))
-                key = key.split(".int")[0].split(".literal")[0]
-                problems.setdefault(key, explain_error(error).capitalize() + ".")
+            for key, why in unique_errors(exc):
+                problems.setdefault(".".join(key), why.capitalize() + ".")
         if problems:
             return None, problems
         return settings, {}

@@ -47,9 +47,7 @@ class StatusLine(QFrame):
         return "" if self.isHidden() else self.label.text()
 
     def show_message(self, level: Level, message: str) -> None:
-        if self.level == "error" and level == "notice" and self.message:
-            self._history.append(self.label.text())  # a notice never hides an error for long
-        elif self.message:
+        if self.message:  # kept: a notice never hides an error for long
             self._history.append(self.label.text())
         self.level = level
         self.setProperty("level", level)
