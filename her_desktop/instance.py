@@ -60,9 +60,7 @@ def _try_lock(handle: IO[bytes]) -> bool:
 
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    except OSError as exc:
+    except OSError as exc:  # BlockingIOError is EAGAIN/EWOULDBLOCK
         if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
             return False
         raise

@@ -349,18 +349,13 @@ class MemoryStore:
             self._begin()
             try:
                 yield Turn(self._conn, self.clock())
+                self._conn.commit()
             except BaseException as exc:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.rollback()
                 if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full"
                     raise _translate(exc, self.path) from exc
                 raise
-            try:
-                self._conn.commit()
-            except sqlite3.Error as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.rollback()
-                raise _translate(exc, self.path) from exc
 
     def _begin(self) -> None:
         try:
