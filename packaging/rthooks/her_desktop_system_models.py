@@ -44,9 +44,7 @@ def _link_models(system_dir: Path, user_dir: Path) -> None:
         if not source.is_file() or source.name.endswith((STAMP_SUFFIX, ".partial")):
             continue
         target = user_dir / source.name
-        if target.is_symlink() and not target.exists():
-            target.unlink()  # dangling: the models package was removed or replaced
-        if target.exists() or target.is_symlink():
+        if target.exists() or target.is_symlink():  # the user's own (even a dangling link)
             continue
         _link(source, target)
         stamp = system_dir / (source.name + STAMP_SUFFIX)
