@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 from her_desktop.app import App, build_app
 from her_desktop.config import Settings
@@ -45,3 +46,15 @@ async def say(app: App, seen: list[Event], text: str, within_s: float = 10.0) ->
         within_s,
     )
     return next(e for e in seen if isinstance(e, ReplyFinished) and e.turn_id == event.turn_id)
+
+
+async def saved_messages(app: App, count: int = 1) -> list[str]:
+    """Wait until memory has saved at least ``count`` messages; their texts."""
+    await wait_until(lambda: app.store is not None and len(app.store.messages()) >= count)
+    assert app.store is not None
+    return [m["text"] for m in app.store.messages()]
+
+
+def disk_full(*_: object, **__: object) -> int:
+    """Patch a store write with this to simulate SQLITE_FULL."""
+    raise sqlite3.OperationalError("database or disk is full")

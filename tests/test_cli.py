@@ -14,18 +14,10 @@ from her_desktop import __version__
 from her_desktop.__main__ import main
 from her_desktop.app import build_app
 from her_desktop.cli.chat import run_chat
-from her_desktop.config import Settings
 from her_desktop.persona import load_persona
 from tests.fakes import FakeEngine
+from tests.running_app import light_settings
 from tests.waiting import wait_until
-
-
-def light_settings() -> Settings:
-    """Settings without the sentence-embedding model (seconds to load) for fast CLI tests."""
-    settings = Settings()
-    settings.memory.embeddings = "hashing"
-    settings.affect.use_embeddings = False
-    return settings
 
 
 async def chat_with(lines: str, engine: FakeEngine) -> tuple[str, str, int]:

@@ -33,24 +33,17 @@ from pathlib import Path
 
 import pytest
 
-from her_desktop.app import App
 from her_desktop.events import Event, Notice, ReplyFinished, StageError
 from her_desktop.llm.base import LLMError
 from her_desktop.memory.store import MemoryStore, MemoryStoreError, Turn, set_aside_copies
 from her_desktop.paths import data_dir
 from tests.fakes import FakeEngine
-from tests.running_app import light_settings, say, started
+from tests.running_app import disk_full, light_settings, saved_messages, say, started
 from tests.waiting import wait_until
 
 
 def errors(seen: list[Event]) -> list[StageError]:
     return [e for e in seen if isinstance(e, StageError)]
-
-
-async def saved_messages(app: App, count: int) -> list[str]:
-    await wait_until(lambda: app.store is not None and len(app.store.messages()) >= count)
-    assert app.store is not None
-    return [m["text"] for m in app.store.messages()]
 
 
 # -- each stage raising ------------------------------------------------------------------------
@@ -234,11 +227,8 @@ async def test_disk_full_while_saving_keeps_earlier_turns_and_keeps_answering(
     await say(app, seen, "My brother is Tom.")
     await saved_messages(app, 2)
 
-    def full(*_: object, **__: object) -> int:
-        raise sqlite3.OperationalError("database or disk is full")
-
     with monkeypatch.context() as patch:
-        patch.setattr(Turn, "add_message", full)
+        patch.setattr(Turn, "add_message", disk_full)
         assert (await say(app, seen, "My sister is Ann.")).reason == "stop"
         await wait_until(lambda: errors(seen))
     err = errors(seen)[0]

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from her_desktop.app import App
 from her_desktop.config import PrivacySettings, Settings
 from her_desktop.events import StageError
 from her_desktop.instance import LOCK_NAME, acquire_single_instance
@@ -19,15 +18,11 @@ from her_desktop.memory.store import Turn
 from her_desktop.paths import cache_dir, config_dir, data_dir, models_dir
 from her_desktop.privacy import delete_everything, loggable
 from tests.fakes import FakeEngine
-from tests.running_app import light_settings, say, started
+from tests.running_app import disk_full, light_settings, saved_messages, say, started
 from tests.waiting import wait_until
 
 SECRET = "Zorblax-7781 is my bank PIN and my sister Quillonia hates me"
 MARKERS = (b"Zorblax", b"Quillonia", "Zorblax".encode("utf-16-le"))
-
-
-async def saved(app: App) -> None:
-    await wait_until(lambda: app.memory is not None and bool(app.memory.store.messages()))
 
 
 def files_under(*roots: Path) -> list[Path]:
@@ -42,7 +37,7 @@ async def test_data_dir_and_database_files_are_owner_only() -> None:
     app, seen = await started(FakeEngine(["Noted."]))
     await say(app, seen, "My cat is called Pixel.")
     assert app.memory is not None
-    await wait_until(lambda: app.memory is not None and app.memory.store.messages())
+    await saved_messages(app)
     data = data_dir()
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     db_files = list(data.glob("memory.sqlite3*"))
@@ -64,16 +59,13 @@ async def test_logs_never_contain_what_was_said(
     assert not app.settings.privacy.debug_log_messages
     await say(app, seen, SECRET)
     assert app.memory is not None
-    await wait_until(lambda: app.memory is not None and app.memory.store.messages())
+    await saved_messages(app)
     engine.fail = ModelLoadError("the model could not be loaded")
     await say(app, seen, SECRET + " again")
     engine.fail = None
 
-    def full(*_: object, **__: object) -> int:
-        raise sqlite3.OperationalError("database or disk is full")
-
     with monkeypatch.context() as patch:
-        patch.setattr(Turn, "add_message", full)
+        patch.setattr(Turn, "add_message", disk_full)
         await say(app, seen, SECRET + " third time")
         await wait_until(
             lambda: any(isinstance(e, StageError) and "disk is full" in e.message for e in seen)
@@ -110,7 +102,7 @@ async def test_delete_everything_leaves_no_trace_and_keeps_models_and_settings()
     for i in range(3):  # two sessions: memories, messages and mood samples all written
         app, seen = await started(FakeEngine(["Oh no, that's hard."]))
         await say(app, seen, f"{SECRET} ({i}). I feel so sad and lonely today.")
-        await saved(app)
+        await saved_messages(app)
         await app.stop()
     (data_dir() / "memory.sqlite3.corrupt-20260101-000000").write_bytes(SECRET.encode())
     assert containing_secret(data_dir(), cache_dir()), "the test wrote nothing to find"
