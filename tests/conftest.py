@@ -21,6 +21,20 @@ REAL_MODELS_DIR = Path(
 
 pytest_plugins = ["tests.tiny_gguf", "tests.virtual_audio"]
 
+TIMEOUT_S = {"packaging": 1800, "slow": 600}
+"""Per-test limits by marker (others: ``timeout`` in pyproject.toml). They catch hangs only:
+speed is measured by the benches, never asserted."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        for marker, limit in TIMEOUT_S.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.timeout(limit))
+                break
+
 
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -79,6 +79,7 @@ def test_flush_reports_the_played_fraction_and_silences_the_next_block(
     ]
     assert dropped[0].fraction == pytest.approx(0.3)
     assert done == dropped  # the callback saw the same reports
+    assert player.settle()  # the restart runs on the stream's own thread
     assert stream.active  # a hard flush restarts the stream; its abort is not a lost device
     assert player.check()
     assert np.all(stream.pull(480) == 0.0)

@@ -18,6 +18,7 @@ from her_desktop.config import VADSettings
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import (
     CancelReply,
+    DeviceStatus,
     DialogueState,
     Event,
     FinalTranscript,
@@ -37,9 +38,11 @@ from her_desktop.events import (
 from her_desktop.llm.base import GenerationParams
 from her_desktop.voice.file_sink import FileSink
 from her_desktop.voice.listener import ListenStage
+from her_desktop.voice.player_sink import PlayerSink
 from her_desktop.voice.speaker import SpeakStage
 from her_desktop.voice.transcriber import TranscribeStage, reads_finished
 from tests.fakes import FakeEngine, FakeSTT, FakeTTS
+from tests.test_audio_devices import FakeSoundDevice, fake_sd  # noqa: F401
 from tests.waiting import wait_until
 
 
@@ -403,3 +406,36 @@ async def test_a_finished_sentence_ends_the_turn_before_the_full_pause() -> None
     assert transcriber.reused_pauses == 1
     await transcriber.stop()
     await listener.stop()
+
+
+async def test_a_speaker_lost_mid_reply_ends_the_turn_and_says_so(
+    fake_sd: FakeSoundDevice,  # noqa: F811
+) -> None:
+    """The real PlayerSink on a fake PortAudio: the device dies while she speaks."""
+    fake_sd.add("Speakers", outputs=2, rate=16000, rates={16000}, default=True)
+    bus = Bus()
+    seen = Collector(bus)
+    sink = PlayerSink()
+    stage = SpeakStage(bus, FakeTTS(seconds_per_word=0.2), sink)
+    await stage.start()
+    await speak(bus, 3, ["One two three four five.", "Six seven eight."])
+    await wait_until(lambda: fake_sd.streams and sink.player.is_open)
+    stream = fake_sd.last("output")
+    for _ in range(40):  # 400 ms of the first sentence reach the speaker
+        stream.pull(160)
+    await wait_until(lambda: seen.of(SpeakingStarted))
+    fake_sd.remove_all()
+    stream.die()
+    await wait_until(lambda: seen.of(SpeakingFinished))
+    done = seen.of(SpeakingFinished)[0]
+    assert isinstance(done, SpeakingFinished)
+    assert done.interrupted
+    assert done.spoken_text.startswith("One two")
+    assert "eight" not in done.spoken_text
+    status = [e for e in seen.of(DeviceStatus) if isinstance(e, DeviceStatus)]
+    assert status
+    assert status[0].kind == "output"
+    assert not status[0].available
+    assert status[0].message.startswith("speaker unavailable: ")
+    assert not stage.speaking
+    await stage.stop()

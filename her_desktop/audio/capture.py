@@ -22,8 +22,10 @@ import numpy as np
 
 from her_desktop.audio.devices import (
     AudioDevice,
+    AudioDeviceError,
     choose_device,
     sounddevice_module,
+    stream_closed,
     stream_opened,
     unavailable,
 )
@@ -67,6 +69,7 @@ class AudioCapture(DeviceStream):
         self._native_rate = self.sample_rate
         self._resampler: StreamResampler | None = None
         self._pending = np.zeros(0, dtype=np.float32)
+        self._reset_pending = False
         self._stopping = False
         self._got_audio = False
 
@@ -79,42 +82,50 @@ class AudioCapture(DeviceStream):
 
     @property
     def running(self) -> bool:
-        with self._lock:
-            return self._stream is not None and not self._stopping and not self._lost
+        return self._stream is not None and not self._stopping and not self._lost
 
     # --- control -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open and start the stream (no-op while running). Raises :class:`AudioDeviceError`."""
-        with self._lock:
+        """Open and start the stream (no-op while running). Raises :class:`AudioDeviceError`.
+
+        Bounded: the PortAudio calls run on the stream's native thread."""
+
+        def start() -> None:
             if self._closed:
                 raise RuntimeError("this AudioCapture is closed; make a new one")
             if self._stream is not None and not self._lost:
                 if self._stopping:
-                    self._stopping = False
+                    self._reset_pending = True
                     self._last_callback = time.monotonic()
                     self._stream.start()
+                    self._stopping = False
                 return
             self._close_stream()
             self._open()
 
+        self._native_call(start, self.open_timeout_s)
+
     def stop(self) -> None:
         """Stop delivering audio (the device stays open; ``start`` resumes). Idempotent."""
-        with self._lock:
+
+        def stop() -> None:
             if self._stream is None or self._stopping:
                 return
-            self._stopping = True
+            self._stopping = True  # the callback hands nothing over from now on
             try:
                 self._stream.stop()
             except Exception as exc:
                 log.debug("stopping the input stream failed: %s", exc)
-            self._pending = np.zeros(0, dtype=np.float32)
+
+        try:
+            self._native_call(stop, self.close_timeout_s)
+        except AudioDeviceError as exc:
+            log.error("the microphone did not stop in time; abandoned: %s", exc)
 
     def close(self) -> None:
-        """Stop and release the device. Idempotent; the object cannot start again."""
-        with self._lock:
-            self._closed = True
-            self._close_stream()
+        """Stop and release the device (bounded). Idempotent; the object cannot start again."""
+        self._shut()
 
     # --- internals -----------------------------------------------------------------------
 
@@ -138,9 +149,12 @@ class AudioCapture(DeviceStream):
             StreamResampler(rate, self.sample_rate) if rate != self.sample_rate else None
         )
         self._pending = np.zeros(0, dtype=np.float32)
-        self._lost = False
+        self._reset_pending = False
+        with self._state:
+            self._lost = False
         self._stopping = False
         self._closing = False
+        stream_opened("input")
         try:
             stream = sd.InputStream(
                 device=device.index,
@@ -153,11 +167,11 @@ class AudioCapture(DeviceStream):
                 finished_callback=self._finished,
             )
         except Exception as exc:
+            stream_closed()
             raise unavailable(
                 "input", f'could not open "{device.name}" ({exc})', "open_failed"
             ) from exc
-        stream_opened()
-        self._stream = stream
+        self._opened(stream)
         self._device = device
         self._got_audio = False
         self._last_callback = time.monotonic()
@@ -185,12 +199,17 @@ class AudioCapture(DeviceStream):
         return native, channel_options[-1]
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        """The PortAudio thread: never waits for a lock, never does I/O (``on_audio`` must
+        hand the block over without blocking)."""
         self._last_callback = time.monotonic()
         self._got_audio = True
         if status and getattr(status, "input_overflow", False):
             self.overflows += 1
         if self._stopping:
             return
+        if self._reset_pending:  # resumed after a stop: the old remainder is stale
+            self._reset_pending = False
+            self._pending = np.zeros(0, dtype=np.float32)
         samples = self._resampler.process(indata) if self._resampler else clean(indata)
         pending = np.concatenate([self._pending, samples]) if self._pending.size else samples
         count = len(pending) // self.block

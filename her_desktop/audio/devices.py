@@ -6,14 +6,16 @@
   name means the system default.
 - PortAudio keeps the device list it saw at start-up. :func:`refresh` re-initialises it so that a
   re-plugged device is seen; it refuses while one of our streams is open (re-initialising closes
-  every stream), see :func:`stream_opened` / :func:`stream_closed`.
+  every stream), see :func:`stream_opened` / :func:`stream_closed`; it never runs while a
+  stream is being opened or devices are listed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Literal
@@ -104,9 +106,11 @@ def _to_device(info: Any, hostapis: list[str]) -> AudioDevice:
 def list_devices(kind: DeviceKind | None = None) -> list[AudioDevice]:
     """All devices, or those with channels of ``kind``. Raises only when PortAudio is missing."""
     sd = sounddevice_module(kind or "input")
-    hostapis = _hostapi_names(sd)
+    with _in_use(kind or "input"):
+        hostapis = _hostapi_names(sd)
+        infos = list(sd.query_devices())
     devices: list[AudioDevice] = []
-    for position, info in enumerate(sd.query_devices()):
+    for position, info in enumerate(infos):
         record = dict(info)
         record.setdefault("index", position)
         devices.append(_to_device(record, hostapis))
@@ -149,48 +153,91 @@ def choose_device(kind: DeviceKind, name: str = "") -> AudioDevice:
             f"{_FALLBACK[kind]}",
             "not_found",
         )
-    return _default_device(sd, kind, _hostapi_names(sd)) or candidates[0]
+    with _in_use(kind):
+        default = _default_device(sd, kind, _hostapi_names(sd))
+    return default or candidates[0]
 
 
 # --- PortAudio re-initialisation ------------------------------------------------------------
+#
+# Re-initialising PortAudio (terminate + initialize) while another thread opens a stream or
+# lists devices is undefined behaviour. A condition guards the counts below; it is never held
+# across a PortAudio call: ``refresh`` marks itself, releases it, then re-initialises, and
+# anyone about to use PortAudio waits (bounded) for the mark to go.
 
-_open_lock = threading.Lock()
+_gate = threading.Condition()
 _open_streams = 0
+_users = 0
+_refreshing = False
+GATE_WAIT_S = 5.0
+"""How long an open or a device query waits for a re-initialisation to finish."""
 
 
-def stream_opened() -> None:
-    """Called by capture/playback after opening a stream (blocks :func:`refresh`)."""
+def _wait_refreshed(kind: DeviceKind) -> None:
+    """With ``_gate`` held: wait (bounded) until no re-initialisation is running."""
+    if not _gate.wait_for(lambda: not _refreshing, GATE_WAIT_S):
+        raise unavailable(kind, "the sound system did not answer (re-initialising)", "open_failed")
+
+
+def stream_opened(kind: DeviceKind = "output") -> None:
+    """Called by capture/playback *before* opening a stream; it counts as open (blocks
+    :func:`refresh`) until :func:`stream_closed`, which must follow even when the open fails."""
     global _open_streams
-    with _open_lock:
+    with _gate:
+        _wait_refreshed(kind)
         _open_streams += 1
 
 
 def stream_closed() -> None:
-    """Called by capture/playback after closing a stream."""
+    """Called by capture/playback after closing a stream (or failing to open one)."""
     global _open_streams
-    with _open_lock:
+    with _gate:
         _open_streams = max(0, _open_streams - 1)
+        _gate.notify_all()
 
 
 def open_stream_count() -> int:
-    with _open_lock:
+    with _gate:
         return _open_streams
+
+
+@contextmanager
+def _in_use(kind: DeviceKind) -> Iterator[None]:
+    """A device query: not while PortAudio is re-initialised, and no re-init during it."""
+    global _users
+    with _gate:
+        _wait_refreshed(kind)
+        _users += 1
+    try:
+        yield
+    finally:
+        with _gate:
+            _users -= 1
+            _gate.notify_all()
 
 
 def refresh(*, force: bool = False) -> bool:
     """Re-initialise PortAudio so that devices plugged in since start-up are listed.
 
-    Re-initialising closes every open stream, so while one of ours is open this does nothing
-    and returns False (unless ``force``). Returns True when PortAudio was re-initialised.
+    Re-initialising closes every open stream, so while one of ours is open (or being opened, or
+    a device query runs) this does nothing and returns False (``force`` ignores open streams).
+    Returns True when PortAudio was re-initialised.
     """
+    global _refreshing
     sd = sounddevice_module("input")
-    with _open_lock:
-        if _open_streams and not force:
+    with _gate:
+        if _refreshing or _users or (_open_streams and not force):
             return False
+        _refreshing = True
+    try:
+        sd._terminate()
+    finally:
         try:
-            sd._terminate()
-        finally:
             sd._initialize()
+        finally:
+            with _gate:
+                _refreshing = False
+                _gate.notify_all()
     log.debug("PortAudio re-initialised")
     return True
 

@@ -13,7 +13,9 @@ the user, and she interrupts herself (a false barge-in). Three ways to handle it
   so what the VAD hears then cannot interrupt her. Robust on any hardware; no barge-in by voice.
 * ``"off"`` — :class:`NoEcho`: headphones.
 
-How a stage uses it (both calls are thread-safe and cheap; neither blocks on I/O):
+How a stage uses it (both calls are thread-safe and cheap; neither blocks on I/O, and ``render``,
+called on the PortAudio thread, never waits for a lock: it only appends to a deque that the
+capture side drains):
 
 * playback calls :meth:`EchoCanceller.render` with every block it hands to the speaker, at the
   moment it hands it over (the *reference*, float32 at the playback rate, any length);
@@ -38,6 +40,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -136,8 +139,8 @@ class HalfDuplexGate(EchoCanceller):
         self.tail_s = tail_s
         self.notice = notice
         self._clock = clock
-        self._lock = threading.Lock()
         self._speaking_until = float("-inf")
+        """Written by ``render`` (the speaker's thread) only; a float read is atomic."""
 
     def render(self, samples: Samples, sample_rate: int) -> None:
         if sample_rate <= 0:
@@ -146,25 +149,22 @@ class HalfDuplexGate(EchoCanceller):
         if block.size == 0 or float(np.max(np.abs(block))) < AUDIBLE_PEAK:
             return
         end = self._clock() + block.size / sample_rate
-        with self._lock:
-            self._speaking_until = max(self._speaking_until, end)
+        if end > self._speaking_until:
+            self._speaking_until = end
 
     def capture(self, block: Samples) -> Samples:
         return clean(block)
 
     def reset(self) -> None:
-        with self._lock:
-            self._speaking_until = float("-inf")
+        self._speaking_until = float("-inf")
 
     def speaking_until(self) -> float:
         """When the last audible reference sample finishes playing (clock time; -inf: never)."""
-        with self._lock:
-            return self._speaking_until
+        return self._speaking_until
 
     def suppress_barge_in(self, now: float | None = None) -> bool:
         t = self._clock() if now is None else now
-        with self._lock:
-            return t < self._speaking_until + self.tail_s
+        return t < self._speaking_until + self.tail_s
 
 
 class _FifoBuffer:
@@ -206,6 +206,8 @@ def _from_int16(data: Any) -> Samples:
     return np.frombuffer(bytes(data), dtype="<i2").astype(np.float32) / np.float32(32768.0)
 
 
+_MAX_RENDERED_BLOCKS = 1024
+"""Reference blocks waiting for the capture side (10 ms each: far beyond MAX_REFERENCE_S)."""
 _MAX_PIECE = 4096
 """Longer microphone blocks are processed in pieces of this many samples."""
 
@@ -261,6 +263,9 @@ class WebRtcEchoCanceller(EchoCanceller):
         """How far the cleaned signal lags the microphone signal (samples at 16 kHz): 10 ms of
         framing plus WebRTC's own delay (18 ms in all; 24 ms with noise suppression)."""
         self._lock = threading.Lock()
+        """Held by the capture side (across WebRTC calls): ``render`` never takes it."""
+        self._rendered: deque[tuple[Samples, int]] = deque(maxlen=_MAX_RENDERED_BLOCKS)
+        """Reference blocks handed over by ``render`` (the speaker's thread), not yet resampled."""
         self._reference = _FifoBuffer(int(MAX_REFERENCE_S * CAPTURE_RATE))
         self._resamplers: dict[int, StreamResampler] = {}
         self._input = _FifoBuffer(CAPTURE_RATE)  # < FRAME samples between calls in practice
@@ -291,15 +296,23 @@ class WebRtcEchoCanceller(EchoCanceller):
     def queued_reference(self) -> int:
         """Reference samples (16 kHz) waiting for the microphone."""
         with self._lock:
+            self._take_rendered()
             return len(self._reference)
 
     def render(self, samples: Samples, sample_rate: int) -> None:
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
         block = clean(samples)
-        if block.size == 0:
-            return
-        with self._lock:
+        if block.size:
+            self._rendered.append((block, sample_rate))  # atomic: no lock on this thread
+
+    def _take_rendered(self) -> None:
+        """With ``_lock`` held: move the rendered blocks into the 16 kHz reference FIFO."""
+        while True:
+            try:
+                block, sample_rate = self._rendered.popleft()
+            except IndexError:
+                return
             resampler = self._resamplers.get(sample_rate)
             if resampler is None:
                 resampler = StreamResampler(sample_rate, CAPTURE_RATE)
@@ -317,6 +330,7 @@ class WebRtcEchoCanceller(EchoCanceller):
         if samples.size == 0:
             return samples
         with self._lock:
+            self._take_rendered()
             self._input.push(samples)
             frames = len(self._input) // FRAME
             queued = len(self._reference) // FRAME
@@ -347,6 +361,7 @@ class WebRtcEchoCanceller(EchoCanceller):
 
     def reset(self) -> None:
         with self._lock:
+            self._rendered.clear()
             self._reference.clear()
             self._input.clear()
             self._output.clear()

@@ -5,10 +5,11 @@
 - :meth:`AudioPlayer.flush` drops everything queued; the next audio block (``block_ms``, 10 ms by
   default) is silence, and by default (``hard``) what the device had buffered is dropped too.
   It returns what each dropped chunk had played: "what was actually said".
-- ``on_chunk_done(PlayedChunk)`` reports every chunk when it ends (fully played, flushed or cut
+- ``on_chunk_started(tag)`` when a chunk's first sample goes to the device;
+  ``on_chunk_done(PlayedChunk)`` reports every chunk when it ends (fully played, flushed or cut
   by a lost device); ``on_played(block, rate)`` gets every block sent to the speaker, silence
-  included (the echo canceller's reference and the level meter). Both run on the PortAudio
-  thread (flush reports on the caller's): keep them quick.
+  included (the echo canceller's reference and the level meter). They run on the PortAudio
+  thread (flush reports on the caller's): keep them quick, and never wait for a lock there.
 - "Played" counts samples handed to the device; the device adds its output latency on top.
 
 Errors: ``play`` raises :class:`AudioDeviceError` when the speaker cannot be opened; a speaker
@@ -31,11 +32,14 @@ import numpy.typing as npt
 
 from her_desktop.audio.devices import (
     AudioDevice,
+    AudioDeviceError,
     choose_device,
     sounddevice_module,
+    stream_closed,
     stream_opened,
     unavailable,
 )
+from her_desktop.audio.native import NativeTimeout
 from her_desktop.audio.resample import FloatArray, clean, resample
 from her_desktop.audio.stream import DeviceStream, ErrorCallback, RestoredCallback
 
@@ -60,13 +64,19 @@ class PlayedChunk:
 
 
 class _Chunk:
-    __slots__ = ("data", "pos", "source_len", "tag")
+    __slots__ = ("data", "epoch", "pos", "source_len", "started", "tag")
 
-    def __init__(self, tag: Hashable | None, data: FloatArray, source_len: int) -> None:
+    def __init__(self, tag: Hashable | None, data: FloatArray, source_len: int, epoch: int) -> None:
         self.tag = tag
         self.data = data
         self.pos = 0
         self.source_len = source_len
+        self.epoch = epoch
+        self.started = False
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if len(self.data) == 0 else min(1.0, self.pos / len(self.data))
 
     def report(self, interrupted: bool) -> PlayedChunk:
         total = len(self.data)
@@ -75,11 +85,25 @@ class _Chunk:
 
 
 ChunkCallback = Callable[[PlayedChunk], None]
-PlayedCallback = Callable[[FloatArray, int], None]
+StartedCallback = Callable[[Hashable | None], None]
+BlockCallback = Callable[[FloatArray, int], None]
+
+PROGRESS_TAGS = 256
+"""How many recent chunks :meth:`AudioPlayer.played_fraction` remembers."""
+DRAIN_WAIT_S = 0.05
+"""How long ``flush`` waits to drop the queue itself before leaving it to the callback."""
 
 
 class AudioPlayer(DeviceStream):
-    """One speaker stream. Thread-safe; ``close`` is idempotent."""
+    """One speaker stream. Thread-safe; ``close`` is idempotent.
+
+    The queue is handed over without a lock that the callback could wait for: ``play`` appends
+    to a deque; the PortAudio callback consumes it under ``_consumer``, which it only *tries* to
+    take (when ``flush`` or a loss holds it for a moment, that block is silence — what a flush
+    wants anyway). ``flush`` bumps an epoch: chunks queued before it are never played, whoever
+    drops them. The device's own buffer is discarded (``hard``) by an abort + start on the
+    stream's native thread, never on the caller's.
+    """
 
     kind = "output"
     what = "speaker"
@@ -90,7 +114,8 @@ class AudioPlayer(DeviceStream):
         device: str = "",
         *,
         on_chunk_done: ChunkCallback | None = None,
-        on_played: PlayedCallback | None = None,
+        on_chunk_started: StartedCallback | None = None,
+        on_played: BlockCallback | None = None,
         on_error: ErrorCallback | None = None,
         on_restored: RestoredCallback | None = None,
         block_ms: float = 10.0,
@@ -101,11 +126,18 @@ class AudioPlayer(DeviceStream):
             device, on_error=on_error, on_restored=on_restored, stall_timeout_s=stall_timeout_s
         )
         self.on_chunk_done = on_chunk_done
+        self.on_chunk_started = on_chunk_started
         self.on_played = on_played
         self.block_ms = block_ms
         self.linger_s = linger_s
         self.underflows = 0
         self._queue: deque[_Chunk] = deque()
+        self._consumer = threading.Lock()
+        """Held by whoever takes chunks off the queue; the callback only tries it."""
+        self._epoch = 0
+        self._epoch_lock = threading.Lock()  # flush's increment only
+        self._progress: dict[Hashable, _Chunk] = {}
+        self._progress_lock = threading.Lock()  # play's bookkeeping only; never the callback
         self._idle = threading.Event()
         self._idle.set()
         self._idle_since = time.monotonic()
@@ -128,57 +160,86 @@ class AudioPlayer(DeviceStream):
     def is_open(self) -> bool:
         return self._stream is not None
 
+    @property
+    def epoch(self) -> int:
+        """Bumped by every flush: pass it to :meth:`play` to drop audio made before a flush."""
+        return self._epoch
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until everything queued has been played (or flushed). False on timeout."""
         return self._idle.wait(timeout)
+
+    def played_fraction(self, tag: Hashable) -> float:
+        """How much of the chunk ``tag`` has been handed to the device, 0..1 (0 if unknown)."""
+        chunk = self._progress.get(tag)
+        return 0.0 if chunk is None else chunk.fraction
+
+    def settle(self, timeout: float = 2.0) -> bool:
+        """Wait until the native calls queued so far (a hard flush's restart) are done."""
+        try:
+            self._native.call(lambda: None, timeout=timeout)
+        except NativeTimeout:
+            return False
+        return True
 
     # --- control -------------------------------------------------------------------------
 
     def open(self) -> None:
         """Open the speaker now (``play`` does it when needed). Raises AudioDeviceError."""
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("this AudioPlayer is closed; make a new one")
-            if self._stream is not None and not self._lost:
-                return
-            self._close_stream()
-            self._open()
+        self._ensure_open()
 
-    def play(self, samples: npt.ArrayLike, sample_rate: int, tag: Hashable | None = None) -> None:
-        """Queue a chunk (any rate, mono or (frames, channels); cleaned and resampled)."""
+    def play(
+        self,
+        samples: npt.ArrayLike,
+        sample_rate: int,
+        tag: Hashable | None = None,
+        *,
+        epoch: int | None = None,
+    ) -> None:
+        """Queue a chunk (any rate, mono or (frames, channels); cleaned and resampled).
+
+        With ``epoch`` (read from :attr:`epoch` when the audio was asked for), a chunk whose
+        flush came meanwhile is dropped, never played. Blocks for the open (bounded)."""
         self.open()
         source = clean(samples)
         data = resample(source, int(sample_rate), self._rate)
-        with self._lock:
-            self._queue.append(_Chunk(tag, data, len(source)))
-            self._idle.clear()
+        chunk = _Chunk(tag, data, len(source), self._epoch if epoch is None else epoch)
+        with self._progress_lock:
+            if tag is not None:
+                self._progress[tag] = chunk
+                while len(self._progress) > PROGRESS_TAGS:
+                    del self._progress[next(iter(self._progress))]
+        self._queue.append(chunk)
+        self._idle.clear()
+        if chunk.epoch < self._epoch:  # flushed while it was being made
+            self._drain(wait=DRAIN_WAIT_S)
 
     def flush(self, *, hard: bool = True) -> list[PlayedChunk]:
-        """Drop everything queued; silence from the next block on. Reports each dropped chunk.
+        """Drop everything queued; silence from the next block on. Never blocks on PortAudio.
 
-        ``hard`` also discards what the device has buffered (PortAudio abort + start: measured
-        ~20 ms to silence instead of ~45 ms on PulseAudio); it blocks for a few milliseconds.
+        Returns the dropped chunks when it could drop them at once (the usual case), else the
+        callback drops them on its next block and reports them through ``on_chunk_done``.
+        ``hard`` also discards what the device has buffered (abort + start on the native thread:
+        measured ~20 ms to silence instead of ~45 ms on PulseAudio).
         """
-        with self._lock:
-            dropped = [c.report(interrupted=True) for c in self._queue]
-            had_audio = bool(dropped)
-            self._queue.clear()
-            self._mark_idle()
-            if hard and had_audio and self._stream is not None and not self._lost:
-                self._restart_stream()
-        self._report(dropped)
+        with self._epoch_lock:
+            self._epoch += 1
+        had_audio = bool(self._queue)
+        dropped = self._drain(wait=DRAIN_WAIT_S)
+        if hard and had_audio and self._stream is not None and not self._lost:
+            self._native.submit(self._restart_stream)
         return dropped
 
     def close(self) -> None:
-        """Flush and release the speaker. Idempotent; the object cannot play again."""
-        self.flush()
-        with self._lock:
-            self._closed = True
-            self._close_stream()
+        """Flush and release the speaker (bounded). Idempotent; the object cannot play again."""
+        self.flush(hard=False)
+        self._shut()
+        self._drain(wait=DRAIN_WAIT_S)
 
     def close_if_idle(self) -> bool:
         """Release the speaker when idle for ``linger_s`` (lets PortAudio be refreshed)."""
-        with self._lock:
+
+        def release() -> bool:
             if (
                 self._stream is None
                 or not self._idle.is_set()
@@ -187,6 +248,11 @@ class AudioPlayer(DeviceStream):
                 return False
             self._close_stream()
             return True
+
+        try:
+            return bool(self._native_call(release, self.close_timeout_s))
+        except AudioDeviceError:
+            return False
 
     # --- internals -----------------------------------------------------------------------
 
@@ -197,22 +263,59 @@ class AudioPlayer(DeviceStream):
         if self.linger_s >= 0:
             self.close_if_idle()
 
-    def _on_lost(self) -> list[PlayedChunk]:
-        cut = [c.report(interrupted=True) for c in self._queue]
-        self._queue.clear()
-        self._mark_idle()
-        return cut
+    def _on_lost(self) -> None:
+        with self._epoch_lock:
+            self._epoch += 1
+        self._drain(wait=1.0)
 
-    def _after_lost(self, cut: list[PlayedChunk]) -> None:
-        self._report(cut)
+    def _drain(self, *, wait: float) -> list[PlayedChunk]:
+        """Drop the chunks queued before the current epoch, if the consumer lock comes within
+        ``wait`` (the callback holds it for microseconds); report them."""
+        if not self._consumer.acquire(timeout=wait):
+            return []
+        try:
+            dropped = self._drop_stale()
+            self._update_idle()
+        finally:
+            self._consumer.release()
+        self._report(dropped)
+        return dropped
+
+    def _drop_stale(self) -> list[PlayedChunk]:
+        """With ``_consumer`` held: remove chunks from before the current epoch."""
+        epoch = self._epoch
+        if not any(c.epoch < epoch for c in self._queue):
+            return []
+        dropped: list[PlayedChunk] = []
+        keep: list[_Chunk] = []
+        while self._queue:  # play() may append meanwhile: those are newer, kept in order
+            chunk = self._queue.popleft()
+            if chunk.epoch < epoch:
+                dropped.append(chunk.report(interrupted=True))
+            else:
+                keep.append(chunk)
+        self._queue.extendleft(reversed(keep))
+        return dropped
+
+    def _update_idle(self) -> None:
+        """With ``_consumer`` held: set idle when the queue is empty (race-free with play)."""
+        if self._queue:
+            return
+        if not self._idle.is_set():
+            self._idle_since = time.monotonic()
+            self._idle.set()
+        if self._queue:  # play() appended between the check and the set
+            self._idle.clear()
 
     def _open(self) -> None:
         sd = sounddevice_module("output")
         device = choose_device("output", self.device_name)
         rate = int(device.default_samplerate) or 48000
         channels = self._channels_for(sd, device, rate)
-        self._lost = False
+        with self._state:
+            self._lost = False
         self._closing = False
+        stream_opened("output")
         try:
             stream = sd.OutputStream(
                 device=device.index,
@@ -225,11 +328,12 @@ class AudioPlayer(DeviceStream):
                 finished_callback=self._finished,
             )
         except Exception as exc:
+            stream_closed()
             raise unavailable(
                 "output", f'could not open "{device.name}" ({exc})', "open_failed"
             ) from exc
-        stream_opened()
-        self._stream, self._device, self._rate, self._channels = stream, device, rate, channels
+        self._opened(stream)
+        self._device, self._rate, self._channels = device, rate, channels
         self._last_callback = time.monotonic()
         try:
             stream.start()
@@ -252,7 +356,10 @@ class AudioPlayer(DeviceStream):
         return max(1, min(2, device.output_channels))
 
     def _restart_stream(self) -> None:
+        """On the native thread: drop what the device buffered (abort + start)."""
         stream = self._stream
+        if stream is None or self._lost or self._closed:
+            return
         self._closing = True  # the abort's finished callback is not a lost device
         try:
             stream.abort()
@@ -264,35 +371,44 @@ class AudioPlayer(DeviceStream):
         self._closing = False
         self._last_callback = time.monotonic()
 
-    def _mark_idle(self) -> None:
-        if not self._idle.is_set():
-            self._idle_since = time.monotonic()
-            self._idle.set()
-
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        """The PortAudio thread: never waits for a lock, never does I/O."""
         self._last_callback = time.monotonic()
         if status and getattr(status, "output_underflow", False):
             self.underflows += 1
         block = np.zeros(frames, dtype=np.float32)
         done: list[PlayedChunk] = []
-        with self._lock:
-            filled = 0
-            while filled < frames and self._queue:
-                chunk = self._queue[0]
-                n = min(frames - filled, len(chunk.data) - chunk.pos)
-                block[filled : filled + n] = chunk.data[chunk.pos : chunk.pos + n]
-                chunk.pos += n
-                filled += n
-                if chunk.pos >= len(chunk.data):
-                    done.append(chunk.report(interrupted=False))
-                    self._queue.popleft()
-            if not self._queue:
-                self._mark_idle()
+        started: list[Hashable | None] = []
+        if self._consumer.acquire(blocking=False):  # else a flush is dropping: silence
+            try:
+                done = self._drop_stale()
+                filled = 0
+                while filled < frames and self._queue:
+                    chunk = self._queue[0]
+                    if not chunk.started:
+                        chunk.started = True
+                        started.append(chunk.tag)
+                    n = min(frames - filled, len(chunk.data) - chunk.pos)
+                    block[filled : filled + n] = chunk.data[chunk.pos : chunk.pos + n]
+                    chunk.pos += n
+                    filled += n
+                    if chunk.pos >= len(chunk.data):
+                        done.append(chunk.report(interrupted=False))
+                        self._queue.popleft()
+                self._update_idle()
+            finally:
+                self._consumer.release()
         outdata[:] = (
             block[:, None]
             if self._channels == 1
             else np.repeat(block[:, None], self._channels, axis=1)
         )
+        if self.on_chunk_started is not None:
+            for tag in started:
+                try:
+                    self.on_chunk_started(tag)
+                except Exception:
+                    log.exception("the chunk-started consumer failed")
         if self.on_played is not None:
             try:
                 self.on_played(block, self._rate)

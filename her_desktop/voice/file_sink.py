@@ -14,7 +14,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from her_desktop.voice.ports import PlayedCallback, Samples
+from her_desktop.voice.ports import MessageCallback, Samples, TagCallback
 
 TICK_S = 0.01
 
@@ -29,8 +29,9 @@ class FileSink:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
-        self._on_started: PlayedCallback | None = None
-        self._on_finished: PlayedCallback | None = None
+        self._on_started: TagCallback | None = None
+        self._on_finished: TagCallback | None = None
+        self._epoch = 0
         self.first_sample_ts: float | None = None
         self._thread: threading.Thread | None = None
         if realtime:
@@ -38,14 +39,30 @@ class FileSink:
             self._thread.start()
 
     def set_callbacks(
-        self, *, on_started: PlayedCallback | None, on_finished: PlayedCallback | None
+        self,
+        *,
+        on_started: TagCallback | None,
+        on_finished: TagCallback | None,
+        on_failed: MessageCallback | None = None,
+        on_restored: MessageCallback | None = None,
     ) -> None:
         self._on_started = on_started
-        self._on_finished = on_finished
+        self._on_finished = on_finished  # a file never fails: on_failed/on_restored unused
 
-    def play(self, samples: Samples, sample_rate: int, tag: Hashable) -> None:
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def start(self) -> None:
+        """Nothing to supervise."""
+
+    def play(
+        self, samples: Samples, sample_rate: int, tag: Hashable, *, epoch: int | None = None
+    ) -> None:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         with self._lock:
+            if epoch is not None and epoch < self._epoch:
+                return  # made before a flush: never played
             if self.sample_rate is None:
                 self.sample_rate = sample_rate
             elif sample_rate != self.sample_rate:
@@ -104,6 +121,7 @@ class FileSink:
 
     def flush(self) -> None:
         with self._lock:
+            self._epoch += 1
             self._queue.clear()
 
     def played_fraction(self, tag: Hashable) -> float:

@@ -18,6 +18,7 @@ plays. In half-duplex mode the microphone is ignored while she speaks (no voice 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -110,7 +111,7 @@ class ListenStage(Stage):
     async def teardown(self) -> None:
         self._stop_devices.set()
         await asyncio.to_thread(self._close_microphone)
-        self._inbox.put(("stop", None))
+        self._command(("stop", None))
         if self._worker is not None:
             await asyncio.to_thread(self._worker.join, 2.0)
 
@@ -158,7 +159,7 @@ class ListenStage(Stage):
 
     def _device_lost(self, error: AudioDeviceError) -> None:
         self.mic_available = False
-        self._inbox.put(("reset", None))
+        self._command(("reset", None))
         self._publish(DeviceStatus("input", False, message=str(error)))
 
     def _device_restored(self, name: str) -> None:
@@ -182,15 +183,27 @@ class ListenStage(Stage):
     async def drain(self, wait_s: float = 30.0) -> bool:
         """Wait until everything fed so far has been processed (files, tests)."""
         marker = threading.Event()
-        self._inbox.put(("mark", marker))
+        self._command(("mark", marker))
         return await asyncio.to_thread(marker.wait, wait_s)
+
+    def _command(self, item: tuple[str, Any]) -> None:
+        """Queue a command for the worker without blocking (the loop and device threads call
+        this); a full inbox makes room by dropping its oldest audio block."""
+        while True:
+            try:
+                self._inbox.put_nowait(item)
+                return
+            except queue.Full:
+                self.dropped_blocks += 1
+                with contextlib.suppress(queue.Empty):
+                    self._inbox.get_nowait()
 
     async def _on_control(self, event: ListenMode | PushToTalk | EndOfTurnHint | Shutdown) -> None:
         if isinstance(event, EndOfTurnHint):
-            self._inbox.put(("hint", event.utterance_id))
+            self._command(("hint", event.utterance_id))
         elif isinstance(event, ListenMode):
             previous, self.mode = self.mode, event.mode
-            self._inbox.put(("mode", event.mode))
+            self._command(("mode", event.mode))
             if self.capture_factory is None:
                 return
             if event.mode == "off" and previous != "off":
@@ -198,7 +211,7 @@ class ListenStage(Stage):
             elif event.mode != "off" and previous == "off":
                 await self._open_microphone()
         elif isinstance(event, PushToTalk):
-            self._inbox.put(("ptt", event.pressed))
+            self._command(("ptt", event.pressed))
 
     # -- the worker thread -------------------------------------------------------------------
 

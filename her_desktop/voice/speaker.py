@@ -9,7 +9,12 @@
   stops synthesis and asks the dialogue to stop the LM (``CancelReply(reason="barge-in")``).
   The listening stage decides whether speech during her own voice is the user or an echo.
 * A voice that cannot be loaded, or a speaker that fails, is reported in plain words; the text
-  reply still appears, and later replies try again.
+  reply still appears, and later replies try again. A speaker lost mid-reply ends the reply
+  (``SpeakingFinished`` with what was heard) and publishes ``DeviceStatus``; the sink reopens
+  it when it is back.
+* Nothing here blocks the loop on the device: ``flush`` is a request the audio side honours on
+  its next block, ``play`` and ``close`` run in worker threads, and audio made before a flush
+  (the sink's ``epoch``) is dropped by the sink, never played late.
 """
 
 from __future__ import annotations
@@ -90,14 +95,20 @@ class SpeakStage(Stage):
 
     async def setup(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.sink.set_callbacks(on_started=self._played_start, on_finished=self._played_end)
+        self.sink.set_callbacks(
+            on_started=self._played_start,
+            on_finished=self._played_end,
+            on_failed=self._sink_failed,
+            on_restored=self._sink_restored,
+        )
+        self.sink.start()
         self.subscribe((ReplyStarted, ReplySentence, ReplyFinished), self._on_reply)
         self.subscribe((SpeechStarted, CancelReply, Shutdown), self._on_control, name="speaker:ctl")
         self.subscribe(MoodUpdate, self._on_mood, name="speaker:mood")
 
     async def teardown(self) -> None:
         self.sink.flush()
-        self.sink.close()
+        await asyncio.to_thread(self.sink.close)  # bounded inside; Stage.stop bounds it too
 
     def warm_up(self) -> asyncio.Task[None]:
         """Load the voice in the background (a missing voice is reported now, not mid-reply)."""
@@ -172,6 +183,7 @@ class SpeakStage(Stage):
         self._finish(turn, interrupted=False)
 
     async def _voice_sentence(self, turn: _Turn, sentence: ReplySentence) -> None:
+        epoch = self.sink.epoch  # a flush after this point drops this sentence's audio
         speed = self.speed(self.mood)
         chunks = await asyncio.to_thread(
             lambda: list(self.tts.synthesize(sentence.text, speed=speed))
@@ -187,12 +199,10 @@ class SpeakStage(Stage):
         turn.queued.append(sentence.index)
         # resampling to the device rate costs ~20 ms per second of audio: not on the loop
         await asyncio.to_thread(
-            self.sink.play, samples, rate, ChunkTag(turn.turn_id, sentence.index)
+            lambda: self.sink.play(
+                samples, rate, ChunkTag(turn.turn_id, sentence.index), epoch=epoch
+            )
         )
-        if turn.all_played.is_set():  # interrupted while it was being queued
-            current = self._turn
-            if current is turn or current is None or not current.queued:
-                self.sink.flush()
 
     async def _wait_played(self, turn: _Turn) -> None:
         while not all(i in turn.finished_chunks for i in turn.queued):
@@ -241,13 +251,41 @@ class SpeakStage(Stage):
 
     # -- audio-thread callbacks --------------------------------------------------------------
 
+    def _to_loop(self, fn: Callable[..., object], *args: object) -> None:
+        """Hand a call to the event loop from an audio thread (never blocks; dropped when the
+        loop has closed)."""
+        if self._loop is None:
+            return
+        try:
+            self._loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop is closed: the app is shutting down
+            log.debug("speaker: dropped a callback at shutdown")
+
+    def _sink_failed(self, message: str) -> None:
+        self._to_loop(self._on_sink_failed, message)
+
+    def _sink_restored(self, device: str) -> None:
+        status = DeviceStatus("output", True, device=device, message=f"speaker back: {device}")
+        self._to_loop(self.bus.publish_nowait, status)
+
+    def _on_sink_failed(self, message: str) -> None:
+        """The speaker stopped working: end the reply that was playing (what was heard stays)."""
+        self.bus.publish_nowait(DeviceStatus("output", False, message=message))
+        turn = self._turn
+        if turn is None or turn.all_played.is_set():
+            return
+        if turn.task is not None and not turn.task.done():
+            turn.task.cancel()
+        self._finish(turn, interrupted=True)
+        log.warning("speaker: reply cut short: %s", message)
+
     def _played_start(self, tag: Hashable) -> None:
-        if self._loop is not None and isinstance(tag, ChunkTag):
-            self._loop.call_soon_threadsafe(self._on_played_start, tag)
+        if isinstance(tag, ChunkTag):
+            self._to_loop(self._on_played_start, tag)
 
     def _played_end(self, tag: Hashable) -> None:
-        if self._loop is not None and isinstance(tag, ChunkTag):
-            self._loop.call_soon_threadsafe(self._on_played_end, tag)
+        if isinstance(tag, ChunkTag):
+            self._to_loop(self._on_played_end, tag)
 
     def _on_played_start(self, tag: ChunkTag) -> None:
         turn = self._turn
