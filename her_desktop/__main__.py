@@ -70,6 +70,17 @@ def _build_parser() -> argparse.ArgumentParser:
     bvoice.add_argument("--runs", type=int, default=5)
     bvoice.add_argument("--compare", action="store_true", help="also run a sequential baseline")
     bvoice.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    bvoice.add_argument(
+        "--barge-in",
+        choices=["auto", "virtual", "default", "none"],
+        default="auto",
+        help="where to measure barge-in → silence on a real speaker: a private virtual sound "
+        "card (auto: when pulseaudio is installed), the default devices, or not at all",
+    )
+    bvoice.add_argument("--barge-in-runs", type=int, default=10)
+    bvoice.add_argument(
+        "--monitor", default="", help="with --barge-in default: an input that hears the speaker"
+    )
     bstt = bsub.add_parser("stt", help="word error rate and speed of the speech models")
     bstt.add_argument("--runs", type=int, default=3)
     bstt.add_argument("--model", action="append", help="model id (repeatable; default: all)")
@@ -203,7 +214,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.bench_command == "voice":
         from her_desktop.bench.voice import run_voice_bench
 
-        return run_voice_bench(runs=args.runs, compare=args.compare, out=args.out)
+        return run_voice_bench(
+            runs=args.runs,
+            compare=args.compare,
+            out=args.out,
+            barge_in=args.barge_in,
+            barge_in_runs=args.barge_in_runs,
+            monitor=args.monitor,
+        )
     if args.bench_command == "stt":
         from her_desktop.bench.stt import DEFAULT_MODELS, run_stt_bench
 

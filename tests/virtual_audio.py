@@ -13,43 +13,18 @@ Use it in a test module with ``pytest_plugins`` or by importing the fixture:
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-SINK = "her_speaker"
-SOURCE = "her_mic"
+from her_desktop.bench.virtual_card import VirtualCard, VirtualCardError, start_card, stop_card
 
 
-@dataclass
-class VirtualAudio:
-    runtime_dir: Path
-    server: str
-    """``unix:<runtime_dir>/pulse/native``, also in ``os.environ["PULSE_SERVER"]``."""
-    process: subprocess.Popen[bytes]
-    previous_server: str | None = None
-    sink: str = SINK
-    source: str = SOURCE
-
-    def pactl(self, *args: str) -> str:
-        result = subprocess.run(
-            ["pactl", *args],
-            env={**os.environ, "PULSE_SERVER": self.server},
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return result.stdout
+class VirtualAudio(VirtualCard):
+    """The card as the tests use it (plus a plain-sounddevice round trip)."""
 
     def play_and_record(
         self, signal: npt.ArrayLike, sample_rate: int, *, tail_s: float = 0.5
@@ -103,18 +78,6 @@ def wait_for(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
         time.sleep(0.005)
 
 
-def _wait_ready(env: dict[str, str], process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15.0
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pulseaudio exited: {log.read_text(errors='replace')[-2000:]}")
-        probe = subprocess.run(["pactl", "info"], env=env, capture_output=True, timeout=10)
-        if probe.returncode == 0:
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"pulseaudio did not start: {log.read_text(errors='replace')[-2000:]}")
-
-
 _shared: list[VirtualAudio] = []
 _users = 0
 
@@ -138,64 +101,14 @@ def virtual_audio() -> Iterator[VirtualAudio]:
 
 
 def _start() -> VirtualAudio:
-    if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
-        pytest.skip("pulseaudio is not installed (apt install pulseaudio): no virtual audio")
     try:
-        import sounddevice  # noqa: F401
-    except OSError as exc:
-        pytest.skip(f"PortAudio is missing ({exc}): apt install libportaudio2")
-    runtime = Path(tempfile.mkdtemp(prefix="her-pulse-"))
-    runtime.chmod(0o700)
-    socket_path = runtime / "pulse" / "native"
-    env = {
-        **os.environ,
-        "XDG_RUNTIME_DIR": str(runtime),
-        "HOME": str(runtime),
-        "PULSE_SERVER": f"unix:{socket_path}",
-    }
-    log = runtime / "pulseaudio.log"
-    command = [
-        "pulseaudio",
-        "-n",  # no default.pa: only the modules below
-        "--daemonize=no",
-        "--exit-idle-time=-1",
-        "--realtime=no",
-        "--high-priority=no",
-        f"--log-target=file:{log}",
-        "-L",
-        f"module-native-protocol-unix auth-anonymous=1 socket={socket_path}",
-        "-L",
-        f"module-null-sink sink_name={SINK} rate=48000 channels=1 "
-        f"sink_properties=device.description={SINK}",
-        "-L",
-        f"module-remap-source source_name={SOURCE} master={SINK}.monitor channels=1 "
-        f"source_properties=device.description={SOURCE}",
-    ]
-    process = subprocess.Popen(command, env=env, cwd=runtime, stdin=subprocess.DEVNULL)
-    audio = VirtualAudio(runtime, env["PULSE_SERVER"], process, os.environ.get("PULSE_SERVER"))
-    try:
-        _wait_ready(env, process, log)
-        audio.pactl("set-default-sink", SINK)
-        audio.pactl("set-default-source", SOURCE)
-    except (RuntimeError, subprocess.SubprocessError) as exc:
-        _stop(audio)
-        pytest.skip(f"pulseaudio could not start here: {exc}")
-    os.environ["PULSE_SERVER"] = audio.server
-    from her_desktop.audio import devices
-
-    devices.refresh(force=True)  # PortAudio may have started before pulseaudio
-    return audio
+        card = start_card()
+    except VirtualCardError as exc:
+        pytest.skip(f"no virtual audio: {exc}")
+    return VirtualAudio(
+        card.runtime_dir, card.server, card.process, card.previous_server, card.sink, card.source
+    )
 
 
 def _stop(audio: VirtualAudio) -> None:
-    if audio.previous_server is None:
-        os.environ.pop("PULSE_SERVER", None)
-    else:
-        os.environ["PULSE_SERVER"] = audio.previous_server
-    audio.process.terminate()
-    try:
-        audio.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        audio.process.kill()
-        audio.process.wait(timeout=10)
-    shutil.rmtree(audio.runtime_dir, ignore_errors=True)
+    stop_card(audio)

@@ -5,7 +5,10 @@ hears the same audio) into the real pipeline at real-time pace — listener (Sil
 whisper, the LM, sentence-by-sentence TTS, a real-time speaker clock — and times each stage
 after the end of the user's speech: end of speech detected, final transcript, LM first token,
 first sentence, first TTS audio, first sample played. Half a second after her first sound the
-bench interrupts her (barge-in) and times how fast she falls silent and the LM stops.
+bench interrupts her (barge-in) and times how fast the speaking stage ends the reply and the LM
+stops. Silence on a real speaker is measured separately (``bench.barge_in``) on the virtual sound
+card, or on the default devices with ``--barge-in default``; where it cannot be measured the
+report says why (``barge_in_to_silence`` null), never zero.
 
 ``--compare`` also runs a plain sequential baseline on the same inputs in the same process:
 wait for the same end-of-speech rule, transcribe the whole utterance, generate the whole reply,
@@ -22,7 +25,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -212,10 +215,18 @@ async def measure(
 
 def _table(report: dict[str, Any]) -> str:
     lines = [f"{'stage (s after end of speech)':<34}{'median':>9}{'p90':>9}"]
-    for key in (*STAGES, "barge_in_to_silence", "barge_in_to_lm_stopped", "stt_rtf"):
+    for key in (*STAGES, "barge_in_to_reply_stopped", "barge_in_to_lm_stopped", "stt_rtf"):
         m = report["metrics"].get(key)
         if m:
             lines.append(f"{key:<34}{m['median']:>9.3f}{m['p90']:>9.3f}")
+    silence = report.get("barge_in_to_silence") or {}
+    if silence.get("median") is not None:
+        lines.append(
+            f"{'barge_in_to_silence (device)':<34}{silence['median']:>9.3f}{silence['p90']:>9.3f}"
+            f"  ({silence['runs']} interruptions)"
+        )
+    else:
+        lines.append(f"barge_in_to_silence (device): not measured — {silence.get('why', '?')}")
     if "baseline" in report:
         b = report["baseline"]["metrics"]["first_played"]
         lines.append(
@@ -229,13 +240,67 @@ def _table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_voice_bench(*, runs: int = 5, compare: bool = False, out: Path | None = None) -> int:
+BargeInDevice = Literal["auto", "virtual", "default", "none"]
+
+
+async def barge_in_on_device(
+    settings: Settings,
+    persona: Persona,
+    device: BargeInDevice,
+    *,
+    runs: int = 10,
+    monitor: str = "",
+    engine: LLMEngine | None = None,
+    tts: TTSEngine | None = None,
+) -> dict[str, Any]:
+    """Barge-in → silence on a real speaker (``bench.barge_in``): on a private virtual card
+    (``virtual``; ``auto`` when pulseaudio is installed) or the default devices (``default``,
+    recording ``monitor``). Absent with the reason when it cannot be measured."""
+    from her_desktop.bench.barge_in import measure_barge_in
+    from her_desktop.bench.virtual_card import VirtualCardError, start_card, stop_card
+
+    if device == "none":
+        return {"median": None, "why": "not asked for (--barge-in none)"}
+    card = None
+    if device in ("auto", "virtual"):
+        try:
+            card = await asyncio.to_thread(start_card)
+        except VirtualCardError as exc:
+            return {"median": None, "why": f"no virtual sound card: {exc}"}
+    try:
+        result = await measure_barge_in(
+            settings, persona, runs=runs, engine=engine, tts=tts, monitor=monitor
+        )
+    except Exception as exc:  # a device that fails: say so, keep the rest of the report
+        return {"median": None, "why": f"the measurement failed: {exc}"}
+    finally:
+        if card is not None:
+            await asyncio.to_thread(stop_card, card)
+    summary = result.summary()
+    summary["device"] = "virtual PulseAudio card" if card is not None else "default devices"
+    if summary["median"] is None:
+        summary["why"] = "no interruption could be measured: " + "; ".join(result.skipped)
+    return summary
+
+
+def run_voice_bench(
+    *,
+    runs: int = 5,
+    compare: bool = False,
+    out: Path | None = None,
+    barge_in: BargeInDevice = "auto",
+    barge_in_runs: int = 10,
+    monitor: str = "",
+) -> int:
     from her_desktop.cli.common import load_config_and_persona, prepare_default_model
 
     settings, persona = load_config_and_persona()
     if settings.llm.engine == "llamacpp":
         prepare_default_model(settings.llm.model)
     report = asyncio.run(measure(settings, persona, runs=runs, compare=compare))
+    report["barge_in_to_silence"] = asyncio.run(
+        barge_in_on_device(settings, persona, barge_in, runs=barge_in_runs, monitor=monitor)
+    )
     write_report(report, out)
     print(_table(report), file=sys.stderr)
     return 0 if not report["problems"] else 1

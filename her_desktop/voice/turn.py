@@ -58,7 +58,8 @@ class TurnResult:
     tokens: int = 0
     reply_s: float = 0.0
     barge_in: dict[str, float] = field(default_factory=dict)
-    """seconds from the interruption to silence, and to the LM stopping"""
+    """seconds from the interruption to the speaking stage ending the reply, and to the LM
+    stopping (silence on a real speaker: ``bench.barge_in``)"""
 
     @property
     def ok(self) -> bool:
@@ -241,7 +242,7 @@ async def run_voice_turn(
     }
     result.timings = {k: round(v - origin, 4) for k, v in marks.items() if v is not None}
     if recorder.barge_in_ts is not None and recorder.stopped is not None:
-        result.barge_in = {"to_silence": round(recorder.stopped.ts - recorder.barge_in_ts, 4)}
+        result.barge_in = {"to_reply_stopped": round(recorder.stopped.ts - recorder.barge_in_ts, 4)}
         finished = recorder.finished
         if finished is not None and finished.reason == "cancelled":
             result.barge_in["to_lm_stopped"] = round(finished.ts - recorder.barge_in_ts, 4)
