@@ -81,6 +81,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bvoice.add_argument(
         "--monitor", default="", help="with --barge-in default: an input that hears the speaker"
     )
+    bturn = bsub.add_parser("turn", help="end of turn after the last word; false cut-ins")
+    bturn.add_argument("--part", choices=["locked", "dev", "all"], default="locked")
+    bturn.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bstt = bsub.add_parser("stt", help="word error rate and speed of the speech models")
     bstt.add_argument("--runs", type=int, default=3)
     bstt.add_argument("--model", action="append", help="model id (repeatable; default: all)")
@@ -222,6 +225,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             barge_in_runs=args.barge_in_runs,
             monitor=args.monitor,
         )
+    if args.bench_command == "turn":
+        from her_desktop.bench.turn import run_turn_bench
+
+        return run_turn_bench(part=args.part, out=args.out)
     if args.bench_command == "stt":
         from her_desktop.bench.stt import DEFAULT_MODELS, run_stt_bench
 

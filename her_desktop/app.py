@@ -291,6 +291,7 @@ async def attach_voice(
     from her_desktop.audio.capture import AudioCapture
     from her_desktop.audio.echo import create_echo
     from her_desktop.audio.levels import LevelMeter
+    from her_desktop.audio.smart_turn import SmartTurn
     from her_desktop.audio.vad import SileroVAD, UtteranceSegmenter
     from her_desktop.events import AudioLevel
     from her_desktop.tts.prosody import speaking_speed
@@ -333,6 +334,8 @@ async def attach_voice(
         capture_factory=capture_factory,
         mode=settings.audio.listen_mode if microphone else "hands_free",
         predictive_end_ms=settings.vad.predictive_end_ms,
+        turn_model=SmartTurn() if settings.vad.smart_turn and settings.vad.predictive_end else None,
+        turn_threshold=settings.vad.turn_threshold,
     )
     transcriber = TranscribeStage(
         bus,

@@ -158,7 +158,11 @@ class VADSettings(_Section):
     predictive_end: bool = True
     """end the turn sooner when what was said so far reads as a finished sentence"""
     predictive_end_ms: int = Field(default=250, ge=100, le=5000)
-    """the shortest pause that can end a turn that reads as finished"""
+    """the shortest pause that can end a turn that sounds or reads as finished"""
+    smart_turn: bool = True
+    """hear whether the user sounds finished at a short pause (the Smart Turn model)"""
+    turn_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    """the end-of-turn model's P(finished) that ends a turn at a short pause"""
 
 
 class STTSettings(_Section):

@@ -277,6 +277,12 @@ class SpeechEnded(Event):
     """numpy.ndarray, float32, 16 kHz mono"""
     duration_s: float = 0.0
     """(``ts``, as for every event, is when the end of the utterance was decided)"""
+    end_reason: str = "silence"
+    """Which rule ended it: "smart_turn" (the end-of-turn model at a short pause),
+    "transcript" (the pause's transcript read as finished), "silence" (the full end silence),
+    "push_to_talk", "max_length" or "flush"."""
+    turn_probability: float | None = None
+    """The end-of-turn model's P(finished) at the last pause (None: not run)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +299,13 @@ class SpeechProgress(Event):
 
 @dataclass(frozen=True, slots=True)
 class EndOfTurnHint(ControlEvent):
-    """The transcript at the user's pause reads as a finished sentence: the listener may end
-    the utterance before the full end-of-speech silence has passed."""
+    """What the transcript at the user's pause says about the turn: ``finished`` — it reads as
+    a finished sentence, the listener may end the utterance before the full end-of-speech
+    silence; not ``finished`` — it ends open ("… lives in", "… and"), so an early end the
+    end-of-turn model proposed is withdrawn."""
 
     utterance_id: int
+    finished: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ from her_desktop.llm.base import GenerationParams
 from her_desktop.voice.file_sink import FileSink
 from her_desktop.voice.listener import ListenStage
 from her_desktop.voice.player_sink import PlayerSink
-from her_desktop.voice.speaker import SpeakStage
+from her_desktop.voice.speaker import ChunkTag, SpeakStage
 from her_desktop.voice.transcriber import TranscribeStage, reads_finished
 from tests.fakes import FakeEngine, FakeSTT, FakeTTS
 from tests.test_audio_devices import FakeSoundDevice, fake_sd  # noqa: F401
@@ -236,7 +236,8 @@ async def test_barge_in_stops_her_and_keeps_only_what_was_heard() -> None:
     sentences = ["One two three four five six seven eight nine ten.", "Never heard at all."]
     await speak(bus, 9, sentences)
     await wait_until(lambda: seen.of(SpeakingStarted))
-    await asyncio.sleep(0.5)
+    # a quarter of the first sentence has played (by the sink's own clock, not the wall's)
+    await wait_until(lambda: sink.played_fraction(ChunkTag(9, 0)) >= 0.25)
     t0 = time.monotonic()
     await bus.publish(SpeechStarted(1))
     await wait_until(lambda: seen.of(SpeakingFinished))
@@ -287,9 +288,10 @@ async def test_history_keeps_what_was_heard_after_a_barge_in() -> None:
     speaker = SpeakStage(bus, FakeTTS(seconds_per_word=0.25), sink)
     await dialogue.start()
     await speaker.start()
-    await bus.publish(UserText("count for me"))
+    turn = UserText("count for me")
+    await bus.publish(turn)
     await wait_until(lambda: seen.of(SpeakingStarted))
-    await asyncio.sleep(0.6)
+    await wait_until(lambda: sink.played_fraction(ChunkTag(turn.turn_id, 0)) >= 0.4)
     await bus.publish(SpeechStarted(1))
     await wait_until(lambda: seen.of(SpeakingFinished) and dialogue.state == "idle")
     assert [m.role for m in dialogue.history] == ["user", "assistant"]
@@ -419,7 +421,7 @@ async def test_a_speaker_lost_mid_reply_ends_the_turn_and_says_so(
     stage = SpeakStage(bus, FakeTTS(seconds_per_word=0.2), sink)
     await stage.start()
     await speak(bus, 3, ["One two three four five.", "Six seven eight."])
-    await wait_until(lambda: fake_sd.streams and sink.player.is_open)
+    await wait_until(lambda: fake_sd.streams and not sink.player.idle)  # the sentence is queued
     stream = fake_sd.last("output")
     for _ in range(40):  # 400 ms of the first sentence reach the speaker
         stream.pull(160)

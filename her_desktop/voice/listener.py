@@ -13,6 +13,15 @@ the VAD state is only ever touched by that thread. Results hop to the loop with
 
 Echo: every block first goes through the echo canceller, which also hears what the speaker
 plays. In half-duplex mode the microphone is ignored while she speaks (no voice barge-in).
+
+End of turn — three rules, the first to fire ends the utterance (``SpeechEnded.end_reason``):
+
+* ``smart_turn``: at the first short pause (``PAUSE_CHUNKS``) the end-of-turn model
+  (``audio.smart_turn``, ~10–40 ms here) hears whether the user sounds finished; if so the turn
+  ends after ``predictive_end_ms`` of silence — whatever the speed of transcription;
+* ``transcript``: the pause's transcript reads as a finished sentence (``EndOfTurnHint``), the
+  same short silence ends it; a transcript that ends open ("… lives in") withdraws an early end;
+* ``silence``: the full ``vad.end_silence_ms`` (the segmenter's own rule), always.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -56,9 +65,21 @@ partials stay rare."""
 PAUSE_CHUNKS = 3
 """Silent 32 ms chunks after speech that make a pause worth transcribing (word gaps are
 shorter); the end rule (``vad.end_silence_ms``) confirms the end later."""
+BLOCK_MS = 32
+"""One VAD block (512 samples at 16 kHz)."""
 QUEUE_BLOCKS = 1000  # 32 s of audio: a stalled worker drops the oldest, never grows memory
 
 Mode = Literal["off", "push_to_talk", "hands_free"]
+
+
+class TurnModel(Protocol):
+    """An end-of-turn model (``audio.smart_turn.SmartTurn``)."""
+
+    def load(self) -> None: ...
+
+    def complete_probability(self, audio: Any) -> float: ...
+
+
 CaptureFactory = Callable[..., Any]
 """Called as ``factory(on_audio=…, on_error=…, on_restored=…)`` → an ``AudioCapture``."""
 
@@ -75,9 +96,13 @@ class ListenStage(Stage):
         capture_factory: CaptureFactory | None = None,
         mode: Mode = "hands_free",
         predictive_end_ms: int = 250,
+        turn_model: TurnModel | None = None,
+        turn_threshold: float = 0.5,
     ) -> None:
         super().__init__(bus)
         self.predictive_end_ms = predictive_end_ms
+        self.turn_model = turn_model
+        self.turn_threshold = turn_threshold
         self.segmenter = segmenter
         self.echo = echo or NoEcho()
         self.capture_factory = capture_factory
@@ -94,6 +119,9 @@ class ListenStage(Stage):
         self._silent_chunks = 0
         self._paused_utterance: int | None = None
         self._end_hint = False
+        self._end_path = "silence"
+        """the rule that set ``_end_hint``"""
+        self._turn_p: float | None = None
         self.dropped_blocks = 0
         self.mic_available: bool | None = None
 
@@ -103,6 +131,8 @@ class ListenStage(Stage):
         self.subscribe(
             (ListenMode, PushToTalk, EndOfTurnHint, Shutdown), self._on_control, name="listener:ctl"
         )
+        if self.turn_model is not None:
+            await self._load_turn_model(self.turn_model)
         self._worker = threading.Thread(target=self._run, name="listener", daemon=True)
         self._worker.start()
         if self.capture_factory is not None and self.mode != "off":
@@ -114,6 +144,16 @@ class ListenStage(Stage):
         self._command(("stop", None))
         if self._worker is not None:
             await asyncio.to_thread(self._worker.join, 2.0)
+
+    async def _load_turn_model(self, model: TurnModel) -> None:
+        from her_desktop.events import Notice
+
+        try:
+            await asyncio.to_thread(model.load)
+        except Exception as exc:  # TurnModelError, or onnxruntime's own
+            log.warning("end-of-turn model unavailable: %s", exc)
+            self.turn_model = None
+            await self.bus.publish(Notice("audio", f"Turns end by silence alone: {exc}"))
 
     # -- the microphone ----------------------------------------------------------------------
 
@@ -200,7 +240,7 @@ class ListenStage(Stage):
 
     async def _on_control(self, event: ListenMode | PushToTalk | EndOfTurnHint | Shutdown) -> None:
         if isinstance(event, EndOfTurnHint):
-            self._command(("hint", event.utterance_id))
+            self._command(("hint", (event.utterance_id, event.finished)))
         elif isinstance(event, ListenMode):
             previous, self.mode = self.mode, event.mode
             self._command(("mode", event.mode))
@@ -234,14 +274,22 @@ class ListenStage(Stage):
                 elif kind == "mode":
                     self.mode = payload
                     if self.segmenter.in_utterance:
+                        self._end_path = "flush"
                         self._handle(self.segmenter.flush())
                     self.segmenter.reset()
                 elif kind == "reset":
                     self.segmenter.reset()
                     self._utterance_id = None
                 elif kind == "hint":
-                    if payload == self._paused_utterance:
-                        self._end_hint = True
+                    utterance, finished = payload
+                    if utterance == self._paused_utterance:
+                        if finished:
+                            self._end_hint = True
+                            if self._end_path == "silence":
+                                self._end_path = "transcript"
+                        else:  # it ends open: "… lives in"
+                            self._end_hint = False
+                            self._end_path = "silence"
                 elif kind == "mark":
                     payload.set()
             except Exception as exc:  # one bad block must not end listening
@@ -279,6 +327,7 @@ class ListenStage(Stage):
             self._was_speech = True
             self._paused_utterance = None  # the user went on: any end hint is stale
             self._end_hint = False
+            self._end_path = "silence"
         pause = (
             self._was_speech
             and self._silent_chunks == PAUSE_CHUNKS
@@ -286,8 +335,9 @@ class ListenStage(Stage):
         )
         if pause:
             self._paused_utterance = self._utterance_id
-        if self._end_hint and self._silent_chunks * 32 >= self.predictive_end_ms:
-            # what was said reads as finished and the pause is long enough: end the turn now
+            self._judge_turn()
+        if self._end_hint and self._silent_chunks * BLOCK_MS >= self.predictive_end_ms:
+            # the user sounds finished and the pause is long enough: end the turn now
             self._end_hint = False
             self._handle(self.segmenter.flush())
             return
@@ -297,18 +347,40 @@ class ListenStage(Stage):
                 self._last_progress = time.monotonic()
                 self._publish(SpeechProgress(self._utterance_id, audio, pause=pause))
 
+    def _judge_turn(self) -> None:
+        """At a short pause: does the user sound finished? (the end-of-turn model)"""
+        self._turn_p = None
+        model = self.turn_model
+        audio = self.segmenter.audio_so_far()
+        if model is None or audio is None:
+            return
+        try:
+            self._turn_p = model.complete_probability(audio)
+        except Exception as exc:  # the rules without the model still end the turn
+            log.warning("end-of-turn model failed; turns end by silence alone: %s", exc)
+            self.turn_model = None
+            return
+        if self._turn_p >= self.turn_threshold:
+            self._end_hint = True
+            self._end_path = "smart_turn"
+
     def _handle(self, events: list[UtteranceStart | UtteranceEnd]) -> None:
         for event in events:
             if isinstance(event, UtteranceStart):
                 self._utterance_id = event.index
                 self._last_progress = time.monotonic()
+                self._turn_p = None
                 self._publish(SpeechStarted(event.index))
             else:
                 self._utterance_id = None
+                reason = self._end_path if event.reason == "flush" else event.reason
+                self._end_path = "silence"
                 self._publish(
                     SpeechEnded(
                         event.index,
                         event.audio,
                         duration_s=event.duration_s,
+                        end_reason=reason,
+                        turn_probability=self._turn_p,
                     )
                 )

@@ -72,6 +72,62 @@ def reads_finished(text: str) -> bool:
     return len(words) >= 3 and words[-1] not in _OPEN_ENDINGS
 
 
+_OPEN_TAIL = _OPEN_ENDINGS | frozenset(
+    [
+        "in",
+        "on",
+        "at",
+        "about",
+        "from",
+        "into",
+        "by",
+        "like",
+        "was",
+        "is",
+        "are",
+        "were",
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "it's",
+        "i'm",
+        "then",
+        "when",
+        "where",
+        "which",
+        "who",
+        "what",
+        "than",
+        "as",
+        "his",
+        "her",
+        "its",
+        "this",
+        "these",
+        "those",
+        "some",
+        "er",
+        "erm",
+        "hmm",
+    ]
+)
+
+
+def reads_open(text: str) -> bool:
+    """Does a transcript end mid-thought? A trailing comma or ellipsis, or a last word that
+    asks for more ("… lives in", "… and", "… the")."""
+    text = text.strip()
+    if not text:
+        return False
+    if text.endswith(("...", "…", ",", "-", "—")):
+        return True
+    words = re.findall(r"[\w']+", text.lower())
+    return bool(words) and words[-1] in _OPEN_TAIL
+
+
 PAUSE_SLACK_SAMPLES = 3 * 512
 """A pause transcript may miss this much audio at the end (VAD chunk rounding)."""
 
@@ -157,8 +213,10 @@ class TranscribeStage(Stage):
             self._at_pause = (event.utterance_id, len(event.audio), transcript)
             if transcript.text and event.utterance_id > self._latest_final:
                 await self.bus.publish(PartialTranscript(event.utterance_id, transcript.text))
-                if self.predictive_end and reads_finished(transcript.text):
-                    await self.bus.publish(EndOfTurnHint(event.utterance_id))
+                if self.predictive_end:
+                    finished = reads_finished(transcript.text)
+                    if finished or reads_open(transcript.text):
+                        await self.bus.publish(EndOfTurnHint(event.utterance_id, finished))
 
     def _pause_covers(self, event: SpeechEnded, end_silence_samples: int) -> Transcript | None:
         """The pause transcript, when nothing but the closing silence came after it."""

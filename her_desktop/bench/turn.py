@@ -1,0 +1,267 @@
+"""``her-desktop bench turn``: how soon a turn ends after the last word, and false cut-ins.
+
+Sentences (``bench/data/turn_sentences.json``, a dev and a locked part) are said by her TTS
+voice and fed at real-time pace to the real listening path — Silero VAD, the end-of-turn model
+(Smart Turn), faster-whisper for the pause transcript — exactly as ``attach_voice`` wires it.
+
+* **whole**: the sentence as said; *end of turn* = ``SpeechEnded.ts`` − the moment its last
+  sample was fed, with the rule that fired (``smart_turn`` / ``transcript`` / ``silence``).
+* **paused**: the same sentence with a pause (``PAUSES_MS``) inserted at the word gap nearest its
+  middle — mid-sentence prosody kept, as when a person stops to think. A *false cut-in* is a
+  turn that ends before the second half starts.
+
+The machine's speed is reported with it (the Whisper real-time factor, the end-of-turn model's
+time per call), so a figure can be understood on another machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from her_desktop.bench.common import machine_info, percentile, write_report
+from her_desktop.bus import Bus, Overflow
+from her_desktop.config import Settings
+from her_desktop.events import Event, FinalTranscript, SpeechEnded
+from her_desktop.stt.base import STTEngine
+from her_desktop.tts.base import TTSEngine
+
+RATE = 16000
+BLOCK = 512
+PAUSES_MS = (300, 450, 600)
+"""Mid-sentence pauses, all shorter than the full end silence (600 ms is its default: a pause
+that long is ended by the silence rule whatever the model says, so it is reported apart)."""
+TAIL_S = 1.5
+
+
+def sentences(part: str) -> list[str]:
+    data = json.loads(
+        resources.files("her_desktop.bench").joinpath("data/turn_sentences.json").read_text()
+    )
+    if part == "all":
+        return [*data["dev"], *data["locked"]]
+    return list(data[part])
+
+
+def word_gap_near_middle(audio: npt.NDArray[np.float32]) -> int:
+    """The sample index of the quietest 40 ms between 35 % and 65 % of the speech: a gap
+    between two words, where a person would pause."""
+    window = int(0.04 * RATE)
+    lo, hi = int(len(audio) * 0.35), int(len(audio) * 0.65)
+    if hi - lo <= window:
+        return len(audio) // 2
+    energy = np.convolve(audio[lo:hi] ** 2, np.ones(window), mode="valid")
+    return lo + int(np.argmin(energy)) + window // 2
+
+
+class _Ends:
+    def __init__(self) -> None:
+        self.ended: list[SpeechEnded] = []
+        self.finals = 0
+
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, SpeechEnded):
+            self.ended.append(event)
+        elif isinstance(event, FinalTranscript):
+            self.finals += 1
+
+
+async def _feed(listener: Any, audio: npt.NDArray[np.float32]) -> float:
+    """Feed at real-time pace; returns the monotonic time the last sample was fed."""
+    padded = np.pad(audio, (0, -len(audio) % BLOCK))
+    start = time.monotonic()
+    for i in range(0, len(padded), BLOCK):
+        delay = start + i / RATE - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        listener.feed(padded[i : i + BLOCK])
+    return time.monotonic()
+
+
+async def _silence(listener: Any, seconds: float) -> None:
+    await _feed(listener, np.zeros(int(seconds * RATE), dtype=np.float32))
+
+
+async def measure(
+    settings: Settings,
+    *,
+    part: str = "locked",
+    stt: STTEngine | None = None,
+    tts: TTSEngine | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    from her_desktop.app import create_stt, create_tts_engine
+    from her_desktop.audio.smart_turn import SmartTurn
+    from her_desktop.audio.vad import SileroVAD, UtteranceSegmenter
+    from her_desktop.voice.listener import ListenStage
+    from her_desktop.voice.transcriber import TranscribeStage
+    from her_desktop.voice.turn import spoken_question
+
+    bus = Bus()
+    ends = _Ends()
+    bus.subscribe(
+        (SpeechEnded, FinalTranscript), ends.on_event, name="bench-turn", overflow=Overflow.BLOCK
+    )
+    recogniser = stt if stt is not None else await asyncio.to_thread(create_stt, settings)
+    voice = tts if tts is not None else create_tts_engine(settings)
+    vad = await asyncio.to_thread(SileroVAD)
+    model = SmartTurn() if settings.vad.smart_turn else None
+    listener = ListenStage(
+        bus,
+        UtteranceSegmenter(vad, settings.vad),
+        predictive_end_ms=settings.vad.predictive_end_ms,
+        turn_model=model,
+        turn_threshold=settings.vad.turn_threshold,
+    )
+    transcriber = TranscribeStage(
+        bus,
+        recogniser,
+        partials=settings.stt.partials,
+        end_silence_s=settings.vad.end_silence_ms / 1000,
+        predictive_end=settings.vad.predictive_end,
+    )
+    await listener.start()
+    await transcriber.start()
+    await asyncio.to_thread(recogniser.load)
+    texts = sentences(part)[:limit]
+    rng = random.Random(5)
+    whole: list[dict[str, Any]] = []
+    paused: list[dict[str, Any]] = []
+    try:
+        await _silence(listener, 0.5)
+        for text in texts:
+            audio = await asyncio.to_thread(spoken_question, voice, text)
+            # whole
+            before = len(ends.ended)
+            last = await _feed(listener, audio)
+            await _silence(listener, TAIL_S)
+            await listener.drain()
+            got = ends.ended[before:]
+            whole.append(
+                {
+                    "text": text,
+                    "end_s": round(got[0].ts - last, 4) if got else None,
+                    "reason": got[0].end_reason if got else "none",
+                    "turn_p": got[0].turn_probability if got else None,
+                }
+            )
+            # paused mid-sentence
+            gap = word_gap_near_middle(audio)
+            pause_ms = rng.choice(PAUSES_MS)
+            before = len(ends.ended)
+            await _feed(listener, audio[:gap])
+            await _silence(listener, pause_ms / 1000)
+            resumed = time.monotonic()
+            await _feed(listener, audio[gap:])
+            await _silence(listener, TAIL_S)
+            await listener.drain()
+            got = ends.ended[before:]
+            cut = [e for e in got if e.ts < resumed]
+            paused.append(
+                {
+                    "text": text,
+                    "pause_ms": pause_ms,
+                    "cut_in": bool(cut),
+                    "cut_by": cut[0].end_reason if cut else None,
+                    "turn_p_at_pause": cut[0].turn_probability if cut else None,
+                }
+            )
+            print(
+                f"{text[:48]:<48} end {whole[-1]['end_s']} ({whole[-1]['reason']}); "
+                f"pause {pause_ms} ms: {'CUT by ' + str(cut[0].end_reason) if cut else 'ok'}",
+                file=sys.stderr,
+            )
+    finally:
+        await transcriber.stop()
+        await listener.stop()
+        await bus.close(deadline=3.0)
+    return _report(settings, part, whole, paused, model, recogniser)
+
+
+def _report(
+    settings: Settings,
+    part: str,
+    whole: list[dict[str, Any]],
+    paused: list[dict[str, Any]],
+    model: Any,
+    stt: STTEngine,
+) -> dict[str, Any]:
+    ends = [w["end_s"] for w in whole if w["end_s"] is not None]
+    reasons: dict[str, int] = {}
+    for w in whole:
+        reasons[w["reason"]] = reasons.get(w["reason"], 0) + 1
+    short = [p for p in paused if p["pause_ms"] < settings.vad.end_silence_ms]
+    cut_short = [p for p in short if p["cut_in"]]
+    timing = _speed(model, stt)
+    return {
+        "bench": "turn",
+        "machine": machine_info(),
+        "part": part,
+        "sentences": len(whole),
+        "settings": {
+            "smart_turn": settings.vad.smart_turn,
+            "turn_threshold": settings.vad.turn_threshold,
+            "predictive_end_ms": settings.vad.predictive_end_ms,
+            "end_silence_ms": settings.vad.end_silence_ms,
+        },
+        "end_of_turn_s": {
+            "median": round(statistics.median(ends), 4) if ends else None,
+            "p90": round(percentile(ends, 90), 4) if ends else None,
+            "measured_as": "SpeechEnded − the last speech sample fed (real-time feed)",
+        },
+        "end_rule_fired": reasons,
+        "false_cut_ins": {
+            "rate": round(len(cut_short) / len(short), 4) if short else None,
+            "count": len(cut_short),
+            "of": len(short),
+            "pauses_ms": [p for p in PAUSES_MS if p < settings.vad.end_silence_ms],
+            "by": sorted({str(p["cut_by"]) for p in cut_short}),
+        },
+        "long_pauses_cut_by_silence_rule": sum(
+            1 for p in paused if p["pause_ms"] >= settings.vad.end_silence_ms and p["cut_in"]
+        ),
+        "speed": timing,
+        "whole": whole,
+        "paused": paused,
+    }
+
+
+def _speed(model: Any, stt: STTEngine) -> dict[str, float | None]:
+    """This machine's speed: the end-of-turn model's time per call, Whisper's RTF on 3 s."""
+    audio = (0.1 * np.sin(np.arange(3 * RATE) / 10)).astype(np.float32)
+    model_s: float | None = None
+    if model is not None:
+        runs = []
+        for _ in range(5):
+            t0 = time.monotonic()
+            model.complete_probability(audio)
+            runs.append(time.monotonic() - t0)
+        model_s = round(statistics.median(runs), 4)
+    t0 = time.monotonic()
+    stt.transcribe(audio)
+    return {"turn_model_call_s": model_s, "whisper_rtf_3s": round((time.monotonic() - t0) / 3, 4)}
+
+
+def run_turn_bench(*, part: str = "locked", out: Path | None = None) -> int:
+    from her_desktop.cli.common import load_config_and_persona
+
+    settings, _ = load_config_and_persona()
+    report = asyncio.run(measure(settings, part=part))
+    write_report(report, out)
+    e, f = report["end_of_turn_s"], report["false_cut_ins"]
+    print(
+        f"end of turn: median {e['median']} s, p90 {e['p90']} s; rules {report['end_rule_fired']}; "
+        f"false cut-ins {f['count']}/{f['of']} ({f['rate']}); speed {report['speed']}",
+        file=sys.stderr,
+    )
+    return 0
