@@ -1,6 +1,6 @@
 """The asyncio event bus: typed publish/subscribe between stages.
 
-Rules (see DESIGN.md):
+Rules (the whole pipeline: docs/architecture.md):
 
 * **Typed subscriptions.** ``bus.subscribe(UserText, handler)`` delivers ``UserText`` and its
   subclasses; ``bus.subscribe(Event, ...)`` delivers everything (the GUI does this).

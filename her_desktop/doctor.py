@@ -193,7 +193,8 @@ def check_llama() -> list[Check]:
 
 def check_models() -> list[Check]:
     from her_desktop.config import load_settings
-    from her_desktop.models import ModelNotFound, model_status_rows, resolve_model
+    from her_desktop.model_report import model_status_rows
+    from her_desktop.models import ModelNotFound, resolve_model
 
     out = []
     settings = load_settings().settings

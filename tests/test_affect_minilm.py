@@ -47,6 +47,109 @@ needs_model = pytest.mark.skipif(
 )
 
 
+# The word pieces the hand-written BERT tokenizer (before the ``tokenizers`` package) gave for
+# varied text with the real vocabulary: accents, case folding, CJK, emoji, control characters,
+# punctuation of every kind, other scripts, a word too long to split.
+REAL_VOCAB_PIECES = [
+    (
+        "Unhappy, CAFÉ! I'm naïve about résumés.",
+        ["unhappy", ",", "cafe", "!", "i", "'", "m", "naive", "about", "resume", "##s", "."],
+    ),
+    ("İstanbul, Ångström and straße", ["istanbul", ",", "ang", "##strom", "and", "st", "##raße"]),
+    ("日本語のテキスト 中文", ["日", "本", "語", "の", "##テ", "##キ", "##ス", "##ト", "中", "文"]),
+    ("emoji 😀🎉 ❤️ 👍🏽 done", ["em", "##oj", "##i", "[UNK]", "[UNK]", "[UNK]", "done"]),
+    ("tabs\tand\nnewlines\r\nend", ["tab", "##s", "and", "new", "##lines", "end"]),
+    ("control\x00\x07\x1b chars � here", ["control", "char", "##s", "here"]),
+    (
+        "e-mail: someone@example.com, http://x.y/z?q=1",
+        [
+            "e",
+            "-",
+            "mail",
+            ":",
+            "someone",
+            "@",
+            "example",
+            ".",
+            "com",
+            ",",
+            "http",
+            ":",
+            "/",
+            "/",
+            "x",
+            ".",
+            "y",
+            "/",
+            "z",
+            "?",
+            "q",
+            "=",
+            "1",
+        ],
+    ),
+    (
+        "it's 3.14 — “quoted” ‘text’ …",
+        ["it", "'", "s", "3", ".", "14", "—", "“", "quoted", "”", "‘", "text", "’", "…"],
+    ),
+    (
+        "Ελληνικά Русский",
+        [
+            "ε",
+            "##λ",
+            "##λ",
+            "##η",
+            "##ν",
+            "##ι",
+            "##κ",
+            "##α",
+            "р",
+            "##у",
+            "##с",
+            "##с",
+            "##к",
+            "##ии",
+        ],
+    ),
+    ("½ ² ℃ ﬁne", ["½", "²", "[UNK]", "ﬁ", "##ne"]),
+    ("zero\u200bwidth", ["zero", "##wi", "##dt", "##h"]),
+    ("$100 #tag @user ^_^", ["$", "100", "#", "tag", "@", "user", "^", "_", "^"]),
+    (
+        "supercalifragilisticexpialidocious",
+        [
+            "super",
+            "##cal",
+            "##if",
+            "##rag",
+            "##ilis",
+            "##tic",
+            "##ex",
+            "##pia",
+            "##lid",
+            "##oc",
+            "##ious",
+        ],
+    ),
+    (
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ["[UNK]"],
+    ),
+]
+
+
+@needs_model
+@pytest.mark.parametrize(("text", "pieces"), REAL_VOCAB_PIECES)
+def test_wordpiece_gives_the_same_pieces_as_before_on_the_real_vocabulary(
+    text: str, pieces: list[str]
+) -> None:
+    assert model_dir is not None
+    vocab = (model_dir / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    tok = WordPiece(model_dir / "vocab.txt")
+    ids = tok.encode(text)
+    assert [vocab[i] for i in ids] == ["[CLS]", *pieces, "[SEP]"]
+    assert tok.encode(text, max_tokens=5) == [*ids[:-1][:4], ids[-1]]
+
+
 @needs_model
 def test_matches_the_published_sentence_transformers_similarities() -> None:
     # the sentence-transformers quickstart prints these for all-MiniLM-L6-v2:

@@ -151,7 +151,7 @@ def test_real_smart_turn_hears_finished_and_unfinished_speech() -> None:
         pytest.skip("the end-of-turn model package is not installed (scripts/setup)")
     from her_desktop.app import create_tts_engine
     from her_desktop.config import Settings
-    from her_desktop.voice.turn import spoken_question
+    from her_desktop.harness import spoken_question
 
     tts = create_tts_engine(Settings())
     model = SmartTurn()

@@ -22,11 +22,8 @@ from her_desktop.affect.history import InMemoryMoodHistory, MoodSample
 from her_desktop.bus import Bus
 from her_desktop.events import Event, MemoryForgotten, MemoryStored
 from her_desktop.gui.background import wait_for_background
-from her_desktop.gui.memory_view import (
-    MemoryMoodDialog,
-    ServiceMemoryActions,
-    StoreMemoryActions,
-)
+from her_desktop.gui.memory_actions import ServiceMemoryActions, StoreMemoryActions
+from her_desktop.gui.memory_view import MemoryMoodDialog
 from her_desktop.gui.mood_plot import MoodPlot, decimate
 from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.mood import StoreMoodHistory

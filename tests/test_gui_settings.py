@@ -15,7 +15,8 @@ from her_desktop.config import Settings, TTSSettings
 from her_desktop.gui import device_test
 from her_desktop.gui.background import wait_for_background
 from her_desktop.gui.device_test import AudioDevice, find_device, measure_level, tone
-from her_desktop.gui.settings_dialog import SettingsDialog, installed_voices, probe_server
+from her_desktop.gui.settings.probes import installed_voices, probe_server
+from her_desktop.gui.settings_dialog import SettingsDialog
 from her_desktop.llm.base import EndpointError
 from her_desktop.persona import load_persona, user_persona_path
 
@@ -241,7 +242,7 @@ def test_microphone_test_runs_off_the_ui_thread(
     def fake_check(setting: str, seconds: float = 2.0) -> device_test.LevelReport:
         raise device_test.DeviceTestError("No microphone was found. Plug one in, then try again.")
 
-    monkeypatch.setattr("her_desktop.gui.settings_dialog.check_microphone", fake_check)
+    monkeypatch.setattr("her_desktop.gui.settings.audio.check_microphone", fake_check)
     dialog.audio.test_mic.click()
     qtbot.waitUntil(lambda: "No microphone" in dialog.audio.mic_result.text())
     assert dialog.audio.test_mic.isEnabled()

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from her_desktop import models
+from her_desktop import model_report, models
 from her_desktop.config import DEFAULT_MODEL_ID
 from her_desktop.models import gguf_file, installer, registry, verify
 from her_desktop.models.installer import PartFile, install, locate_parts
@@ -602,7 +602,7 @@ def test_registered_file_that_moved_is_reported(tmp_path: Path) -> None:
     file.rename(tmp_path / "b.gguf")
     with pytest.raises(models.ModelNotFound, match="no longer there"):
         models.resolve_model("mine")
-    rows = {row.id: row for row in models.model_status_rows()}
+    rows = {row.id: row for row in model_report.model_status_rows()}
     assert rows["mine"].status == "missing"
     assert rows["mine"].role == "user"
 
@@ -627,11 +627,11 @@ def test_ensure_model_checks_user_files(tmp_path: Path) -> None:
 
 def test_status_rows_and_table(tmp_path: Path) -> None:
     models.register(fake_gguf(tmp_path / "a.gguf"), name="mine")
-    rows = models.model_status_rows()
+    rows = model_report.model_status_rows()
     ids = [row.id for row in rows]
     assert ids[: len(MANIFEST)] == [spec.id for spec in MANIFEST]
     assert ids[-1] == "mine"
-    table = models.format_models_table(rows)
+    table = model_report.format_models_table(rows)
     header = table.splitlines()[0]
     for column in ("ID", "KIND", "ROLE", "STATUS", "SIZE", "LICENCE", "PATH"):
         assert column in header
@@ -687,7 +687,7 @@ def test_real_light_model_verifies(real_models: Path) -> None:
 
 
 def test_the_speech_models_are_listed_with_the_language_models() -> None:
-    from her_desktop.models import model_status_rows
+    from her_desktop.model_report import model_status_rows
 
     rows = {row.id: row for row in model_status_rows()}
     assert rows["whisper-tiny.en"].kind == "stt"

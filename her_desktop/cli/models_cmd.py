@@ -11,12 +11,13 @@ from her_desktop.config import DEFAULT_MODEL_ID
 
 def run(args: argparse.Namespace) -> int:
     from her_desktop import models
+    from her_desktop.model_report import format_models_table, model_status_rows
     from her_desktop.stt.base import STTModelError
     from her_desktop.stt.models import STT_SPECS, get_stt_spec, resolve_stt_model
 
     command = args.models_command or "list"
     if command == "list":
-        print(models.format_models_table(models.model_status_rows()))
+        print(format_models_table(model_status_rows()))
         return 0
     if command == "install":
         ids = args.ids or [DEFAULT_MODEL_ID]
@@ -66,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"forgot {args.name} (the file itself was not touched)")
         return 0
     if command == "verify":
-        rows = models.model_status_rows(full_check=True)
-        print(models.format_models_table(rows))
+        rows = model_status_rows(full_check=True)
+        print(format_models_table(rows))
         return 1 if any(r.status == "corrupt" for r in rows) else 0
     print(f"unknown models command {command!r}", file=sys.stderr)
     return 2

@@ -1,6 +1,9 @@
 """One whole voice turn from recorded audio: feed it to the listener, wait for her spoken answer,
 and time every stage. Used by ``her-desktop converse`` and ``her-desktop bench voice``.
 
+A harness around a built :class:`~her_desktop.app.App`, not a stage: it sits above ``app.py``
+beside its callers, so nothing under ``voice/`` imports the app.
+
 Times are measured on the bus (every event carries its monotonic creation time) and reported
 in seconds after the end of the user's speech:
 
