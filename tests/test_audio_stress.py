@@ -79,20 +79,29 @@ def test_random_play_flush_close_cycles_on_a_real_device(virtual_audio: VirtualA
     assert min(counts.values()) > 0, counts
     assert not capture.lost
 
-    # afterwards the device still works: a known signal comes back on the microphone
-    signal = _noise(1.0, 16000, 99)  # at the microphone's rate: compared sample for sample
-    probe = AudioPlayer()
+    # afterwards the device still works: a known signal comes back on the microphone. Up to
+    # three probes (a machine busy with other work can drop a block of one): a broken stream,
+    # device or PortAudio state fails all three.
+    correlations: list[float] = []
     try:
-        time.sleep(0.3)
-        start = len(recorded)
-        probe.play(signal, 16000)
-        assert probe.wait_idle(10)
-        time.sleep(0.6)
-        heard = np.concatenate(recorded[start:])
+        for attempt in range(3):
+            signal = _noise(1.0, 16000, 99 + attempt)  # the microphone's rate: sample for sample
+            probe = AudioPlayer()
+            try:
+                time.sleep(0.3)
+                start = len(recorded)
+                probe.play(signal, 16000)
+                assert probe.wait_idle(10)
+                time.sleep(0.6)
+                heard = np.concatenate(recorded[start:])
+            finally:
+                probe.close()
+            correlations.append(best_correlation(signal, heard)[0])
+            if correlations[-1] > 0.9:
+                break
     finally:
-        probe.close()
         capture.close()
-    correlation, _ = best_correlation(signal, heard)
+    correlation = max(correlations)
     print(f"stress: {counts}; playback → recording correlation afterwards {correlation:.3f}")
     assert correlation > 0.9
     assert devices.open_stream_count() == 0
