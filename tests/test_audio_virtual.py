@@ -29,3 +29,15 @@ def test_best_correlation_finds_a_delay() -> None:
     correlation, lag = best_correlation(x, delayed)
     assert lag == 123
     assert correlation > 0.999
+
+
+def test_settings_device_tests_use_the_bounded_audio_path(virtual_audio: VirtualAudio) -> None:  # noqa: F811
+    """Settings → Audio "Test" buttons on a real (virtual) card: a tone is played and the
+    microphone is recorded through the product's own bounded streams, none left open."""
+    from her_desktop.audio import devices
+    from her_desktop.gui.device_test import check_microphone, check_speaker
+
+    assert check_speaker("").startswith('Played a short tone on "')
+    report = check_microphone("", seconds=0.5)
+    assert report.seconds >= 0.5
+    assert devices.open_stream_count() == 0

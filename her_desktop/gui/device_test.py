@@ -14,6 +14,7 @@ Policy:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Literal
@@ -66,6 +67,10 @@ class LevelReport:
             f"Heard you: peak {self.peak_dbfs:.0f} dBFS, average {self.rms_dbfs:.0f} dBFS over "
             f"{self.seconds:.0f} s."
         )
+
+
+CAPTURE_GRACE_S = 5.0
+"""How much longer than the test itself a device may take to start before it is reported."""
 
 
 def _sounddevice() -> ModuleType:
@@ -166,32 +171,51 @@ def tone(
 
 
 def check_microphone(setting: str, seconds: float = RECORD_SECONDS) -> LevelReport:
-    """Record ``seconds`` from the configured microphone and report its level (blocks)."""
-    sd = _sounddevice()
-    device = _pick(setting, "input")
-    rate = device.default_samplerate or 48_000.0
+    """Record ``seconds`` from the configured microphone and report its level (blocks, bounded:
+    the real capture path, whose PortAudio calls each have a time limit)."""
+    from her_desktop.audio.capture import AudioCapture
+    from her_desktop.audio.devices import AudioDeviceError
+
+    blocks: list[np.ndarray[Any, Any]] = []
+    capture = AudioCapture(setting, on_audio=blocks.append)
     try:
-        recording = sd.rec(
-            int(rate * seconds), samplerate=rate, channels=1, dtype="float32", device=device.index
-        )
-        sd.wait()
-    except Exception as exc:
+        capture.start()
+        deadline = time.monotonic() + seconds + CAPTURE_GRACE_S
+        while sum(len(b) for b in blocks) < seconds * capture.sample_rate:
+            if time.monotonic() > deadline:
+                raise DeviceTestError(
+                    f"The microphone sent no sound for {seconds + CAPTURE_GRACE_S:.0f} s. "
+                    "It may be busy in another program."
+                )
+            time.sleep(0.02)
+    except AudioDeviceError as exc:
         raise DeviceTestError(
-            f'Could not record from "{device.name}" ({exc}). It may be busy in another program.'
+            f"Could not record ({exc}). It may be busy in another program."
         ) from exc
-    return measure_level(recording, rate)
+    finally:
+        capture.close()
+    data = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+    return measure_level(data, capture.sample_rate)
 
 
 def check_speaker(setting: str) -> str:
-    """Play a short tone on the configured speaker (blocks); returns what was done, in words."""
-    sd = _sounddevice()
-    device = _pick(setting, "output")
-    rate = device.default_samplerate or 48_000.0
+    """Play a short tone on the configured speaker (blocks, bounded); returns what was done."""
+    from her_desktop.audio.devices import AudioDeviceError
+    from her_desktop.audio.playback import AudioPlayer
+
+    player = AudioPlayer(setting)
     try:
-        sd.play(tone(rate), samplerate=rate, device=device.index)
-        sd.wait()
-    except Exception as exc:
+        rate = 48_000
+        player.play(tone(rate), rate)
+        name = player.device.name if player.device is not None else setting or "default"
+        if not player.wait_idle(TONE_SECONDS + CAPTURE_GRACE_S):
+            raise DeviceTestError(
+                f'"{name}" stopped taking sound. It may be busy in another program.'
+            )
+    except AudioDeviceError as exc:
         raise DeviceTestError(
-            f'Could not play on "{device.name}" ({exc}). It may be busy in another program.'
+            f"Could not play ({exc}). It may be busy in another program."
         ) from exc
-    return f'Played a short tone on "{device.name}". Did you hear it?'
+    finally:
+        player.close()
+    return f'Played a short tone on "{name}". Did you hear it?'
