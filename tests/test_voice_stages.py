@@ -440,4 +440,10 @@ async def test_a_speaker_lost_mid_reply_ends_the_turn_and_says_so(
     assert not status[0].available
     assert status[0].message.startswith("speaker unavailable: ")
     assert not stage.speaking
+    # the sink supervises the device: plugged back in, it is reopened and said so
+    fake_sd.add("Speakers", outputs=2, rate=16000, rates={16000}, default=True)
+    await wait_until(
+        lambda: any(isinstance(e, DeviceStatus) and e.available for e in seen.of(DeviceStatus)),
+        within_s=20,
+    )
     await stage.stop()
