@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.app import App, Voice
+from her_desktop.audio.format import CAPTURE_RATE, VAD_BLOCK
 from her_desktop.bus import Bus, Overflow
 from her_desktop.events import (
     Event,
@@ -42,8 +43,8 @@ from her_desktop.events import (
 )
 from her_desktop.tts.base import TTSEngine
 
-BLOCK = 512
-SAMPLE_RATE = 16000
+BLOCK = VAD_BLOCK
+SAMPLE_RATE = CAPTURE_RATE
 TAIL_SILENCE_S = 1.5
 
 

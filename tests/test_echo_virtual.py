@@ -16,7 +16,8 @@ import time
 
 import numpy as np
 
-from her_desktop.audio.echo import CAPTURE_RATE, WebRtcEchoCanceller
+from her_desktop.audio.echo import WebRtcEchoCanceller
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.bench import echo as bench
 from tests.speech import requires_espeak
 from tests.virtual_audio import VirtualAudio, virtual_audio  # noqa: F401

@@ -29,6 +29,7 @@ from her_desktop.audio.devices import (
     stream_opened,
     unavailable,
 )
+from her_desktop.audio.format import CAPTURE_RATE, VAD_BLOCK
 from her_desktop.audio.resample import FloatArray, StreamResampler, clean
 from her_desktop.audio.stream import DeviceStream, ErrorCallback, RestoredCallback
 
@@ -47,8 +48,8 @@ class AudioCapture(DeviceStream):
     def __init__(
         self,
         device: str = "",
-        sample_rate: int = 16000,
-        block: int = 512,
+        sample_rate: int = CAPTURE_RATE,
+        block: int = VAD_BLOCK,
         on_audio: AudioCallback | None = None,
         on_error: ErrorCallback | None = None,
         on_restored: RestoredCallback | None = None,

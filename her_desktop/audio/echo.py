@@ -47,13 +47,12 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.audio.resample import StreamResampler, clean
 
 EchoMode = Literal["aec", "half_duplex", "off"]
 Samples = NDArray[np.float32]
 
-CAPTURE_RATE = 16_000
-"""The microphone rate every canceller works at (the VAD and Whisper rate)."""
 FRAME = CAPTURE_RATE // 100
 """WebRTC processes 10 ms frames: 160 samples at 16 kHz."""
 MAX_REFERENCE_S = 0.25

@@ -24,6 +24,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.audio.whisper_mel import last_window, log_mel
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class SmartTurn:
 
         Very short audio (< 0.3 s) returns 0.0: too little to judge."""
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
-        if samples.size < MIN_AUDIO_S * 16000:
+        if samples.size < MIN_AUDIO_S * CAPTURE_RATE:
             return 0.0
         self.load()
         samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)

@@ -38,10 +38,11 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.audio.resample import clean as sanitize
 from her_desktop.config import VADSettings
 
-SAMPLE_RATE = 16_000
+SAMPLE_RATE = CAPTURE_RATE
 CHUNK_SAMPLES = 512
 """Samples per VAD chunk at 16 kHz (32 ms): the size Silero VAD is trained on."""
 CHUNK_MS = CHUNK_SAMPLES * 1000 / SAMPLE_RATE

@@ -15,7 +15,9 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-RATE: Final = 16000
+from her_desktop.audio.format import CAPTURE_RATE
+
+RATE: Final = CAPTURE_RATE
 WINDOW_S: Final = 8
 N_FFT: Final = 400
 HOP: Final = 160

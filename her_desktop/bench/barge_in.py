@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.app import App, Voice, attach_voice, build_app
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.bench.common import percentile
 from her_desktop.config import Settings
 from her_desktop.events import Event, SpeakingFinished, SpeakingStarted, SpeechStarted, UserText
@@ -34,7 +35,7 @@ from her_desktop.llm.base import LLMEngine
 from her_desktop.persona import Persona
 from her_desktop.tts.base import TTSEngine
 
-RATE = 16000
+RATE = CAPTURE_RATE
 WINDOW = 80
 """5 ms windows at 16 kHz."""
 AUDIBLE_RMS = 0.003

@@ -44,12 +44,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from her_desktop.audio.echo import (
-    CAPTURE_RATE,
     EchoCanceller,
     HalfDuplexGate,
     NoEcho,
     WebRtcEchoCanceller,
 )
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.bench.common import machine_info, percentile, write_report
 
 Samples = NDArray[np.float32]

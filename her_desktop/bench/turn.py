@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from her_desktop.audio.format import CAPTURE_RATE, VAD_BLOCK
 from her_desktop.bench.common import machine_info, percentile, write_report
 from her_desktop.bus import Bus, Overflow
 from her_desktop.config import Settings
@@ -36,8 +37,8 @@ from her_desktop.events import Event, FinalTranscript, SpeechEnded
 from her_desktop.stt.base import STTEngine
 from her_desktop.tts.base import TTSEngine
 
-RATE = 16000
-BLOCK = 512
+RATE = CAPTURE_RATE
+BLOCK = VAD_BLOCK
 PAUSES_MS = (300, 450, 600)
 """Mid-sentence pauses, all shorter than the full end silence (600 ms is its default: a pause
 that long is ended by the silence rule whatever the model says, so it is reported apart)."""

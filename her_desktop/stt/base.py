@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.audio.resample import clean
 
-SAMPLE_RATE = 16_000
+SAMPLE_RATE = CAPTURE_RATE  # what every recogniser is given
 """The only sample rate engines accept."""
 
 AudioArray = npt.NDArray[np.float32]

@@ -39,6 +39,7 @@ import numpy as np
 
 from her_desktop.audio.devices import AudioDeviceError
 from her_desktop.audio.echo import EchoCanceller, NoEcho
+from her_desktop.audio.format import CAPTURE_RATE, VAD_BLOCK_MS
 from her_desktop.audio.levels import LevelMeter
 from her_desktop.audio.vad import UtteranceEnd, UtteranceSegmenter, UtteranceStart
 from her_desktop.bus import Bus
@@ -57,7 +58,6 @@ from her_desktop.stage import Stage
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 PROGRESS_S = 1.5
 """Live partial transcripts of a long utterance this often. Pauses are transcribed at once
 anyway; a partial decode in flight delays the one that matters (the pause at the end), so
@@ -65,8 +65,6 @@ partials stay rare."""
 PAUSE_CHUNKS = 3
 """Silent 32 ms chunks after speech that make a pause worth transcribing (word gaps are
 shorter); the end rule (``vad.end_silence_ms``) confirms the end later."""
-BLOCK_MS = 32
-"""One VAD block (512 samples at 16 kHz)."""
 QUEUE_BLOCKS = 1000  # 32 s of audio: a stalled worker drops the oldest, never grows memory
 
 Mode = Literal["off", "push_to_talk", "hands_free"]
@@ -304,7 +302,7 @@ class ListenStage(Stage):
     def _process(self, block: Any) -> None:
         samples = np.asarray(block, dtype=np.float32).reshape(-1)
         samples = self.echo.capture(samples)
-        levels = self._meter.feed(samples, SAMPLE_RATE)
+        levels = self._meter.feed(samples, CAPTURE_RATE)
         if levels is not None:
             self._publish(AudioLevel("input", levels.rms, levels.peak))
         if self.mode == "off":
@@ -336,7 +334,7 @@ class ListenStage(Stage):
         if pause:
             self._paused_utterance = self._utterance_id
             self._judge_turn()
-        if self._end_hint and self._silent_chunks * BLOCK_MS >= self.predictive_end_ms:
+        if self._end_hint and self._silent_chunks * VAD_BLOCK_MS >= self.predictive_end_ms:
             # the user sounds finished and the pause is long enough: end the turn now
             self._end_hint = False
             self._handle(self.segmenter.flush())

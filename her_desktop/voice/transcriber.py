@@ -19,6 +19,7 @@ import asyncio
 import logging
 import re
 
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.bus import Bus, Overflow
 from her_desktop.events import (
     EndOfTurnHint,
@@ -247,7 +248,7 @@ class TranscribeStage(Stage):
                 self._next_pause = None
             await asyncio.wait({self._pause_task})  # its decode is most of ours
         self._latest_final = max(self._latest_final, event.utterance_id)
-        reused = self._pause_covers(event, int(self.end_silence_s * 16000))
+        reused = self._pause_covers(event, int(self.end_silence_s * CAPTURE_RATE))
         self._at_pause = None
         if reused is not None:
             transcript = reused
