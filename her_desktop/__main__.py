@@ -66,6 +66,10 @@ def _build_parser() -> argparse.ArgumentParser:
     bllm.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     baff = bsub.add_parser("affect", help="emotion accuracy, macro-F1, valence sign, latency")
     baff.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    baff.add_argument(
+        "--set", default="locked", choices=["locked", "dev", "eval"], help="labelled set"
+    )
+    baff.add_argument("--no-lm", action="store_true", help="skip the LM candidates")
     bvoice = bsub.add_parser("voice", help="end of speech → first sound, per stage; barge-in")
     bvoice.add_argument("--runs", type=int, default=5)
     bvoice.add_argument("--compare", action="store_true", help="also run a sequential baseline")
@@ -213,7 +217,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.bench_command == "affect":
         from her_desktop.bench.affect import run_affect_bench
 
-        return run_affect_bench(out=args.out)
+        return run_affect_bench(out=args.out, set_name=args.set, use_lm=not args.no_lm)
     if args.bench_command == "voice":
         from her_desktop.bench.voice import run_voice_bench
 

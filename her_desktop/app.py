@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.history import InMemoryMoodHistory, MoodHistory
-from her_desktop.affect.refine import LMRefiner
+from her_desktop.affect.lm_label import LMLabeler
 from her_desktop.affect.service import AffectService
 from her_desktop.affect.text import LexiconDetector
 from her_desktop.affect.tracker import MoodTracker
@@ -181,6 +181,7 @@ class App:
             await self.affect.use_best_detector(lambda: create_detector(use_embeddings=use))
         except Exception as exc:  # the lexicon keeps working
             log.warning("affect: keeping the lexicon detector: %s", exc)
+        await self.affect.warm_labeler()
 
     async def _start_memory(self) -> None:
         assert self.store is not None
@@ -248,7 +249,7 @@ def build_app(
         LexiconDetector(),
         MoodTracker.restore(history),
         checkins_enabled=settings.privacy.checkins_enabled,
-        refiner=LMRefiner(llm) if _wanted(settings.affect.lm_refine, llm) else None,
+        labeler=LMLabeler(llm) if settings.affect.lm_refine != "off" else None,
     )
     return App(
         bus=bus,

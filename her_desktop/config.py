@@ -130,7 +130,9 @@ class AffectSettings(_Section):
     use_embeddings: bool = True
     """Blend the lexicon with all-MiniLM-L6-v2 prototypes where the model is installed."""
     lm_refine: Literal["auto", "on", "off"] = "auto"
-    """Refine the estimate with the LM after the reply ("auto": only with GPU offload)."""
+    """Refine the estimate with the LM after each reply (a one-label classification, a few
+    hundred ms on a CPU, never delaying a reply); "auto" and "on": wherever the engine can score
+    labels (the in-process llama.cpp engine)."""
 
 
 class AudioSettings(_Section):

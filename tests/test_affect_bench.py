@@ -41,7 +41,7 @@ def test_bench_writes_a_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(bench, "candidates", lambda chosen: [("lexicon", LexiconDetector)])
     monkeypatch.setattr(bench, "create_detector", lambda: LexiconDetector())
     out = tmp_path / "affect.json"
-    assert bench.run_affect_bench(out) == 0
+    assert bench.run_affect_bench(out, set_name="eval", use_lm=False) == 0
     report = json.loads(out.read_text())
     result = report["detectors"]["lexicon"]
     assert report["eval_set"]["utterances"] >= 200
@@ -54,3 +54,33 @@ def test_bench_writes_a_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert sum(sum(row.values()) for row in result["confusion"].values()) == len(
         bench.load_eval_set()
     )
+
+
+def test_fresh_sets_are_separate_and_balanced() -> None:
+    locked, dev = bench.load_eval_set(name="locked"), bench.load_eval_set(name="dev")
+    assert len(locked) + len(dev) >= 300
+    assert not {i.text.lower() for i in locked} & {i.text.lower() for i in dev}
+    for items in (locked, dev):
+        assert {i.label for i in items} == set(EMOTIONS)
+        assert all(i.sign in (-1, 0, 1) for i in items)
+
+
+def test_bench_reports_the_lm_and_the_combination(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_affect_lm_label import LabelEngine
+
+    items = bench.load_eval_set(name="dev")[:12]
+    monkeypatch.setattr(bench, "load_eval_set", lambda name="eval": items)
+    monkeypatch.setattr(bench, "candidates", lambda chosen: [("lexicon", LexiconDetector)])
+    monkeypatch.setattr(bench, "create_detector", lambda: LexiconDetector())
+    engine = LabelEngine({i.text: i.label for i in items})  # an LM that is always right
+    out = tmp_path / "affect.json"
+    assert bench.run_affect_bench(out, set_name="dev", engine=engine) == 0
+    report = json.loads(out.read_text())
+    assert report["set"] == "dev"
+    assert report["detectors"]["lm-label"]["accuracy"] == 1.0
+    combined = report["detectors"]["combined"]
+    assert combined["fast"] == "lexicon"
+    assert set(combined["confusion"]) == set(EMOTIONS)
+    assert combined["valence_sign_accuracy"] >= 0.0

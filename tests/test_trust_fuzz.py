@@ -2,8 +2,9 @@
 
 Already fuzzed (not repeated): the sentence splitter (``test_sentences.py``), settings files
 (``test_config.py::test_fuzz_*``), the LM's JSON for memories (``test_memory_extraction.py``)
-and for affect (``test_affect_refine.py``), control-token filtering (``test_control_tokens.py``),
-SSE parsing (``test_remote.py``), any text through llama.cpp (``test_llamacpp.py``).
+(affect asks the LM for label scores only, no text: ``test_affect_lm_label.py``),
+control-token filtering (``test_control_tokens.py``), SSE parsing (``test_remote.py``), any text
+through llama.cpp (``test_llamacpp.py``).
 """
 
 from __future__ import annotations

@@ -8,5 +8,6 @@
 * ``tracker.MoodTracker`` — the mood over time (now, session, baseline) and notable changes,
   from ``history.MoodSample`` records kept behind the ``history.MoodHistory`` protocol.
 * ``service.AffectService`` — the dialogue's ``TurnContextProvider``: publishes the events and
-  returns a tone note; ``refine.LMRefiner`` optionally asks the LM after the reply.
+  returns a tone note; after the reply, ``lm_label.LMLabeler`` (the LM as a one-label
+  classifier) and ``combine`` refine the turn's estimate and revise it in the tracker.
 """

@@ -4,7 +4,8 @@ The tracker's whole state can be rebuilt from its samples, so persistence is jus
 ``MoodSample`` records behind the tiny ``MoodHistory`` protocol. ``InMemoryMoodHistory`` is for
 tests and for running without a store; the app wires the memory store's ``mood_samples`` table
 (columns ``ts REAL, valence REAL, arousal REAL, label TEXT, turn_id INTEGER``) behind the same
-protocol.
+protocol. A history that also implements ``RevisableMoodHistory.revise`` lets a turn's sample be
+replaced when a better estimate of it arrives (the LM's, after the reply).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ class MoodHistory(Protocol):
         """Samples with ``ts >= since``, oldest first."""
 
 
+@runtime_checkable
+class RevisableMoodHistory(MoodHistory, Protocol):
+    def revise(self, sample: MoodSample) -> bool:
+        """Replace the kept sample with the same ``ts`` and ``turn_id`` by ``sample`` (a better
+        estimate of that turn arrived). False when there is none."""
+
+
 class InMemoryMoodHistory:
     """A ``MoodHistory`` in a sorted list (lost when the process ends)."""
 
@@ -45,6 +53,17 @@ class InMemoryMoodHistory:
 
     def samples(self, since: float) -> list[MoodSample]:
         return self._samples[bisect.bisect_left(self._samples, since, key=_ts) :]
+
+    def revise(self, sample: MoodSample) -> bool:
+        start = bisect.bisect_left(self._samples, sample.ts, key=_ts)
+        for i in range(start, len(self._samples)):
+            kept = self._samples[i]
+            if kept.ts != sample.ts:
+                break
+            if kept.turn_id == sample.turn_id:
+                self._samples[i] = sample
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self._samples)

@@ -11,10 +11,14 @@
    never their words — with a gentle check-in suggestion only when check-ins are enabled and a
    low stretch was detected.
 
-After the reply, only when an ``LMRefiner`` was given: the LM rates the turn (grammar-constrained
-JSON, validated and clamped) and an ``AffectEstimate`` with ``source="lm"`` is published for the
-GUI and the logs; the tracker keeps the fast estimate (the mood must not depend on whether the
-LM had time).
+After the reply, only when an ``LMLabeler`` was given (``lm_label``): the LM classifies the turn
+(the six labels' log-probabilities in one forward pass on a side context, so the conversation's
+cached prompt stays), ``combine`` mixes that with the fast estimate, and the refined estimate is
+published (``AffectEstimate`` with ``source="lm"``) and replaces the turn's sample in the tracker
+and the mood timeline (``MoodTracker.revise``), followed by a fresh ``MoodUpdate``. The LM work
+never delays a reply: it runs after the reply, off the event loop, and gives way to the next
+reply (``BusyError``: the fast estimate stays). An engine that cannot score labels turns the
+refinement off for the session.
 """
 
 from __future__ import annotations
@@ -31,26 +35,40 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.affect.base import EmotionDetector, TextAffect, clamp
+from her_desktop.affect.combine import DEFAULT_CALIBRATION, Calibration, combine
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.history import MoodSample
+from her_desktop.affect.lm_label import LMLabeler
 from her_desktop.affect.prosody import ProsodyResult, VoiceBaseline, analyze
-from her_desktop.affect.refine import LMRefiner
 from her_desktop.affect.tone import tone_note
-from her_desktop.affect.tracker import Clock, MoodTracker
+from her_desktop.affect.tracker import Clock, MoodState, MoodTracker
 from her_desktop.bus import Bus
-from her_desktop.events import AffectEstimate
-from her_desktop.llm.base import LLMError
+from her_desktop.events import AffectEstimate, MoodChange
+from her_desktop.llm.base import BusyError, LLMError, NotSupportedError
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING_AUDIO = 4
 """Audio of at most this many turns waits for its text (older turns are forgotten)."""
+WARM_TRIES = 30
+WARM_PAUSE_S = 5.0
+MAX_PENDING_TURNS = 4
+"""The fast estimates of at most this many turns wait for their refinement."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Audio:
     samples: npt.NDArray[np.float32]
     sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    """A turn's fast estimate, what the tracker recorded, and the voice's arousal offset."""
+
+    fast: TextAffect
+    sample: MoodSample
+    voice_arousal: float
 
 
 class AffectService:
@@ -66,16 +84,20 @@ class AffectService:
         *,
         checkins_enabled: bool,
         clock: Clock = time.time,
-        refiner: LMRefiner | None = None,
+        labeler: LMLabeler | None = None,
+        calibration: Calibration = DEFAULT_CALIBRATION,
     ) -> None:
         self.bus = bus
         self.detector = detector
         self.tracker = tracker
         self.checkins_enabled = checkins_enabled
         self.clock = clock
-        self.refiner = refiner
+        self.labeler = labeler
+        self.calibration = calibration
         self.voice_baseline = VoiceBaseline()
         self._audio: OrderedDict[int, _Audio] = OrderedDict()
+        self._turns: OrderedDict[int, _Turn] = OrderedDict()
+        self._tracker_lock = asyncio.Lock()
         self._checkin_reason: str | None = None
 
     async def use_best_detector(
@@ -99,11 +121,78 @@ class AffectService:
         audio = self._audio.pop(turn_id, None)
         affect, voice = await asyncio.to_thread(self._estimate, user_text, audio)
         arousal = affect.arousal
+        offset = 0.0
         source: Literal["text", "text+voice"] = "text"
         if voice is not None and voice.features.has_speech:
-            arousal = clamp(arousal + voice.arousal_adjustment, 0.0, 1.0)
+            offset = voice.arousal_adjustment
+            arousal = clamp(arousal + offset, 0.0, 1.0)
             source = "text+voice"
             self.voice_baseline = self.voice_baseline.updated(voice.features)
+        self._publish_estimate(turn_id, affect, arousal, source)
+        now = self.clock()
+        sample = MoodSample(now, affect.valence, arousal, affect.label, turn_id=turn_id)
+        async with self._tracker_lock:  # the history may be SQLite: off the loop, in order
+            changes = await asyncio.to_thread(self.tracker.add, sample)
+        if self.labeler is not None:
+            self._turns[turn_id] = _Turn(affect, sample, offset)
+            while len(self._turns) > MAX_PENDING_TURNS:
+                self._turns.popitem(last=False)
+        mood = self._publish_mood(now, changes)
+        reason = None
+        if self.checkins_enabled and self._checkin_reason is not None:
+            reason, self._checkin_reason = self._checkin_reason, None
+        return tone_note(affect, mood, reason, arousal=arousal)
+
+    async def warm_labeler(self, tries: int = WARM_TRIES, pause_s: float = WARM_PAUSE_S) -> None:
+        """Have the LM read the labeler's fixed prompt while the app is idle (at start), so the
+        first refinement only reads its message. It gives way to every reply and tries again
+        after ``pause_s`` (what it read is kept); never raises."""
+        for _ in range(tries):
+            labeler = self.labeler
+            if labeler is None:
+                return
+            try:
+                await labeler.warm()
+                return
+            except NotSupportedError as exc:
+                log.info("affect: no LM refinement with this engine: %s", exc)
+                self.labeler = None
+                return
+            except BusyError:
+                await asyncio.sleep(pause_s)
+            except LLMError as exc:
+                log.info("affect: the LM labeler could not get ready: %s", exc)
+                return
+
+    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        turn = self._turns.pop(turn_id, None)
+        if self.labeler is None or turn is None or not user_text.strip():
+            return
+        try:
+            probs = await self.labeler.probabilities(user_text)
+        except NotSupportedError as exc:
+            log.info("affect: no LM refinement with this engine: %s", exc)
+            self.labeler = None
+            return
+        except LLMError as exc:  # BusyError: it gave way to a reply; the fast estimate stays
+            log.info("affect: LM refinement skipped: %s", exc)
+            return
+        refined = combine(turn.fast, probs, self.calibration)
+        arousal = clamp(refined.arousal + turn.voice_arousal, 0.0, 1.0)
+        self._publish_estimate(turn_id, refined, arousal, "lm")
+        old = turn.sample
+        new = MoodSample(old.ts, refined.valence, arousal, refined.label, turn_id=old.turn_id)
+        async with self._tracker_lock:
+            changes = await asyncio.to_thread(self.tracker.revise, old, new)
+        self._publish_mood(self.clock(), changes)
+
+    def _publish_estimate(
+        self,
+        turn_id: int,
+        affect: TextAffect,
+        arousal: float,
+        source: Literal["text", "text+voice", "lm"],
+    ) -> None:
         self.bus.publish_nowait(
             AffectEstimate(
                 turn_id=turn_id,
@@ -115,43 +204,15 @@ class AffectService:
                 source=source,
             )
         )
-        now = self.clock()
-        changes = self.tracker.add(
-            MoodSample(now, affect.valence, arousal, affect.label, turn_id=turn_id)
-        )
+
+    def _publish_mood(self, now: float, changes: list[MoodChange]) -> MoodState:
         mood = self.tracker.state(now)
         self.bus.publish_nowait(mood.as_event())
         for change in changes:
             self.bus.publish_nowait(change)
             if change.kind in ("low_evenings", "sharp_drop"):
                 self._checkin_reason = _why(change.kind)
-        reason = None
-        if self.checkins_enabled and self._checkin_reason is not None:
-            reason, self._checkin_reason = self._checkin_reason, None
-        return tone_note(affect, mood, reason, arousal=arousal)
-
-    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
-        if self.refiner is None or not user_text.strip():
-            return
-        try:
-            rating = await self.refiner.rate(user_text)
-        except LLMError as exc:
-            log.info("affect: LM refinement skipped: %s", exc)
-            return
-        if rating is None:
-            log.info("affect: the LM's rating was not usable; keeping the fast estimate")
-            return
-        self.bus.publish_nowait(
-            AffectEstimate(
-                turn_id=turn_id,
-                label=rating.label,
-                valence=rating.valence,
-                arousal=rating.arousal,
-                confidence=rating.confidence,
-                scores=tuple((e, round(p, 4)) for e, p in rating.probs),
-                source="lm",
-            )
-        )
+        return mood
 
     def _estimate(self, text: str, audio: _Audio | None) -> tuple[TextAffect, ProsodyResult | None]:
         affect = self.detector.detect(text)

@@ -36,7 +36,12 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Final
 
 from her_desktop.affect.base import finite_clamp
-from her_desktop.affect.history import InMemoryMoodHistory, MoodHistory, MoodSample
+from her_desktop.affect.history import (
+    InMemoryMoodHistory,
+    MoodHistory,
+    MoodSample,
+    RevisableMoodHistory,
+)
 from her_desktop.events import MoodChange, MoodUpdate
 
 CURRENT_HALF_LIFE_S: Final = 20 * 60.0
@@ -83,6 +88,14 @@ class DecayingMean:
         self.arousal = (self.arousal * old + arousal * weight) / total
         self.weight = total
         self.ts = ts if self.ts is None else max(self.ts, ts)
+
+    def revise(self, ts: float, d_valence: float, d_arousal: float) -> None:
+        """Change a sample added at ``ts`` (weight 1 then) by ``d_valence`` / ``d_arousal``."""
+        if self.ts is None or self.weight <= 0.0:
+            return
+        share = math.exp(-math.log(2.0) * max(self.ts - ts, 0.0) / self.half_life_s) / self.weight
+        self.valence += d_valence * share
+        self.arousal += d_arousal * share
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +184,24 @@ class MoodTracker:
         self.history.add(sample)
         self._absorb(sample)
         return self._check_changes(sample)
+
+    def revise(self, old: MoodSample, new: MoodSample) -> list[MoodChange]:
+        """Replace the recorded sample ``old`` by ``new`` (same ``ts``; a better estimate of
+        that turn arrived): in the history, when it can revise (the mood timeline follows),
+        and in the smoothed means, exactly as if ``new`` had been added instead. Returns the
+        notable changes the revised sample completes (each is raised once, as ever)."""
+        if new.ts != old.ts:
+            raise ValueError("a revised sample keeps its time")
+        if isinstance(self.history, RevisableMoodHistory):
+            self.history.revise(new)
+        dv = finite_clamp(new.valence, -1.0, 1.0, 0.0) - finite_clamp(old.valence, -1.0, 1.0, 0.0)
+        da = finite_clamp(new.arousal, 0.0, 1.0, NEUTRAL_AROUSAL) - finite_clamp(
+            old.arousal, 0.0, 1.0, NEUTRAL_AROUSAL
+        )
+        for mean in (self._current, self._baseline):
+            mean.revise(old.ts, dv, da)
+        self._session = [new if s == old else s for s in self._session]
+        return self._check_changes(new)
 
     def _absorb(self, sample: MoodSample) -> None:
         if self._last_ts is not None and sample.ts - self._last_ts > SESSION_GAP_S:

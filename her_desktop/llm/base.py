@@ -74,6 +74,14 @@ class EndpointError(LLMError):
     """The remote LM server is down, slow, or answered something that is not a chat stream."""
 
 
+class NotSupportedError(LLMError):
+    """This engine cannot do what was asked (e.g. score labels); callers fall back."""
+
+
+class BusyError(LLMError):
+    """Optional background work gave way to a reply (or ran out of time); try again later."""
+
+
 class LLMEngine(abc.ABC):
     """A chat language model. Load lazily; ``stream`` loads on first use."""
 
@@ -118,6 +126,17 @@ class LLMEngine(abc.ABC):
         probe = dataclasses.replace(params, max_tokens=1, temperature=0.0)
         async for _ in self.stream(messages, probe):
             pass
+
+    async def score_labels(
+        self, messages: Sequence[Message], labels: Sequence[str], *, deadline_s: float = 5.0
+    ) -> dict[str, float]:
+        """Log-probability (natural log) that the assistant's reply to ``messages`` starts with
+        each of ``labels`` (the first token of each label), from one forward pass: a one-label
+        classifier with no sampling. Background work: it never delays a reply (it gives way
+        with ``BusyError`` when a reply is waiting or ``deadline_s`` passes), and it must not
+        disturb the conversation's cached prompt. Engines that cannot do it raise
+        ``NotSupportedError``."""
+        raise NotSupportedError(f"The {self.name} engine cannot score labels.")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model."""

@@ -50,6 +50,7 @@ from typing import Any, Literal
 from her_desktop import paths
 from her_desktop.events import FinishReason
 from her_desktop.llm.base import (
+    BusyError,
     EngineInfo,
     GenerationParams,
     GenerationStats,
@@ -84,6 +85,10 @@ LOCK_POLL_S = 0.01
 """A queued request re-checks its abort flag and deadline this often while it waits."""
 CANCEL_WAIT_S = 5.0
 """How long a cancelled stream waits for its worker before giving up (it normally takes ms)."""
+SCORE_CTX = 1024
+"""Context of the label-scoring side context (a short classification prompt)."""
+SCORE_SEQS = 16
+"""Sequences of the scoring context: the prompt, and one per multi-token label."""
 HUGE_PROMPT_BYTES_PER_CTX = 32
 """``count_tokens`` returns the byte count (an upper bound) instead of tokenizing a prompt
 longer than this many bytes per context token: a 1 MB paste is not tokenized on the loop."""
@@ -182,6 +187,19 @@ class _Loaded:
     abort_callback: Any  # keeps the ctypes callback alive while llama.cpp holds it
 
 
+@dataclass(slots=True)
+class _Scorer:
+    """A second llama.cpp context on the same weights for ``score_labels``: its own small KV
+    cache (its fixed prompt stays cached there), so classification never evicts the
+    conversation's cached prefix from the main context."""
+
+    ctx: Any  # llama_cpp._internals.LlamaContext
+    batch: Any  # llama_cpp._internals.LlamaBatch
+    abort_callback: Any
+    tokens: list[int] = field(default_factory=list)
+    stop: Callable[[], bool] = lambda: False
+
+
 class LlamaCppEngine(LLMEngine):
     """A GGUF model run in-process by llama.cpp."""
 
@@ -211,6 +229,9 @@ class LlamaCppEngine(LLMEngine):
         self._tokenizer_lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self._job: _Job | None = None
+        self._scorer: _Scorer | None = None
+        self._waiting: set[int] = set()
+        """Replies waiting for the lock: background scoring gives way to them."""
         self._system_info = ""
         self.prefix_restored = False
         """The last ``warm`` restored the prompt state saved by an earlier launch."""
@@ -405,6 +426,162 @@ class LlamaCppEngine(LLMEngine):
             except OSError as exc:  # a full or read-only cache only costs speed
                 log.info("llama.cpp: could not keep the prompt state: %s", exc)
 
+    async def score_labels(
+        self, messages: Sequence[Message], labels: Sequence[str], *, deadline_s: float = 5.0
+    ) -> dict[str, float]:
+        """See ``LLMEngine.score_labels``: one forward pass in a side context (``_Scorer``);
+        its KV cache keeps the longest common prefix of the last scored prompt, so a fixed
+        system prompt is read once and only the new message is evaluated. Gives way within
+        one compute chunk when a reply asks for the model."""
+        if not labels:
+            return {}
+        await self.load()
+        deadline = time.monotonic() + max(0.0, deadline_s)
+        cancelled = threading.Event()
+        try:
+            return await asyncio.to_thread(
+                self._score_blocking, list(messages), list(labels), deadline, cancelled
+            )
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def _score_blocking(
+        self,
+        messages: list[Message],
+        labels: list[str],
+        deadline: float,
+        cancelled: threading.Event,
+    ) -> dict[str, float]:
+        def stop() -> bool:
+            return bool(self._waiting) or cancelled.is_set() or time.monotonic() >= deadline
+
+        while not self._lock.acquire(timeout=LOCK_POLL_S):
+            if stop():
+                raise BusyError("The model is busy; the labels were not scored.")
+        try:
+            if stop():
+                raise BusyError("The model is busy; the labels were not scored.")
+            loaded = self._loaded
+            if loaded is None:
+                raise LLMError("The model was closed.")
+            prompt = self._prompt_tokens(loaded, messages)
+            tokenized: dict[str, list[int]] = {}
+            for label in labels:
+                tokenized[label] = self._tokenize(loaded, label.encode("utf-8"))
+                if not tokenized[label]:
+                    raise LLMError(f"The label {label!r} has no tokens.")
+            tails = [t for t in tokenized.values() if len(t) > 1]
+            if len(tails) >= SCORE_SEQS or sum(len(t) - 1 for t in tails) > self._n_batch:
+                raise LLMError("Too many or too long labels to score at once.")
+            scorer = self._side_context(loaded)
+            if len(prompt) + max(map(len, tokenized.values())) >= SCORE_CTX:
+                raise LLMError(f"The prompt ({len(prompt)} tokens) is too long to score.")
+            keep = _cached_prefix(scorer.tokens, prompt)
+            scorer.ctx.kv_cache_seq_rm(0, keep, -1)
+            del scorer.tokens[keep:]
+            scorer.stop = stop
+            try:
+                step = self._ubatch(loaded.gpu_layers != 0)  # a cut-short pass keeps its chunks
+                for start in range(keep, len(prompt), step):
+                    chunk = prompt[start : start + step]
+                    scorer.batch.set_batch(chunk, n_past=start, logits_all=False)
+                    self._score_decode(scorer, stop)
+                    scorer.tokens.extend(chunk)
+                n_vocab = int(loaded.llm._model.n_vocab())
+                first = _log_softmax(scorer.ctx.get_logits_ith(-1), n_vocab)
+                rest = self._score_tails(scorer, tails, len(prompt), n_vocab, stop)
+            finally:
+                scorer.stop = lambda: False
+            return {
+                label: float(first[tokens[0]]) + rest.get(tuple(tokens), 0.0)
+                for label, tokens in tokenized.items()
+            }
+        finally:
+            self._lock.release()
+
+    @staticmethod
+    def _score_decode(scorer: _Scorer, stop: Callable[[], bool]) -> None:
+        try:
+            scorer.ctx.decode(scorer.batch)
+        except RuntimeError:
+            scorer.ctx.kv_cache_seq_rm(0, len(scorer.tokens), -1)
+            if stop():
+                raise BusyError("Label scoring gave way to a reply.") from None
+            raise LLMError("llama.cpp could not score the labels.") from None
+
+    def _score_tails(
+        self,
+        scorer: _Scorer,
+        tails: list[list[int]],
+        n_past: int,
+        n_vocab: int,
+        stop: Callable[[], bool],
+    ) -> dict[tuple[int, ...], float]:
+        """Log-probability of each multi-token label's later tokens, all in one decode: each
+        label continues the prompt on its own sequence (sharing the prompt's cache cells)."""
+        if not tails:
+            return {}
+        batch = scorer.batch.batch
+        count = 0
+        for seq, tokens in enumerate(tails, start=1):
+            scorer.ctx.kv_cache_seq_cp(0, seq, -1, -1)
+            for j, token in enumerate(tokens[:-1]):
+                batch.token[count] = token
+                batch.pos[count] = n_past + j
+                batch.n_seq_id[count] = 1
+                batch.seq_id[count][0] = seq
+                batch.logits[count] = True
+                count += 1
+        batch.n_tokens = count
+        try:
+            self._score_decode(scorer, stop)
+            out: dict[tuple[int, ...], float] = {}
+            index = 0
+            for tokens in tails:
+                total = 0.0
+                for token in tokens[1:]:
+                    total += float(_log_softmax(scorer.ctx.get_logits_ith(index), n_vocab)[token])
+                    index += 1
+                out[tuple(tokens)] = total
+            return out
+        finally:
+            for seq in range(1, len(tails) + 1):
+                scorer.ctx.kv_cache_seq_rm(seq, -1, -1)
+
+    def _side_context(self, loaded: _Loaded) -> _Scorer:
+        """The scoring context, made on first use. Caller holds the inference lock."""
+        if self._scorer is not None:
+            return self._scorer
+        import llama_cpp
+        from llama_cpp import _internals
+
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = SCORE_CTX
+        params.n_batch = self._n_batch
+        params.n_ubatch = self._ubatch(loaded.gpu_layers != 0)
+        params.n_threads = self._n_threads
+        params.n_threads_batch = self._n_threads
+        params.no_perf = True
+        params.n_seq_max = SCORE_SEQS
+        params.kv_unified = True  # label continuations share the prompt's cells
+        try:
+            ctx = _internals.LlamaContext(model=loaded.llm._model, params=params, verbose=False)
+        except ValueError as exc:
+            raise LLMError(f"llama.cpp could not make a scoring context ({exc}).") from None
+        batch = _internals.LlamaBatch(n_tokens=self._n_batch, embd=0, n_seq_max=1, verbose=False)
+        holder: list[_Scorer] = []
+
+        def should_abort(_data: Any) -> bool:
+            return bool(holder) and holder[0].stop()
+
+        callback = llama_cpp.ggml_abort_callback(should_abort)
+        llama_cpp.llama_set_abort_callback(ctx.ctx, callback, None)
+        scorer = _Scorer(ctx=ctx, batch=batch, abort_callback=callback)
+        holder.append(scorer)
+        self._scorer = scorer
+        return scorer
+
     async def close(self) -> None:
         job = self._job
         if job is not None:
@@ -533,6 +710,13 @@ class LlamaCppEngine(LLMEngine):
             llama_cpp.llama_set_abort_callback(
                 loaded.llm.ctx, llama_cpp.ggml_abort_callback(), None
             )
+            scorer, self._scorer = self._scorer, None
+            if scorer is not None:
+                llama_cpp.llama_set_abort_callback(
+                    scorer.ctx.ctx, llama_cpp.ggml_abort_callback(), None
+                )
+                scorer.batch.close()
+                scorer.ctx.close()
             with self._tokenizer_lock:
                 loaded.closed = True
                 loaded.llm.close()
@@ -640,13 +824,18 @@ class LlamaCppEngine(LLMEngine):
         stats, emit = job.stats, job.emit
         try:
             # Wait for the model, but give up at once when this request is cancelled or its
-            # deadline passes while another reply is still running.
-            while not self._lock.acquire(timeout=LOCK_POLL_S):
-                if job.should_stop():
-                    reason: FinishReason = "cancelled" if job.abort.is_set() else "deadline"
-                    stats.finish_reason = reason
-                    emit("done", reason)
-                    return
+            # deadline passes while another reply is still running. Background label scoring
+            # sees the request waiting and gives way.
+            self._waiting.add(id(job))
+            try:
+                while not self._lock.acquire(timeout=LOCK_POLL_S):
+                    if job.should_stop():
+                        reason: FinishReason = "cancelled" if job.abort.is_set() else "deadline"
+                        stats.finish_reason = reason
+                        emit("done", reason)
+                        return
+            finally:
+                self._waiting.discard(id(job))
             try:
                 self._job = job
                 reason = self._run(job)
@@ -748,6 +937,15 @@ class LlamaCppEngine(LLMEngine):
         if reason != "cancelled" and not text_out.stopped:
             flush(text_out.feed(decoder.decode(b"", final=True)) + text_out.flush())
         return reason
+
+
+def _log_softmax(pointer: Any, n_vocab: int) -> Any:
+    """The log-softmax (float64 numpy array) of one row of llama.cpp logits."""
+    import numpy as np
+
+    logits = np.ctypeslib.as_array(pointer, shape=(n_vocab,)).astype(np.float64)
+    top = float(logits.max())
+    return logits - (top + float(np.log(np.exp(logits - top).sum())))
 
 
 def _check_grammar(vocab: Any, grammar: str) -> None:

@@ -1,0 +1,88 @@
+"""The refined estimate: the LM's label probabilities combined with the fast estimate.
+
+A log-linear pool: ``score(e) = LM_WEIGHT * log p_lm(e) + FAST_WEIGHT * log p_fast(e) +
+BIAS[e]``, softmaxed. The weights and biases were calibrated on the dev set only (see
+``her-desktop bench affect`` and ``Calibration``). The lexicon is reliable on neutral, where the
+small LM over-reads feelings; the LM understands situations that name no feeling.
+
+Valence and arousal are made consistent with the final label: the valence's sign follows the
+label (joy positive; sadness, anger and fear negative; neutral near zero; surprise keeps the
+LM's answer to "good or bad news?" or else the fast estimate's sign), its size follows the
+probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from her_desktop.affect.base import BASE_AROUSAL, BASE_VALENCE, EMOTIONS, TextAffect, clamp
+from her_desktop.events import EmotionLabel
+
+FLOOR = 1e-4
+"""Probabilities below this count as this (one detector's certainty cannot veto the other)."""
+AROUSAL_FAST_SHARE = 0.4
+"""The fast estimate's arousal (which hears '!', capitals and intensifiers) keeps this share."""
+NEUTRAL_VALENCE_LIMIT = 0.09
+POLAR_VALENCE_MIN = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    lm_weight: float = 1.0
+    fast_weight: float = 0.5
+    bias: Mapping[EmotionLabel, float] = field(default_factory=dict)
+
+
+DEFAULT_CALIBRATION = Calibration()
+
+
+def combine(
+    fast: TextAffect,
+    lm: Mapping[EmotionLabel, float],
+    calibration: Calibration = DEFAULT_CALIBRATION,
+    surprise_valence: float | None = None,
+) -> TextAffect:
+    """The refined estimate of one turn from the fast one and the LM's probabilities.
+    ``surprise_valence``: how good (+) or bad (-) a surprise is, when known (the LM's
+    ``polarity``); otherwise the fast estimate's valence decides."""
+    scores = {
+        e: calibration.lm_weight * math.log(max(lm.get(e, 0.0), FLOOR))
+        + calibration.fast_weight * math.log(max(fast.prob(e), FLOOR))
+        + calibration.bias.get(e, 0.0)
+        for e in EMOTIONS
+    }
+    top = max(scores.values())
+    weights = {e: math.exp(s - top) for e, s in scores.items()}
+    total = sum(weights.values())
+    probs = {e: w / total for e, w in weights.items()}
+    label = max(EMOTIONS, key=lambda e: probs[e])
+    hint = fast.valence if surprise_valence is None else surprise_valence
+    valence = consistent_valence(label, probs, hint)
+    arousal = sum(probs[e] * BASE_AROUSAL[e] for e in EMOTIONS)
+    arousal = (1.0 - AROUSAL_FAST_SHARE) * arousal + AROUSAL_FAST_SHARE * fast.arousal
+    return TextAffect.from_scores(probs, valence, arousal)
+
+
+def consistent_valence(
+    label: EmotionLabel, probs: Mapping[EmotionLabel, float], surprise_hint: float
+) -> float:
+    """A valence whose sign agrees with ``label`` (see the module docstring);
+    ``surprise_hint`` gives a surprise its sign (|hint| < 0.1: no sign)."""
+    fast_valence = surprise_hint
+    surprise_valence = fast_valence if abs(fast_valence) >= 0.1 else BASE_VALENCE["surprise"]
+    expected = sum(
+        probs.get(e, 0.0) * (surprise_valence if e == "surprise" else BASE_VALENCE[e])
+        for e in EMOTIONS
+    )
+    if label == "neutral":
+        return clamp(expected, -NEUTRAL_VALENCE_LIMIT, NEUTRAL_VALENCE_LIMIT)
+    if label == "joy":
+        return clamp(expected, POLAR_VALENCE_MIN, 1.0)
+    if label == "surprise":
+        if abs(fast_valence) < 0.1:
+            return clamp(expected, -NEUTRAL_VALENCE_LIMIT, NEUTRAL_VALENCE_LIMIT)
+        sign = 1.0 if fast_valence > 0 else -1.0
+        return sign * max(abs(expected), POLAR_VALENCE_MIN)
+    return clamp(expected, -1.0, -POLAR_VALENCE_MIN)
