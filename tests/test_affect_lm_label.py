@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from her_desktop.affect.base import EMOTIONS, TextAffect
 from her_desktop.affect.combine import Calibration, combine, consistent_valence
-from her_desktop.affect.history import InMemoryMoodHistory, MoodSample
+from her_desktop.affect.history import InMemoryMoodHistory, MoodSample, RevisableMoodHistory
 from her_desktop.affect.lm_label import (
     LABEL_FORMS,
     SYSTEM,
@@ -273,3 +274,23 @@ async def test_warm_labeler_reads_the_prefix_and_retries_when_busy() -> None:
     await service.warm_labeler(tries=3, pause_s=0.0)
     assert len(engine.scored) == 4
     await bus.close()
+
+
+def test_the_store_history_revises_the_turns_row(tmp_path: Path) -> None:
+    from her_desktop.memory.mood import StoreMoodHistory
+    from her_desktop.memory.store import MemoryStore
+
+    store = MemoryStore.open(tmp_path / "memory.sqlite3")
+    try:
+        history = StoreMoodHistory(store)
+        assert isinstance(history, RevisableMoodHistory)
+        history.add(MoodSample(100.0, 0.0, 0.3, "neutral", 7))
+        history.add(MoodSample(100.0, 0.1, 0.3, "neutral", 8))
+        assert history.revise(MoodSample(100.0, -0.6, 0.8, "fear", 7))
+        assert not history.revise(MoodSample(101.0, -0.6, 0.8, "fear", 8))
+        assert history.samples(0.0) == [
+            MoodSample(100.0, -0.6, 0.8, "fear", 7),
+            MoodSample(100.0, 0.1, 0.3, "neutral", 8),
+        ]
+    finally:
+        store.close()

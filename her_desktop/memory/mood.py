@@ -2,7 +2,8 @@
 
 ``StoreMoodHistory`` implements ``her_desktop.affect.history.MoodHistory`` over the store's
 ``mood_samples`` table, so the mood timeline survives restarts and is deleted by "forget
-everything". Each ``add`` is its own small transaction.
+everything". Each ``add`` (and ``revise``: a turn's better estimate) is its own small
+transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ class StoreMoodHistory:
 
     def add(self, sample: MoodSample) -> None:
         self.store.add_mood_sample(
+            sample.ts, sample.valence, sample.arousal, sample.label, sample.turn_id
+        )
+
+    def revise(self, sample: MoodSample) -> bool:
+        return self.store.revise_mood_sample(
             sample.ts, sample.valence, sample.arousal, sample.label, sample.turn_id
         )
 

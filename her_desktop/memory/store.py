@@ -252,6 +252,16 @@ class Turn:
             (ts, valence, arousal, label, turn_id),
         )
 
+    def revise_mood_sample(
+        self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None
+    ) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE mood_samples SET valence = ?, arousal = ?, label = ? "
+            "WHERE ts = ? AND turn_id IS ?",
+            (valence, arousal, label, ts, turn_id),
+        )
+        return cursor.rowcount > 0
+
 
 class MemoryStore:
     """The memory database (see the module docstring for the policy)."""
@@ -369,6 +379,14 @@ class MemoryStore:
         """Keep one mood sample (its own transaction)."""
         with self.turn() as tx:
             tx.add_mood_sample(ts, valence, arousal, label, turn_id)
+
+    def revise_mood_sample(
+        self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None
+    ) -> bool:
+        """Replace the mood sample of ``turn_id`` at ``ts`` (a better estimate of that turn
+        arrived; its own transaction). False when there is none."""
+        with self.turn() as tx:
+            return tx.revise_mood_sample(ts, valence, arousal, label, turn_id)
 
     def update_text(
         self, memory_id: int, text: str, *, embedding: Vector | None, embedder: str | None
