@@ -17,11 +17,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from her_desktop.affect.base import EMOTIONS, TextAffect
+from her_desktop.affect.base import EMOTIONS, TextAffect, as_label
 from her_desktop.affect.combine import Calibration, combine, consistent_valence
 from her_desktop.affect.history import InMemoryMoodHistory, MoodSample, RevisableMoodHistory
 from her_desktop.affect.lm_label import (
+    ANSWERS,
     LABEL_FORMS,
+    POLARITY_QUESTION,
     SYSTEM,
     LMLabeler,
     label_messages,
@@ -51,6 +53,7 @@ class LabelEngine(FakeEngine):
         self.answers = dict(answers or {})
         self.score_fail = fail
         self.scored: list[list[Message]] = []
+        self.good = 0.5
 
     async def score_labels(
         self, messages: Sequence[Message], labels: Sequence[str], *, deadline_s: float = 5.0
@@ -58,9 +61,11 @@ class LabelEngine(FakeEngine):
         self.scored.append(list(messages))
         if self.score_fail is not None:
             raise self.score_fail
+        if messages[-1].content == POLARITY_QUESTION:  # good or bad? the scripted polarity
+            return {f: math.log(self.good if f == "good" else 1.0 - self.good) for f in labels}
         text = json.loads(messages[-1].content.removeprefix("Message: "))
-        said = self.answers.get(text, "neutral")
-        return {f: math.log(0.9 if f.lower() == said else 0.1 / (len(labels) - 1)) for f in labels}
+        said = ANSWERS[as_label(self.answers.get(text, "neutral"))]
+        return {f: math.log(0.9 if f == said else 0.1 / (len(labels) - 1)) for f in labels}
 
 
 def fast(label: EmotionLabel, p: float = 0.6, valence: float = 0.0) -> TextAffect:
@@ -79,18 +84,18 @@ def test_the_message_is_quoted_data_after_a_fixed_prefix() -> None:
     assert a[-1].role == "user"
     assert json.loads(a[-1].content.removeprefix("Message: ")) == attack
     for emotion in EMOTIONS:
-        assert f"\n{emotion} - " in SYSTEM  # every label is glossed
+        assert f"\n{ANSWERS[emotion]} - " in SYSTEM  # every label is glossed
     assert polarity_messages(attack)[: len(a)] == a  # the follow-up extends the same prompt
 
 
 def test_label_probabilities_normalize_over_six() -> None:
     logprobs = {f: math.log(0.01) for e in EMOTIONS for f in LABEL_FORMS[e]}
-    logprobs["joy"] = math.log(0.6)
+    logprobs[ANSWERS["joy"]] = math.log(0.6)
     probs = label_probabilities(logprobs)
     assert sum(probs.values()) == pytest.approx(1.0)
     assert probs["joy"] == pytest.approx(0.6 / (0.6 + 5 * 0.01))
     assert label_probabilities({}) == {e: pytest.approx(1 / 6) for e in EMOTIONS}
-    assert label_probabilities({"joy": -math.inf})["fear"] == pytest.approx(1 / 6)
+    assert label_probabilities({ANSWERS["joy"]: -math.inf})["fear"] == pytest.approx(1 / 6)
 
 
 async def test_labeler_asks_the_engine_for_every_form() -> None:
@@ -238,6 +243,21 @@ async def test_the_refined_estimate_replaces_the_turns_sample() -> None:
     assert service.tracker.history_for_timeline(1)[0].label == "fear"
     await service.after_reply(4, text, "again")  # each turn is refined once
     assert len(engine.scored) == 1
+    await bus.close()
+
+
+async def test_a_surprise_gets_its_sign_from_the_polarity_question() -> None:
+    text = "wait, the bakery is giving away all its bread today?"
+    engine = LabelEngine({text: "surprise"})
+    engine.good = 0.9
+    bus, service, seen = await make_service(engine)
+    await service.before_reply(1, text)
+    await service.after_reply(1, text, "Lucky you!")
+    await wait_until(lambda: any(getattr(e, "source", "") == "lm" for e in seen))
+    refined = next(e for e in seen if isinstance(e, AffectEstimate) and e.source == "lm")
+    assert refined.label == "surprise"
+    assert refined.valence >= 0.2
+    assert engine.scored[-1][-1].content == POLARITY_QUESTION
     await bus.close()
 
 

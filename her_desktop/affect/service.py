@@ -24,6 +24,7 @@ refinement off for the session.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -178,6 +179,10 @@ class AffectService:
             log.info("affect: LM refinement skipped: %s", exc)
             return
         refined = combine(turn.fast, probs, self.calibration)
+        if refined.label == "surprise":  # good or bad news? the words rarely say
+            with contextlib.suppress(LLMError):
+                good = await self.labeler.polarity(user_text)
+                refined = combine(turn.fast, probs, self.calibration, surprise_valence=good)
         arousal = clamp(refined.arousal + turn.voice_arousal, 0.0, 1.0)
         self._publish_estimate(turn_id, refined, arousal, "lm")
         old = turn.sample

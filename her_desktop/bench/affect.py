@@ -38,6 +38,7 @@ from her_desktop.affect.base import EMOTIONS, EmotionDetector, TextAffect, as_la
 from her_desktop.affect.combine import DEFAULT_CALIBRATION, Calibration, combine
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.lexicon import default_lexicon
+from her_desktop.affect.lm_label import LMLabeler
 from her_desktop.affect.text import LexiconDetector, vader_valence
 from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.events import EmotionLabel
@@ -145,8 +146,6 @@ async def lm_probabilities(
 ) -> tuple[list[dict[EmotionLabel, float]], list[float]]:
     """The LM labeler's probabilities for each item and its latency (ms) for each, measured
     after one untimed call that reads the fixed prompt into the scoring cache."""
-    from her_desktop.affect.lm_label import LMLabeler
-
     labeler = LMLabeler(engine, deadline_s=120.0)
     await labeler.probabilities("hello")
     probs: list[dict[EmotionLabel, float]] = []
@@ -242,6 +241,13 @@ def run_affect_bench(
     return 0
 
 
+def _default_engine() -> LLMEngine:
+    from her_desktop.app import make_llm
+    from her_desktop.config import load_settings
+
+    return make_llm(load_settings().settings)
+
+
 def _add(report: dict[str, Any], name: str, result: dict[str, Any]) -> None:
     report["detectors"][name] = result
     print(
@@ -262,30 +268,37 @@ def _lm_candidates(
 ) -> None:
     from her_desktop.llm.base import LLMError
 
-    async def measure() -> tuple[list[dict[EmotionLabel, float]], list[float], str]:
-        lm = engine
-        if lm is None:
-            from her_desktop.app import make_llm
-            from her_desktop.config import load_settings
+    fast_results = [fast.detect(i.text) for i in items]
 
-            lm = make_llm(load_settings().settings)
+    async def measure() -> tuple[list[TextAffect], list[float], list[TextAffect], list[float]]:
+        lm = engine if engine is not None else _default_engine()
         try:
             probs, latencies = await lm_probabilities(lm, items)
+            report["lm_model"] = lm.info().model
+            combined = [
+                combine(f, p, calibration) for f, p in zip(fast_results, probs, strict=True)
+            ]
+            # a surprise asks the LM once more: good or bad news?
+            labeler = LMLabeler(lm, deadline_s=120.0)
+            refined_latencies = list(latencies)
+            for n, item in enumerate(items):
+                if combined[n].label == "surprise":
+                    start = time.perf_counter()
+                    good = await labeler.polarity(item.text)
+                    refined_latencies[n] += (time.perf_counter() - start) * 1000.0
+                    combined[n] = combine(fast_results[n], probs[n], calibration, good)
         finally:
             if engine is None:
                 await lm.close()
-        return probs, latencies, lm.info().model
+        return [lm_only(p) for p in probs], latencies, combined, refined_latencies
 
     try:
-        probs, latencies, model = asyncio.run(measure())
+        lm_results, lm_latencies, combined, latencies = asyncio.run(measure())
     except LLMError as exc:
         for name in ("lm-label", "combined"):
             report["detectors"][name] = {"unavailable": str(exc)}
         return
-    report["lm_model"] = model
-    _add(report, "lm-label", score(items, [lm_only(p) for p in probs], latencies))
-    fast_results = [fast.detect(i.text) for i in items]
-    combined = [combine(f, p, calibration) for f, p in zip(fast_results, probs, strict=True)]
+    _add(report, "lm-label", score(items, lm_results, lm_latencies))
     result = score(items, combined, latencies)
     result["fast"] = fast.name
     _add(report, "combined", result)
