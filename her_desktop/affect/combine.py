@@ -35,7 +35,10 @@ class Calibration:
     bias: Mapping[EmotionLabel, float] = field(default_factory=dict)
 
 
-DEFAULT_CALIBRATION = Calibration()
+DEFAULT_CALIBRATION = Calibration(lm_weight=1.0, fast_weight=1.5, bias={"surprise": 0.5})
+"""Calibrated on the dev set (142 utterances) with the blended fast detector: accuracy 77.5 %
+(LM alone 62.7 %, blend alone 31.7 %); a plateau for fast weights 1.25-1.5 and surprise biases
+0.5-1.0 (76-78 %), falling off above 2."""
 
 
 def combine(
