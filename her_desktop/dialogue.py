@@ -12,6 +12,11 @@ Policies:
   (``SpeakingFinished.spoken_text`` after a barge-in). A turn whose reply is empty
   (failed, or cancelled before the first token) is left out of the history entirely, so the
   history always alternates user/assistant (strict chat templates reject two user turns).
+* Every streamed chunk passes one ``llm.reply_filter.ReplyFilter`` before it is shown
+  (``ReplyToken``, one per kept sentence or line) or spoken (``ReplySentence``): no markdown in
+  the voice, no assistant clichés, no human-experience claims, no sentence of her recent
+  replies again, one question at most, short unless more was asked for. Generation stops once
+  the filter will keep nothing more. The history keeps the filtered reply.
 * The prompt is persona system prompt + history + the new user message, fitted to the model's
   context by ``llm.context.fit_messages`` (oldest exchanges dropped first).
 * A failing LM never kills the stage: it becomes a ``StageError`` with a plain message and a
@@ -55,6 +60,7 @@ from her_desktop.llm.base import (
     Message,
 )
 from her_desktop.llm.context import fit_messages
+from her_desktop.llm.reply_filter import ReplyFilter, sentence_limit
 from her_desktop.llm.sentences import SentenceSplitter
 from her_desktop.stage import Stage
 from her_desktop.turn_context import AFTER_REPLY_BUDGET_S, TurnContextProvider
@@ -279,6 +285,13 @@ class DialogueStage(Stage):
             )
         return list(fitted.messages)
 
+    def _reply_filter(self, user_text: str, *, greeting: bool) -> ReplyFilter:
+        """The filter for one reply: short unless the user asked for more; no sentence of
+        her recent replies said again."""
+        sentences, words = (2, 40) if greeting else sentence_limit(user_text)
+        recent = [m.content for m in self.history if m.role == "assistant"]
+        return ReplyFilter(recent_replies=recent, max_sentences=sentences, max_words=words)
+
     def greet(self, notes: str) -> asyncio.Task[None]:
         """Open the conversation with continuity: a short LM greeting that may pick up on
         ``notes`` (what memory recalls: the user's name, a recent episode). The greeting is
@@ -292,17 +305,24 @@ class DialogueStage(Stage):
         self._set_state("thinking", turn_id)
         await self.bus.publish(ReplyStarted(turn_id))
         stats = GenerationStats()
-        produced: list[str] = []
+        produced = False
         splitter = SentenceSplitter(first_min_chars=FIRST_CHUNK_MIN_CHARS)
+        style = self._reply_filter(user_text, greeting=bool(greeting_notes))
         sentence_index = 0
         reason: FinishReason = "error"
         start = time.monotonic()
 
-        async def emit_sentences(sentences: list[str]) -> None:
+        async def emit(chunks: list[str], *, cut: bool = False) -> None:
+            """Show and speak what the reply filter keeps of ``chunks``."""
             nonlocal sentence_index
-            for sentence in sentences:
-                await self.bus.publish(ReplySentence(turn_id, sentence_index, sentence))
-                sentence_index += 1
+            for i, chunk in enumerate(chunks):
+                kept = style.accept(chunk, unfinished=cut and i == len(chunks) - 1)
+                if kept is None:
+                    continue
+                if kept.spoken:
+                    await self.bus.publish(ReplySentence(turn_id, sentence_index, kept.spoken))
+                    sentence_index += 1
+                await self.bus.publish(ReplyToken(turn_id, kept.shown))
 
         try:
             await self.engine.load()
@@ -313,16 +333,29 @@ class DialogueStage(Stage):
             else:
                 notes = await self._turn_notes(turn_id, user_text)
                 messages = await asyncio.to_thread(self._prompt, user_text, notes)
-            async for piece in self.engine.stream(messages, self._params(), stats):
-                if not produced:
-                    self._set_state("speaking", turn_id)
-                produced.append(piece)
-                await self.bus.publish(ReplyToken(turn_id, piece))
-                await emit_sentences(splitter.feed(piece))
-            await emit_sentences(splitter.flush())
-            reason = stats.finish_reason or "stop"
+            pieces = self.engine.stream(messages, self._params(), stats)
+            try:
+                async for piece in pieces:
+                    if not produced:
+                        produced = True
+                        self._set_state("speaking", turn_id)
+                    await emit(splitter.feed(piece))
+                    if style.done:  # the rest would be dropped: stop generating
+                        break
+            finally:  # an early stop ends the engine's generation now, not at garbage collection
+                aclose = getattr(pieces, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            reason = "stop" if style.done else (stats.finish_reason or "stop")
+            await emit(splitter.flush(), cut=reason in ("length", "deadline"))
+            fallback = style.fallback()
+            if fallback is not None:
+                await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))
+                await self.bus.publish(ReplyToken(turn_id, fallback.shown))
         except asyncio.CancelledError:
             reason = "cancelled"
+            for chunk in splitter.flush():  # kept as far as it was produced
+                style.accept(chunk)
             raise
         except LLMError as exc:
             category: ErrorCategory = "network" if isinstance(exc, EndpointError) else "model"
@@ -331,7 +364,7 @@ class DialogueStage(Stage):
             log.exception("dialogue: reply failed")
             self.report("internal", f"The reply failed unexpectedly: {exc}", repr(exc))
         finally:
-            text = "".join(produced).strip()
+            text = style.text
             if text and greeting_notes:
                 self.history.append(Message("assistant", text))
             elif text:

@@ -90,7 +90,8 @@ async def test_cancel_stops_reply_and_keeps_what_was_said() -> None:
     engine = FakeEngine(["word "], delay=0.01, forever=True)
     bus, stage, col = await make(engine, max_tokens=1000)
     await bus.publish(UserText("talk forever", turn_id=7))
-    await wait_until(lambda: len(col.of(ReplyToken)) >= 3)
+    await wait_until(lambda: engine.active and stage.state == "speaking")
+    await asyncio.sleep(0.05)  # a few pieces in
     loop = asyncio.get_running_loop()
     start = loop.time()
     await bus.publish(CancelReply(reason="stop button"))
@@ -110,7 +111,7 @@ async def test_new_turn_cancels_running_reply() -> None:
     engine = FakeEngine(["la "], delay=0.01, forever=True)
     bus, stage, col = await make(engine, max_tokens=1000)
     await bus.publish(UserText("one", turn_id=1))
-    await wait_until(lambda: col.of(ReplyToken))
+    await wait_until(lambda: stage.state == "speaking")
     engine.forever = False
     engine.pieces = ["Okay."]
     await bus.publish(UserText("two", turn_id=2))
@@ -305,5 +306,58 @@ async def test_greeting_with_continuity_keeps_only_her_words() -> None:
     await bus.publish(UserText("He is fine!"))
     await col.next_finished()
     assert [m.role for m in engine.calls[-1]] == ["system", "assistant", "user"]
+    await stage.stop()
+    await bus.close()
+
+
+async def test_the_voice_gets_no_markdown_cliches_or_repeats() -> None:
+    engine = FakeEngine(
+        [
+            "Oh no, ",
+            "that sounds exhausting. ",
+            "Feel free to vent. ",
+            "Here are some tips:\n",
+            "- **Rest** early\n",
+            "- Eat well",
+        ]
+    )
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("Can you list what helps after a bad day?", turn_id=1))
+    done = await col.next_finished()
+    sentences = [e.text for e in col.of(ReplySentence)]  # type: ignore[attr-defined]
+    assert sentences == ["Oh no, that sounds exhausting.", "Rest early.", "Eat well."]
+    shown = "".join(e.text for e in col.of(ReplyToken))  # type: ignore[attr-defined]
+    assert shown == done.text
+    assert (
+        done.text == "Oh no, that sounds exhausting.\nHere are some tips:\n• Rest early\n• Eat well"
+    )
+    assert stage.history[-1].content == done.text
+    # the next reply does not say the same sentence again
+    engine.pieces = ["That sounds exhausting. ", "Did you sleep?"]
+    await bus.publish(UserText("yes", turn_id=2))
+    again = await col.next_finished()
+    assert again.text == "Did you sleep?"
+    await stage.stop()
+    await bus.close()
+
+
+async def test_generation_stops_at_the_first_question() -> None:
+    engine = FakeEngine(["That's great! ", "How did it go? ", "Tell me. "], forever=True)
+    bus, stage, col = await make(engine, max_tokens=1000)
+    await bus.publish(UserText("I got the job!", turn_id=1))
+    done = await col.next_finished()
+    assert (done.reason, done.text) == ("stop", "That's great! How did it go?")
+    assert engine.active == 0
+    await stage.stop()
+    await bus.close()
+
+
+async def test_a_reply_of_only_cliches_says_something_short() -> None:
+    engine = FakeEngine(["How can I assist you today?"])
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("hi", turn_id=1))
+    done = await col.next_finished()
+    assert done.text == "I'm listening."
+    assert [e.text for e in col.of(ReplySentence)] == ["I'm listening."]  # type: ignore[attr-defined]
     await stage.stop()
     await bus.close()

@@ -1,0 +1,264 @@
+"""The companion's reply, sentence by sentence: what she says and what she leaves out.
+
+The small default LM falls back on help-desk habits however it is prompted. The dialogue
+stage passes every chunk of the streamed reply (from ``SentenceSplitter``) through one
+:class:`ReplyFilter` per reply, before the chunk is shown or spoken:
+
+- markdown is made speakable (``spoken_markdown.convert``): headings, rules and code never
+  reach the voice; list items are spoken as sentences;
+- a sentence with an assistant cliché (``data/reply_style.toml``: "How can I assist you",
+  "feel free to", "seek professional help" …) is dropped;
+- a sentence claiming a body, a past or a human experience ("my favourite film", "when I was
+  young", "I love watching") is dropped: she is an AI companion and says so;
+- a sentence she already said in one of her recent replies (or earlier in this one) is
+  dropped — small LMs loop on one sentence from turn to turn. "Already said": the same words,
+  a run of 3+ words that was all part of one earlier sentence, or (4+ words) a word set
+  overlapping an earlier one by :data:`REPEAT_OVERLAP`;
+- the reply ends after its first question (one question at a time), after ``max_sentences``
+  spoken sentences or ``max_words`` words (voice replies are one to three sentences; a user
+  who asks for a list, steps or a story gets :data:`LONG_SENTENCES`);
+- a reply cut by the token cap or the deadline loses its unfinished last fragment;
+- a reply left with nothing gets a short fallback line.
+
+:attr:`ReplyFilter.done` tells the caller to stop generating: the rest would be dropped anyway,
+and on a 2-core CPU every token saved is time back for the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from her_desktop.llm.sentences import split_sentences
+from her_desktop.llm.spoken_markdown import convert
+
+__all__ = [
+    "LONG_SENTENCES",
+    "SHORT_SENTENCES",
+    "Kept",
+    "ReplyFilter",
+    "StylePhrases",
+    "normalize",
+    "sentence_limit",
+]
+
+SHORT_SENTENCES = 3
+"""Spoken sentences in an ordinary voice reply."""
+LONG_SENTENCES = 12
+"""Spoken sentences when the user asked for more (a list, steps, a story)."""
+SHORT_WORDS = 55
+LONG_WORDS = 250
+RECENT_REPLIES = 6
+"""How many of her latest replies a new sentence must not repeat."""
+REPEAT_OVERLAP = 0.8
+"""Word-set overlap (Jaccard) at which two sentences of 4+ words count as the same."""
+
+DropReason = Literal["cliche", "human_experience", "repeat", "cut", "empty"]
+
+_TERMINALS = ".!?…。！？"
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"'})
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def normalize(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces: the form phrases are matched in."""
+    return " ".join(text.translate(_APOSTROPHES).lower().split())
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(normalize(text))
+
+
+@dataclass(frozen=True, slots=True)
+class StylePhrases:
+    """The phrase lists of ``data/reply_style.toml``."""
+
+    cliches: tuple[str, ...]
+    human_experience: tuple[re.Pattern[str], ...]
+    long_request: re.Pattern[str]
+    fallbacks: tuple[str, ...]
+
+    @staticmethod
+    @functools.cache
+    def load() -> StylePhrases:
+        raw = (
+            importlib.resources.files("her_desktop.llm")
+            .joinpath("data/reply_style.toml")
+            .read_text(encoding="utf-8")
+        )
+        data = tomllib.loads(raw)
+        return StylePhrases(
+            cliches=tuple(normalize(p) for p in data["cliches"]),
+            human_experience=tuple(re.compile(p, re.IGNORECASE) for p in data["human_experience"]),
+            long_request=re.compile(data["long_request"], re.IGNORECASE),
+            fallbacks=tuple(data["fallbacks"]),
+        )
+
+    def cliche(self, text: str) -> str | None:
+        """The first cliché ``text`` contains, or None."""
+        flat = normalize(text)
+        return next((p for p in self.cliches if p in flat), None)
+
+    def human_claim(self, text: str) -> bool:
+        flat = normalize(text)
+        return any(p.search(flat) for p in self.human_experience)
+
+
+def sentence_limit(user_text: str, phrases: StylePhrases | None = None) -> tuple[int, int]:
+    """(sentences, words) a reply to ``user_text`` may have: short unless more was asked for."""
+    phrases = phrases or StylePhrases.load()
+    if phrases.long_request.search(user_text):
+        return LONG_SENTENCES, LONG_WORDS
+    return SHORT_SENTENCES, SHORT_WORDS
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """One chunk of the reply that stays: its spoken form ("" for nothing to say) and the text
+    to show, with the separator that joins it to what was shown before."""
+
+    spoken: str
+    shown: str
+
+
+class _Seen:
+    """Sentences already said, for the repeat check."""
+
+    def __init__(self) -> None:
+        self._exact: set[str] = set()
+        self._sets: list[frozenset[str]] = []
+
+    def add(self, text: str) -> None:
+        words = _words(text)
+        if not words:
+            return
+        self._exact.add(" ".join(words))
+        if len(words) >= 4:
+            self._sets.append(frozenset(words))
+
+    def __contains__(self, text: str) -> bool:
+        words = _words(text)
+        if not words:
+            return False
+        flat = " ".join(words)
+        if flat in self._exact:
+            return True
+        if len(words) >= 3 and any(f" {flat} " in f" {seen} " for seen in self._exact):
+            return True  # all of it was part of an earlier sentence
+        if len(words) < 4:
+            return False
+        mine = frozenset(words)
+        return any(len(mine & s) / len(mine | s) >= REPEAT_OVERLAP for s in self._sets)
+
+
+class ReplyFilter:
+    """Decides, chunk by chunk, what of one streamed reply is shown and spoken."""
+
+    def __init__(
+        self,
+        *,
+        recent_replies: Sequence[str] = (),
+        max_sentences: int = SHORT_SENTENCES,
+        max_words: int = SHORT_WORDS,
+        phrases: StylePhrases | None = None,
+    ) -> None:
+        self.phrases = phrases or StylePhrases.load()
+        self.max_sentences = max(1, max_sentences)
+        self.max_words = max(1, max_words)
+        self.dropped: Counter[DropReason] = Counter()
+        self.done = False
+        """Nothing more will be kept: the caller may stop generating."""
+        self._recent = [r for r in recent_replies[-RECENT_REPLIES:] if r.strip()]
+        self._seen = _Seen()
+        for reply in self._recent:
+            for sentence in split_sentences(reply):
+                self._seen.add(convert(sentence).spoken)
+        self._shown: list[str] = []
+        self._spoken = 0
+        self._words = 0
+        self._last_kind = ""
+
+    @property
+    def text(self) -> str:
+        """Everything shown so far: the reply as the chat shows it and the history keeps it."""
+        return "".join(self._shown).strip()
+
+    @property
+    def kept_any(self) -> bool:
+        return bool(self._shown)
+
+    def _drop(self, reason: DropReason) -> None:
+        self.dropped[reason] += 1
+
+    def _join(self, kind: str, shown: str) -> str:
+        if not self._shown:
+            prefix = "• " if kind == "item" else ""
+        elif kind == "item":
+            prefix = "\n• "
+        elif kind in ("heading", "code") or self._last_kind in ("heading", "item", "code"):
+            prefix = "\n"
+        else:
+            prefix = " "
+        self._last_kind = kind
+        return prefix + shown
+
+    def accept(self, chunk: str, *, unfinished: bool = False) -> Kept | None:
+        """The kept form of ``chunk``, or None when it is dropped (or the reply is done).
+
+        ``unfinished``: this is the stream's last fragment and the reply was cut (token cap or
+        deadline) — a fragment without a closing mark is dropped when something was said.
+        """
+        if self.done:
+            return None
+        piece = convert(chunk)
+        if piece.kind == "skip":
+            self._drop("empty")
+            return None
+        if piece.kind in ("heading", "code"):
+            shown = self._join(piece.kind, piece.shown)
+            self._shown.append(shown)
+            return Kept("", shown)
+        spoken = piece.spoken
+        if unfinished and self.kept_any and spoken[-1] not in _TERMINALS:
+            self._drop("cut")
+            return None
+        if self.phrases.cliche(spoken) is not None:
+            self._drop("cliche")
+            return None
+        if self.phrases.human_claim(spoken):
+            self._drop("human_experience")
+            return None
+        if spoken in self._seen:
+            self._drop("repeat")
+            return None
+        self._seen.add(spoken)
+        shown = self._join(piece.kind, piece.shown)
+        self._shown.append(shown)
+        if spoken[-1] in _TERMINALS or unfinished:
+            self._spoken += 1
+        self._words += len(spoken.split())
+        if (
+            spoken.rstrip("\"')»”’").endswith(("?", "？"))
+            or self._spoken >= self.max_sentences
+            or self._words >= self.max_words
+        ):
+            self.done = True
+        return Kept(spoken, shown)
+
+    def fallback(self) -> Kept | None:
+        """A short line for a reply that kept nothing (None when something was kept)."""
+        if self.kept_any:
+            return None
+        recent = {normalize(r) for r in self._recent}
+        line = next(
+            (f for f in self.phrases.fallbacks if normalize(f) not in recent),
+            self.phrases.fallbacks[0],
+        )
+        self._shown.append(line)
+        return Kept(line, line)

@@ -1,0 +1,192 @@
+"""The reply filter and the markdown-to-speech step, on plain strings (no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from her_desktop.llm.reply_filter import (
+    LONG_SENTENCES,
+    SHORT_SENTENCES,
+    ReplyFilter,
+    StylePhrases,
+    sentence_limit,
+)
+from her_desktop.llm.sentences import split_sentences
+from her_desktop.llm.spoken_markdown import convert
+
+
+def run(reply: str, **kwargs: object) -> tuple[list[str], str, ReplyFilter]:
+    """Feed ``reply`` as the dialogue does: splitter chunks through one filter."""
+    style = ReplyFilter(**kwargs)  # type: ignore[arg-type]
+    spoken: list[str] = []
+    for chunk in split_sentences(reply):
+        kept = style.accept(chunk)
+        if kept is not None and kept.spoken:
+            spoken.append(kept.spoken)
+    return spoken, style.text, style
+
+
+@pytest.mark.parametrize(
+    ("chunk", "kind", "spoken", "shown"),
+    [
+        ("## Budget tips", "heading", "", "Budget tips"),
+        ("**Use Credit Cards Wisely:**", "heading", "", "Use Credit Cards Wisely:"),
+        ("Here are some ideas:", "heading", "", "Here are some ideas:"),
+        ("- Track what you spend", "item", "Track what you spend.", "Track what you spend"),
+        ("2. **Cook** at home.", "item", "Cook at home.", "Cook at home."),
+        ("* Call a friend!", "item", "Call a friend!", "Call a friend!"),
+        ("---", "skip", "", ""),
+        ("| a | b |", "skip", "", ""),
+        ("```python\nprint(1)\n```", "code", "", "```python\nprint(1)\n```"),
+        ("That is *really* hard.", "prose", "That is really hard.", "That is really hard."),
+        ("Try `ls` or [the docs](https://x.y).", "prose", "Try ls or the docs.", None),
+        ("> quoted words here.", "prose", "quoted words here.", None),
+        ("snake_case_name stays", "prose", "snake_case_name stays", None),
+        ("3 * 4 is 12.", "prose", "3 * 4 is 12.", None),
+    ],
+)
+def test_markdown_is_made_speakable(chunk: str, kind: str, spoken: str, shown: str | None) -> None:
+    piece = convert(chunk)
+    assert piece.kind == kind
+    assert piece.spoken == spoken
+    assert piece.shown == (spoken if shown is None else shown)
+
+
+def test_a_markdown_list_never_reaches_the_voice_as_markdown() -> None:
+    reply = (
+        "I'm sorry, that's a lot.\n\n### Tips\n1. **Budget** carefully\n"
+        "2. Cook at home\n- Walk more"
+    )
+    spoken, text, _ = run(reply, max_sentences=LONG_SENTENCES, max_words=200)
+    assert spoken == [
+        "I'm sorry, that's a lot.",
+        "Budget carefully.",
+        "Cook at home.",
+        "Walk more.",
+    ]
+    assert all(not set(s) & set("#*`|") for s in spoken)
+    # the chat shows a plain bulleted list
+    assert text == "I'm sorry, that's a lot.\nTips\n• Budget carefully\n• Cook at home\n• Walk more"
+
+
+@pytest.mark.parametrize(
+    "cliche",
+    [
+        "How can I assist you today?",
+        "Feel free to tell me more.",
+        "I'm here to help.",
+        "Let me know if you have any other questions or need further assistance.",
+        "It might help to seek professional help.",
+        "Speaking with a financial advisor can be very helpful.",
+        "Have you considered speaking with your manager?",
+        "I hope this helps!",
+        "As an AI language model, I can't feel.",
+    ],
+)
+def test_cliches_are_dropped(cliche: str) -> None:
+    spoken, _, style = run(f"That sounds exhausting. {cliche}")
+    assert spoken == ["That sounds exhausting."]
+    assert style.dropped["cliche"] == 1
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Spirited Away is one of my favourite films too.",
+        "I love watching it with friends.",
+        "When I was young, I had a beagle.",
+        "My favorite film is Totoro.",
+        "I've seen it three times.",
+        "I remember watching it in the cinema.",
+        "I grew up near the sea.",
+    ],
+)
+def test_human_experience_claims_are_dropped(claim: str) -> None:
+    spoken, _, style = run(f"Oh, Spirited Away is a lovely choice. {claim}")
+    assert spoken == ["Oh, Spirited Away is a lovely choice."]
+    assert style.dropped["human_experience"] == 1
+
+
+@pytest.mark.parametrize(
+    "honest",
+    [
+        "I haven't seen films the way you have, but I know the story.",
+        "I don't have a body, but I'm here with you.",
+        "I love that you told me.",
+        "I like how you put that.",
+        "Your favourite film sounds magical.",
+    ],
+)
+def test_honest_sentences_stay(honest: str) -> None:
+    spoken, _, _ = run(honest)
+    assert spoken == [honest]
+
+
+def test_a_sentence_from_a_recent_reply_is_not_said_again() -> None:
+    recent = ["Beagles are known for their adaptability and loyalty. What's his name?"]
+    spoken, _, style = run(
+        "Beagles are known for their adaptability and loyalty! Biscuit is a sweet name.",
+        recent_replies=recent,
+    )
+    assert spoken == ["Biscuit is a sweet name."]
+    assert style.dropped["repeat"] == 1
+
+
+def test_near_repeats_and_repeats_within_a_reply_are_dropped() -> None:
+    recent = ["I'm really sorry your day has been so hard."]
+    spoken, _, _ = run(
+        "I'm so sorry your day has been so hard. That sounds tiring. That sounds tiring.",
+        recent_replies=recent,
+    )
+    assert spoken == ["That sounds tiring."]
+
+
+def test_the_reply_ends_at_its_first_question() -> None:
+    spoken, _, style = run("That's wonderful news! How did it feel? Did you celebrate?")
+    assert spoken == ["That's wonderful news!", "How did it feel?"]
+    assert style.done
+
+
+def test_voice_replies_are_short_unless_more_was_asked() -> None:
+    long_reply = " ".join(f"Sentence number {i} is here." for i in range(10))
+    spoken, _, style = run(long_reply)
+    assert len(spoken) == SHORT_SENTENCES
+    assert style.done
+    assert sentence_limit("How are you?")[0] == SHORT_SENTENCES
+    assert sentence_limit("Can you list some ideas for dinner?")[0] == LONG_SENTENCES
+    assert sentence_limit("Tell me a story about a fox")[0] == LONG_SENTENCES
+
+
+def test_a_cut_fragment_is_dropped_but_a_lone_one_is_kept() -> None:
+    style = ReplyFilter()
+    assert style.accept("That sounds hard.") is not None
+    assert style.accept("Maybe you could", unfinished=True) is None
+    assert style.dropped["cut"] == 1
+    alone = ReplyFilter()
+    kept = alone.accept("xxxxx", unfinished=True)
+    assert kept is not None
+    assert alone.text == "xxxxx"
+
+
+def test_a_reply_of_only_cliches_gets_a_fallback_not_repeated() -> None:
+    phrases = StylePhrases.load()
+    spoken, _, style = run("How can I assist you today?")
+    assert spoken == []
+    first = style.fallback()
+    assert first is not None
+    assert first.spoken == phrases.fallbacks[0]
+    _, _, again = run("Feel free to ask.", recent_replies=[first.spoken])
+    second = again.fallback()
+    assert second is not None
+    assert second.spoken != first.spoken
+    _, _, kept = run("That's lovely.")
+    assert kept.fallback() is None
+
+
+def test_phrase_file_loads_and_every_pattern_is_lower_case() -> None:
+    phrases = StylePhrases.load()
+    assert phrases.cliches
+    assert all(p == p.lower() for p in phrases.cliches)
+    assert phrases.cliche("HOW CAN I ASSIST YOU?") == "how can i assist"
+    assert phrases.cliche("Let me know if you’d like") is None
+    assert phrases.human_claim("My favourite film is Heat.")
