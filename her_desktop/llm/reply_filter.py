@@ -5,7 +5,8 @@ stage passes every chunk of the streamed reply (from ``SentenceSplitter``) throu
 :class:`ReplyFilter` per reply, before the chunk is shown or spoken:
 
 - markdown is made speakable (``spoken_markdown.convert``): headings, rules and code never
-  reach the voice; list items are spoken as sentences;
+  reach the voice; list items are spoken as sentences. The chat is shown the markdown as
+  written (the window renders it), one kept chunk at a time;
 - a sentence with an assistant cliché (``data/reply_style.toml``: "How can I assist you",
   "feel free to", "seek professional help" …) is dropped;
 - a sentence claiming a body, a past or a human experience ("my favourite film", "when I was
@@ -64,6 +65,7 @@ DropReason = Literal["cliche", "human_experience", "repeat", "cut", "empty"]
 _TERMINALS = ".!?…。！？"
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"'})
 _WORD = re.compile(r"[a-z0-9']+")
+_QUESTION_END = re.compile(r"[?？‽][^\w]*$")
 
 
 def normalize(text: str) -> str:
@@ -121,7 +123,7 @@ def sentence_limit(user_text: str, phrases: StylePhrases | None = None) -> tuple
 @dataclass(frozen=True, slots=True)
 class Kept:
     """One chunk of the reply that stays: its spoken form ("" for nothing to say) and the text
-    to show, with the separator that joins it to what was shown before."""
+    to show (markdown as written), with the separator that joins it to what was shown."""
 
     spoken: str
     shown: str
@@ -197,12 +199,15 @@ class ReplyFilter:
         self.dropped[reason] += 1
 
     def _join(self, kind: str, shown: str) -> str:
+        """``shown`` with the separator that keeps the markdown's lines: a new line between
+        list items, a blank line around blocks, a space between sentences."""
+        blocks = ("item", "heading", "code", "rule")
         if not self._shown:
-            prefix = "• " if kind == "item" else ""
-        elif kind == "item":
-            prefix = "\n• "
-        elif kind in ("heading", "code") or self._last_kind in ("heading", "item", "code"):
+            prefix = ""
+        elif kind == self._last_kind and kind in ("item", "rule"):
             prefix = "\n"
+        elif kind in blocks or self._last_kind in blocks:
+            prefix = "\n\n"
         else:
             prefix = " "
         self._last_kind = kind
@@ -220,7 +225,7 @@ class ReplyFilter:
         if piece.kind == "skip":
             self._drop("empty")
             return None
-        if piece.kind in ("heading", "code"):
+        if piece.kind in ("heading", "code", "rule"):
             shown = self._join(piece.kind, piece.shown)
             self._shown.append(shown)
             return Kept("", shown)
@@ -244,7 +249,7 @@ class ReplyFilter:
             self._spoken += 1
         self._words += len(spoken.split())
         if (
-            spoken.rstrip("\"')»”’").endswith(("?", "？"))
+            _QUESTION_END.search(spoken)
             or self._spoken >= self.max_sentences
             or self._words >= self.max_words
         ):

@@ -1,16 +1,18 @@
-"""Markdown in a reply chunk, made fit for a voice and shown plainly in the chat.
+"""Markdown in a reply chunk, made fit for a voice.
 
 The LM sometimes writes markdown (lists, headings, bold) although the persona forbids it. The
 voice must never read it out, so every chunk the sentence splitter hands out (a sentence or a
-line: the splitter ends a chunk at every newline) goes through :func:`convert` first:
+line: the splitter ends a chunk at every newline) goes through :func:`convert` first. The chat
+window renders markdown (a list the user asked for shows as a list), so the shown form is the
+chunk as written; only the spoken form changes:
 
 - a heading (``## Tips``, a line that is only bold text, or a short line ending in ``:``) is
-  shown in the chat but not spoken;
-- a list item (``- x``, ``* x``, ``1. x``, ``a) x``) loses its marker; it is spoken as a
-  sentence (a full stop is added where it has none) and shown as a bullet on its own line;
-- a horizontal rule, a table row or a fenced code block is never spoken (code is shown);
+  not spoken;
+- a list item (``- x``, ``* x``, ``1. x``, ``a) x``) is spoken without its marker, as a
+  sentence (a full stop is added where it has none);
+- a horizontal rule, a table row or a fenced code block is never spoken;
 - inline marks (``**bold**``, ``*em*``, ``_em_``, ``~~x~~``, `` `code` ``, ``[text](url)``)
-  are reduced to their text in both forms.
+  are spoken as their text.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Literal
 
 __all__ = ["SpokenChunk", "convert"]
 
-ChunkKind = Literal["prose", "item", "heading", "code", "skip"]
+ChunkKind = Literal["prose", "item", "heading", "code", "rule", "skip"]
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.*?)\s*#*\s*$")
 _RULE = re.compile(r"^\s*([-*_=])(?:\s*\1){2,}\s*$")
@@ -47,7 +49,7 @@ class SpokenChunk:
     spoken: str
     """What the voice says ("" for nothing)."""
     shown: str
-    """What the chat shows, without markdown marks ("" for nothing)."""
+    """What the chat shows: the chunk as written ("" for nothing)."""
 
 
 def _inline(text: str) -> str:
@@ -72,32 +74,31 @@ def _as_sentence(text: str) -> str:
 
 
 def convert(chunk: str) -> SpokenChunk:
-    """Classify one splitter chunk and give its spoken and shown forms."""
-    text = chunk.strip()
-    if not text:
+    """Classify one splitter chunk and give its spoken form."""
+    shown = chunk.strip()
+    if not shown:
         return SpokenChunk("skip", "", "")
-    if text.startswith("```"):
-        return SpokenChunk("code", "", text)
-    if _RULE.fullmatch(text) or _TABLE.fullmatch(text):
-        return SpokenChunk("skip", "", "")
-    text = _QUOTE.sub("", text)
+    if shown.startswith("```"):
+        return SpokenChunk("code", "", shown)
+    if _RULE.fullmatch(shown) or _TABLE.fullmatch(shown):
+        return SpokenChunk("rule", "", shown)
+    text = _QUOTE.sub("", shown)
     heading = _HEADING.fullmatch(text)
     if heading is not None:
-        title = _inline(heading.group(1))
-        return SpokenChunk("heading", "", title) if title else SpokenChunk("skip", "", "")
-    bold = _BOLD_ONLY.fullmatch(text)
-    if bold is not None:
-        title = _inline(bold.group(2)).rstrip(":").strip()
-        return SpokenChunk("heading", "", title + ":") if title else SpokenChunk("skip", "", "")
+        return (
+            SpokenChunk("heading", "", shown) if heading.group(1) else SpokenChunk("skip", "", "")
+        )
+    if _BOLD_ONLY.fullmatch(text) is not None:
+        return SpokenChunk("heading", "", shown)
     bullet = _BULLET.match(text)
     if bullet is not None:
         body = _inline(text[bullet.end() :])
-        if not body:
-            return SpokenChunk("skip", "", "")
-        return SpokenChunk("item", _as_sentence(body), body)
+        return (
+            SpokenChunk("item", _as_sentence(body), shown) if body else SpokenChunk("skip", "", "")
+        )
     plain = _inline(text)
     if not plain:
         return SpokenChunk("skip", "", "")
     if plain.endswith(":") and len(plain.split()) <= 5:
-        return SpokenChunk("heading", "", plain)
-    return SpokenChunk("prose", plain, plain)
+        return SpokenChunk("heading", "", shown)
+    return SpokenChunk("prose", plain, shown)

@@ -83,9 +83,9 @@ def test_typed_message_gets_a_streamed_reply(run_qt: RunQt) -> None:
         conversation = window.conversation
         reply = await next_reply(window)
         assert reply.role == "assistant"
-        assert reply.text == "Hello **there**. How are you? 😊 你好"
+        assert reply.text == "Hello **there**. How are you? 😊"  # a reply ends at its question
         await wait_until(lambda: "<b>there</b>" in reply.label.text())
-        assert len(tokens) == 5  # streamed piece by piece
+        assert tokens == ["Hello **there**.", " How are you? 😊"]  # streamed sentence by sentence
         user = next(b for b in conversation.bubbles() if b.role == "user")
         assert user.text == "hi 👋"
         assert engine.calls[-1][-1].content == "hi 👋"
@@ -124,7 +124,7 @@ def test_reply_from_the_tiny_model_streams_into_the_window(run_qt: RunQt, tiny_g
         type_and_send(window, "Hello there")
         reply = await next_reply(window, within_s=30)
         assert reply.text.strip()
-        assert len(tokens) > 1
+        assert tokens
         assert window.orb.state == "idle"
         await running.close()
 
@@ -139,16 +139,16 @@ def test_stop_button_and_escape_stop_the_reply(run_qt: RunQt) -> None:
         type_and_send(window, "talk forever")
         await wait_until(lambda: window.composer.stop_button.isEnabled())
         await wait_until(lambda: window.orb.state == "speaking")
-        await wait_until(lambda: bool(replies(window)) and "la la" in replies(window)[0].text)
         window.stop_action.trigger()  # what Esc does (the shortcut needs a focused window)
         reply = await next_reply(window)
         assert "stopped" in reply.meta.text()
+        assert "la" in reply.text  # kept as far as it was produced
         await wait_until(lambda: not window.composer.stop_button.isEnabled())
         assert window.orb.state == "idle"
 
         # the stop button does the same
         type_and_send(window, "again")
-        await wait_until(lambda: len(replies(window)) == 2 and "la" in replies(window)[1].text)
+        await wait_until(lambda: len(replies(window)) == 2 and window.orb.state == "speaking")
         click(window.composer.stop_button)
         assert "stopped" in (await next_reply(window, 2)).meta.text()
         await running.close()
