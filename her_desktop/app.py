@@ -50,6 +50,9 @@ def generation_params(settings: Settings) -> GenerationParams:
         max_tokens=llm.max_tokens,
         temperature=llm.temperature,
         top_p=llm.top_p,
+        min_p=llm.min_p,
+        repeat_penalty=llm.repeat_penalty,
+        presence_penalty=llm.presence_penalty,
         deadline_s=llm.deadline_s,
     )
 

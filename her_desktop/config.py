@@ -90,7 +90,12 @@ class LLMSettings(_Section):
     """CPU threads; unset = chosen by the engine from the machine."""
     max_tokens: int = Field(default=320, ge=1, le=8192)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
-    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    min_p: float = Field(default=0.1, ge=0.0, lt=1.0)
+    """Companion sampling: drop tokens under min_p × the likeliest (keeps her on topic)."""
+    repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
+    presence_penalty: float = Field(default=0.3, ge=0.0, le=2.0)
+    """Nudges her off words she just used (fewer looping phrases)."""
     deadline_s: float = Field(default=60.0, gt=0, le=3600)
     remote: RemoteLLMSettings = Field(default_factory=RemoteLLMSettings)
 

@@ -449,6 +449,13 @@ async def test_request_body(fake: FakeServer, engines: Callable[..., RemoteEngin
     assert (body["max_tokens"], body["temperature"], body["top_p"]) == (17, 0.2, 0.5)
     assert (body["stop"], body["seed"]) == (["\n\n"], 7)
     assert "grammar" not in body
+    assert "presence_penalty" not in body  # off: not sent
+    assert "min_p" not in body  # not an OpenAI field
+
+    await collect(engine, GenerationParams(presence_penalty=0.4, frequency_penalty=0.1))
+    body = fake.last("ok").body
+    assert body is not None
+    assert (body["presence_penalty"], body["frequency_penalty"]) == (0.4, 0.1)
 
     grammar = 'root ::= "yes" | "no"'
     await collect(engine, GenerationParams(grammar=grammar))

@@ -32,6 +32,15 @@ class GenerationParams:
     max_tokens: int = 256
     temperature: float = 0.7
     top_p: float = 0.9
+    min_p: float = 0.05
+    """Drop tokens less likely than ``min_p`` times the most likely one (cuts the odd word
+    off-topic without flattening the likely ones as a low temperature would)."""
+    repeat_penalty: float = 1.1
+    """Multiplicative penalty (1 = off) on tokens of the last 64 generated (llama.cpp)."""
+    presence_penalty: float = 0.0
+    """Additive penalty on any token already generated (0 = off; OpenAI-style servers too)."""
+    frequency_penalty: float = 0.0
+    """Additive penalty per earlier use of a token (0 = off)."""
     deadline_s: float = 60.0
     stop: tuple[str, ...] = ()
     grammar: str | None = None

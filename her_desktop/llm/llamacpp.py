@@ -78,7 +78,6 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 
-REPEAT_PENALTY = 1.1
 CPU_UBATCH = 64
 """Default compute chunk on CPU: see ``LlamaCppEngine._ubatch``."""
 LOCK_POLL_S = 0.01
@@ -900,7 +899,10 @@ class LlamaCppEngine(LLMEngine):
             prompt,
             temp=max(0.0, params.temperature),
             top_p=params.top_p,
-            repeat_penalty=REPEAT_PENALTY,
+            min_p=params.min_p,
+            repeat_penalty=params.repeat_penalty,
+            presence_penalty=params.presence_penalty,
+            frequency_penalty=params.frequency_penalty,
             grammar=grammar,
         )
         reason: FinishReason | None = None

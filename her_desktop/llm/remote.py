@@ -321,6 +321,12 @@ class RemoteEngine(LLMEngine):
         }
         if self._model:
             body["model"] = self._model
+        # Only the OpenAI-standard penalties, and only when on: a strict server (OpenAI itself)
+        # rejects fields it does not know, so min_p and repeat_penalty stay in-process only.
+        if params.presence_penalty:
+            body["presence_penalty"] = params.presence_penalty
+        if params.frequency_penalty:
+            body["frequency_penalty"] = params.frequency_penalty
         if params.stop:
             body["stop"] = list(params.stop)
         if params.seed is not None:
