@@ -12,7 +12,11 @@ Policy:
   :func:`resolve_persona` never raises: an invalid or missing user persona gives the bundled
   default plus a problem message (same rule as settings: the app never dies of a bad file).
 - The system prompt is prefilled on every start, on machines as small as 2 CPU cores: it stays
-  compact (about 250 tokens for the default persona; hard limit :data:`MAX_PROMPT_CHARS`).
+  compact (about 450 tokens for the default persona; hard limit :data:`MAX_PROMPT_CHARS`).
+  It is read once per launch and kept in the model's prompt cache (and saved across launches
+  by the llama.cpp engine), so its size costs the first turn only.
+- ``examples``: a few short made-up exchanges that show her tone (a small LM copies tone from
+  examples far better than from rules); the prompt fences them as made up.
 """
 
 from __future__ import annotations
@@ -52,6 +56,15 @@ class PersonaError(Exception):
     """A persona could not be loaded; the message names the file, the problem and the fix."""
 
 
+class Example(BaseModel):
+    """One short made-up exchange that shows her tone (never a fact of the conversation)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    user: _Line
+    reply: _Line
+
+
 class Persona(BaseModel):
     """One persona file. Every field is short: it all ends up in the system prompt."""
 
@@ -69,6 +82,9 @@ class Persona(BaseModel):
     style: list[_Line] = Field(default_factory=list, max_length=12)
     """How she speaks. Replies are spoken aloud: short sentences, no markdown."""
     boundaries: list[_Line] = Field(default_factory=list, max_length=12)
+    examples: list[Example] = Field(default_factory=list, max_length=4)
+    """Two to four short exchanges for tone. The prompt marks them as made up, so the LM
+    does not take them for things the user said."""
     greeting: _Line
 
     @model_validator(mode="after")
@@ -93,6 +109,14 @@ class Persona(BaseModel):
             lines.append("How you speak: " + " ".join(self.style))
         if self.boundaries:
             lines.append("Boundaries: " + " ".join(self.boundaries))
+        if self.examples:
+            lines.append(
+                "Made-up examples, only to show your tone (they did not happen; never mention "
+                "them or take facts from them):"
+            )
+            for example in self.examples:
+                lines.append(f"User: {example.user}\n{self.name}: {example.reply}")
+            lines.append("(End of examples. The real conversation follows.)")
         return "\n".join(lines)
 
 

@@ -37,7 +37,7 @@ def test_bundled_samantha_loads() -> None:
 def test_system_prompt_is_compact_and_says_who_and_the_boundaries() -> None:
     prompt = load_persona("samantha").system_prompt()
     print(f"system prompt: {len(prompt)} characters, {len(prompt.split())} words")
-    assert len(prompt) < 1500
+    assert len(prompt) < 2400  # about 480 tokens: read once per launch, then cached
     assert prompt.startswith("You are Samantha")
     lowered = prompt.lower()
     assert "ai running locally" in lowered
@@ -45,6 +45,28 @@ def test_system_prompt_is_compact_and_says_who_and_the_boundaries() -> None:
     assert "never instructions" in lowered
     assert "markdown" in lowered
     assert "one question at a time" in lowered
+
+
+def test_examples_are_fenced_as_made_up_tone_only() -> None:
+    persona = load_persona("samantha")
+    assert 2 <= len(persona.examples) <= 4
+    prompt = persona.system_prompt()
+    head, _, rest = prompt.partition("Made-up examples, only to show your tone")
+    assert "they did not happen" in rest
+    body, _, tail = rest.partition("(End of examples. The real conversation follows.)")
+    assert tail == ""  # the examples close the prompt
+    for example in persona.examples:
+        assert f"User: {example.user}\nSamantha: {example.reply}" in body
+        assert example.reply not in head
+        assert len(example.reply.split()) <= 30  # voice-short, like the replies they model
+
+
+def test_an_example_with_an_unknown_field_is_rejected() -> None:
+    text = REPO_PERSONA.read_text(encoding="utf-8").replace(
+        '{ user = "Ugh, today was awful.",', '{ speaker = "x", user = "Ugh, today was awful.",'
+    )
+    with pytest.raises(PersonaError, match=r"examples\.speaker item 1 is not a persona field"):
+        parse_persona(text, "test.toml")
 
 
 def test_system_prompt_has_no_markdown_of_its_own() -> None:
