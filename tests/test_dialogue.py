@@ -328,7 +328,9 @@ async def test_the_voice_gets_no_markdown_cliches_or_repeats() -> None:
     assert sentences == ["Oh no, that sounds exhausting.", "Rest early.", "Eat well."]
     shown = "".join(e.text for e in col.of(ReplyToken))  # type: ignore[attr-defined]
     assert shown == done.text
-    expected = "Oh no, that sounds exhausting.\n\nHere are some tips:\n\n- **Rest** early\n- Eat well"
+    expected = (
+        "Oh no, that sounds exhausting.\n\nHere are some tips:\n\n- **Rest** early\n- Eat well"
+    )
     assert done.text == expected
     assert stage.history[-1].content == done.text
     # the next reply does not say the same sentence again
