@@ -5,7 +5,7 @@
 ``her-desktop doctor``       what is installed, what is missing, and the fix for each problem
 ``her-desktop models ...``   list / install / add / remove / verify models
 ``her-desktop memory ...``   list / search / show / edit / forget / forget-all / export
-``her-desktop bench ...``    llm, affect, memory: measurements as JSON
+``her-desktop bench ...``    llm, affect, memory, companion: measurements as JSON
 ``her-desktop --version``
 """
 
@@ -95,6 +95,16 @@ def _build_parser() -> argparse.ArgumentParser:
     bstt.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     becho = bsub.add_parser("echo", help="echo cancellation: ERLE, false barge-ins, double talk")
     becho.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    bcomp = bsub.add_parser(
+        "companion", help="does she sound like a companion: clichés, repeats, claims, tasks"
+    )
+    bcomp.add_argument("--part", choices=("dev", "locked", "both"), default="dev")
+    bcomp.add_argument("--limit", type=int, default=None, help="N cases spread over the part")
+    bcomp.add_argument("--model", help="model id, registered name or .gguf path")
+    bcomp.add_argument(
+        "--no-filter", action="store_true", help="measure the LM's raw replies (filter off)"
+    )
+    bcomp.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bmem = bsub.add_parser("memory", help="recall over sessions; retrieval latency at 1k-100k")
     bmem.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bmem.add_argument(
@@ -241,12 +251,19 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from her_desktop.bench.echo import run_echo_bench
 
         return run_echo_bench(out=args.out)
+    if args.bench_command == "companion":
+        from her_desktop.bench.companion import run_companion_bench
+
+        return run_companion_bench(
+            part=args.part, out=args.out, model=args.model, limit=args.limit, raw=args.no_filter
+        )
     if args.bench_command == "memory":
         from her_desktop.bench.memory import run_memory_bench
 
         return run_memory_bench(args.out, model=args.model)
     print(
-        "usage: her-desktop bench {llm,voice,stt,echo,affect,memory} [--out FILE]", file=sys.stderr
+        "usage: her-desktop bench {llm,voice,stt,echo,affect,memory,companion} [--out FILE]",
+        file=sys.stderr,
     )
     return 2
 

@@ -125,6 +125,8 @@ class DialogueStage(Stage):
         """the reply whose audio is still playing after its text ended"""
         self._audio_ended: int | None = None
         """the latest turn whose audio ended (possibly before its reply did)"""
+        self.reply_style = True
+        """False: replies are the LM's raw text (``bench companion --no-filter`` measures it)."""
 
     async def setup(self) -> None:
         self.subscribe(UserText, self._on_user_text, name="dialogue")
@@ -290,7 +292,12 @@ class DialogueStage(Stage):
         her recent replies said again."""
         sentences, words = (2, 40) if greeting else sentence_limit(user_text)
         recent = [m.content for m in self.history if m.role == "assistant"]
-        return ReplyFilter(recent_replies=recent, max_sentences=sentences, max_words=words)
+        return ReplyFilter(
+            recent_replies=recent,
+            max_sentences=sentences,
+            max_words=words,
+            passthrough=not self.reply_style,
+        )
 
     def greet(self, notes: str) -> asyncio.Task[None]:
         """Open the conversation with continuity: a short LM greeting that may pick up on

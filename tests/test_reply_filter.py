@@ -195,3 +195,12 @@ def test_phrase_file_loads_and_every_pattern_is_lower_case() -> None:
     assert phrases.cliche("HOW CAN I ASSIST YOU?") == "how can i assist"
     assert phrases.cliche("Let me know if you’d like") is None
     assert phrases.human_claim("My favourite film is Heat.")
+
+
+def test_passthrough_keeps_the_raw_reply_for_measuring() -> None:
+    raw = "How can I assist you today? - **Tip** one. Feel free to ask?"
+    spoken, text, style = run(raw, passthrough=True)
+    assert spoken == split_sentences(raw)
+    assert text == " ".join(spoken)
+    assert not style.done
+    assert style.fallback() is None

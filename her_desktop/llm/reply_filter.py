@@ -169,8 +169,11 @@ class ReplyFilter:
         max_sentences: int = SHORT_SENTENCES,
         max_words: int = SHORT_WORDS,
         phrases: StylePhrases | None = None,
+        passthrough: bool = False,
     ) -> None:
         self.phrases = phrases or StylePhrases.load()
+        self.passthrough = passthrough
+        """Keep every chunk as written (spoken as is): the LM's raw reply, for measuring."""
         self.max_sentences = max(1, max_sentences)
         self.max_words = max(1, max_words)
         self.dropped: Counter[DropReason] = Counter()
@@ -221,6 +224,13 @@ class ReplyFilter:
         """
         if self.done:
             return None
+        if self.passthrough:
+            raw = chunk.strip()
+            if not raw:
+                return None
+            shown = self._join("prose", raw)
+            self._shown.append(shown)
+            return Kept(raw, shown)
         piece = convert(chunk)
         if piece.kind == "skip":
             self._drop("empty")
@@ -258,7 +268,7 @@ class ReplyFilter:
 
     def fallback(self) -> Kept | None:
         """A short line for a reply that kept nothing (None when something was kept)."""
-        if self.kept_any:
+        if self.kept_any or self.passthrough:
             return None
         recent = {normalize(r) for r in self._recent}
         line = next(

@@ -1,0 +1,144 @@
+"""``bench companion``: the scoring on plain strings, and a run through the App on a fake LM."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from her_desktop.bench.companion import (
+    Case,
+    Task,
+    acknowledged_first,
+    load_cases,
+    measure,
+    parse_cases,
+    score_turn,
+    spread,
+    summarize_scores,
+)
+from her_desktop.persona import load_persona
+from tests.fakes import FakeEngine
+from tests.running_app import light_settings
+
+
+def test_both_parts_load_with_tasks_and_negative_turns() -> None:
+    for part in ("dev", "locked"):
+        cases = load_cases(part)  # type: ignore[arg-type]
+        assert len(cases) >= 30
+        assert any(c.task is not None for c in cases)
+        assert any(c.negative for c in cases)
+        assert len({c.id for c in cases}) == len(cases)
+    dev = {c.id for c in load_cases("dev")}
+    assert not dev & {c.id for c in load_cases("locked")}
+
+
+BAD_DAY = Case("b1", "bad_day", "My boss yelled at me today.", negative=True)
+SUM = Case("t1", "task", "what's 12 times 12", task=Task("arithmetic", ("144",)))
+TRANSLATE = Case(
+    "t2", "task", "Say 'I need a break' in French", task=Task("translate", ("pause",), ("envie",))
+)
+
+
+def test_a_help_desk_reply_scores_badly() -> None:
+    reply = (
+        "Have you considered speaking with your manager? I'm sorry to hear that. "
+        "My favourite way to relax is watching films. How can I assist you today?"
+    )
+    previous = ["I'm sorry to hear that. What happened?"]
+    score = score_turn(BAD_DAY, reply, [], previous)
+    assert score.cliches == ["considered speaking", "how can i assist"]
+    assert score.repeated == ["I'm sorry to hear that."]
+    assert score.human_claims == ["My favourite way to relax is watching films."]
+    assert score.acknowledged_first is False  # advice came first
+    assert score.task_correct is None
+
+
+def test_a_companion_reply_scores_well() -> None:
+    spoken = ["Oh no, that sounds awful.", "Do you want to talk about it?"]
+    score = score_turn(BAD_DAY, " ".join(spoken), spoken, [])
+    assert (score.cliches, score.repeated, score.human_claims) == ([], [], [])
+    assert score.acknowledged_first is True
+    assert score.words == 12
+
+
+def test_spoken_markdown_counts_as_a_cliche() -> None:
+    score = score_turn(BAD_DAY, "x", ["**Budget** wisely.", "- Cook at home."], [])
+    assert len(score.cliches) == 2
+
+
+@pytest.mark.parametrize(
+    ("reply", "correct"),
+    [("That's 144.", True), ("It's 124.", False), ("Twelve twelves make 144!", True)],
+)
+def test_task_answers_are_checked_against_the_reference(reply: str, correct: bool) -> None:
+    assert score_turn(SUM, reply, [], []).task_correct is correct
+
+
+def test_a_forbidden_answer_is_wrong_even_with_an_expected_one() -> None:
+    wrong = "Je n'ai pas envie de prendre une pause."
+    assert score_turn(TRANSLATE, wrong, [], []).task_correct is False
+    assert score_turn(TRANSLATE, "J'ai besoin d'une pause.", [], []).task_correct is True
+
+
+def test_accents_and_case_do_not_matter_for_reference_answers() -> None:
+    case = Case("t3", "task", "x", task=Task("translate", ("hasta mañana",)))
+    assert score_turn(case, "¡Hasta Manana!", [], []).task_correct is True
+
+
+def test_acknowledgement_before_advice() -> None:
+    assert acknowledged_first(["That sounds so frustrating.", "You could take a walk."])
+    assert not acknowledged_first(["You should take a walk.", "Sorry, that's rough."])
+    assert not acknowledged_first(["Okay."])
+
+
+def test_summary_figures() -> None:
+    scores = [
+        score_turn(BAD_DAY, "Oh no, I'm sorry.", [], []),
+        score_turn(SUM, "It's 144.", [], [], reason="deadline"),
+        score_turn(TRANSLATE, "Feel free to ask! J'ai besoin d'une pause.", [], []),
+    ]
+    summary = summarize_scores(scores)
+    assert summary["turns"] == 3
+    assert summary["cliche_turns"] == 1
+    assert summary["task_accuracy"] == 1.0
+    assert summary["negative_acknowledged_first"] == 1.0
+    assert summary["human_experience_claims"] == 0
+    assert summary["finish_reasons"] == {"stop": 2, "deadline": 1}
+    assert summary["words_per_reply_median"] == 4
+
+
+async def test_the_bench_runs_the_cases_through_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake LM that always says the same help-desk line: the bench must see it."""
+    data = [
+        {"id": "a", "category": "bad_day", "history": ["ugh", "long day"], "user": "so tired",
+         "negative": True, "task": None},
+        {"id": "b", "category": "task", "history": [], "user": "what's 2 plus 2",
+         "negative": False, "task": {"kind": "arithmetic", "expect_any": ["4"], "forbid": []}},
+    ]  # fmt: skip
+    text = json.dumps(data)
+    monkeypatch.setattr("her_desktop.bench.companion.load_cases", lambda _: parse_cases(text))
+    engine = FakeEngine(["I'm sorry you're tired. ", "How can I assist you today?"])
+    settings = light_settings()
+    for raw, cliche_turns, acknowledged in ((True, 2, 1.0), (False, 0, 0.0)):
+        report = await measure(settings, load_persona("samantha"), ["dev"], raw=raw, engine=engine)
+        summary = report["parts"]["dev"]["summary"]
+        assert report["reply_filter"] is (not raw)
+        assert summary["turns"] == 2
+        assert summary["cliche_turns"] == cliche_turns
+        assert summary["task_accuracy"] == 0.0
+        # filtered, the third "I'm sorry you're tired." is a repeat: she says a short fallback
+        assert summary["negative_acknowledged_first"] == acknowledged
+    # history turns and scored turns all went to the LM: 3 + 1 per run
+    assert len(engine.calls) == 8
+    assert engine.calls[-1][-1].content == "what's 2 plus 2"
+
+
+def test_a_subset_is_spread_over_the_whole_set() -> None:
+    cases = load_cases("dev")
+    subset = spread(cases, 7)
+    assert len(subset) == 7
+    assert subset[0] == cases[0]
+    assert {c.category for c in subset} >= {"task", "bad_day"}
+    assert spread(cases, None) == cases
+    assert spread(cases, 10_000) == cases
