@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import re
+from pathlib import Path
+
 import pytest
 
+from her_desktop.app import generation_params
+from her_desktop.bus import Bus
+from her_desktop.config import Settings
+from her_desktop.dialogue import DialogueStage
+from her_desktop.events import Event, ReplyFinished, ReplySentence, UserText
+from her_desktop.llm.llamacpp import LlamaCppEngine
 from her_desktop.llm.reply_filter import (
     LONG_SENTENCES,
     SHORT_SENTENCES,
@@ -13,6 +24,7 @@ from her_desktop.llm.reply_filter import (
 )
 from her_desktop.llm.sentences import split_sentences
 from her_desktop.llm.spoken_markdown import convert
+from her_desktop.persona import load_persona
 
 
 def run(reply: str, **kwargs: object) -> tuple[list[str], str, ReplyFilter]:
@@ -204,3 +216,55 @@ def test_passthrough_keeps_the_raw_reply_for_measuring() -> None:
     assert text == " ".join(spoken)
     assert not style.done
     assert style.fallback() is None
+
+
+# -- the real default model (slow): the filter's twin test on the real part ---------------------
+
+
+@pytest.mark.slow
+async def test_the_default_model_through_the_filter_speaks_like_a_companion(
+    default_gguf: Path,
+) -> None:
+    """Prompts that drew a markdown list of tips and a "my favourite film too" from the default
+    model: what reaches the voice has no markdown, cliché, claim or second question."""
+    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
+    bus = Bus()
+    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
+    spoken: dict[int, list[str]] = {}
+
+    async def on_event(event: Event) -> None:
+        if isinstance(event, ReplySentence):
+            spoken.setdefault(event.turn_id, []).append(event.text)
+        elif isinstance(event, ReplyFinished):
+            finished.put_nowait(event)
+
+    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    settings = Settings()
+    params = dataclasses.replace(generation_params(settings), seed=1, deadline_s=300)
+    stage = DialogueStage(
+        bus, engine, system_prompt=load_persona("samantha").system_prompt(), params=params
+    )
+    await stage.start()
+    phrases = StylePhrases.load()
+    try:
+        for text in (
+            "My rent is going up again and I'm really worried about money.",
+            "My favourite film is Spirited Away.",
+        ):
+            event = UserText(text)
+            await bus.publish(event)
+            done = await asyncio.wait_for(finished.get(), 600)
+            said = spoken.get(event.turn_id, [])
+            print(f"\n{text!r} -> {done.reason}: {said}")
+            assert done.reason in ("stop", "length"), done
+            assert said, "nothing reached the voice"
+            assert len(said) <= SHORT_SENTENCES
+            assert sum("?" in s for s in said) <= 1
+            for sentence in said:
+                assert not re.search(r"^\s*(?:[-*#]|\d+\.)\s|\*\*|`", sentence), sentence
+                assert phrases.cliche(sentence) is None, sentence
+                assert not phrases.human_claim(sentence), sentence
+    finally:
+        await stage.stop()
+        await bus.close()
+        await engine.close()
