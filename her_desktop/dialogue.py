@@ -17,6 +17,8 @@ Policies:
   the voice, no assistant clichés, no human-experience claims, no sentence of her recent
   replies again, one question at most, short unless more was asked for. Generation stops once
   the filter will keep nothing more. The history keeps the filtered reply.
+* A plain sum ("what's 15 percent of 80") is answered exactly by ``llm.arithmetic``, not
+  by the LM (small models get sums wrong); it still goes through the history like any reply.
 * The prompt is persona system prompt + history + the new user message, fitted to the model's
   context by ``llm.context.fit_messages`` (oldest exchanges dropped first).
 * A failing LM never kills the stage: it becomes a ``StageError`` with a plain message and a
@@ -30,7 +32,7 @@ import dataclasses
 import logging
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from her_desktop.bus import Bus
 from her_desktop.events import (
@@ -51,6 +53,7 @@ from her_desktop.events import (
     UserText,
     new_turn_id,
 )
+from her_desktop.llm.arithmetic import exact_answer
 from her_desktop.llm.base import (
     EndpointError,
     GenerationParams,
@@ -78,6 +81,11 @@ GREETING_INSTRUCTION = (
 FIRST_CHUNK_MIN_CHARS = 20
 # How long memory/affect may take to prepare a turn before the reply starts without them.
 BEFORE_REPLY_BUDGET_S = 1.5
+
+
+async def _said(text: str) -> AsyncIterator[str]:
+    """A reply that needs no LM (an exact sum), streamed like one."""
+    yield text
 
 
 def clean_user_text(text: str) -> str:
@@ -340,7 +348,12 @@ class DialogueStage(Stage):
             else:
                 notes = await self._turn_notes(turn_id, user_text)
                 messages = await asyncio.to_thread(self._prompt, user_text, notes)
-            pieces = self.engine.stream(messages, self._params(), stats)
+            exact = None if greeting_notes or not self.reply_style else exact_answer(user_text)
+            pieces = (
+                _said(exact)
+                if exact is not None
+                else self.engine.stream(messages, self._params(), stats)
+            )
             try:
                 async for piece in pieces:
                     if not produced:

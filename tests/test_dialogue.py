@@ -362,3 +362,19 @@ async def test_a_reply_of_only_cliches_says_something_short() -> None:
     assert [e.text for e in col.of(ReplySentence)] == ["I'm listening."]  # type: ignore[attr-defined]
     await stage.stop()
     await bus.close()
+
+
+async def test_a_plain_sum_is_answered_exactly_without_the_lm() -> None:
+    engine = FakeEngine(["Fifteen percent of eighty is seventy-five."])
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("what's fifteen percent of eighty?", turn_id=1))
+    done = await col.next_finished()
+    assert (done.reason, done.text) == ("stop", "That's 12.")
+    assert [e.text for e in col.of(ReplySentence)] == ["That's 12."]  # type: ignore[attr-defined]
+    assert engine.calls == []
+    assert stage.history[-1].content == "That's 12."
+    await bus.publish(UserText("I have 2 kids and 3 dogs", turn_id=2))
+    await col.next_finished()
+    assert len(engine.calls) == 1  # not a sum: the LM answers
+    await stage.stop()
+    await bus.close()
