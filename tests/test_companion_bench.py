@@ -120,18 +120,18 @@ async def test_the_bench_runs_the_cases_through_the_app(monkeypatch: pytest.Monk
     monkeypatch.setattr("her_desktop.bench.companion.load_cases", lambda _: parse_cases(text))
     engine = FakeEngine(["I'm sorry you're tired. ", "How can I assist you today?"])
     settings = light_settings()
-    for raw, cliche_turns, acknowledged in ((True, 2, 1.0), (False, 0, 0.0)):
+    for raw, cliche_turns, right in ((True, 2, 0.0), (False, 0, 1.0)):
         report = await measure(settings, load_persona("samantha"), ["dev"], raw=raw, engine=engine)
         summary = report["parts"]["dev"]["summary"]
         assert report["reply_filter"] is (not raw)
         assert summary["turns"] == 2
         assert summary["cliche_turns"] == cliche_turns
-        assert summary["task_accuracy"] == 0.0
-        # filtered, the third "I'm sorry you're tired." is a repeat: she says a short fallback
-        assert summary["negative_acknowledged_first"] == acknowledged
-    # history turns and scored turns all went to the LM: 3 + 1 per run
-    assert len(engine.calls) == 8
-    assert engine.calls[-1][-1].content == "what's 2 plus 2"
+        assert summary["task_accuracy"] == right  # filtered: the sum is computed, not guessed
+        if raw:  # "I'm sorry you're tired." comes before anything else
+            assert summary["negative_acknowledged_first"] == 1.0
+    # history and scored turns went to the LM: 4 raw, 3 filtered (the sum needs no LM)
+    assert len(engine.calls) == 7
+    assert engine.calls[3][-1].content == "what's 2 plus 2"
 
 
 def test_a_subset_is_spread_over_the_whole_set() -> None:
