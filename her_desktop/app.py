@@ -217,9 +217,14 @@ class App:
         for stage in reversed(self.stages):
             await stage.stop()
         await self.bus.close(deadline=SHUTDOWN_DEADLINE_S)
+        if self.memory is not None:
+            await self.memory.close()  # the last turns are written before the store closes
         await self.engine.close()
         if self.store is not None:
-            self.store.close()
+            history = self.affect.tracker.history if self.affect is not None else None
+            if isinstance(history, StoreMoodHistory):
+                await asyncio.to_thread(history.close)
+            await asyncio.to_thread(self.store.close)
 
 
 def _open_store(notices: list[Notice]) -> MemoryStore | None:

@@ -12,6 +12,8 @@ Policies:
   (``SpeakingFinished.spoken_text`` after a barge-in). A turn whose reply is empty
   (failed, or cancelled before the first token) is left out of the history entirely, so the
   history always alternates user/assistant (strict chat templates reject two user turns).
+  The providers keep the same: a finished exchange is handed to each ``TurnRecorder`` at once
+  (a spoken one when its audio ended, or when the stage stops), then ``after_reply`` runs.
 * Every streamed chunk passes one ``llm.reply_filter.ReplyFilter`` before it is shown
   (``ReplyToken``, one per kept sentence or line) or spoken (``ReplySentence``): no markdown in
   the voice, no assistant clichés, no human-experience claims, no sentence of her recent
@@ -66,7 +68,7 @@ from her_desktop.llm.context import fit_messages
 from her_desktop.llm.reply_filter import ReplyFilter, sentence_limit
 from her_desktop.llm.sentences import SentenceSplitter
 from her_desktop.stage import Stage
-from her_desktop.turn_context import AFTER_REPLY_BUDGET_S, TurnContextProvider
+from her_desktop.turn_context import AFTER_REPLY_BUDGET_S, TurnContextProvider, TurnRecorder
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,9 @@ class DialogueStage(Stage):
         """the latest turn whose audio ended (possibly before its reply did)"""
         self.reply_style = True
         """False: replies are the LM's raw text (``bench companion --no-filter`` measures it)."""
+        self._unrecorded: tuple[int, str] | None = None
+        """(turn id, user text) of a spoken exchange handed to the providers once its audio
+        ended (with what was heard)"""
 
     async def setup(self) -> None:
         self.subscribe(UserText, self._on_user_text, name="dialogue")
@@ -174,6 +179,8 @@ class DialogueStage(Stage):
         if event.interrupted:
             self._heard = (event.turn_id, event.spoken_text.strip())
             self._narrow_to_heard(event.turn_id)
+        if self._unrecorded is not None and self._unrecorded[0] == event.turn_id:
+            self._record_unrecorded()
         if self._voiced_turn == event.turn_id:
             self._voiced_turn = None
             if self._reply is None or self._reply.done():
@@ -191,6 +198,31 @@ class DialogueStage(Stage):
         else:  # nothing was heard: the exchange never happened for the user
             del self.history[index - 1 : index + 1]
             self._exchange = None
+
+    def _record(self, turn_id: int, user_text: str) -> None:
+        """The exchange is final: hand what the user got (the history's narrowed reply, empty
+        when nothing was heard) to the recorders at once, then start the slow after-reply work."""
+        reply = ""
+        if self._exchange is not None and self._exchange[0] == turn_id:
+            reply = self.history[self._exchange[1]].content
+        for provider in self.providers:
+            if isinstance(provider, TurnRecorder):
+                try:
+                    provider.record_turn(turn_id, user_text, reply)
+                except Exception as exc:
+                    log.exception("dialogue: %s could not keep the turn", provider.name)
+                    self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
+        if self.running:
+            self.spawn(self._after_reply(turn_id, user_text, reply), name=f"after-{turn_id}")
+
+    def _record_unrecorded(self) -> None:
+        if self._unrecorded is not None:
+            turn_id, user_text = self._unrecorded
+            self._unrecorded = None
+            self._record(turn_id, user_text)
+
+    async def teardown(self) -> None:
+        self._record_unrecorded()  # closing while she speaks: keep the turn all the same
 
     async def cancel_reply(self, reason: str) -> None:
         task = self._reply
@@ -219,6 +251,7 @@ class DialogueStage(Stage):
 
     def reset(self) -> None:
         """Forget the conversation (a new session)."""
+        self._record_unrecorded()
         self.history.clear()
         self._exchange = None
         self._heard = None
@@ -388,11 +421,15 @@ class DialogueStage(Stage):
             if text and greeting_notes:
                 self.history.append(Message("assistant", text))
             elif text:
+                self._record_unrecorded()  # an earlier spoken turn whose end never came
                 self.history += [Message("user", user_text), Message("assistant", text)]
                 self._exchange = (turn_id, len(self.history) - 1)
                 self._narrow_to_heard(turn_id)
-                if self.providers and reason != "error" and not greeting_notes:
-                    self.spawn(self._after_reply(turn_id, user_text, text), name=f"after-{turn_id}")
+                if self.providers and reason != "error":
+                    if self.speaks_aloud and self._audio_ended != turn_id:
+                        self._unrecorded = (turn_id, user_text)  # kept when the audio ends
+                    else:
+                        self._record(turn_id, user_text)
             self.bus.publish_nowait(
                 ReplyFinished(
                     turn_id,

@@ -6,6 +6,11 @@ context to the prompt; it is always *data about the user* and is quoted as such 
 dialogue (never as instructions). After the reply, each provider may do slower work (memory
 extraction, LM-based affect refinement) in the background: the next turn never waits for it
 longer than ``AFTER_REPLY_BUDGET_S``.
+
+A provider that keeps the conversation (memory) is also a ``TurnRecorder``: the dialogue hands it
+each exchange once it is final — at the end of a text reply, or when a spoken reply's audio ended,
+with what the user actually heard — through a call that must not block (the write goes to a
+worker thread), so closing the app right after a reply cannot lose it.
 """
 
 from __future__ import annotations
@@ -24,3 +29,10 @@ class TurnContextProvider(Protocol):
 
     async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
         """Slow work after the reply was delivered (may use the LM)."""
+
+
+@runtime_checkable
+class TurnRecorder(Protocol):
+    def record_turn(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        """Keep this exchange now (never blocks: the write runs in a worker thread).
+        ``reply_text`` is what the user got (heard, for a spoken reply; may be empty)."""

@@ -5,14 +5,18 @@
 - ``before_reply`` (fast: one embedding and one matrix product, in a worker thread): the
   memories related to this turn, ranked and fitted to a token budget (``retrieval``), as a
   quoted block of notes — data, never instructions.
-- ``after_reply`` (slow work, after the reply was delivered): candidates from the rule-based
-  extractor and, when an ``LLMEngine`` was given, from the LM (grammar-constrained JSON,
-  validated and clamped; an LM failure falls back to the rules alone). Each candidate is
-  embedded; one that nearly repeats a known memory (cosine ≥ ``DUPLICATE_COSINE``) takes that
-  memory's subject (so it updates it) or, without a subject, is skipped. Then the turn's two
-  messages and its memories are written in **one transaction** (the memories' provenance is the
-  user's message), the in-memory index is updated, and ``MemoryStored`` is published for each
-  memory added or changed.
+- ``record_turn`` (``TurnRecorder``; the dialogue calls it when an exchange is final, with
+  what the user heard): candidates from the rule-based extractor, picked out at once; the
+  writer thread (one, so turns are written in order, never on the event loop) embeds them and
+  writes the turn's two messages and its memories in **one transaction** (the memories'
+  provenance is the user's message). A candidate that nearly repeats a known memory (cosine ≥
+  ``DUPLICATE_COSINE``) takes that memory's subject (so it updates it) or, without a subject,
+  is skipped. ``flush``/``close`` wait (bounded) for the writes: closing the app right after a
+  reply keeps it, and a save never waits behind the LM.
+- ``after_reply`` (slow work, after the reply was delivered): publishes ``MemoryStored`` for
+  what the save added or changed; then, when an ``LLMEngine`` was given, asks it for more
+  (grammar-constrained JSON, validated, clamped and grounded in the user's words; an LM
+  failure leaves the rules' memories alone) and writes those the rules did not already give.
 - With memory disabled (settings), nothing is recalled and nothing is stored — not even the
   messages.
 - ``greeting_context()``: notes for a continuity greeting — the user's name and the most salient
@@ -27,6 +31,7 @@ re-embedded by ``start()`` in the background; until then those memories are not 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import logging
 import threading
@@ -42,7 +47,7 @@ from her_desktop.bus import Bus
 from her_desktop.events import MemoryForgotten, MemoryStored, Notice
 from her_desktop.llm.base import LLMEngine, LLMError
 from her_desktop.memory.embeddings import Embedder
-from her_desktop.memory.extraction import Candidate, LMExtractor, clean_text, dedupe
+from her_desktop.memory.extraction import Candidate, LMExtractor, clean_text
 from her_desktop.memory.index import Vector, VectorIndex
 from her_desktop.memory.retrieval import (
     DEFAULT_BUDGET_TOKENS,
@@ -72,6 +77,8 @@ RECENT_SUBJECTS: Final = 4
 GREETING_EPISODE_DAYS: Final = 14.0
 GREETING_HALF_LIFE_DAYS: Final = 3.0
 GREETING_MIN_SALIENCE: Final = 0.5
+FLUSH_TIMEOUT_S: Final = 5.0
+"""How long closing waits for the last turns to be written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,21 @@ class StoredMemory:
     memory_id: int
     status: str
     candidate: Candidate
+
+
+@dataclass(frozen=True, slots=True)
+class SavedTurn:
+    """What ``store_turn`` wrote: the user's message (the provenance of what is learned from
+    it later), the candidates kept and the memories stored."""
+
+    user_message_id: int | None
+    candidates: list[Candidate]
+    stored: list[StoredMemory]
+
+
+def _log_failure(future: concurrent.futures.Future[SavedTurn]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("memory: a turn could not be kept", exc_info=future.exception())
 
 
 class MemoryService:
@@ -116,6 +138,9 @@ class MemoryService:
         self.rules = RuleExtractor()
         self.lm = LMExtractor(engine) if engine is not None else None
         self.conversation_id: int | None = None
+        """set only once a conversation's first turn is committed"""
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="memory-write")
+        self._saves: dict[int, concurrent.futures.Future[SavedTurn]] = {}
         self._index: VectorIndex | None = None
         self._index_lock = threading.RLock()
         self._recalled: OrderedDict[int, list[MemoryRecord]] = OrderedDict()
@@ -195,23 +220,52 @@ class MemoryService:
         records = self.store.get_many([s.memory_id for s in scored])
         return [Recalled(records[s.memory_id], s) for s in scored if s.memory_id in records]
 
-    # -- after the reply ---------------------------------------------------------------------
+    # -- keeping the turn --------------------------------------------------------------------
 
-    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
-        if not self.enabled or not user_text.strip():
+    def record_turn(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        """Keep this exchange (``TurnRecorder``): the rules' memories are picked out now and the
+        messages and those memories are written by the writer thread, in one transaction, in
+        the order the turns came. Never blocks; ``flush`` waits for the writes."""
+        if not self.enabled or not user_text.strip() or turn_id in self._saves:
             return
         candidates = self.rules.extract(user_text)
-        if self.lm is not None:
-            known = [(r.subject, r.text) for r in self._recalled.pop(turn_id, [])]
-            known += [(s, t) for s, t in self._recent if (s, t) not in known]
-            known += [(c.subject, c.text) for c in candidates if c.subject]
-            try:
-                candidates = dedupe([*candidates, *await self.lm.extract(user_text, known)])
-            except (LLMError, TimeoutError) as exc:
-                log.warning("memory: LM extraction failed, rules only: %s", exc)
-        stored = await asyncio.to_thread(
-            self.store_turn, turn_id, user_text, reply_text, candidates
-        )
+        save = self._writer.submit(self.store_turn, turn_id, user_text, reply_text, candidates)
+        save.add_done_callback(_log_failure)
+        self._saves[turn_id] = save
+        while len(self._saves) > RECALL_CACHE_TURNS * 4:
+            self._saves.pop(next(iter(self._saves)))
+
+    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        """Publish what the turn's save stored; then, with an LM, its grounded proposals."""
+        if not self.enabled or not user_text.strip():
+            return
+        if turn_id not in self._saves:
+            self.record_turn(turn_id, user_text, reply_text)
+        save = self._saves.get(turn_id)
+        if save is None:
+            return
+        # shielded: a cancelled after-reply (the app closing) never cancels the write itself
+        saved = await asyncio.shield(asyncio.wrap_future(save))
+        await self._publish(saved.stored)
+        if self.lm is None:
+            return
+        known = [(r.subject, r.text) for r in self._recalled.pop(turn_id, [])]
+        known += [(s, t) for s, t in self._recent if (s, t) not in known]
+        try:
+            proposed = await self.lm.extract(user_text, known)
+        except (LLMError, TimeoutError) as exc:
+            log.warning("memory: LM extraction failed, rules only: %s", exc)
+            return
+        have = {c.subject for c in saved.candidates if c.subject}
+        have |= {c.text.casefold() for c in saved.candidates}
+        extra = [c for c in proposed if c.subject not in have and c.text.casefold() not in have]
+        if not extra:
+            return
+        more = self._writer.submit(self.store_memories, saved.user_message_id, extra)
+        stored: list[StoredMemory] = await asyncio.shield(asyncio.wrap_future(more))
+        await self._publish(stored)
+
+    async def _publish(self, stored: Sequence[StoredMemory]) -> None:
         for item in stored:
             if item.status == "same":
                 continue
@@ -224,33 +278,81 @@ class MemoryService:
                 )
             )
 
+    async def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> bool:
+        """Wait (at most ``timeout_s``) for the turns handed to the writer to be written.
+        False when some were still being written."""
+        pending = [f for f in self._saves.values() if not f.done()]
+        if not pending:
+            return True
+        _, left = await asyncio.to_thread(concurrent.futures.wait, pending, timeout_s)
+        return not left
+
+    async def close(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
+        """Write what is pending (bounded), then stop the writer thread."""
+        if not await self.flush(timeout_s):
+            log.warning("memory: a turn was still being written when the app closed")
+        self._writer.shutdown(wait=False, cancel_futures=False)
+
     def store_turn(
         self, turn_id: int, user_text: str, reply_text: str, candidates: Sequence[Candidate]
-    ) -> list[StoredMemory]:
-        """Embed, de-duplicate and write one turn (see the module docstring)."""
+    ) -> SavedTurn:
+        """Embed, de-duplicate and write one turn (see the module docstring). A failed write
+        leaves no trace: the conversation is started again by the next turn."""
         if not self.enabled:
-            return []
-        candidates, vectors = self._resolve(list(candidates))
+            return SavedTurn(None, [], [])
+        kept, vectors = self._resolve(list(candidates))
+        conversation_id = self.conversation_id
         results: list[tuple[Upserted, Candidate, int]] = []
         with self.store.turn() as tx:
-            if self.conversation_id is None:
-                self.conversation_id = tx.new_conversation()
-            user_id = tx.add_message(self.conversation_id, "user", user_text, turn_id=turn_id)
+            if conversation_id is None:
+                conversation_id = tx.new_conversation()
+            user_id = tx.add_message(conversation_id, "user", user_text, turn_id=turn_id)
             if reply_text.strip():
-                tx.add_message(self.conversation_id, "assistant", reply_text, turn_id=turn_id)
-            for i, c in enumerate(candidates):
-                memory = NewMemory(
-                    kind=c.kind,
-                    text=c.text,
-                    subject=c.subject,
-                    confidence=c.confidence,
-                    valence=c.valence,
-                    salience=c.salience,
-                    embedding=vectors[i],
-                    embedder=self.embedder.name,
+                tx.add_message(conversation_id, "assistant", reply_text, turn_id=turn_id)
+            for i, c in enumerate(kept):
+                results.append(
+                    (tx.upsert_memory(self._new(c, vectors[i]), source_message_id=user_id), c, i)
                 )
-                results.append((tx.upsert_memory(memory, source_message_id=user_id), c, i))
             now = tx.now
+        self.conversation_id = conversation_id  # only once it is committed
+        return SavedTurn(user_id, kept, self._indexed(results, vectors, now))
+
+    def store_memories(
+        self, source_message_id: int | None, candidates: Sequence[Candidate]
+    ) -> list[StoredMemory]:
+        """Embed, de-duplicate and write memories learned later from a kept user message."""
+        if not self.enabled:
+            return []
+        kept, vectors = self._resolve(list(candidates))
+        if not kept:
+            return []
+        with self.store.turn() as tx:
+            results = [
+                (
+                    tx.upsert_memory(self._new(c, vectors[i]), source_message_id=source_message_id),
+                    c,
+                    i,
+                )
+                for i, c in enumerate(kept)
+            ]
+            now = tx.now
+        return self._indexed(results, vectors, now)
+
+    def _new(self, c: Candidate, vector: Vector) -> NewMemory:
+        return NewMemory(
+            kind=c.kind,
+            text=c.text,
+            subject=c.subject,
+            confidence=c.confidence,
+            valence=c.valence,
+            salience=c.salience,
+            embedding=vector,
+            embedder=self.embedder.name,
+        )
+
+    def _indexed(
+        self, results: list[tuple[Upserted, Candidate, int]], vectors: Vector, now: float
+    ) -> list[StoredMemory]:
         index = self.index()
         with self._index_lock:
             for upserted, c, i in results:
@@ -344,12 +446,15 @@ class MemoryService:
         return found
 
     async def forget_all(self) -> None:
-        await asyncio.to_thread(self.store.forget_all)
+        def work() -> None:  # on the writer: after the turns handed to it, before later ones
+            self.store.forget_all()
+            self.conversation_id = None
+
+        await asyncio.wrap_future(self._writer.submit(work))
         with self._index_lock:
             self.index().clear()
         self._recalled.clear()
         self._recent.clear()
-        self.conversation_id = None
         await self.bus.publish(MemoryForgotten(None))
 
     async def edit(self, memory_id: int, text: str) -> bool:
