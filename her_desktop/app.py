@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from her_desktop.affect.detectors import create_detector
-from her_desktop.affect.history import InMemoryMoodHistory, MoodHistory
+from her_desktop.affect.history import InMemoryMoodHistory
 from her_desktop.affect.lm_label import LMLabeler
 from her_desktop.affect.service import AffectService
 from her_desktop.affect.text import LexiconDetector
@@ -150,9 +150,17 @@ class App:
     subscribes after ``start()`` shows them itself."""
     persona: Persona | None = None
     """who she is (her voice and pace come from it)"""
+    open_store: bool = False
+    """open the memory store in ``start()``, in a worker thread (an integrity check or a
+    migration never blocks the event loop), and restore the mood history from it"""
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
+        if self.open_store and self.store is None:
+            self.store = await asyncio.to_thread(_open_store, self.startup_notices)
+            if self.store is not None and self.affect is not None:
+                history = StoreMoodHistory(self.store)
+                self.affect.tracker = await asyncio.to_thread(MoodTracker.restore, history)
         for stage in self.stages:
             await stage.start()
         for notice in self.startup_notices:
@@ -250,12 +258,10 @@ def build_app(
         bus, llm, system_prompt=persona.system_prompt(), params=generation_params(settings)
     )
     notices: list[Notice] = []
-    store = _open_store(notices) if with_memory else None
-    history: MoodHistory = StoreMoodHistory(store) if store is not None else InMemoryMoodHistory()
     affect = AffectService(
         bus,
         LexiconDetector(),
-        MoodTracker.restore(history),
+        MoodTracker.restore(InMemoryMoodHistory()),  # the stored one replaces it in start()
         checkins_enabled=settings.privacy.checkins_enabled,
         labeler=LMLabeler(llm) if settings.affect.lm_refine != "off" else None,
     )
@@ -265,7 +271,7 @@ def build_app(
         dialogue=dialogue,
         settings=settings,
         stages=[dialogue],
-        store=store,
+        open_store=with_memory,
         affect=affect,
         persona=persona,
         startup_notices=notices,
