@@ -1,11 +1,13 @@
 """What is worth remembering from a turn: the LM proposes, Python validates and clamps.
 
 The LM is constrained by a GBNF grammar (``GRAMMAR``) to a JSON list of at most ``MAX_ITEMS``
-objects ``{kind, subject, text, confidence, valence, salience}``: the kind is one of three words,
-the subject at most 48 characters of ``[a-z0-9_.]``, numbers have at most two decimals. The
-text's length is bounded by the token cap (``PARAMS.max_tokens``) and cut in Python: a bounded
-repetition ``char{1,200}`` made llama.cpp (0.3.36) sample each token ~3.5× slower (measured:
-25.7 s against 7.3 s for the same 50 tokens on a 2-core CPU).
+subject–relation–value records ``{kind, subject, value, text, confidence, valence, salience}``
+(the subject key names what and how — ``people.sister.home`` — the value is the user's own
+words; the source turn is the user's message, kept as the memory's provenance): the kind is one
+of three words, the subject at most 48 characters of ``[a-z0-9_.]``, numbers have at most two
+decimals. The text's length is bounded by the token cap (``PARAMS.max_tokens``) and cut in
+Python: a bounded repetition ``char{1,200}`` made llama.cpp (0.3.36) sample each token ~3.5×
+slower (measured: 25.7 s against 7.3 s for the same 50 tokens on a 2-core CPU).
 The grammar makes a usable answer likely, never trusted: ``parse_candidates`` accepts any string
 and never raises; it keeps only well-formed items, and
 
@@ -16,7 +18,10 @@ and never raises; it keeps only well-formed items, and
 - ``subject`` is normalised to a dotted lower-case key (``normalize_subject``) or None;
 - numbers are clamped to their ranges (confidence and salience 0..1, valence −1..1); a missing,
   non-numeric or non-finite number takes its default;
-- items below ``MIN_CONFIDENCE`` are dropped, and so are repeats (same subject or same text).
+- items below ``MIN_CONFIDENCE`` are dropped, and so are repeats (same subject or same text);
+- ``LMExtractor.extract`` keeps only the items ``grounding.grounded`` finds in the user's own
+  words. The prompt's examples are placeholders (``pet.<animal>.name``) that the grammar cannot
+  emit as a key and grounding drops as a text, so an example never becomes a memory.
 
 The user's words reach the LM as a JSON string, quoted as data to read, never as instructions.
 Memories already known on the same topic are listed (quoted the same way) so the LM reuses their
@@ -35,6 +40,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from her_desktop.llm.base import GenerationParams, LLMEngine, Message
+from her_desktop.memory.grounding import grounded
 from her_desktop.memory.schema import MEMORY_KINDS
 
 MAX_ITEMS: Final = 5
@@ -52,7 +58,8 @@ GRAMMAR: Final = "\n".join(
     [
         r'root ::= "[" ws ( item ( "," ws item ){0,4} )? ws "]"',
         r'item ::= ( "{" ws "\"kind\":" ws kind "," ws "\"subject\":" ws subject "," ws',
-        r'  "\"text\":" ws text "," ws "\"confidence\":" ws unit "," ws',
+        r'  "\"value\":" ws text "," ws "\"text\":" ws text "," ws',
+        r'  "\"confidence\":" ws unit "," ws',
         r'  "\"valence\":" ws signed "," ws "\"salience\":" ws unit ws "}" )',
         r'kind ::= "\"fact\"" | "\"episode\"" | "\"preference\""',
         r'subject ::= "null" | "\"" [a-z] [a-z0-9_.]{0,47} "\""',
@@ -70,15 +77,17 @@ SYSTEM: Final = (
     "with a JSON list (empty when nothing is worth keeping) of at most 5 objects with:\n"
     '- kind: "fact" (something lasting about the user or their life), "preference" (a like or '
     'dislike) or "episode" (an event that happened or will happen);\n'
-    '- subject: a short dotted key for what it is about, e.g. "user.name", "user.job", '
-    '"pet.dog.name", "people.sister.name", "likes.jazz"; reuse the key of a known memory when '
-    "the message changes or corrects it; null for an episode;\n"
-    "- text: the memory as one short sentence in the user's own voice, e.g. \"My dog is called "
-    'Max.";\n'
+    "- subject: a short dotted key for what it is about, shaped like user.<field>, "
+    "pet.<animal>.name, people.<relation>.<field> or likes.<thing>, with the user's own words "
+    "in place of each <...>; reuse the key of a known memory when the message changes or "
+    "corrects it; null for an episode;\n"
+    "- value: the user's exact words for it, copied from the message;\n"
+    "- text: the memory as one short sentence in the user's own voice, shaped like "
+    "My <relation> lives in <place>. (again with the user's own words);\n"
     "- confidence (0 to 1), valence (-1 to 1: how the user feels about it) and salience (0 to "
     "1: how much it matters to them).\n"
-    "Keep only what the user says about themselves and their life; small talk, questions and "
-    "requests are not memories."
+    "Keep only what the user says about themselves and their life, in their words; never add "
+    "anything they did not say. Small talk, questions and requests are not memories."
 )
 
 PARAMS: Final = GenerationParams(
@@ -96,6 +105,8 @@ class Candidate:
     confidence: float = DEFAULT_CONFIDENCE
     valence: float = 0.0
     salience: float = DEFAULT_SALIENCE
+    value: str | None = None
+    """the user's own words for it (the LM's ``value``), when known"""
 
 
 def clamp(value: float, lo: float, hi: float) -> float:
@@ -169,6 +180,7 @@ def validate_item(item: object) -> Candidate | None:
         confidence=confidence,
         valence=_number(item.get("valence"), 0.0, -1.0, 1.0),
         salience=_number(item.get("salience"), DEFAULT_SALIENCE, 0.0, 1.0),
+        value=clean_text(item.get("value")),
     )
 
 
@@ -234,4 +246,4 @@ class LMExtractor:
             return []
         messages = build_messages(user_text, known)
         pieces = [piece async for piece in self.engine.stream(messages, self.params)]
-        return parse_candidates("".join(pieces))
+        return [c for c in parse_candidates("".join(pieces)) if grounded(c, user_text)]
