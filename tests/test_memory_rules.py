@@ -105,3 +105,57 @@ def test_arbitrary_text_never_raises_and_gives_valid_candidates(text: str) -> No
         assert c.text.strip()
         assert len(c.text) <= 200
         assert c.subject is None or c.subject == c.subject.lower()
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("I work as a night nurse at St. Mary's.",
+         [("user.job", "I work as a night nurse."),
+          ("user.workplace", "I work at St. Mary's.")]),
+        ("i work at st. mary's. i love jazz", [("user.workplace", "I work at st. mary's."),
+                                               ("likes.jazz", "I love jazz.")]),
+        ("My sister Ana lives in Porto.", [("people.sister.name", "My sister is called Ana."),
+                                           ("people.sister.home", "My sister lives in Porto.")]),
+        ("My sister is called Ana and she lives in Porto.",
+         [("people.sister.name", "My sister is called Ana."),
+          ("people.sister.home", "My sister lives in Porto.")]),
+        ("My mum lives near the coast.", [("people.mother.home", "My mum lives near the coast.")]),
+        ("I've been learning to play the guitar.",
+         [("user.learning.guitar", "I'm learning the guitar.")]),
+        ("I started taking cello lessons.", [("user.learning.cello", "I'm learning cello.")]),
+        ("I've taken up pottery.", [("user.hobby.pottery", "I've taken up pottery.")]),
+        ("I'm worried about my mum's visit next week.",
+         [("worries.mum_s_visit_next", "I'm worried about my mum's visit next week.")]),
+        ("I'm a bit nervous about the interview, honestly.",
+         [("worries.interview", "I'm nervous about the interview.")]),
+        ("I'm going to visit my brother in June.",
+         [("plans.visit_brother_in_june", "I'm going to visit my brother in June.")]),
+        ("We're planning to move to Lisbon.",
+         [("plans.move_lisbon", "We're planning to move to Lisbon.")]),
+        ("we call the puppy Pepper now", [("pet.dog.name", "My puppy is called Pepper.")]),
+        ("The dog is called Pepper now.", [("pet.dog.name", "My dog is called Pepper.")]),
+        ("I moved to Porto.", [("user.home", "I live in Porto.")]),
+        ("I don't work there anymore.", [("user.workplace", "I no longer work there.")]),
+        ("I quit my job at the bank.", [("user.workplace", "I no longer work at the bank.")]),
+        ("I'm not a nurse anymore.", [("user.job", "I'm no longer a nurse.")]),
+        ("I don't live in Leeds anymore.", [("user.home", "I no longer live in Leeds.")]),
+        ("I don't eat meat.", [("avoids.meat", "I don't eat meat.")]),
+        ("I dont like horror films.", [("likes.horror_films", "I don't like horror films.")]),
+        ("I'm not allergic to peanuts.", []),
+        ("I don't have a dog.", []),
+    ],
+)  # fmt: skip
+def test_more_patterns(said: str, expected: list[tuple[str, str]]) -> None:
+    assert [(c.subject, c.text) for c in RuleExtractor().extract(said)] == expected
+
+
+def test_a_rename_by_pronoun_and_a_correction() -> None:
+    rules = RuleExtractor()
+    rules.extract("My puppy is called Biscuit.")
+    (rename,) = rules.extract("We call him Pepper now.")
+    assert (rename.subject, rename.text) == ("pet.dog.name", "My puppy is called Pepper.")
+    (fix,) = rules.extract("Actually it's Ana, not Anna.")
+    assert fix.replaces == ("Anna", "Ana")
+    (fix2,) = rules.extract("not Anna, Ana")
+    assert fix2.replaces == ("Anna", "Ana")

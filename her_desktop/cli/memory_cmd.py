@@ -2,7 +2,8 @@
 
 Subcommands (``add_parser`` registers them; ``run`` dispatches on ``args.memory_command``):
 
-``list [--kind fact|episode|preference] [--limit N]``   newest first (the default)
+``list [--kind fact|episode|preference] [--limit N]``   newest first (the default); an updated
+                                  memory shows the value it replaced
 ``search QUERY [--limit N]``      by meaning (embeddings) and by words
 ``show ID``                       one memory, where it came from, and its earlier versions
 ``edit ID TEXT``                  replace a memory's text (the old text is kept as history)
@@ -103,12 +104,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     with store:
         records = store.memories(kind=args.kind, limit=args.limit)
         total = store.count()
+        earlier = {r.id: store.history(r.id) for r in records}
     now = time.time()
     if not records:
         print("No memories yet." if total == 0 else "No memories of that kind.")
         return 0
     for record in records:
-        print(_line(record, now))
+        before = earlier.get(record.id)
+        was = f'  (was: "{quote(before[-1].text)}")' if before else ""
+        print(_line(record, now) + was)
     if total > len(records):
         print(f"({len(records)} of {total} shown; use --limit to see more)")
     return 0

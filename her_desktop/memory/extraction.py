@@ -107,6 +107,8 @@ class Candidate:
     salience: float = DEFAULT_SALIENCE
     value: str | None = None
     """the user's own words for it (the LM's ``value``), when known"""
+    replaces: tuple[str, str] | None = None
+    """a correction ("it's Ana, not Anna"): (old word, new word) in what is stored"""
 
 
 def clamp(value: float, lo: float, hi: float) -> float:

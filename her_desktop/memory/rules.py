@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from her_desktop.llm.sentences import split_sentences
 from her_desktop.memory.extraction import Candidate, clean_text, dedupe, normalize_subject
 
 PETS: Final = {
@@ -109,13 +110,21 @@ SKIP_START: Final = re.compile(
     r"what|who|where|why|how|is|are|will you|should)\b",
     re.IGNORECASE,
 )
-NAME: Final = r"(?P<name>[^\W\d_][\w'’-]*(?: (?-i:[A-Z])[\w'’-]*)?)"
+_NAME_BODY: Final = r"[^\W\d_][\w'’-]*(?: (?-i:[A-Z])[\w'’-]*)?"
+NAME: Final = rf"(?P<name>{_NAME_BODY})"
 _NOT_NAME_WORDS: Final = (
     "a an the very so really not sick ill fine okay ok good great old young sad happy "
     "tired away home here there back out my your his her their our it this that"
 )
 NOT_NAMES: Final = frozenset(_NOT_NAME_WORDS.split())
 MAX_OBJECT_WORDS: Final = 8
+_ABBREVIATIONS: Final = (
+    "st dr mr mrs ms prof jr sr vs etc approx e.g i.e no mt ft ave rd jan feb mar apr jun jul "
+    "aug sep sept oct nov dec a.m p.m"
+)
+ABBREVIATIONS: Final = frozenset(_ABBREVIATIONS.split())
+MAX_CLAUSE_WORDS: Final = 16
+MAX_SENTENCE_CHARS: Final = 1000
 MAX_SUBJECT_WORDS: Final = 4
 
 
@@ -135,8 +144,32 @@ class _Named:
 
 
 def _split_sentences(text: str) -> list[str]:
+    """Sentences by the reply splitter (``llm.sentences``: "St. Mary's", "Dr. Lee", "3.5" are
+    not cut), then cut again where casual typing goes on in lower case ("i'm fine. my dog…")
+    or at a semicolon."""
     text = text.replace("’", "'")
-    parts = re.split(r"(?<=[.!?;])\s+|\n+", text)
+    out: list[str] = []
+    for sentence in split_sentences(text, max_chars=MAX_SENTENCE_CHARS):
+        start = 0
+        for m in re.finditer(r"(?<=[;!?])\s+|(?<=[.])\s+(?=[a-z])|\n+", sentence):
+            before = sentence[start : m.start()].rstrip(".").rsplit(None, 1)
+            after_dot = sentence[m.start() - 1] == "."
+            if after_dot and before and before[-1].lower().strip("'") in ABBREVIATIONS:
+                continue  # "st. mary's", "dr. lee"
+            out.append(sentence[start : m.start()])
+            start = m.end()
+        out.append(sentence[start:])
+    return [p.strip(" ;") for p in out if p.strip(" ;")]
+
+
+def _clauses(s: str) -> list[str]:
+    """A sentence cut before "and/but/so" when a new statement about someone starts there."""
+    parts = re.split(
+        r",?\s+(?:and|but|so|because)\s+(?=(?:i|i'm|i've|my|we|we're|she|he|they|she's|he's|"
+        r"they're)\b)|,\s+(?=(?:she|he|they)\b)",
+        s,
+        flags=re.IGNORECASE,
+    )
     return [p.strip() for p in parts if p.strip()]
 
 
@@ -153,6 +186,13 @@ def _trim_object(text: str) -> str:
     text = re.sub(r"\s+(originally|now|these days|at the moment|anymore)\s*[.!]*$", "", text)
     words = text.strip(" .!;:").split()
     return " ".join(words[:MAX_OBJECT_WORDS])
+
+
+def _trim_clause(text: str) -> str:
+    """Like ``_trim_object`` but keeping time phrases ("my mum's visit next week")."""
+    text = re.split(r",| but | because | though | and i | so i ", text, maxsplit=1)[0]
+    words = text.strip(" .!;:").split()
+    return " ".join(words[:MAX_CLAUSE_WORDS])
 
 
 def _is_name(word: str, *, capitalised: bool) -> bool:
@@ -183,29 +223,48 @@ class RuleExtractor:
 
     def __init__(self) -> None:
         self.last_named: _Named | None = None
+        self._methods = (
+            self._name, self._rename, self._named, self._pronoun, self._lives, self._favorite,
+            self._no_longer, self._like, self._avoid, self._worry, self._plan, self._about_me,
+        )  # fmt: skip
 
     def extract(self, user_text: str) -> list[Candidate]:
         found: list[Candidate] = []
         for sentence in _split_sentences(user_text[:4000]):
-            candidate = self._sentence(sentence)
-            if candidate is not None:
-                found.append(candidate)
+            found += self._sentence(sentence)
         return dedupe(found)
 
-    def _sentence(self, raw: str) -> Candidate | None:
+    def _sentence(self, raw: str) -> list[Candidate]:
         if raw.endswith("?"):
-            return None
+            return []
         s = FILLERS.sub("", raw).strip()
         if not s or SKIP_START.match(s):
-            return None
+            return []
         s = re.sub(r"\bI am\b", "I'm", s, flags=re.IGNORECASE)
         s = re.sub(r"\bI've got\b|\bI have got\b", "I have", s, flags=re.IGNORECASE)
-        for method in (self._name, self._named, self._pronoun, self._favorite, self._like,
-                       self._about_me, self._episode):  # fmt: skip
-            candidate = method(s)
-            if candidate is not None:
-                return candidate
-        return None
+        s = re.sub(r"\b(don|doesn|didn|can|isn|wasn|won)t\b", r"\1't", s, flags=re.IGNORECASE)
+        correction = self._correction(s)
+        if correction is not None:
+            return [correction]
+        found: list[Candidate] = []
+        for clause in _clauses(s):
+            clause = FILLERS.sub("", clause).strip()
+            appositive = self._appositive(clause)  # "My sister Ana lives in…": name, then more
+            if appositive is not None:
+                found.append(appositive)
+            job_at = self._job_at(clause)  # "I'm a nurse at St. Mary's": a job and a workplace
+            if job_at:
+                found += job_at
+                continue
+            for method in self._methods:
+                candidate = method(clause)
+                if candidate is not None:
+                    found.append(candidate)
+                    break
+        if not found:
+            episode = self._episode(s)
+            return [episode] if episode is not None else []
+        return found
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -260,6 +319,228 @@ class RuleExtractor:
             "fact", f"My {named.noun} is called {m['name']}.", named.subject, 0.85, 0.3, 0.6
         )
 
+    def _rename(self, s: str) -> Candidate | None:
+        """ "we call the puppy Pepper now", "we renamed him Pepper", "the dog is called Pepper
+        now": the same subject as the first naming, so the store keeps the old one as history."""
+        m = re.match(
+            rf"^(?:we|i)(?: now| have| 've| just| finally)? (?:call|named|renamed|name|"
+            rf"decided to call|started calling|are calling|'re calling) (?:the|our|my) "
+            rf"(?:little |new |old )?(?P<noun>{_PET}|{_REL}) (?:to )?{NAME}",
+            s,
+            re.IGNORECASE,
+        ) or re.match(
+            rf"^(?:the|our) (?:little |new |old )?(?P<noun>{_PET}) (?:is|'s) (?:now |actually )?"
+            rf"(?:called|named) {NAME}",
+            s,
+            re.IGNORECASE,
+        )
+        if m:
+            noun = m["noun"].lower()
+            if not _is_name(m["name"], capitalised=False):
+                return None
+            kind_of = f"pet.{PETS[noun]}" if noun in PETS else f"people.{RELATIONS[noun]}"
+            self.last_named = _Named(f"{kind_of}.name", noun)
+            return Candidate(
+                "fact", f"My {noun} is called {m['name']}.", f"{kind_of}.name", 0.9, 0.3, 0.6
+            )
+        m = re.match(
+            rf"^(?:we|i)(?: now)? (?:call|named|renamed|are calling|'re calling) "
+            rf"(?:him|her|it|them) (?:to )?{NAME}",
+            s,
+            re.IGNORECASE,
+        )
+        if not m or self.last_named is None or not _is_name(m["name"], capitalised=False):
+            return None
+        named = self.last_named
+        return Candidate(
+            "fact", f"My {named.noun} is called {m['name']}.", named.subject, 0.85, 0.3, 0.6
+        )
+
+    def _appositive(self, s: str) -> Candidate | None:
+        """ "My sister Ana lives in Porto": the name (the rest of the clause is read too)."""
+        m = re.match(
+            rf"^my (?:little |older |younger |big |old |new )?(?P<noun>{_PET}|{_REL}),? "
+            r"(?P<name>(?-i:[A-Z])[\w'-]+)(?= (?!is\b|was\b|and\b)[a-z]|,|$)",
+            s,
+            re.IGNORECASE,
+        )
+        if not m or not _is_name(m["name"], capitalised=True):
+            return None
+        noun = m["noun"].lower()
+        kind_of = f"pet.{PETS[noun]}" if noun in PETS else f"people.{RELATIONS[noun]}"
+        self.last_named = _Named(f"{kind_of}.name", noun)
+        return Candidate(
+            "fact", f"My {noun} is called {m['name']}.", f"{kind_of}.name", 0.85, 0.3, 0.6
+        )
+
+    def _lives(self, s: str) -> Candidate | None:
+        """Where a family member or friend lives ("my sister lives in Porto", "she lives in…")."""
+        m = re.match(
+            rf"^(?:my (?:little |older |younger |big |old |new )?(?P<noun>{_REL})"
+            r"(?:,? (?-i:[A-Z])[\w'-]+,?)?|(?P<pron>she|he|they)) (?:still |now |also )?"
+            r"(?:lives|live|is living|are living|has moved|just moved|moved|recently moved)"
+            r"(?: back)? (?P<prep>in|near|close to|outside|outside of|by|on|to) (?P<x>.{2,80})",
+            s,
+            re.IGNORECASE,
+        )
+        if not m:
+            return None
+        if m["noun"]:
+            noun = m["noun"].lower()
+            subject = f"people.{RELATIONS[noun]}.home"
+        elif self.last_named is not None and self.last_named.subject.startswith("people."):
+            noun = self.last_named.noun
+            subject = self.last_named.subject.rsplit(".", 1)[0] + ".home"
+        else:
+            return None
+        place = _trim_object(m["x"])
+        if not place:
+            return None
+        prep = "in" if m["prep"].lower() == "to" else m["prep"].lower()
+        return Candidate("fact", f"My {noun} lives {prep} {place}.", subject, 0.85, 0.0, 0.5)
+
+    def _no_longer(self, s: str) -> Candidate | None:
+        """ "I don't work there anymore", "I quit my job", "I'm not a nurse anymore": the same
+        subject as the old value, which the store keeps as history."""
+        m = re.match(
+            r"^i (?:don't|do not|no longer|stopped|have stopped) (?:work|working) "
+            r"(?:(?:at|for) (?P<x>.{2,80}?)|there)(?: anymore| any more)?[.!]*$",
+            s,
+            re.IGNORECASE,
+        )
+        if m:
+            where = f"at {_trim_object(m['x'])}" if m["x"] else "there"
+            return Candidate("fact", f"I no longer work {where}.", "user.workplace", 0.85, 0.0, 0.5)
+        m = re.match(
+            r"^i (?:just |finally )?(?:quit|left|lost) (?:my job|work|my work)"
+            r"(?: (?:at|with) (?P<x>.{2,80}))?",
+            s,
+            re.IGNORECASE,
+        ) or re.match(r"^i (?:just |finally )?(?:quit|left) (?P<x>(?-i:[A-Z]).{1,80})", s)
+        if m:
+            where = f"at {_trim_object(m['x'])}" if m["x"] else "there"
+            return Candidate("fact", f"I no longer work {where}.", "user.workplace", 0.85, 0.0, 0.6)
+        m = re.match(
+            r"^i (?:don't|do not|no longer) live (?:(?:in|at) (?P<x>.{2,80}?)|there)"
+            r"(?: anymore| any more)?[.!]*$",
+            s,
+            re.IGNORECASE,
+        )
+        if m:
+            where = f"in {_trim_object(m['x'])}" if m["x"] else "there"
+            return Candidate("fact", f"I no longer live {where}.", "user.home", 0.85, 0.0, 0.5)
+        m = re.match(
+            r"^i'm (?:not|no longer) an? (?P<x>.{2,60}?)(?: anymore| any more)?[.!]*$",
+            s,
+            re.IGNORECASE,
+        )
+        if m and m["x"].lower().split()[-1] in OCCUPATIONS:
+            return Candidate(
+                "fact", f"I'm no longer a {_trim_object(m['x'])}.", "user.job", 0.85, 0.0, 0.5
+            )
+        return None
+
+    def _avoid(self, s: str) -> Candidate | None:
+        """What the user does not eat or drink, or avoids (a constraint for suggestions)."""
+        m = re.match(
+            r"^i (?:don't|do not|never|can't|cannot|try not to|no longer) "
+            r"(?P<verb>eat|drink|touch) (?P<x>.{2,60})",
+            s,
+            re.IGNORECASE,
+        ) or re.match(r"^i (?:avoid|stay away from|steer clear of) (?P<x>.{2,60})", s, re.I)
+        if not m:
+            return None
+        obj = _trim_object(m["x"])
+        slug = _slug(obj)
+        if slug is None or obj.lower().startswith(("it", "that", "this", "time", "a lot")):
+            return None
+        verb = m.groupdict().get("verb")
+        text = f"I don't {verb.lower()} {obj}." if verb else f"I avoid {obj}."
+        return Candidate("preference", text, f"avoids.{slug}", 0.85, -0.6, 0.6)
+
+    def _worry(self, s: str) -> Candidate | None:
+        """ "I'm worried about my mum's visit next week" (a worry is worth asking about later)."""
+        m = re.match(
+            r"^i'm (?:really |very |so |a bit |a little |kind of |kinda |pretty |quite |"
+            r"super |getting )?(?P<feel>worried|nervous|anxious|stressed|scared|concerned|"
+            r"freaking out|uneasy|dreading) (?:about|for|over|because of|that) (?P<x>.{2,160})",
+            s,
+            re.IGNORECASE,
+        ) or re.match(
+            r"^i (?:keep |really )?(?P<feel>worry|dread) (?:about )?(?P<x>.{2,160})", s, re.I
+        )
+        if not m:
+            return None
+        what = _trim_clause(m["x"])
+        slug = _slug(what)
+        if not what or slug is None or what.lower() in ("it", "that", "this", "you"):
+            return None
+        feel = m["feel"].lower()
+        text = (
+            f"I'm {feel} about {what}." if feel not in ("worry", "dread") else f"I {feel} {what}."
+        )
+        return Candidate("episode", text, f"worries.{slug}", 0.8, -0.5, 0.8)
+
+    def _plan(self, s: str) -> Candidate | None:
+        """ "I'm going to visit my mum next month", "we're planning to move": a plan."""
+        m = re.match(
+            r"^(?P<who>i'm|i am|we're|we are) (?:going to|gonna|planning to|planning on|"
+            r"hoping to|thinking of|thinking about|about to) (?P<x>.{3,160})",
+            s,
+            re.IGNORECASE,
+        ) or re.match(
+            r"^(?P<who>i|we) (?:plan|intend|hope|want|'d like|would like|have decided|decided) "
+            r"to (?P<x>.{3,160})",
+            s,
+            re.IGNORECASE,
+        )
+        if not m:
+            return None
+        what = _trim_clause(m["x"])
+        slug = _slug(what)
+        if not what or slug is None or what.lower().startswith(("be ", "say", "ask", "tell")):
+            return None
+        lead = s[: m.start("x")].strip()
+        return Candidate("episode", f"{lead} {what}.", f"plans.{slug}", 0.75, 0.2, 0.7)
+
+    def _correction(self, s: str) -> Candidate | None:
+        """ "it's Ana, not Anna": the old word is replaced in what is stored (``replaces``)."""
+        m = re.match(
+            rf"^(?:it's|it is|its|her name is|his name is|the name is|that's|it was|"
+            rf"it's spelled|it's spelt|i said) (?P<new>{_NAME_BODY})[,;]? (?:and )?not "
+            rf"(?P<old>[^\W\d_][\w'-]*)[.!]*$",
+            s,
+            re.IGNORECASE,
+        ) or re.match(
+            r"^not (?P<old>[^\W\d_][\w'-]*)[,;]? (?:it's |but |it was )?"
+            r"(?P<new>[^\W\d_][\w'-]*)[.!]*$",
+            s,
+            re.IGNORECASE,
+        )
+        if not m or m["new"].lower() == m["old"].lower():
+            return None
+        new, old = m["new"], m["old"]
+        return Candidate(
+            "fact", f"It's {new}, not {old}.", None, 0.9, 0.0, 0.5, replaces=(old, new)
+        )
+
+    def _job_at(self, s: str) -> list[Candidate]:
+        m = re.match(
+            r"^i(?:'m| work as| work as) an? (?P<job>[\w' -]{2,40}?) "
+            r"(?:at|for|in) (?P<place>.{2,80})",
+            s,
+            re.IGNORECASE,
+        )
+        if not m or m["job"].lower().split()[-1] not in OCCUPATIONS:
+            return []
+        job, place = m["job"].strip(), _trim_object(m["place"])
+        if not place:
+            return []
+        return [
+            Candidate("fact", f"I work as a {job}.", "user.job", 0.85, 0.0, 0.5),
+            Candidate("fact", f"I work at {place}.", "user.workplace", 0.85, 0.0, 0.5),
+        ]
+
     def _favorite(self, s: str) -> Candidate | None:
         m = re.match(
             r"^my (?:all-time |absolute )?favou?rite (?P<thing>[\w ]{1,30}?) (?:is|are) "
@@ -281,7 +562,8 @@ class RuleExtractor:
     def _like(self, s: str) -> Candidate | None:
         verbs = "|".join(re.escape(v) for v in sorted(LIKE_VERBS, key=len, reverse=True))
         m = re.match(
-            rf"^i (?:really |absolutely |just |kind of |kinda |totally |truly )?"
+            rf"^i (?P<neg>don't (?:really )?|do not (?:really )?|no longer |never )?"
+            rf"(?:really |absolutely |just |kind of |kinda |totally |truly )?"
             rf"(?P<verb>{verbs}) (?P<object>.{{2,120}})",
             s,
             re.IGNORECASE,
@@ -296,6 +578,11 @@ class RuleExtractor:
             return None
         verb = m["verb"].lower()
         valence = LIKE_VERBS[verb]
+        if m["neg"]:
+            if valence < 0:
+                return None  # "I don't hate it": no clear preference
+            valence = -0.5
+            verb = f"don't {verb}"
         return Candidate(
             "preference",
             f"I {verb} {obj}.",
@@ -319,8 +606,17 @@ class RuleExtractor:
             (r"^i'm allergic to (?P<x>.{2,60})", "health.allergy.", "I'm allergic to {x}."),
             (r"^i'm (?:really |very |so )?(?:afraid|scared|terrified|frightened) of (?P<x>.{2,60})",
              "fears.", "I'm afraid of {x}."),
-            (r"^i'm (?:learning|studying|taking classes in) (?P<x>.{2,60})", "user.learning.",
+            (r"^i(?:'m|'ve been| have been|'ve started| have started| started| just started)? ?"
+             r"(?:learning|studying|taking classes in|practising|practicing|learn)"
+             r"(?: to play| how to play| to)? (?P<x>.{2,60})", "user.learning.",
              "I'm learning {x}."),
+            (r"^i(?:'m| have| 've|'ve started| started)? ?(?:taking|having|started) "
+             r"(?P<x>.{2,40}?) (?:lessons|classes)\b", "user.learning.", "I'm learning {x}."),
+            (r"^i(?:'ve| have)? (?:taken up|picked up|got into|gotten into) (?P<x>.{2,60})",
+             "user.hobby.", "I've taken up {x}."),
+            (r"^my (?:new |main |favourite |favorite )?hobby is (?P<x>.{2,60})", "user.hobby.",
+             "My hobby is {x}."),
+            (r"^i play (?P<x>(?:the )?.{2,40})", "user.plays.", "I play {x}."),
             (r"^i work as an? (?P<x>.{2,60})", "user.job", "I work as a {x}."),
             (r"^i'm an? (?P<x>.{2,60})", "", "I'm a {x}."),
         )  # fmt: skip

@@ -34,6 +34,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -300,7 +301,12 @@ class MemoryService:
         leaves no trace: the conversation is started again by the next turn."""
         if not self.enabled:
             return SavedTurn(None, [], [])
-        kept, vectors = self._resolve(list(candidates))
+        fixes = self._corrections([c for c in candidates if c.replaces])
+        plain = [self._fill_there(c) for c in candidates if not c.replaces]
+        kept, vectors = self._resolve(plain)
+        if fixes:
+            fix_vectors = self.embedder.embed([c.text for _, c in fixes])
+            vectors = np.vstack([vectors, fix_vectors]).astype(np.float32)
         conversation_id = self.conversation_id
         results: list[tuple[Upserted, Candidate, int]] = []
         with self.store.turn() as tx:
@@ -313,9 +319,46 @@ class MemoryService:
                 results.append(
                     (tx.upsert_memory(self._new(c, vectors[i]), source_message_id=user_id), c, i)
                 )
+            for j, (memory_id, c) in enumerate(fixes, start=len(kept)):
+                memory = self._new(c, vectors[j])
+                results.append((tx.correct(memory_id, memory, source_message_id=user_id), c, j))
             now = tx.now
         self.conversation_id = conversation_id  # only once it is committed
         return SavedTurn(user_id, kept, self._indexed(results, vectors, now))
+
+    def _corrections(self, corrections: Sequence[Candidate]) -> list[tuple[int, Candidate]]:
+        """ "it's Ana, not Anna": each stored memory with the old word, with the new one (the
+        store keeps the old text as history)."""
+        out: list[tuple[int, Candidate]] = []
+        for c in corrections:
+            assert c.replaces is not None
+            old, new = c.replaces
+            word = re.compile(rf"(?<!\w){re.escape(old)}(?!\w)")
+            for record in self.store.search_text(old, limit=20):
+                if not word.search(record.text) or record.id in {i for i, _ in out}:
+                    continue
+                fixed = Candidate(
+                    record.kind,
+                    word.sub(new, record.text),
+                    record.subject,
+                    max(record.confidence, c.confidence),
+                    record.valence,
+                    record.salience,
+                )
+                out.append((record.id, fixed))
+        return out
+
+    def _fill_there(self, c: Candidate) -> Candidate:
+        """ "I no longer work there." names the place from the value it replaces."""
+        if c.subject is None or not c.text.endswith(" there."):
+            return c
+        record = self.store.get_by_subject(c.subject)
+        if record is None or "no longer" in record.text:
+            return c
+        m = re.search(r"\b(at|in|for) (.+?)[.!]*$", record.text)
+        if m is None:
+            return c
+        return dataclasses.replace(c, text=f"{c.text[: -len('there.')]}{m[1]} {m[2]}.")
 
     def store_memories(
         self, source_message_id: int | None, candidates: Sequence[Candidate]

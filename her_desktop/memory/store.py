@@ -208,6 +208,18 @@ class Turn:
         )
         return Upserted(int(cur.lastrowid or 0), "added")
 
+    def correct(
+        self, memory_id: int, memory: NewMemory, *, source_message_id: int | None
+    ) -> Upserted:
+        """Replace memory ``memory_id``'s text (a correction: the old text goes to its
+        history); "same" when there is no such memory any more."""
+        row = self._conn.execute(
+            "SELECT id, text, confidence, salience FROM memories WHERE id = ?", (memory_id,)
+        ).fetchone()
+        if row is None:
+            return Upserted(memory_id, "same")
+        return self._update(row, memory, source_message_id)
+
     def _update(
         self, row: tuple[Any, ...], memory: NewMemory, source_message_id: int | None
     ) -> Upserted:
