@@ -23,6 +23,11 @@ Policies:
   by the LM (small models get sums wrong); it still goes through the history like any reply.
 * The prompt is persona system prompt + history + the new user message, fitted to the model's
   context by ``llm.context.fit_messages`` (oldest exchanges dropped first).
+* A reply is checked against what the user said it must respect (a ``ReplyGuard``: memory's
+  allergies, things avoided, dislikes): while a guard has something to check, the reply is
+  shown and spoken sentence by sentence, each checked first. An offending first sentence makes
+  the LM try once more with an explicit instruction; an offending later one (or a second
+  offence) is replaced by the guard's reminder and the reply ends there.
 * A failing LM never kills the stage: it becomes a ``StageError`` with a plain message and a
   ``ReplyFinished(reason="error")``; the next turn tries again.
 """
@@ -68,7 +73,13 @@ from her_desktop.llm.context import fit_messages
 from her_desktop.llm.reply_filter import ReplyFilter, sentence_limit
 from her_desktop.llm.sentences import SentenceSplitter
 from her_desktop.stage import Stage
-from her_desktop.turn_context import AFTER_REPLY_BUDGET_S, TurnContextProvider, TurnRecorder
+from her_desktop.turn_context import (
+    AFTER_REPLY_BUDGET_S,
+    ReplyGuard,
+    ReplyProblem,
+    TurnContextProvider,
+    TurnRecorder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +112,24 @@ def clean_user_text(text: str) -> str:
         if ch in "\n\t" or not unicodedata.category(ch).startswith("C") or ch == "\u200d"
     ]
     return "".join(kept).strip()
+
+
+def _reply_problem(guards: Sequence[ReplyGuard], sentence: str) -> ReplyProblem | None:
+    for guard in guards:
+        try:
+            problem = guard.reply_problem(sentence)
+        except Exception:  # a broken check never stops the reply
+            log.exception("dialogue: %s could not check the reply", guard.name)
+            continue
+        if problem is not None:
+            return problem
+    return None
+
+
+def _with_instruction(messages: Sequence[Message], instruction: str) -> list[Message]:
+    """The same prompt, the user's message followed by an explicit instruction."""
+    *head, last = messages
+    return [*head, Message(last.role, f"{last.content}\n\n[{instruction}]")]
 
 
 class DialogueStage(Stage):
@@ -359,11 +388,20 @@ class DialogueStage(Stage):
         sentence_index = 0
         reason: FinishReason = "error"
         start = time.monotonic()
+        guards = [p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()]
 
-        async def emit(chunks: list[str], *, cut: bool = False) -> None:
-            """Show and speak what the reply filter keeps of ``chunks``."""
+        async def emit(
+            chunks: list[str], *, cut: bool = False, checked: bool = True
+        ) -> ReplyProblem | None:
+            """Show and speak what the reply filter keeps of ``chunks``; with guards, each
+            chunk is checked first. Returns the problem of the first chunk that must not be
+            said (nothing of it or after it is kept)."""
             nonlocal sentence_index
             for i, chunk in enumerate(chunks):
+                if guards and checked:
+                    problem = _reply_problem(guards, chunk)
+                    if problem is not None:
+                        return problem
                 kept = style.accept(chunk, unfinished=cut and i == len(chunks) - 1)
                 if kept is None:
                     continue
@@ -371,6 +409,7 @@ class DialogueStage(Stage):
                     await self.bus.publish(ReplySentence(turn_id, sentence_index, kept.spoken))
                     sentence_index += 1
                 await self.bus.publish(ReplyToken(turn_id, kept.shown))
+            return None
 
         try:
             await self.engine.load()
@@ -382,25 +421,39 @@ class DialogueStage(Stage):
                 notes = await self._turn_notes(turn_id, user_text)
                 messages = await asyncio.to_thread(self._prompt, user_text, notes)
             exact = None if greeting_notes or not self.reply_style else exact_answer(user_text)
-            pieces = (
-                _said(exact)
-                if exact is not None
-                else self.engine.stream(messages, self._params(), stats)
-            )
-            try:
-                async for piece in pieces:
-                    if not produced:
-                        produced = True
-                        self._set_state("speaking", turn_id)
-                    await emit(splitter.feed(piece))
-                    if style.done:  # the rest would be dropped: stop generating
-                        break
-            finally:  # an early stop ends the engine's generation now, not at garbage collection
-                aclose = getattr(pieces, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            reason = "stop" if style.done else (stats.finish_reason or "stop")
-            await emit(splitter.flush(), cut=reason in ("length", "deadline"))
+            attempt = messages
+            while True:
+                problem: ReplyProblem | None = None
+                pieces = (
+                    _said(exact)
+                    if exact is not None
+                    else self.engine.stream(attempt, self._params(), stats)
+                )
+                try:
+                    async for piece in pieces:
+                        if not produced:
+                            produced = True
+                            self._set_state("speaking", turn_id)
+                        problem = await emit(splitter.feed(piece))
+                        if problem is not None or style.done:  # the rest would be dropped
+                            break
+                finally:  # an early stop ends the engine's generation now, not at GC
+                    aclose = getattr(pieces, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+                reason = "stop" if style.done else (stats.finish_reason or "stop")
+                if problem is None:
+                    problem = await emit(splitter.flush(), cut=reason in ("length", "deadline"))
+                if problem is None:
+                    break
+                splitter = SentenceSplitter(first_min_chars=FIRST_CHUNK_MIN_CHARS)
+                if sentence_index == 0 and not style.text and attempt is messages:
+                    log.info("dialogue: the reply went against a stored constraint; asking again")
+                    attempt = _with_instruction(messages, problem.instruction)
+                    continue
+                await emit([problem.replacement], checked=False)
+                reason = "stop"
+                break
             fallback = style.fallback()
             if fallback is not None:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))

@@ -15,6 +15,7 @@ worker thread), so closing the app right after a reply cannot lose it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 AFTER_REPLY_BUDGET_S = 30.0
@@ -36,3 +37,26 @@ class TurnRecorder(Protocol):
     def record_turn(self, turn_id: int, user_text: str, reply_text: str) -> None:
         """Keep this exchange now (never blocks: the write runs in a worker thread).
         ``reply_text`` is what the user got (heard, for a spoken reply; may be empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyProblem:
+    """A reply sentence that must not be said: how to ask the LM again, and what to say
+    instead."""
+
+    instruction: str
+    replacement: str
+
+
+@runtime_checkable
+class ReplyGuard(Protocol):
+    """Checks her reply, sentence by sentence, before it is shown or spoken (pure Python, on
+    the event loop: microseconds, no I/O)."""
+
+    name: str
+
+    def guarding(self) -> bool:
+        """True when there is something to check replies against now."""
+
+    def reply_problem(self, sentence: str) -> ReplyProblem | None:
+        """None when ``sentence`` may be said."""

@@ -105,7 +105,7 @@ async def test_contradiction_updates_the_memory_and_recall_gives_the_new_value(
     notes = await service.before_reply(3, "what is my dog called again")
     assert notes is not None
     assert notes.splitlines()[0] == HEADER
-    assert '"My dog is called Max."' in notes
+    assert '"Your dog is called Max."' in notes  # said back to the user
     assert "Biscuit" not in notes
 
 

@@ -54,14 +54,22 @@ _WORD: Final = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
 def stem(word: str) -> str:
-    """A crude stem, enough to match "nights" to "night" and "working" to "work"."""
+    """A crude stem, enough to match "nights" to "night", "working" to "work" and "lives" to
+    "live" and "living"."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "ches", "shes", "xes", "zes")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+        w = w[:-1]
+    for suffix in ("ing", "ed"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            return w[: -len(suffix)] + keep
-    return w
+            w = w[: -len(suffix)]
+            break
+    return w[:-1] if w.endswith("e") and len(w) > 3 else w
 
 
 def words(text: str) -> list[str]:

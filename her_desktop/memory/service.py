@@ -47,13 +47,21 @@ import numpy as np
 from her_desktop.bus import Bus
 from her_desktop.events import MemoryForgotten, MemoryStored, Notice
 from her_desktop.llm.base import LLMEngine, LLMError
+from her_desktop.memory.constraints import (
+    CONSTRAINT_PREFIXES,
+    Constraint,
+    constraints_from,
+    offended,
+)
 from her_desktop.memory.embeddings import Embedder
 from her_desktop.memory.extraction import Candidate, LMExtractor, clean_text
+from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.index import Vector, VectorIndex
 from her_desktop.memory.retrieval import (
     DEFAULT_BUDGET_TOKENS,
     DEFAULT_LIMIT,
     DEFAULT_WEIGHTS,
+    HEADER,
     Scored,
     Weights,
     format_notes,
@@ -64,6 +72,7 @@ from her_desktop.memory.retrieval import (
 )
 from her_desktop.memory.rules import RuleExtractor
 from her_desktop.memory.store import Clock, MemoryRecord, MemoryStore, NewMemory, Upserted
+from her_desktop.turn_context import ReplyProblem
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +87,21 @@ RECENT_SUBJECTS: Final = 4
 GREETING_EPISODE_DAYS: Final = 14.0
 GREETING_HALF_LIFE_DAYS: Final = 3.0
 GREETING_MIN_SALIENCE: Final = 0.5
+UNKNOWN_NOTE: Final = (
+    "- (No note answers this question about the user: you do not know it yet. Say so and ask.)"
+)
+_QUESTION_WORDS: Final = (
+    "what whats what's where wheres where's who whos who's when which how why remember "
+    "recall know tell again called name do does did you think still right guess kind type "
+    "ever anything something now"
+)
+QUESTION_WORDS: Final = frozenset(_QUESTION_WORDS.split())
+SELF_WORDS: Final = re.compile(r"\b(my|i|me|mine|i'm|i've|myself|am i|do i|did i)\b", re.I)
+ASKING: Final = re.compile(
+    r"\?\s*$|^(what|where|who|when|which|how|do you (remember|know)|can you remember|"
+    r"remind me|tell me)\b",
+    re.IGNORECASE,
+)
 FLUSH_TIMEOUT_S: Final = 5.0
 """How long closing waits for the last turns to be written."""
 
@@ -142,6 +166,7 @@ class MemoryService:
         """set only once a conversation's first turn is committed"""
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="memory-write")
         self._saves: dict[int, concurrent.futures.Future[SavedTurn]] = {}
+        self._constraints: list[Constraint] = []
         self._index: VectorIndex | None = None
         self._index_lock = threading.RLock()
         self._recalled: OrderedDict[int, list[MemoryRecord]] = OrderedDict()
@@ -155,6 +180,7 @@ class MemoryService:
         if self.store.problem:
             await self.bus.publish(Notice(self.name, self.store.problem))
         await asyncio.to_thread(self.index)
+        await asyncio.to_thread(self.refresh_constraints)
         done = await asyncio.to_thread(self.reembed_stale, REEMBED_BATCH)
         while done:
             done = await asyncio.to_thread(self.reembed_stale, REEMBED_BATCH)
@@ -195,15 +221,22 @@ class MemoryService:
         return await asyncio.to_thread(self.notes_for, user_text, turn_id)
 
     def notes_for(self, user_text: str, turn_id: int | None = None) -> str | None:
-        """The quoted block of related memories for ``user_text`` (None when none)."""
+        """The quoted block of related memories for ``user_text`` (None when none). When the
+        user asks about themselves and no note answers it, the block says she does not know
+        it yet (so she says so instead of guessing)."""
         recalled = self.recall(user_text)
+        records = [r.record for r in recalled]
         if turn_id is not None:
-            self._recalled[turn_id] = [r.record for r in recalled]
+            self._recalled[turn_id] = records
             while len(self._recalled) > RECALL_CACHE_TURNS:
                 self._recalled.popitem(last=False)
-        return format_notes(
-            [r.record for r in recalled], self.clock(), budget_tokens=self.budget_tokens
-        )
+        question = is_self_question(user_text)
+        if question:  # the notes that answer it first
+            records.sort(key=lambda r: not answers(user_text, r))
+        notes = format_notes(records, self.clock(), budget_tokens=self.budget_tokens)
+        if question and not any(answers(user_text, r) for r in records):
+            return f"{notes or HEADER}\n{UNKNOWN_NOTE}"
+        return notes
 
     def recall(self, text: str, limit: int | None = None) -> list[Recalled]:
         """Related memories, best first (ranking in ``retrieval``)."""
@@ -220,6 +253,22 @@ class MemoryService:
             )
         records = self.store.get_many([s.memory_id for s in scored])
         return [Recalled(records[s.memory_id], s) for s in scored if s.memory_id in records]
+
+    # -- checking her reply (ReplyGuard) ---------------------------------------------------
+
+    def refresh_constraints(self) -> None:
+        """Re-read the stored allergies, things avoided and dislikes (in a worker thread)."""
+        self._constraints = constraints_from(self.store.with_subject_prefix(CONSTRAINT_PREFIXES))
+
+    def guarding(self) -> bool:
+        return self.enabled and bool(self._constraints)
+
+    def reply_problem(self, sentence: str) -> ReplyProblem | None:
+        """A reply sentence that suggests what the user is allergic to, avoids or dislikes."""
+        if not self.enabled:
+            return None
+        found = offended(sentence, self._constraints)
+        return ReplyProblem(found.instruction, found.reminder) if found is not None else None
 
     # -- keeping the turn --------------------------------------------------------------------
 
@@ -324,7 +373,9 @@ class MemoryService:
                 results.append((tx.correct(memory_id, memory, source_message_id=user_id), c, j))
             now = tx.now
         self.conversation_id = conversation_id  # only once it is committed
-        return SavedTurn(user_id, kept, self._indexed(results, vectors, now))
+        stored = self._indexed(results, vectors, now)
+        self.refresh_constraints()
+        return SavedTurn(user_id, kept, stored)
 
     def _corrections(self, corrections: Sequence[Candidate]) -> list[tuple[int, Candidate]]:
         """ "it's Ana, not Anna": each stored memory with the old word, with the new one (the
@@ -379,7 +430,9 @@ class MemoryService:
                 for i, c in enumerate(kept)
             ]
             now = tx.now
-        return self._indexed(results, vectors, now)
+        stored = self._indexed(results, vectors, now)
+        self.refresh_constraints()
+        return stored
 
     def _new(self, c: Candidate, vector: Vector) -> NewMemory:
         return NewMemory(
@@ -482,6 +535,7 @@ class MemoryService:
 
     async def forget(self, memory_id: int) -> bool:
         found = await asyncio.to_thread(self.store.forget, memory_id)
+        await asyncio.to_thread(self.refresh_constraints)
         with self._index_lock:
             self.index().remove(memory_id)
         if found:
@@ -492,6 +546,7 @@ class MemoryService:
         def work() -> None:  # on the writer: after the turns handed to it, before later ones
             self.store.forget_all()
             self.conversation_id = None
+            self._constraints = []
 
         await asyncio.wrap_future(self._writer.submit(work))
         with self._index_lock:
@@ -513,6 +568,7 @@ class MemoryService:
             ):
                 return None
             record = self.store.get(memory_id)
+            self.refresh_constraints()
             if record is not None:
                 with self._index_lock:
                     self.index().upsert(memory_id, vector, record.updated, record.salience)
@@ -523,3 +579,19 @@ class MemoryService:
             return False
         await self.bus.publish(MemoryStored(memory_id, record.kind, record.text, updated=True))
         return True
+
+
+def is_self_question(text: str) -> bool:
+    """ "What's my dog called?", "Where does my sister live?", "Do you remember what I'm
+    learning?": the user asks about themselves."""
+    text = text.strip()
+    return bool(ASKING.search(text) and SELF_WORDS.search(text))
+
+
+def answers(question: str, record: MemoryRecord) -> bool:
+    """True when the memory shares a content word (a crude stem) with the question, counting
+    the words of its subject key (``pet.dog.name`` answers "my dog")."""
+    asked = {stem(w) for w in words(question) if w not in FUNCTION_WORDS | QUESTION_WORDS}
+    subject = (record.subject or "").replace(".", " ").replace("_", " ")
+    have = {stem(w) for w in words(f"{record.text} {subject}") if w not in FUNCTION_WORDS}
+    return bool(asked & have)

@@ -516,6 +516,23 @@ class MemoryStore:
         )
         return [_record(r) for r in rows]
 
+    def with_subject_prefix(
+        self, prefixes: tuple[str, ...], *, limit: int = 200
+    ) -> list[MemoryRecord]:
+        """Memories whose subject starts with one of ``prefixes``, newest first."""
+        if not prefixes:
+            return []
+        where = " OR ".join("subject LIKE ? ESCAPE '\\'" for _ in prefixes)
+        patterns = tuple(
+            p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for p in prefixes
+        )
+        rows = self._query(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where} "
+            "ORDER BY updated DESC, id DESC LIMIT ?",
+            (*patterns, limit),
+        )
+        return [_record(r) for r in rows]
+
     def search_text(self, query: str, *, limit: int = 50) -> list[MemoryRecord]:
         """Memories whose text or subject contains ``query`` (case-insensitive), newest first."""
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

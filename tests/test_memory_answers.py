@@ -1,0 +1,251 @@
+"""Answers grounded in memory, in the second person, and replies that respect constraints."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from her_desktop.bus import Bus
+from her_desktop.dialogue import DialogueStage
+from her_desktop.events import Event, ReplyFinished, ReplySentence, ReplyToken, UserText
+from her_desktop.llm.base import GenerationParams, GenerationStats, Message
+from her_desktop.memory.constraints import constraints_from, offended
+from her_desktop.memory.embeddings import HashingEmbedder
+from her_desktop.memory.retrieval import second_person
+from her_desktop.memory.service import UNKNOWN_NOTE, MemoryService, is_self_question
+from her_desktop.memory.store import MemoryStore
+from tests.fakes import FakeEngine
+from tests.waiting import wait_until
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MemoryStore]:
+    s = MemoryStore.open(tmp_path / "memory.sqlite3")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[Bus]:
+    bus = Bus()
+    yield bus
+    await bus.close()
+
+
+async def _told(store: MemoryStore, bus: Bus, *turns: str) -> MemoryService:
+    service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
+    for i, said in enumerate(turns):
+        await service.after_reply(i + 1, said, "Okay.")
+    return service
+
+
+@pytest.mark.parametrize(
+    ("mine", "yours"),
+    [
+        ("My dog is called Pepper.", "Your dog is called Pepper."),
+        ("I'm allergic to peanuts.", "You're allergic to peanuts."),
+        ("I work as a night nurse.", "You work as a night nurse."),
+        ("I'm worried about my mum's visit.", "You're worried about your mum's visit."),
+        ("I am 41 years old.", "You are 41 years old."),
+    ],
+)
+def test_memories_are_said_back_in_the_second_person(mine: str, yours: str) -> None:
+    assert second_person(mine) == yours
+
+
+def test_questions_about_the_user_are_recognised() -> None:
+    assert is_self_question("What's my dog called?")
+    assert is_self_question("where does my sister live")
+    assert is_self_question("Do you remember what I'm learning?")
+    assert not is_self_question("My dog is called Pepper.")
+    assert not is_self_question("What's the weather like?")
+
+
+async def test_notes_answer_in_the_second_person_or_say_nothing_is_known(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "My dog is called Pepper.", "I'm learning the piano.")
+    notes = await service.before_reply(10, "What's my dog called?")
+    assert notes is not None
+    assert '"Your dog is called Pepper."' in notes
+    assert "My dog" not in notes
+    assert UNKNOWN_NOTE not in notes
+    unknown = await service.before_reply(11, "Where does my sister live?")
+    assert unknown is not None
+    assert UNKNOWN_NOTE in unknown
+    chat = await service.before_reply(12, "Tell a joke about dogs.")
+    assert chat is None or UNKNOWN_NOTE not in chat
+    await service.close()
+
+
+@pytest.mark.parametrize(
+    ("sentence", "bad"),
+    [
+        ("How about some peanut butter toast?", True),
+        ("A Snickers bar would hit the spot.", True),
+        ("Since you're allergic to peanuts, try hummus with carrots.", False),
+        ("A peanut-free granola bar is a good pick.", False),
+        ("Try apple slices with no peanuts.", False),
+        ("You could watch a horror film tonight.", True),
+        ("Maybe a cheese sandwich?", True),  # avoids dairy
+        ("How about a bowl of ramen?", False),  # liked, not a constraint
+    ],
+)
+async def test_a_sentence_against_a_stored_constraint_is_caught(
+    store: MemoryStore, bus: Bus, sentence: str, bad: bool
+) -> None:
+    service = await _told(
+        store,
+        bus,
+        "I'm allergic to peanuts.",
+        "I don't like horror films.",
+        "I avoid dairy.",
+        "I love ramen.",
+    )
+    assert service.guarding()
+    assert (service.reply_problem(sentence) is not None) is bad
+    await service.close()
+
+
+def test_no_constraints_no_offence() -> None:
+    assert constraints_from([]) == []
+    assert offended("Peanut butter toast!", []) is None
+
+
+class Scripted(FakeEngine):
+    """A fake LM that gives one scripted reply per call (the last one again after that)."""
+
+    def __init__(self, replies: Sequence[Sequence[str]]) -> None:
+        super().__init__(replies[0])
+        self.replies = [list(r) for r in replies]
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        stats: GenerationStats | None = None,
+    ) -> AsyncIterator[str]:
+        self.pieces = self.replies[min(len(self.calls), len(self.replies) - 1)]
+        async for piece in super().stream(messages, params, stats):
+            yield piece
+
+
+async def _reply(
+    bus: Bus, service: MemoryService, engine: FakeEngine, said: str
+) -> tuple[ReplyFinished, list[str], str]:
+    stage = DialogueStage(
+        bus, engine, system_prompt="You are Sam.", params=GenerationParams(), providers=[service]
+    )
+    await stage.start()
+    sentences: list[str] = []
+    tokens: list[str] = []
+    finished: list[ReplyFinished] = []
+
+    async def on_event(event: Event) -> None:
+        if isinstance(event, ReplySentence):
+            sentences.append(event.text)
+        elif isinstance(event, ReplyToken):
+            tokens.append(event.text)
+        elif isinstance(event, ReplyFinished):
+            finished.append(event)
+
+    bus.subscribe((ReplySentence, ReplyToken, ReplyFinished), on_event, name="test")
+    await bus.publish(UserText(said, turn_id=77))
+    await wait_until(lambda: finished)
+    await stage.stop()
+    return finished[0], sentences, "".join(tokens)
+
+
+async def test_an_offending_first_sentence_is_asked_again_with_an_instruction(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "I'm allergic to peanuts.")
+    engine = Scripted(
+        [["Try peanut butter", " toast. It is quick."], ["Try apple slices.", " They are crisp."]]
+    )
+    done, sentences, shown = await _reply(bus, service, engine, "Any snack ideas?")
+    assert sentences == ["Try apple slices.", "They are crisp."]
+    assert shown == done.text == "Try apple slices. They are crisp."
+    assert "peanut" not in shown.lower()
+    assert len(engine.calls) == 2
+    retry = engine.calls[1][-1].content
+    assert "You're allergic to peanuts." in retry
+    assert "Do not suggest" in retry
+    await asyncio.sleep(0)
+    await service.close()
+
+
+async def test_a_second_offence_or_a_later_one_is_replaced_by_a_reminder(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "I'm allergic to peanuts.")
+    stubborn = Scripted([["Peanut butter toast!"], ["Peanut brittle!"]])
+    done, sentences, _ = await _reply(bus, service, stubborn, "Any snack ideas?")
+    assert sentences == ["Actually, scratch that: you told me you're allergic to peanuts."]
+    assert len(stubborn.calls) == 2
+    later = Scripted([["Good question.", " Try a peanut bar.", " Or a walnut cake."]])
+    done, sentences, _ = await _reply(bus, service, later, "Any snack ideas?")
+    assert sentences == [
+        "Good question.",
+        "Actually, scratch that: you told me you're allergic to peanuts.",
+    ]
+    assert len(later.calls) == 1  # something was already said: no second try
+    assert "walnut" not in done.text
+    await service.close()
+
+
+async def test_without_constraints_the_reply_streams_token_by_token(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "I love ramen.")
+    assert not service.guarding()
+    engine = FakeEngine(["Ramen", " is", " great."])
+    done, sentences, shown = await _reply(bus, service, engine, "Any dinner ideas?")
+    assert shown == done.text == "Ramen is great."
+    assert sentences == ["Ramen is great."]
+    await service.close()
+
+
+@pytest.mark.slow
+async def test_the_real_default_model_never_speaks_a_stored_allergen(
+    default_gguf: Path, store: MemoryStore, bus: Bus
+) -> None:
+    """The twin of the fake-engine tests: asked outright for peanut butter, by a user stored as
+    allergic to peanuts, the spoken reply never suggests it."""
+    from her_desktop.llm.llamacpp import LlamaCppEngine
+    from her_desktop.persona import load_persona
+
+    service = await _told(store, bus, "I'm allergic to peanuts.")
+    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
+    stage = DialogueStage(
+        bus,
+        engine,
+        system_prompt=load_persona("samantha").system_prompt(),
+        params=GenerationParams(max_tokens=60, temperature=0.0, seed=1, deadline_s=240),
+        providers=[service],
+    )
+    await stage.start()
+    sentences: list[str] = []
+    finished: list[ReplyFinished] = []
+
+    async def on_event(event: Event) -> None:
+        if isinstance(event, ReplySentence):
+            sentences.append(event.text)
+        elif isinstance(event, ReplyFinished):
+            finished.append(event)
+
+    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    try:
+        await bus.publish(UserText("I'm hungry. Give me one quick snack idea with peanut butter."))
+        await wait_until(lambda: finished, 600)
+        assert finished[0].reason in ("stop", "length"), finished[0]
+        assert sentences, "nothing was said"
+        constraints = service._constraints
+        assert [s for s in sentences if offended(s, constraints) is not None] == []
+    finally:
+        await stage.stop()
+        await engine.close()
+        await service.close()
