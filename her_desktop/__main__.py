@@ -113,6 +113,15 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a GGUF file to also measure LM extraction (rules only without it)",
     )
+    bmem.add_argument(
+        "--e2e",
+        action="store_true",
+        help="recall through the real chat path over multi-session scenarios (slow)",
+    )
+    bmem.add_argument("--part", choices=("dev", "locked"), default="dev", help="scenario set")
+    bmem.add_argument("--limit", type=int, default=None, help="only the first N scenarios")
+    bmem.add_argument("--scenario", action="append", default=[], help="a scenario id (repeat)")
+    bmem.add_argument("--max-tokens", type=int, default=None, help="cap each reply (e2e)")
     return parser
 
 
@@ -256,6 +265,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
         return run_companion_bench(
             part=args.part, out=args.out, model=args.model, limit=args.limit, raw=args.no_filter
+        )
+    if args.bench_command == "memory" and args.e2e:
+        from her_desktop.bench.memory_e2e import run_memory_e2e
+
+        return run_memory_e2e(
+            args.out,
+            part=args.part,
+            limit=args.limit,
+            ids=args.scenario,
+            max_tokens=args.max_tokens,
         )
     if args.bench_command == "memory":
         from her_desktop.bench.memory import run_memory_bench

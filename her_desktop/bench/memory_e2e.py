@@ -1,0 +1,287 @@
+"""``her-desktop bench memory --e2e``: recall through the real chat path, scored automatically.
+
+Each scenario of ``data/memory_scenarios_<part>.json`` (``dev`` to tune on, ``locked`` to report
+on: never tuned on) is a list of sessions of user turns and a list of questions. For each
+scenario, in a fresh profile (its own data folder, the installed models shared):
+
+- every session is one run of the real ``App`` (``build_app`` with the settings as they are,
+  the same code as ``her-desktop chat``, minus the opening greeting): each user turn is typed
+  and her reply awaited; the app is stopped between sessions, as a user closing it;
+- a last session asks the questions, one turn each, and keeps her replies.
+
+Scoring, per question (case-insensitive):
+
+- ``recall`` / ``update`` / ``person``: right when the reply contains one of ``expect_any`` and
+  none of ``forbid`` (for an update, the old value; for ``person``, her speaking as the user:
+  a **first-person confusion**);
+- ``unknown`` (never said): right when she says she does not know (one of ``expect_any``);
+  otherwise the reply counts as an **invented fact** (an approximation: it asserts or guesses);
+- ``constraint``: a **violation** when a sentence of the reply names a ``forbid`` term without
+  warning about it (the same check as the reply guard, ``memory.constraints.offended``).
+
+The LM is loaded once and shared by the sessions (``_Shared`` ignores the app's close). On a
+2-core CPU a scenario takes minutes: ``limit`` runs the first N scenarios (say so when
+reporting a subset). Writes JSON (stdout, or ``out``) and a summary on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from her_desktop.bench.common import machine_info, write_report
+from her_desktop.config import Settings
+from her_desktop.events import Event, ReplyFinished, UserText
+from her_desktop.llm.base import EngineInfo, GenerationParams, GenerationStats, LLMEngine, Message
+from her_desktop.memory.constraints import Constraint, offended
+from her_desktop.paths import ENV_DATA_DIR, ENV_MODELS_DIR, models_dir
+
+DATA: Final = Path(__file__).parent / "data"
+KINDS: Final = ("recall", "update", "person", "unknown", "constraint")
+REPLY_TIMEOUT_S: Final = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    ask: str
+    kind: str
+    expect_any: tuple[str, ...]
+    forbid: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    id: str
+    sessions: tuple[tuple[str, ...], ...]
+    questions: tuple[Question, ...]
+
+
+def load_scenarios(part: str) -> list[Scenario]:
+    data = json.loads((DATA / f"memory_scenarios_{part}.json").read_text(encoding="utf-8"))
+    return [
+        Scenario(
+            str(s["id"]),
+            tuple(tuple(str(t) for t in session) for session in s["sessions"]),
+            tuple(
+                Question(
+                    str(q["ask"]),
+                    str(q["kind"]),
+                    tuple(str(e) for e in q.get("expect_any", [])),
+                    tuple(str(f) for f in q.get("forbid", [])),
+                )
+                for q in s["questions"]
+            ),
+        )
+        for s in data
+    ]
+
+
+def score(question: Question, reply: str) -> dict[str, Any]:
+    """One question's verdict (see the module docstring)."""
+    low = reply.lower()
+    hit = any(e.lower() in low for e in question.expect_any) if question.expect_any else True
+    if question.kind == "constraint":
+        guard = Constraint("bench", "bench", "", tuple(question.forbid))
+        bad = [s for s in _sentences(reply) if offended(s, [guard]) is not None]
+        return {"ok": not bad, "violation": bool(bad)}
+    forbidden = [f for f in question.forbid if f.lower() in low]
+    verdict: dict[str, Any] = {"ok": hit and not forbidden}
+    if question.kind == "unknown":
+        verdict["invented"] = not hit
+    if question.kind == "person":
+        verdict["first_person"] = bool(forbidden)
+    return verdict
+
+
+def _sentences(text: str) -> list[str]:
+    from her_desktop.llm.sentences import split_sentences
+
+    return split_sentences(text, max_chars=1000)
+
+
+def summarize_results(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"questions": len(results)}
+    for kind in KINDS:
+        of_kind = [r for r in results if r["kind"] == kind]
+        if of_kind:
+            out[f"{kind}_accuracy"] = round(sum(r["ok"] for r in of_kind) / len(of_kind), 3)
+            out[f"{kind}_n"] = len(of_kind)
+    unknown = [r for r in results if r["kind"] == "unknown"]
+    out["invented_fact_rate"] = (
+        round(sum(r.get("invented", False) for r in unknown) / len(unknown), 3) if unknown else 0
+    )
+    out["constraint_violations"] = sum(r.get("violation", False) for r in results)
+    out["first_person_confusions"] = sum(r.get("first_person", False) for r in results)
+    return out
+
+
+class _Shared(LLMEngine):
+    """The bench's one loaded LM, lent to each session's app (which closes its engine)."""
+
+    def __init__(self, inner: LLMEngine) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    @property
+    def context_size(self) -> int:
+        return self.inner.context_size
+
+    async def load(self) -> None:
+        await self.inner.load()
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return self.inner.count_tokens(messages)
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        stats: GenerationStats | None = None,
+    ) -> AsyncIterator[str]:
+        return self.inner.stream(messages, params, stats)
+
+    def info(self) -> EngineInfo:
+        return self.inner.info()
+
+    async def warm(self, messages: Sequence[Message], params: GenerationParams) -> None:
+        await self.inner.warm(messages, params)
+
+    async def close(self) -> None:
+        """Kept open: the bench closes the real engine once, at the end."""
+
+
+async def _session(
+    settings: Settings, engine: LLMEngine, turns: Sequence[str]
+) -> list[tuple[str, float]]:
+    """One run of the real app: type each turn, wait for her reply; then close it."""
+    from her_desktop.app import build_app
+    from her_desktop.persona import load_persona
+
+    app = build_app(settings, load_persona(settings.persona), engine=engine)
+    done: dict[int, ReplyFinished] = {}
+    arrived = asyncio.Event()
+
+    async def on_finished(event: Event) -> None:
+        if isinstance(event, ReplyFinished):
+            done[event.turn_id] = event
+            arrived.set()
+
+    app.bus.subscribe(ReplyFinished, on_finished, name="bench")
+    await app.start()
+    replies: list[tuple[str, float]] = []
+    try:
+        await asyncio.wait_for(app.memory_ready.wait(), REPLY_TIMEOUT_S)
+        for said in turns:
+            event = UserText(said)
+            start = time.monotonic()
+            await app.bus.publish(event)
+            async with asyncio.timeout(REPLY_TIMEOUT_S):
+                while event.turn_id not in done:
+                    arrived.clear()
+                    await arrived.wait()
+            replies.append((done[event.turn_id].text, time.monotonic() - start))
+    finally:
+        await app.stop()
+    return replies
+
+
+async def run_scenario(
+    scenario: Scenario, settings: Settings, engine: LLMEngine
+) -> list[dict[str, Any]]:
+    for turns in scenario.sessions:
+        await _session(settings, engine, turns)
+    answers = await _session(settings, engine, [q.ask for q in scenario.questions])
+    results: list[dict[str, Any]] = []
+    for question, (reply, seconds) in zip(scenario.questions, answers, strict=True):
+        verdict = score(question, reply)
+        results.append(
+            {
+                "scenario": scenario.id,
+                "kind": question.kind,
+                "ask": question.ask,
+                "reply": reply,
+                "seconds": round(seconds, 2),
+                **verdict,
+            }
+        )
+    return results
+
+
+async def _run_all(
+    scenarios: Sequence[Scenario], settings: Settings, real: LLMEngine
+) -> list[dict[str, Any]]:
+    """Every scenario in one event loop (the LM stays loaded), each in a fresh profile."""
+    shared = _Shared(real)
+    results: list[dict[str, Any]] = []
+    try:
+        for scenario in scenarios:
+            with tempfile.TemporaryDirectory(prefix="her-bench-") as profile:
+                os.environ[ENV_DATA_DIR] = profile
+                got = await run_scenario(scenario, settings, shared)
+            results += got
+            right = sum(r["ok"] for r in got)
+            print(f"{scenario.id}: {right}/{len(got)} right", file=sys.stderr)
+    finally:
+        await real.close()
+    return results
+
+
+def run_memory_e2e(
+    out: Path | None,
+    *,
+    part: str = "dev",
+    limit: int | None = None,
+    ids: Sequence[str] = (),
+    max_tokens: int | None = None,
+    settings: Settings | None = None,
+    engine: LLMEngine | None = None,
+) -> int:
+    """Run the end-to-end bench (see the module docstring). Returns the exit status."""
+    from her_desktop.app import make_llm
+    from her_desktop.config import load_settings
+
+    settings = settings or load_settings().settings
+    if max_tokens is not None:
+        settings.llm.max_tokens = max_tokens
+    scenarios = load_scenarios(part)
+    if ids:
+        scenarios = [s for s in scenarios if s.id in ids]
+    if limit is not None:
+        scenarios = scenarios[:limit]
+    models = str(models_dir())
+    real = engine or make_llm(settings)
+    report: dict[str, Any] = {
+        "bench": "memory-e2e",
+        "machine": machine_info(),
+        "part": part,
+        "scenarios": [s.id for s in scenarios],
+        "of": len(load_scenarios(part)),
+        "model": real.info().model,
+        "max_tokens": settings.llm.max_tokens,
+        "lm_extraction": settings.memory.lm_extraction,
+    }
+    saved = {k: os.environ.get(k) for k in (ENV_DATA_DIR, ENV_MODELS_DIR)}
+    start = time.monotonic()
+    try:
+        os.environ[ENV_MODELS_DIR] = models
+        results = asyncio.run(_run_all(scenarios, settings, real))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    report["wall_s"] = round(time.monotonic() - start, 1)
+    report["summary"] = summarize_results(results)
+    report["results"] = results
+    write_report(report, out)
+    print(json.dumps(report["summary"]), file=sys.stderr)
+    return 0
