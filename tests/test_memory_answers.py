@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,3 +251,31 @@ async def test_the_real_default_model_never_speaks_a_stored_allergen(
         await stage.stop()
         await engine.close()
         await service.close()
+
+
+class SlowEmbedder(HashingEmbedder):
+    """An embedder on a CPU too busy to answer in time: it waits until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.release.set()
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        self.release.wait(60)
+        return super().embed(texts)
+
+
+async def test_a_slow_embedding_falls_back_to_recall_by_words(store: MemoryStore, bus: Bus) -> None:
+    embedder = SlowEmbedder()
+    service = MemoryService(bus, store, embedder, engine=None, enabled=True)
+    await service.after_reply(1, "My sister lives in Porto.", "Nice.")
+    embedder.release.clear()  # recall by meaning cannot finish until the notes are back
+    try:
+        notes = await service.before_reply(2, "Where does my sister live?")
+    finally:
+        embedder.release.set()
+    assert notes is not None
+    assert '"Your sister lives in Porto."' in notes
+    assert UNKNOWN_NOTE not in notes
+    await service.close()

@@ -102,6 +102,8 @@ ASKING: Final = re.compile(
     r"remind me|tell me)\b",
     re.IGNORECASE,
 )
+RECALL_BUDGET_S: Final = 0.9
+"""Recall by meaning gets this long (the dialogue waits 1.5 s at most); then by words."""
 FLUSH_TIMEOUT_S: Final = 5.0
 """How long closing waits for the last turns to be written."""
 
@@ -218,14 +220,24 @@ class MemoryService:
     async def before_reply(self, turn_id: int, user_text: str) -> str | None:
         if not self.enabled or not user_text.strip():
             return None
-        return await asyncio.to_thread(self.notes_for, user_text, turn_id)
+        work = asyncio.ensure_future(asyncio.to_thread(self.notes_for, user_text, turn_id))
+        try:
+            return await asyncio.wait_for(asyncio.shield(work), RECALL_BUDGET_S)
+        except TimeoutError:  # a busy CPU: the embedding is late; the words are enough
+            log.info("memory: recall by meaning was slow; recalling by words")
+            return await asyncio.to_thread(self.notes_for, user_text, turn_id, by_words=True)
 
-    def notes_for(self, user_text: str, turn_id: int | None = None) -> str | None:
+    def notes_for(
+        self, user_text: str, turn_id: int | None = None, *, by_words: bool = False
+    ) -> str | None:
         """The quoted block of related memories for ``user_text`` (None when none). When the
         user asks about themselves and no note answers it, the block says she does not know
-        it yet (so she says so instead of guessing)."""
-        recalled = self.recall(user_text)
-        records = [r.record for r in recalled]
+        it yet (so she says so instead of guessing). ``by_words``: recall by shared words
+        only (no embedding: the fallback when the CPU is too busy)."""
+        if by_words:
+            records = self.recall_by_words(user_text)
+        else:
+            records = [r.record for r in self.recall(user_text)]
         if turn_id is not None:
             self._recalled[turn_id] = records
             while len(self._recalled) > RECALL_CACHE_TURNS:
@@ -237,6 +249,17 @@ class MemoryService:
         if question and not any(answers(user_text, r) for r in records):
             return f"{notes or HEADER}\n{UNKNOWN_NOTE}"
         return notes
+
+    def recall_by_words(self, text: str, limit: int | None = None) -> list[MemoryRecord]:
+        """Memories sharing content words with ``text`` (most shared first, then newest)."""
+        asked = [w for w in words(text) if w not in FUNCTION_WORDS | QUESTION_WORDS]
+        found: dict[int, tuple[int, MemoryRecord]] = {}
+        for word in dict.fromkeys(stem(w) for w in asked if len(w) >= 3):
+            for record in self.store.search_text(word, limit=20):
+                count, _ = found.get(record.id, (0, record))
+                found[record.id] = (count + 1, record)
+        ranked = sorted(found.values(), key=lambda cr: (-cr[0], -cr[1].updated))
+        return [record for _, record in ranked[: limit or self.limit]]
 
     def recall(self, text: str, limit: int | None = None) -> list[Recalled]:
         """Related memories, best first (ranking in ``retrieval``)."""
