@@ -162,7 +162,13 @@ async def test_lm_candidates_are_stored_with_the_rules(bus: Bus, store: MemorySt
     service = _service(bus, store, engine=engine)
     await service.after_reply(1, "I'm Ada, and coffee makes me jittery so I drink green tea.", "")
     texts = sorted(m.text for m in store.memories())
-    assert texts == ["I drink green tea.", "My name is Ada."]
+    assert texts == sorted(
+        [
+            "I drink green tea.",
+            "My name is Ada.",
+            "I'm Ada, and coffee makes me jittery so I drink green tea.",  # the rules: verbatim
+        ]
+    )
     prompt = engine.calls[0][1].content
     assert json.dumps("I'm Ada, and coffee makes me jittery so I drink green tea.") in prompt
 

@@ -56,7 +56,17 @@ RELATIONS: Final = {
     "roommate": "roommate", "flatmate": "roommate", "therapist": "therapist",
     "fiancé": "fiance", "fiancée": "fiance", "fiance": "fiance", "fiancee": "fiance",
     "niece": "niece", "nephew": "nephew", "teacher": "teacher", "coach": "coach",
+    "grandad": "grandfather", "granddad": "grandfather", "gran": "grandmother",
+    "granny": "grandmother", "nan": "grandmother", "nana": "grandmother",
+    "friend": "friend", "assistant": "assistant", "colleague": "colleague",
+    "coworker": "colleague", "neighbour": "neighbour", "neighbor": "neighbour",
+    "physio": "physio", "physiotherapist": "physio", "doctor": "doctor", "dentist": "dentist",
+    "landlord": "landlord", "landlady": "landlord", "manager": "manager", "stepmother":
+    "stepmother", "stepfather": "stepfather", "stepson": "stepson", "stepdaughter":
+    "stepdaughter", "twin": "twin", "godson": "godson", "goddaughter": "goddaughter",
 }  # fmt: skip
+MANY: Final = frozenset({"friend", "colleague", "neighbour", "cousin"})
+"""relations people have several of: each name is its own memory"""
 _OCCUPATION_WORDS: Final = (
     "accountant actor actress architect artist baker barista carpenter cashier chef cleaner "
     "coder consultant cook dancer dentist designer developer doctor driver economist editor "
@@ -65,7 +75,8 @@ _OCCUPATION_WORDS: Final = (
     "physician physicist pilot plumber professor programmer psychologist researcher sailor "
     "salesman saleswoman scientist secretary singer soldier student surgeon tailor teacher "
     "technician therapist translator tutor vet veterinarian waiter waitress writer retiree "
-    "retired freelancer entrepreneur analyst administrator receptionist caregiver carer"
+    "retired freelancer entrepreneur analyst administrator receptionist caregiver carer assistant "
+    "barista bookseller cleaner courier"
 )
 OCCUPATIONS: Final = frozenset(_OCCUPATION_WORDS.split())
 LIKE_VERBS: Final = {
@@ -170,7 +181,11 @@ def _clauses(s: str) -> list[str]:
         s,
         flags=re.IGNORECASE,
     )
-    return [p.strip() for p in parts if p.strip()]
+    out: list[str] = []
+    for part in parts:  # "my gran Rosa is 92 and lives in Naples": "… and they live in Naples"
+        first, *rest = re.split(r"\s+and\s+(?=(?:lives|works|moved)\b)", part)
+        out += [first, *(f"they {r}" for r in rest)]
+    return [p.strip() for p in out if p.strip()]
 
 
 def _slug(text: str, max_words: int = MAX_SUBJECT_WORDS) -> str | None:
@@ -193,6 +208,11 @@ def _trim_clause(text: str) -> str:
     text = re.split(r",| but | because | though | and i | so i ", text, maxsplit=1)[0]
     words = text.strip(" .!;:").split()
     return " ".join(words[:MAX_CLAUSE_WORDS])
+
+
+def _article(text: str) -> str:
+    """ "a ER nurse" → "an ER nurse"."""
+    return re.sub(r"\ba (?=[aeiouAEIOU]|ER\b|MBA\b|RN\b|MRI\b)", "an ", text)
 
 
 def _is_name(word: str, *, capitalised: bool) -> bool:
@@ -226,6 +246,7 @@ class RuleExtractor:
         self._methods = (
             self._name, self._rename, self._named, self._pronoun, self._lives, self._favorite,
             self._no_longer, self._like, self._avoid, self._worry, self._plan, self._about_me,
+            self._called,
         )  # fmt: skip
 
     def extract(self, user_text: str) -> list[Candidate]:
@@ -360,17 +381,50 @@ class RuleExtractor:
         """ "My sister Ana lives in Porto": the name (the rest of the clause is read too)."""
         m = re.match(
             rf"^my (?:little |older |younger |big |old |new )?(?P<noun>{_PET}|{_REL}),? "
-            r"(?P<name>(?-i:[A-Z])[\w'-]+)(?= (?!is\b|was\b|and\b)[a-z]|,|$)",
+            r"(?P<name>(?-i:[A-Z])[\w'-]+)(?= [a-z]|,|$)",
             s,
             re.IGNORECASE,
         )
         if not m or not _is_name(m["name"], capitalised=True):
             return None
-        noun = m["noun"].lower()
-        kind_of = f"pet.{PETS[noun]}" if noun in PETS else f"people.{RELATIONS[noun]}"
-        self.last_named = _Named(f"{kind_of}.name", noun)
+        return self._naming(m["noun"].lower(), m["name"], 0.85)
+
+    def _naming(self, noun: str, name: str, confidence: float) -> Candidate:
+        """ "My <pet or relation> is called <name>." under its subject key (a friend or a
+        colleague: one memory per name, people have several)."""
+        if noun in PETS:
+            subject = f"pet.{PETS[noun]}.name"
+        elif RELATIONS[noun] in MANY:
+            slug = _slug(name) or "someone"
+            subject = f"people.{RELATIONS[noun]}.{slug}"
+            self.last_named = _Named(subject, noun)
+            return Candidate("fact", f"{name} is my {noun}.", subject, confidence, 0.3, 0.6)
+        else:
+            subject = f"people.{RELATIONS[noun]}.name"
+        self.last_named = _Named(subject, noun)
+        return Candidate("fact", f"My {noun} is called {name}.", subject, confidence, 0.3, 0.6)
+
+    def _called(self, s: str) -> Candidate | None:
+        """ "I run a little bookshop called Page Turner", "the physio is called Sean"."""
+        m = re.search(
+            r"\b(?P<det>my|our|a|an|the) (?P<thing>[a-z][a-z ]{1,30}?) (?:is |'s )?"
+            r"(?:called|named) (?P<name>(?-i:[A-Z])[\w'-]*(?: (?-i:[A-Z])[\w'-]*)*)",
+            s,
+        )
+        if not m:
+            return None
+        thing = m["thing"].strip()
+        last = thing.split()[-1]
+        if last in RELATIONS:
+            return self._naming(last, m["name"], 0.8)
+        if last in PETS:
+            return self._naming(last, m["name"], 0.8)
+        slug = _slug(thing)
+        if slug is None:
+            return None
+        owner = "My" if re.search(r"\b(i|my|our|we)\b", s, re.IGNORECASE) else "The"
         return Candidate(
-            "fact", f"My {noun} is called {m['name']}.", f"{kind_of}.name", 0.85, 0.3, 0.6
+            "fact", f"{owner} {thing} is called {m['name']}.", f"names.{slug}", 0.75, 0.0, 0.5
         )
 
     def _lives(self, s: str) -> Candidate | None:
@@ -390,7 +444,8 @@ class RuleExtractor:
             subject = f"people.{RELATIONS[noun]}.home"
         elif self.last_named is not None and self.last_named.subject.startswith("people."):
             noun = self.last_named.noun
-            subject = self.last_named.subject.rsplit(".", 1)[0] + ".home"
+            named = self.last_named.subject
+            subject = (named.removesuffix(".name") if named.endswith(".name") else named) + ".home"
         else:
             return None
         place = _trim_object(m["x"])
@@ -537,7 +592,7 @@ class RuleExtractor:
         if not place:
             return []
         return [
-            Candidate("fact", f"I work as a {job}.", "user.job", 0.85, 0.0, 0.5),
+            Candidate("fact", _article(f"I work as a {job}."), "user.job", 0.85, 0.0, 0.5),
             Candidate("fact", f"I work at {place}.", "user.workplace", 0.85, 0.0, 0.5),
         ]
 
@@ -562,7 +617,8 @@ class RuleExtractor:
     def _like(self, s: str) -> Candidate | None:
         verbs = "|".join(re.escape(v) for v in sorted(LIKE_VERBS, key=len, reverse=True))
         m = re.match(
-            rf"^i (?P<neg>don't (?:really )?|do not (?:really )?|no longer |never )?"
+            rf"^i (?:really |just |honestly )?"
+            rf"(?P<neg>don't (?:really )?|do not (?:really )?|no longer |never )?"
             rf"(?:really |absolutely |just |kind of |kinda |totally |truly )?"
             rf"(?P<verb>{verbs}) (?P<object>.{{2,120}})",
             s,
@@ -617,7 +673,16 @@ class RuleExtractor:
             (r"^my (?:new |main |favourite |favorite )?hobby is (?P<x>.{2,60})", "user.hobby.",
              "My hobby is {x}."),
             (r"^i play (?P<x>(?:the )?.{2,40})", "user.plays.", "I play {x}."),
-            (r"^i work as an? (?P<x>.{2,60})", "user.job", "I work as a {x}."),
+            (r"^i(?:'m| am) (?P<x>lactose|gluten|dairy|wheat|egg|soy) intolerant",
+             "health.allergy.", "I'm {x} intolerant."),
+            (r"^i(?:'m| am| have) (?P<x>coeliac|celiac)(?: disease)?", "health.allergy.gluten",
+             "I'm {x}: no gluten."),
+            (r"^i(?:'m| am) (?:a )?(?P<x>vegetarian|vegan|pescatarian)\b", "avoids.meat",
+             "I'm {x}."),
+            (r"^i(?:'m| am) (?:training|preparing|studying) for (?P<x>.{2,80})", "plans.",
+             "I'm training for {x}."),
+            (r"^i (?:work|am working) (?:from home |remotely |part[- ]time |full[- ]time )?"
+             r"as an? (?P<x>.{2,60})", "user.job", "I work as a {x}."),
             (r"^i'm an? (?P<x>.{2,60})", "", "I'm a {x}."),
         )  # fmt: skip
         for pattern, subject, template in rules:
@@ -636,6 +701,7 @@ class RuleExtractor:
             elif subject.endswith("."):
                 subject = subject + slug
             text = (template or "{x}").format(x=value)
+            text = _article(text)
             valence = -0.5 if subject.startswith(("fears.", "health.")) else 0.0
             return Candidate("fact", text, normalize_subject(subject), 0.8, valence, 0.5)
         return None
@@ -648,9 +714,13 @@ class RuleExtractor:
             return None
         lower = s.lower()
         about_me = re.search(r"\b(i|i'm|my|me|we|our)\b", lower) is not None
-        if not (EVENT_START.match(s) or (about_me and TIME_WORDS.search(s))):
+        event = EVENT_START.match(s) or (about_me and TIME_WORDS.search(s))
+        named = re.search(r"\s(?-i:[A-Z])[\w'-]+", s) is not None  # "Bea", "Sicily"
+        if not (event or about_me or named):
             return None
         text = clean_text(s if s[-1] in ".!" else s + ".")
         if text is None:
             return None
+        if not event:  # something the user said about their life: kept in their words
+            return Candidate("episode", text, None, 0.5, _valence(s), _salience(s, 0.35))
         return Candidate("episode", text, None, 0.6, _valence(s), _salience(s, 0.5))
