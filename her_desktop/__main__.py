@@ -122,6 +122,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bmem.add_argument("--limit", type=int, default=None, help="only the first N scenarios")
     bmem.add_argument("--scenario", action="append", default=[], help="a scenario id (repeat)")
     bmem.add_argument("--max-tokens", type=int, default=None, help="cap each reply (e2e)")
+    bmem.add_argument(
+        "--notes-only", action="store_true", help="e2e without the LM: what memory hands her"
+    )
     return parser
 
 
@@ -275,6 +278,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             limit=args.limit,
             ids=args.scenario,
             max_tokens=args.max_tokens,
+            without_lm=args.notes_only,
         )
     if args.bench_command == "memory":
         from her_desktop.bench.memory import run_memory_bench

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from her_desktop.bench import memory_e2e as e2e
+from her_desktop.memory.embeddings import HashingEmbedder
 from tests.fakes import FakeEngine
 from tests.running_app import light_settings
 
@@ -71,3 +72,25 @@ def test_a_run_drives_the_real_app_over_sessions(
     assert len(engine.calls) == 4  # two session turns, two questions: the real chat path
     last_prompt = engine.calls[-2][-1].content  # the puppy question, with its notes
     assert '"Your puppy is called Pepper."' in last_prompt
+
+
+def test_notes_only_scores_what_memory_hands_her(tmp_path: Path) -> None:
+    sessions = (
+        ("My puppy is called Biscuit.", "I'm allergic to kiwi."),
+        ("We call the puppy Pepper now.",),
+    )
+    scenario = e2e.Scenario(
+        "n1",
+        sessions,
+        (
+            e2e.Question("What's my puppy called?", "update", ("Pepper",), ("Biscuit",)),
+            e2e.Question("What's my sister's name?", "unknown", ("don't know",), ()),
+            e2e.Question("Suggest a fruit salad?", "constraint", (), ("kiwi",)),
+        ),
+    )
+    got = e2e.notes_only([scenario], HashingEmbedder())
+    assert [(r["kind"], r["ok"]) for r in got] == [
+        ("update", True),
+        ("unknown", True),
+        ("constraint", True),
+    ]

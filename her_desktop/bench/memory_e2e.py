@@ -234,6 +234,56 @@ async def _run_all(
     return results
 
 
+def notes_only(scenarios: Sequence[Scenario], embedder: Any) -> list[dict[str, Any]]:
+    """Without the LM: what memory would hand her for each question (each scenario's turns
+    kept through ``MemoryService``, one service per session as after a restart). Right when
+    the notes hold an expected answer and no forbidden (stale) one; for an ``unknown``
+    question, when the notes say she does not know it; a ``constraint`` question is right
+    when the reply guard is armed (``guarding``)."""
+    from her_desktop.bus import Bus
+    from her_desktop.memory.service import UNKNOWN_NOTE, MemoryService
+    from her_desktop.memory.store import MemoryStore
+
+    async def one(scenario: Scenario, path: Path) -> list[dict[str, Any]]:
+        bus = Bus()
+        store = MemoryStore.open(path)
+        turn = 0
+        service: MemoryService | None = None
+        try:
+            for session in scenario.sessions:
+                service = MemoryService(bus, store, embedder, engine=None, enabled=True)
+                for said in session:
+                    turn += 1
+                    await service.after_reply(turn, said, "I see.")
+                await service.close()
+            service = MemoryService(bus, store, embedder, engine=None, enabled=True)
+            await asyncio.to_thread(service.refresh_constraints)
+            out = []
+            for q in scenario.questions:
+                notes = await asyncio.to_thread(service.notes_for, q.ask) or ""
+                low = notes.lower()
+                if q.kind == "unknown":
+                    ok = UNKNOWN_NOTE in notes
+                elif q.kind == "constraint":
+                    ok = service.guarding()
+                else:
+                    hit = any(e.lower() in low for e in q.expect_any) if q.expect_any else True
+                    stale = q.kind == "update" and any(f.lower() in low for f in q.forbid)
+                    ok = hit and not stale
+                out.append({"scenario": scenario.id, "kind": q.kind, "ask": q.ask, "ok": ok})
+            await service.close()
+            return out
+        finally:
+            store.close()
+            await bus.close()
+
+    results: list[dict[str, Any]] = []
+    for scenario in scenarios:
+        with tempfile.TemporaryDirectory(prefix="her-bench-") as tmp:
+            results += asyncio.run(one(scenario, Path(tmp) / "memory.sqlite3"))
+    return results
+
+
 def run_memory_e2e(
     out: Path | None,
     *,
@@ -243,8 +293,10 @@ def run_memory_e2e(
     max_tokens: int | None = None,
     settings: Settings | None = None,
     engine: LLMEngine | None = None,
+    without_lm: bool = False,
 ) -> int:
-    """Run the end-to-end bench (see the module docstring). Returns the exit status."""
+    """Run the end-to-end bench (see the module docstring). Returns the exit status.
+    ``without_lm``: score only what memory hands her (``notes_only``), in seconds."""
     from her_desktop.app import make_llm
     from her_desktop.config import load_settings
 
@@ -256,6 +308,27 @@ def run_memory_e2e(
         scenarios = [s for s in scenarios if s.id in ids]
     if limit is not None:
         scenarios = scenarios[:limit]
+    if without_lm:
+        from her_desktop.memory.embeddings import create_embedder
+
+        embedder = create_embedder(settings.memory.embeddings)
+        got = notes_only(scenarios, embedder)
+        by_kind = {
+            k: round(sum(r["ok"] for r in got if r["kind"] == k) / n, 3)
+            for k in KINDS
+            if (n := sum(1 for r in got if r["kind"] == k))
+        }
+        notes_report = {
+            "bench": "memory-notes",
+            "part": part,
+            "scenarios": [s.id for s in scenarios],
+            "embedder": embedder.name,
+            "accuracy_by_kind": by_kind,
+            "results": got,
+        }
+        write_report(notes_report, out)
+        print(json.dumps(by_kind), file=sys.stderr)
+        return 0
     models = str(models_dir())
     real = engine or make_llm(settings)
     report: dict[str, Any] = {
