@@ -279,3 +279,20 @@ async def test_a_slow_embedding_falls_back_to_recall_by_words(store: MemoryStore
     assert '"Your sister lives in Porto."' in notes
     assert UNKNOWN_NOTE not in notes
     await service.close()
+
+
+async def test_a_memory_on_the_topic_but_not_the_slot_asked_is_not_an_answer(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(
+        store, bus, "My mum lives in Nairobi.", "My grandad Joe is 90 and lives in Cork."
+    )
+    name = await service.before_reply(20, "What's my mum's name?")
+    assert name is not None
+    assert '"Your mum lives in Nairobi."' in name  # shown, but it does not answer
+    assert UNKNOWN_NOTE in name
+    age = await service.before_reply(21, "How old is my grandad?")
+    assert age is not None
+    assert UNKNOWN_NOTE not in age
+    assert "90" in age
+    await service.close()

@@ -143,9 +143,11 @@ def test_arbitrary_text_never_raises_and_gives_valid_candidates(text: str) -> No
         ("I dont like horror films.", [("likes.horror_films", "I don't like horror films.")]),
         ("My grandad Joe is 90 and lives in Cork.",
          [("people.grandfather.name", "My grandad is called Joe."),
-          ("people.grandfather.home", "My grandad lives in Cork.")]),
+          ("people.grandfather.home", "My grandad lives in Cork."),
+          (None, "My grandad Joe is 90 and lives in Cork.")]),  # his age, in the user's words
         ("my pal Zeno is great", [(None, "my pal Zeno is great.")]),
-        ("my friend Ida is moving to Oslo", [("people.friend.ida", "Ida is my friend.")]),
+        ("my friend Ida is moving to Oslo", [("people.friend.ida", "Ida is my friend."),
+                                             (None, "my friend Ida is moving to Oslo.")]),
         ("I run a tiny cafe called Blue Door", [("names.tiny_cafe",
                                                  "My tiny cafe is called Blue Door.")]),
         ("I'm an ER nurse at Hope Hospital", [("user.job", "I work as an ER nurse."),

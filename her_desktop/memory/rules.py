@@ -39,6 +39,7 @@ from typing import Final
 
 from her_desktop.llm.sentences import split_sentences
 from her_desktop.memory.extraction import Candidate, clean_text, dedupe, normalize_subject
+from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 
 PETS: Final = {
     "dog": "dog", "puppy": "dog", "cat": "cat", "kitten": "cat", "hamster": "hamster",
@@ -210,6 +211,27 @@ def _trim_clause(text: str) -> str:
     return " ".join(words[:MAX_CLAUSE_WORDS])
 
 
+_DROPPED_SUBJECT_VERBS: Final = (
+    "made went got had took saw bought finished started visited met cooked baked booked "
+    "ran walked watched read wrote called lost found tried"
+)
+DROPPED_SUBJECT_VERBS: Final = frozenset(_DROPPED_SUBJECT_VERBS.split())
+UPDATE_WORDS: Final = re.compile(
+    r"\b(now|anymore|any more|no longer|actually|instead|moved|renamed|changed|not)\b", re.I
+)
+
+
+def _updating(s: str) -> bool:
+    """A sentence that changes what was said before: its old value must not be kept again."""
+    return UPDATE_WORDS.search(s) is not None
+
+
+def _uncovered(s: str, found: list[Candidate]) -> list[str]:
+    """Content words of ``s`` that none of ``found`` keeps."""
+    kept = {stem(w) for c in found for w in words(c.text)}
+    return [w for w in words(s) if w not in FUNCTION_WORDS and stem(w) not in kept]
+
+
 def _article(text: str) -> str:
     """ "a ER nurse" → "an ER nurse"."""
     return re.sub(r"\ba (?=[aeiouAEIOU]|ER\b|MBA\b|RN\b|MRI\b)", "an ", text)
@@ -285,6 +307,16 @@ class RuleExtractor:
         if not found:
             episode = self._episode(s)
             return [episode] if episode is not None else []
+        left = _uncovered(s, found)
+        telling = [w for w in left if w[:1].isdigit()] + re.findall(
+            r"(?<=\s)(?-i:[A-Z])[\w'-]+", " " + s
+        )
+        telling = [w for w in telling if stem(w.lower()) in {stem(x) for x in left}]
+        if not _updating(s) and (telling or len(left) >= 4):
+            # "my friend Bea is getting married in Sicily": the name, and the rest verbatim
+            episode = self._episode(s, said=True)
+            if episode is not None:
+                found.append(episode)
         return found
 
     # -- facts ---------------------------------------------------------------------------
@@ -708,12 +740,13 @@ class RuleExtractor:
 
     # -- episodes ------------------------------------------------------------------------
 
-    def _episode(self, s: str) -> Candidate | None:
+    def _episode(self, s: str, *, said: bool = False) -> Candidate | None:
         words = s.split()
         if len(words) < 4:
             return None
         lower = s.lower()
-        about_me = re.search(r"\b(i|i'm|my|me|we|our)\b", lower) is not None
+        about_me = said or re.search(r"\b(i|i'm|my|me|we|our)\b", lower) is not None
+        about_me = about_me or lower.split()[0] in DROPPED_SUBJECT_VERBS  # "made pancakes…"
         event = EVENT_START.match(s) or (about_me and TIME_WORDS.search(s))
         named = re.search(r"\s(?-i:[A-Z])[\w'-]+", s) is not None  # "Bea", "Sicily"
         if not (event or about_me or named):

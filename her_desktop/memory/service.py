@@ -38,7 +38,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -243,8 +243,8 @@ class MemoryService:
             while len(self._recalled) > RECALL_CACHE_TURNS:
                 self._recalled.popitem(last=False)
         question = is_self_question(user_text)
-        if question:  # the notes that answer it first
-            records.sort(key=lambda r: not answers(user_text, r))
+        if question:  # the notes that answer it first, the latest first (an update wins)
+            records.sort(key=lambda r: (not answers(user_text, r), -r.updated))
         notes = format_notes(records, self.clock(), budget_tokens=self.budget_tokens)
         if question and not any(answers(user_text, r) for r in records):
             return f"{notes or HEADER}\n{UNKNOWN_NOTE}"
@@ -617,4 +617,38 @@ def answers(question: str, record: MemoryRecord) -> bool:
     asked = {stem(w) for w in words(question) if w not in FUNCTION_WORDS | QUESTION_WORDS}
     subject = (record.subject or "").replace(".", " ").replace("_", " ")
     have = {stem(w) for w in words(f"{record.text} {subject}") if w not in FUNCTION_WORDS}
-    return bool(asked & have)
+    if not asked & have:
+        return False
+    return all(fits(record) for asks, fits in SLOTS if asks.search(question))
+
+
+def _gives_a_name(r: MemoryRecord) -> bool:
+    return bool(NAMING.search(r.text) or (r.subject or "").endswith(".name"))
+
+
+def _names_someone(r: MemoryRecord) -> bool:
+    return _gives_a_name(r) or re.search(r"\s(?-i:[A-Z])[\w'-]+", r.text) is not None
+
+
+NAMING: Final = re.compile(r"\b(called|named|name is|is my)\b", re.IGNORECASE)
+WHEN_WORDS: Final = re.compile(
+    r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+    r"april|may|june|july|august|september|october|november|december|today|tomorrow|"
+    r"tonight|week|month|year|morning|evening|weekend|spring|summer|autumn|winter)s?\b",
+    re.IGNORECASE,
+)
+SLOTS: Final[tuple[tuple[re.Pattern[str], Callable[[MemoryRecord], bool]], ...]] = (
+    (re.compile(r"\b(name|called)\b", re.I), _gives_a_name),
+    (re.compile(r"\b(who|who's)\b", re.I), _names_someone),
+    (re.compile(r"\bhow old\b|\bage\b", re.I), lambda r: re.search(r"\d", r.text) is not None),
+    (
+        re.compile(r"^\s*where\b|\bwhich (city|town|country|place)\b", re.I),
+        lambda r: re.search(r"\b(in|at|near|from|to)\b", r.text, re.I) is not None,
+    ),
+    (
+        re.compile(r"^\s*when\b|\bwhat (day|time|date)\b|\bwhich day\b", re.I),
+        lambda r: WHEN_WORDS.search(r.text) is not None,
+    ),
+)
+"""What a question asks for, and what a memory needs to answer it ("What's my mum's name?"
+is not answered by "My mum lives in Nairobi.")."""
