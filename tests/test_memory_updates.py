@@ -25,9 +25,12 @@ async def service() -> AsyncIterator[MemoryService]:
     await bus.close()
 
 
+_turns = iter(range(1000, 100_000))
+
+
 async def _say(service: MemoryService, *turns: str) -> None:
-    for i, said in enumerate(turns):
-        await service.after_reply(1000 + i, said, "I see.")
+    for said in turns:
+        await service.after_reply(next(_turns), said, "I see.")
 
 
 def _current(service: MemoryService, subject: str) -> tuple[str, list[str]]:
@@ -79,3 +82,17 @@ async def test_memory_show_and_list_display_the_history(
     assert 'before (just now): "My puppy is called Biscuit."' in out
     assert memory_cmd.run(parser.parse_args(["memory", "list"])) == 0
     assert '(was: "My puppy is called Biscuit.")' in capsys.readouterr().out
+
+
+async def test_an_old_episode_with_a_replaced_value_is_not_recalled(
+    service: MemoryService,
+) -> None:
+    await _say(service, "I live in Denver.", "My friends in Denver threw me a party.")
+    await _say(service, "I moved to Austin.")
+    notes = await service.before_reply(50, "Where do I live now?")
+    assert notes is not None
+    assert "Austin" in notes
+    assert "Denver" not in notes
+    home = service.store.get_by_subject("user.home")
+    assert home is not None
+    assert [h.text for h in service.store.history(home.id)] == ["I live in Denver."]

@@ -169,6 +169,8 @@ class MemoryService:
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="memory-write")
         self._saves: dict[int, concurrent.futures.Future[SavedTurn]] = {}
         self._constraints: list[Constraint] = []
+        self._stale: set[str] = set()
+        """words of replaced values ("Denver" after "I moved to Austin")"""
         self._index: VectorIndex | None = None
         self._index_lock = threading.RLock()
         self._recalled: OrderedDict[int, list[MemoryRecord]] = OrderedDict()
@@ -242,6 +244,13 @@ class MemoryService:
             self._recalled[turn_id] = records
             while len(self._recalled) > RECALL_CACHE_TURNS:
                 self._recalled.popitem(last=False)
+        if self._stale:  # an old episode naming a replaced value would contradict the update
+            stale = self._stale
+            records = [
+                r
+                for r in records
+                if r.subject is not None or not {stem(w) for w in words(r.text)} & stale
+            ]
         question = is_self_question(user_text)
         if question:  # the notes that answer it first, the latest first (an update wins)
             records.sort(key=lambda r: (not answers(user_text, r), -r.updated))
@@ -280,8 +289,14 @@ class MemoryService:
     # -- checking her reply (ReplyGuard) ---------------------------------------------------
 
     def refresh_constraints(self) -> None:
-        """Re-read the stored allergies, things avoided and dislikes (in a worker thread)."""
+        """Re-read the stored allergies, things avoided and dislikes, and the words of values
+        that were replaced since (in a worker thread)."""
         self._constraints = constraints_from(self.store.with_subject_prefix(CONSTRAINT_PREFIXES))
+        stale: set[str] = set()
+        for old, new in self.store.replaced_texts():
+            now = {stem(w) for w in words(new)}
+            stale |= {stem(w) for w in words(old) if w not in FUNCTION_WORDS and stem(w) not in now}
+        self._stale = stale
 
     def guarding(self) -> bool:
         return self.enabled and bool(self._constraints)

@@ -551,6 +551,15 @@ class MemoryStore:
         )
         return [HistoryEntry(*r) for r in rows]
 
+    def replaced_texts(self, *, limit: int = 500) -> list[tuple[str, str]]:
+        """(old text, current text) of each memory's earlier versions, newest first."""
+        rows = self._query(
+            "SELECT h.text, m.text FROM memory_history h JOIN memories m ON m.id = h.memory_id "
+            "ORDER BY h.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(str(old), str(new)) for old, new in rows]
+
     def count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM memories")[0][0])
 
