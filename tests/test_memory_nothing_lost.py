@@ -80,7 +80,9 @@ async def test_a_failed_first_save_in_the_app_keeps_later_turns(
     store = app.store
     await wait_until(lambda: len(store.messages()) >= 2)
     assert not any("FOREIGN KEY" in getattr(e, "message", "") for e in seen)
-    assert [m["text"] for m in store.messages()] == ["My brother is Tom.", "Okay."]
+    rows = store.messages()
+    assert (rows[0]["role"], rows[0]["text"]) == ("user", "My brother is Tom.")
+    assert [m["role"] for m in rows] == ["user", "assistant"]  # her reply, as filtered
     await app.stop()
 
 
