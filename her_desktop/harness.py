@@ -28,13 +28,13 @@ from her_desktop.app import App, Voice
 from her_desktop.audio.format import CAPTURE_RATE, VAD_BLOCK
 from her_desktop.bus import Bus, Overflow
 from her_desktop.events import (
+    DialogueState,
     Event,
     FinalTranscript,
     Notice,
     ReplyFinished,
     ReplySentence,
     ReplyStarted,
-    ReplyToken,
     SpeakingFinished,
     SpeakingStarted,
     SpeechEnded,
@@ -82,7 +82,7 @@ class _Recorder:
         SpeechEnded,
         FinalTranscript,
         ReplyStarted,
-        ReplyToken,
+        DialogueState,
         ReplySentence,
         ReplyFinished,
         SpeakingStarted,
@@ -125,7 +125,12 @@ class _Recorder:
         elif isinstance(event, ReplyStarted):
             self.turn_id, self._turn_open = event.turn_id, True
             self.reply_done.clear()
-        elif isinstance(event, ReplyToken | ReplySentence | SpeakingStarted):
+        elif isinstance(event, DialogueState) and event.state == "speaking":
+            # the dialogue turns "speaking" at the LM's first token (the text it shows comes
+            # sentence by sentence, after the reply filter)
+            if event.turn_id is not None:
+                self.turn_firsts.setdefault((event.turn_id, DialogueState), event.ts)
+        elif isinstance(event, ReplySentence | SpeakingStarted):
             self.turn_firsts.setdefault((event.turn_id, type(event)), event.ts)
             if isinstance(event, SpeakingStarted) and self.barge_in_after_s is not None:
                 self._barge = asyncio.create_task(self._barge_in(self.barge_in_after_s))
@@ -239,7 +244,7 @@ async def run_voice_turn(
         # fed faster than real time, the end decision is the origin itself
         "vad_end": ended.ts if ended is not None and realtime else None,
         "final_transcript": recorder.final_ts,
-        "lm_first_token": recorder.ts(ReplyToken),
+        "lm_first_token": recorder.ts(DialogueState),
         "first_sentence": recorder.ts(ReplySentence),
         "first_audio": voice.speaker.last_first_audio,
         "first_played": recorder.ts(SpeakingStarted),
