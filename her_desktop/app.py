@@ -23,6 +23,7 @@ from her_desktop.bus import Bus
 from her_desktop.config import Settings
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import Notice, UserText
+from her_desktop.feedback.service import StyleService
 from her_desktop.llm.base import GenerationParams, LLMEngine, ModelLoadError
 from her_desktop.memory.embeddings import create_embedder
 from her_desktop.memory.mood import StoreMoodHistory
@@ -153,6 +154,8 @@ class App:
     open_store: bool = False
     """open the memory store in ``start()``, in a worker thread (an integrity check or a
     migration never blocks the event loop), and restore the mood history from it"""
+    style: StyleService | None = None
+    """how the user asked her to talk (``feedback``): shapes each reply and her pace"""
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
@@ -161,6 +164,9 @@ class App:
             if self.store is not None and self.affect is not None:
                 history = StoreMoodHistory(self.store)
                 self.affect.tracker = await asyncio.to_thread(MoodTracker.restore, history)
+        if self.style is not None:  # the user's style rules live in the memory store
+            self.style.use_store(self.store, remember=self.settings.privacy.memory_enabled)
+            await self.style.refresh()
         for stage in self.stages:
             await stage.start()
         for notice in self.startup_notices:
@@ -258,6 +264,9 @@ def build_app(
         bus, llm, system_prompt=persona.system_prompt(), params=generation_params(settings)
     )
     notices: list[Notice] = []
+    style = StyleService(None)  # its store is opened in start()
+    dialogue.providers.append(style)
+    dialogue.shaper = style
     affect = AffectService(
         bus,
         LexiconDetector(),
@@ -274,6 +283,7 @@ def build_app(
         open_store=with_memory,
         affect=affect,
         persona=persona,
+        style=style,
         startup_notices=notices,
     )
 
@@ -318,6 +328,7 @@ async def attach_voice(
     settings = app.settings
     bus = app.bus
     persona_rate = app.persona.speaking_rate if app.persona else 1.0
+    style = app.style
     echo = create_echo(settings.audio.echo)
     if echo.notice:
         await bus.publish(Notice("audio", echo.notice))
@@ -363,7 +374,9 @@ async def attach_voice(
         bus,
         tts,
         sink,
-        speed=lambda mood: speaking_speed(settings.tts.speed, persona_rate, mood),
+        speed=lambda mood: speaking_speed(
+            settings.tts.speed * (style.tts_rate if style else 1.0), persona_rate, mood
+        ),
     )
     for stage in (listener, transcriber, speaker):
         await stage.start()

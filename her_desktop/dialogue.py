@@ -77,6 +77,8 @@ from her_desktop.turn_context import (
     AFTER_REPLY_BUDGET_S,
     ReplyGuard,
     ReplyProblem,
+    ReplyShape,
+    ReplyShaper,
     TurnContextProvider,
     TurnRecorder,
 )
@@ -149,6 +151,8 @@ class DialogueStage(Stage):
         self.system_prompt = system_prompt
         self.providers = list(providers)
         self.params = params
+        self.shaper: ReplyShaper | None = None
+        """the user's style preferences applied to each reply (``feedback.service``)"""
         self.history: list[Message] = []
         self.state: DialogueStateName = "idle"
         self._reply: asyncio.Task[None] | None = None
@@ -389,6 +393,8 @@ class DialogueStage(Stage):
         reason: FinishReason = "error"
         start = time.monotonic()
         guards = [p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()]
+        shape: ReplyShape | None = None
+        enough = False
 
         async def emit(
             chunks: list[str], *, cut: bool = False, checked: bool = True
@@ -396,8 +402,16 @@ class DialogueStage(Stage):
             """Show and speak what the reply filter keeps of ``chunks``; with guards, each
             chunk is checked first. Returns the problem of the first chunk that must not be
             said (nothing of it or after it is kept)."""
-            nonlocal sentence_index
+            nonlocal sentence_index, enough
             for i, chunk in enumerate(chunks):
+                if shape is not None and checked:  # the user's style rules (``feedback``)
+                    shaped = None if enough else shape.sentence(chunk)
+                    if shaped is None:
+                        enough = True
+                        return None
+                    if not shaped:
+                        continue
+                    chunk = shaped
                 if guards and checked:
                     problem = _reply_problem(guards, chunk)
                     if problem is not None:
@@ -422,12 +436,19 @@ class DialogueStage(Stage):
                 messages = await asyncio.to_thread(self._prompt, user_text, notes)
             exact = None if greeting_notes or not self.reply_style else exact_answer(user_text)
             attempt = messages
-            while True:
+            params = self._params()
+            if self.shaper is not None:
+                shape = self.shaper.shape(turn_id, "" if greeting_notes else user_text)
+            if shape is not None:
+                params = dataclasses.replace(params, max_tokens=shape.max_tokens(params.max_tokens))
+                if shape.opening:
+                    await emit([shape.opening], checked=False)
+            while shape is None or not shape.complete:
                 problem: ReplyProblem | None = None
                 pieces = (
                     _said(exact)
                     if exact is not None
-                    else self.engine.stream(attempt, self._params(), stats)
+                    else self.engine.stream(attempt, params, stats)
                 )
                 try:
                     async for piece in pieces:
@@ -435,13 +456,13 @@ class DialogueStage(Stage):
                             produced = True
                             self._set_state("speaking", turn_id)
                         problem = await emit(splitter.feed(piece))
-                        if problem is not None or style.done:  # the rest would be dropped
+                        if problem is not None or style.done or enough:  # the rest is dropped
                             break
                 finally:  # an early stop ends the engine's generation now, not at GC
                     aclose = getattr(pieces, "aclose", None)
                     if aclose is not None:
                         await aclose()
-                reason = "stop" if style.done else (stats.finish_reason or "stop")
+                reason = "stop" if style.done or enough else (stats.finish_reason or "stop")
                 if problem is None:
                     problem = await emit(splitter.flush(), cut=reason in ("length", "deadline"))
                 if problem is None:
@@ -454,6 +475,8 @@ class DialogueStage(Stage):
                 await emit([problem.replacement], checked=False)
                 reason = "stop"
                 break
+            if shape is not None and shape.complete:
+                reason = "stop"  # the turn was only a correction: the opening was the reply
             fallback = style.fallback()
             if fallback is not None:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))

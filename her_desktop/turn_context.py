@@ -60,3 +60,26 @@ class ReplyGuard(Protocol):
 
     def reply_problem(self, sentence: str) -> ReplyProblem | None:
         """None when ``sentence`` may be said."""
+
+
+@runtime_checkable
+class ReplyShape(Protocol):
+    """How one reply is shaped by the user's style preferences (``feedback.service``)."""
+
+    opening: str
+    """a line said before the LM's reply ("Got it — Sam."), or \"\""""
+    complete: bool
+    """the opening is the whole reply (the user's turn was only a correction)"""
+
+    def max_tokens(self, cap: int) -> int:
+        """The reply's token cap, given the configured one."""
+
+    def sentence(self, text: str) -> str | None:
+        """One sentence of the reply as she may say it; "" drops it; None ends the reply."""
+
+
+@runtime_checkable
+class ReplyShaper(Protocol):
+    def shape(self, turn_id: int, user_text: str) -> ReplyShape | None:
+        """The shape of this turn's reply (called after the providers' ``before_reply``), or
+        None to leave it as the LM writes it."""

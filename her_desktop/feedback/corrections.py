@@ -295,7 +295,7 @@ _LANGUAGE = [
 ]
 
 
-def _clauses(text: str) -> list[str]:
+def clauses(text: str) -> list[str]:
     """Sentences (and ``;``-separated parts) of ``text``, with plain apostrophes."""
     text = text.replace("’", "'").replace("‘", "'")
     parts = re.split(r"(?<=[.!?…;])\s+|\n+", text.strip())
@@ -387,7 +387,7 @@ def parse_clause(clause: str) -> Correction | None:
 def parse(text: str) -> list[Correction]:
     """Every correction in ``text``, in order (a later one of the same kind wins when
     applied)."""
-    found = [parse_clause(clause) for clause in _clauses(text)]
+    found = [parse_clause(clause) for clause in clauses(text)]
     return [c for c in found if c is not None]
 
 

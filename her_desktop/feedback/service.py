@@ -1,0 +1,192 @@
+"""The style service: hears corrections, keeps them as preference memories, shapes every reply.
+
+It is a ``TurnContextProvider`` (before each reply: parse the user's turn for corrections,
+reload the stored rules, give the prompt the style block) and the dialogue's ``ReplyShaper``
+(the reply's token cap, the one-time confirmation, the Python check of each sentence).
+
+Storage: each rule is a memory of kind ``preference`` with subject ``style:<kind>`` and, as text,
+the rule in the user's words (``corrections.canonical``), so the memory view and
+``her-desktop memory`` list, edit and forget it like any memory; the rules are re-read from the
+store before every reply, so an edit or a forget applies to the next turn. The memory's source
+is the user message that said it (linked after the turn is saved). With memory off
+(``remember=False`` or no store) the rules last for the session only.
+
+All store work runs in worker threads; the service never holds a lock across it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+
+from her_desktop.feedback import ratings as rating_store
+from her_desktop.feedback.corrections import Correction, canonical, clauses, parse, subject
+from her_desktop.feedback.ratings import Rating, learned_notes, rating_for
+from her_desktop.feedback.style import ReplyCheck, Style, confirmation
+from her_desktop.memory.store import MemoryRecord, MemoryStore, NewMemory
+
+log = logging.getLogger(__name__)
+
+SUBJECT_PREFIX = "style:"
+
+
+@dataclass
+class TurnShape:
+    """One reply's shape (the ``turn_context.ReplyShape`` protocol)."""
+
+    opening: str
+    complete: bool
+    style: Style
+    check: ReplyCheck = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.check = self.style.check()
+
+    def max_tokens(self, cap: int) -> int:
+        return self.style.max_tokens(cap)
+
+    def sentence(self, text: str) -> str | None:
+        return self.check.sentence(text)
+
+
+def style_records(store: MemoryStore) -> list[MemoryRecord]:
+    """The stored style rules, oldest first. Blocking."""
+    records = [
+        r
+        for r in store.memories(kind="preference", limit=10_000)
+        if (r.subject or "").startswith(SUBJECT_PREFIX)
+    ]
+    return sorted(records, key=lambda r: (r.updated, r.id))
+
+
+def read_style(store: MemoryStore) -> Style:
+    """The style as stored now: the rules (re-read from their text, so the user's edits count)
+    and the notes learned from ratings. Blocking."""
+    corrections = [c for r in style_records(store) for c in parse(r.text)[:1]]
+    style = Style.from_corrections(corrections)
+    notes = tuple(learned_notes(rating_store.load(store)))
+    return dataclasses.replace(style, learned=notes)
+
+
+class StyleService:
+    name = "style"
+
+    def __init__(self, store: MemoryStore | None, *, remember: bool = True) -> None:
+        self.store = store
+        self.remember = remember and store is not None
+        self.style = Style()
+        self._session: list[Correction] = []
+        """rules heard but not (yet) stored"""
+        self._heard: dict[int, tuple[list[Correction], bool]] = {}
+        """turn id → (corrections heard in it, whether they were all the turn said)"""
+        self._ratings: list[Rating] = []
+        """ratings kept for this session only (memory off)"""
+
+    def use_store(self, store: MemoryStore | None, *, remember: bool = True) -> None:
+        """Keep the rules in ``store`` (opened after the service was made)."""
+        self.store = store
+        self.remember = remember and store is not None
+
+    async def refresh(self) -> None:
+        """Read the stored rules now (at start: the greeting and the pace follow them)."""
+        self.style = await asyncio.to_thread(self._current)
+
+    # -- the dialogue's provider -----------------------------------------------------------
+
+    async def before_reply(self, turn_id: int, user_text: str) -> str | None:
+        found = parse(user_text)
+        if found:
+            found = [self._absolute(c) for c in found]
+            only = len(found) == len(clauses(user_text))
+            self._heard[turn_id] = (found, only)
+            self._session += found
+        self.style = await asyncio.to_thread(self._current)
+        return self.style.block() or None
+
+    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        heard = self._heard.pop(turn_id, None)
+        if heard is None or not self.remember:
+            return
+        await asyncio.to_thread(self._persist, turn_id, heard[0])
+
+    # -- the dialogue's shaper -------------------------------------------------------------
+
+    def shape(self, turn_id: int, user_text: str) -> TurnShape | None:
+        found, only = self._heard.get(turn_id, ([], False))
+        if self.style.empty and not found:
+            return None
+        return TurnShape(confirmation(found), bool(found) and only, self.style)
+
+    # -- settings the app reads ------------------------------------------------------------
+
+    @property
+    def tts_rate(self) -> float:
+        return self.style.tts_rate
+
+    # -- ratings ---------------------------------------------------------------------------
+
+    async def rate(self, turn_id: int, reply: str, good: bool, why: str = "") -> Rating:
+        """👍/👎 on the reply of ``turn_id``; a second rating of the same reply replaces it."""
+        rating = rating_for(turn_id, reply, good, why)
+        if self.remember and self.store is not None:
+            await asyncio.to_thread(rating_store.save, self.store, rating)
+        else:
+            self._ratings = [r for r in self._ratings if r.turn_id != turn_id] + [rating]
+        self.style = await asyncio.to_thread(self._current)
+        return rating
+
+    async def undo_learned(self) -> int:
+        """Forget every rating (and so what was learned from them)."""
+        count = len(self._ratings)
+        self._ratings.clear()
+        if self.remember and self.store is not None:
+            count += await asyncio.to_thread(rating_store.forget_ratings, self.store)
+        self.style = await asyncio.to_thread(self._current)
+        return count
+
+    # -- blocking work (worker threads) ----------------------------------------------------
+
+    def _absolute(self, c: Correction) -> Correction:
+        if c.kind == "tts_rate" and c.relative:
+            base = Style.from_corrections([*self.style.rules(), *self._session])
+            return Correction("tts_rate", round(base.tts_rate * float(c.value), 2))
+        return c
+
+    def _current(self) -> Style:
+        stored = Style()
+        if self.store is not None and self.remember:
+            try:
+                stored = read_style(self.store)
+            except Exception:  # a store problem must not stop the conversation
+                log.exception("style: could not read the stored rules")
+        style = Style.from_corrections([*stored.rules(), *self._session])
+        notes = list(stored.learned)
+        notes += [n for n in learned_notes(self._ratings) if n not in notes]
+        return dataclasses.replace(style, learned=tuple(notes))
+
+    def _persist(self, turn_id: int, found: list[Correction]) -> None:
+        assert self.store is not None
+        source = self._source_message(turn_id)
+        with self.store.turn() as tx:
+            for c in found:
+                tx.upsert_memory(
+                    NewMemory(
+                        kind="preference",
+                        text=canonical(c),
+                        subject=subject(c),
+                        confidence=1.0,
+                        salience=0.9,
+                    ),
+                    source_message_id=source,
+                )
+        stored = set(found)
+        self._session = [c for c in self._session if c not in stored]
+
+    def _source_message(self, turn_id: int) -> int | None:
+        assert self.store is not None
+        for message in reversed(self.store.messages()):
+            if message["turn_id"] == turn_id and message["role"] == "user":
+                return int(message["id"])
+        return None

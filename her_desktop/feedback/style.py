@@ -1,0 +1,207 @@
+"""The user's style preferences taken together, and how they shape a reply.
+
+``Style.from_corrections`` folds stored corrections (oldest first; a later one of a kind wins)
+into one value. It shapes every reply in three ways:
+
+* ``block()``: the preferences as a note for the prompt, each rule quoted as the user's data;
+* ``max_tokens(cap)``: a token cap that fits the asked number of sentences;
+* ``ReplyCheck``: a Python check on each sentence of her reply, where a rule can be checked
+  without trusting the small LM: a banned word is replaced by the user's name (or removed), a
+  check-in question is dropped when the user asked for none, and the reply stops at a sentence
+  boundary once it holds the asked number of sentences.
+
+``confirmation(corrections)`` is the one short line she says when a correction is first heard
+("Got it — Sam.").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from her_desktop.feedback.corrections import MAX_RATE, MIN_RATE, Correction, canonical
+
+TOKENS_PER_SENTENCE = 40
+TOKENS_MARGIN = 24
+
+CHECKIN_QUESTION = re.compile(
+    r"\b(?:how are you (?:feeling|doing|holding up)|are you (?:ok|okay|alright|all right|doing "
+    r"ok(?:ay)?)|is everything (?:ok|okay|alright|all right)|how do you feel|how's your mood|"
+    r"how are things with you|you doing (?:ok|okay|alright))\b[^.!?]*\?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    name: str | None = None
+    banned: tuple[str, ...] = ()
+    max_sentences: int = 0
+    """0: no limit"""
+    no_checkins: bool = False
+    swearing: bool | None = None
+    """None: not said (the persona's default)"""
+    tts_rate: float = 1.0
+    language: str | None = None
+    learned: tuple[str, ...] = field(default=())
+    """notes learned from 👍/👎 (``feedback.ratings.learned_notes``)"""
+
+    @classmethod
+    def from_corrections(cls, corrections: Iterable[Correction]) -> Style:
+        name: str | None = None
+        banned: list[str] = []
+        max_sentences = 0
+        no_checkins = False
+        swearing: bool | None = None
+        rate = 1.0
+        language: str | None = None
+        for c in corrections:
+            if c.kind == "name":
+                name = str(c.value)
+                banned = [w for w in banned if w != name.lower()]
+            elif c.kind == "banned_word":
+                if str(c.value) not in banned:
+                    banned.append(str(c.value))
+            elif c.kind == "max_sentences":
+                max_sentences = int(c.value)
+            elif c.kind == "no_checkins":
+                no_checkins = bool(c.value)
+            elif c.kind == "swearing":
+                swearing = bool(c.value)
+            elif c.kind == "tts_rate":
+                value = float(c.value) * (rate if c.relative else 1.0)
+                rate = round(min(max(value, MIN_RATE), MAX_RATE), 2)
+            elif c.kind == "language":
+                language = None if str(c.value) == "English" else str(c.value)
+        return cls(name, tuple(banned), max_sentences, no_checkins, swearing, rate, language)
+
+    def rules(self) -> list[Correction]:
+        """The style as its canonical rules (what is stored and shown)."""
+        out: list[Correction] = []
+        if self.name:
+            out.append(Correction("name", self.name))
+        out += [Correction("banned_word", w) for w in self.banned]
+        if self.max_sentences:
+            out.append(Correction("max_sentences", self.max_sentences))
+        if self.no_checkins:
+            out.append(Correction("no_checkins", True))
+        if self.swearing is not None:
+            out.append(Correction("swearing", self.swearing))
+        if self.tts_rate != 1.0:
+            out.append(Correction("tts_rate", self.tts_rate))
+        if self.language:
+            out.append(Correction("language", self.language))
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.rules() and not self.learned
+
+    def block(self) -> str:
+        """The note for the prompt: what the user asked about how she talks, quoted."""
+        lines: list[str] = []
+        if self.name:
+            lines.append(f'The user wants to be called "{self.name}".')
+        for word in self.banned:
+            lines.append(f'The user asked never to be called or addressed as "{word}".')
+        if self.max_sentences:
+            n = self.max_sentences
+            lines.append(
+                f"The user wants short replies: at most {n} sentence{'s' if n > 1 else ''}."
+            )
+        if self.no_checkins:
+            lines.append("The user asked not to be asked how they feel or whether they are okay.")
+        if self.swearing is True:
+            lines.append("The user said casual swearing is fine.")
+        elif self.swearing is False:
+            lines.append("The user asked for no swearing.")
+        if self.language:
+            lines.append(f"The user wants replies in {self.language} only.")
+        lines += [f'Learned from the user\'s ratings: "{note}"' for note in self.learned]
+        if not lines:
+            return ""
+        return "How the user likes to be spoken to (their words):\n" + "\n".join(
+            f"- {line}" for line in lines
+        )
+
+    def max_tokens(self, cap: int) -> int:
+        if not self.max_sentences:
+            return cap
+        return max(1, min(cap, TOKENS_PER_SENTENCE * self.max_sentences + TOKENS_MARGIN))
+
+    def check(self) -> ReplyCheck:
+        return ReplyCheck(self)
+
+
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w'])({re.escape(word)})(?![\w'])", re.IGNORECASE)
+
+
+class ReplyCheck:
+    """The Python check on one reply, one sentence at a time (see the module docstring)."""
+
+    def __init__(self, style: Style) -> None:
+        self.style = style
+        self.kept = 0
+        self.changed = False
+        self._banned = [_word_pattern(w) for w in style.banned]
+
+    def sentence(self, text: str) -> str | None:
+        """``text`` as she may say it: "" to drop it, None when the reply is already as long
+        as the user asked (stop generating)."""
+        if self.style.max_sentences and self.kept >= self.style.max_sentences:
+            self.changed = True
+            return None
+        out = text
+        if self.style.no_checkins and CHECKIN_QUESTION.search(out):
+            out = CHECKIN_QUESTION.sub("", out).strip()
+            if not re.search(r"\w", out):
+                out = ""
+        for pattern in self._banned:
+            out = self._replace(pattern, out)
+        out = re.sub(r"\s{2,}", " ", out).strip()
+        if out != text.strip():
+            self.changed = True
+        if out:
+            self.kept += 1
+        return out
+
+    def _replace(self, pattern: re.Pattern[str], text: str) -> str:
+        name = self.style.name
+        if name:
+            return pattern.sub(name, text)
+        # ", buddy" / "buddy, " as a form of address goes with its comma
+        text = re.sub(rf"\s*,\s*{pattern.pattern}(?=\s*[,.!?])", "", text, flags=re.IGNORECASE)
+        text = re.sub(rf"{pattern.pattern}\s*,\s*", "", text, flags=re.IGNORECASE)
+        text = pattern.sub("", text)
+        return re.sub(r"\s+([,.!?…])", r"\1", text)
+
+
+def confirmation(corrections: Sequence[Correction]) -> str:
+    """One short line acknowledging new corrections ("Got it — Sam.")."""
+    parts: list[str] = []
+    for c in corrections:
+        if c.kind == "name":
+            parts.append(str(c.value))
+        elif c.kind == "banned_word":
+            parts.append(f'no more "{c.value}"')
+        elif c.kind == "max_sentences":
+            parts.append("longer answers are fine" if not c.value else "shorter answers")
+        elif c.kind == "no_checkins":
+            parts.append("I'll stop asking")
+        elif c.kind == "swearing":
+            parts.append("I can swear" if c.value else "no swearing")
+        elif c.kind == "tts_rate":
+            slower = float(c.value) < 1.0
+            parts.append("slower" if slower else "faster")
+        elif c.kind == "language":
+            parts.append(f"{c.value} from now on")
+    if not parts:
+        return ""
+    return "Got it — " + ", ".join(dict.fromkeys(parts)) + "."
+
+
+def describe(style: Style) -> list[str]:
+    """The rules as the user would say them (the memory view's list)."""
+    return [canonical(c) for c in style.rules()]
