@@ -59,7 +59,7 @@ def test_check_replaces_banned_word_with_the_name() -> None:
 def test_check_removes_banned_word_and_its_comma_without_a_name() -> None:
     check = Style(banned=("buddy",)).check()
     assert check.sentence("That sounds hard, buddy.") == "That sounds hard."
-    assert check.sentence("Buddy, you did it!") == "you did it!"
+    assert check.sentence("Buddy, you did it!") == "You did it!"
 
 
 def test_check_cuts_at_a_sentence_boundary() -> None:

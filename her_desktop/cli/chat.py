@@ -25,8 +25,13 @@ from her_desktop.events import (
     StageError,
     UserText,
 )
+from her_desktop.feedback.commands import HELP as FEEDBACK_HELP
+from her_desktop.feedback.commands import is_feedback_command, run_feedback_command
 
-HELP = "Commands: /quit (or Ctrl-D) leave · /reset forget this conversation · /help this text"
+HELP = (
+    "Commands: /quit (or Ctrl-D) leave · /reset forget this conversation · /help this text\n"
+    f"          {FEEDBACK_HELP}"
+)
 DOUBLE_CTRL_C_S = 2.0
 MEMORY_WAIT_S = 15.0
 
@@ -45,6 +50,8 @@ class TerminalChat:
         self.last_interrupt = 0.0
         self.quit = asyncio.Event()
         self._at_line_start = True
+        self.last_reply: ReplyFinished | None = None
+        """her latest reply with text (what /good and /bad rate)"""
 
     # -- output ------------------------------------------------------------------------------
 
@@ -64,6 +71,8 @@ class TerminalChat:
         self.write(event.text)
 
     async def on_finished(self, event: ReplyFinished) -> None:
+        if event.text.strip():
+            self.last_reply = event
         if event.reason == "cancelled":
             self._newline()
             self.write("  [stopped]\n")
@@ -152,6 +161,10 @@ class TerminalChat:
                     break
                 if text == "/help":
                     self.write(HELP + "\n")
+                    continue
+                if is_feedback_command(text):
+                    answer = await run_feedback_command(self.app.style, self.last_reply, text)
+                    self.write(answer + "\n")
                     continue
                 if text == "/reset":
                     self.app.dialogue.reset()

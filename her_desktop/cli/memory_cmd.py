@@ -11,6 +11,8 @@ Subcommands (``add_parser`` registers them; ``run`` dispatches on ``args.memory_
 ``forget-all [--yes]``            delete everything: memories, conversations, mood history,
                                   and damaged copies set aside earlier; asks unless ``--yes``
 ``export [--out FILE]``           everything as JSON (stdout by default; a file is owner-only)
+``style [--unlearn]``             how she talks to you: the rules you gave (edit or forget them
+                                  by id) and what she learned from 👍/👎 (``--unlearn`` undoes it)
 
 Every command opens the store itself and prints problems as ``! what happened. the fix.``;
 exit status 0 on success, 1 when the memory asked for does not exist, 2 when the store cannot
@@ -59,6 +61,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     forget_all.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     export = msub.add_parser("export", help="everything as JSON")
     export.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    style = msub.add_parser("style", help="how she talks to you: your rules and what she learned")
+    style.add_argument("--unlearn", action="store_true", help="forget the 👍/👎 ratings")
     return memory  # type: ignore[no-any-return]
 
 
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         "forget": cmd_forget,
         "forget-all": cmd_forget_all,
         "export": cmd_export,
+        "style": cmd_style,
     }
     command = getattr(args, "memory_command", None) or "list"
     if command == "list" and not hasattr(args, "limit"):
@@ -246,4 +251,35 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     atomic_write_text(args.out, text)
     print(f"Exported {len(data['memories'])} memories to {args.out} (readable only by you).")
+    return 0
+
+
+def cmd_style(args: argparse.Namespace) -> int:
+    from her_desktop.feedback import ratings
+    from her_desktop.feedback.service import read_style, style_records
+
+    store = _open()
+    if store is None:
+        return 2
+    with store:
+        if args.unlearn:
+            count = ratings.forget_ratings(store)
+            print(f"{count} rating(s) forgotten; what she learned from them is undone.")
+            return 0
+        records = style_records(store)
+        style = read_style(store)
+        rated = ratings.load(store)
+    now = time.time()
+    if not records and not rated:
+        print('No style rules yet. Tell her, e.g. "call me Sam" or "shorter answers please".')
+        return 0
+    for record in records:
+        print(_line(record, now))
+    if rated:
+        good = sum(r.good for r in rated)
+        print(f"Ratings: {good} 👍, {len(rated) - good} 👎 (memory list --kind preference)")
+    for note in style.learned:
+        print(f"Learned: {note}")
+    if style.learned:
+        print("(undo with: her-desktop memory style --unlearn)")
     return 0

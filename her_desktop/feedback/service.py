@@ -102,6 +102,11 @@ class StyleService:
             only = len(found) == len(clauses(user_text))
             self._heard[turn_id] = (found, only)
             self._session += found
+            if self.remember:  # stored at once: it counts even if the app closes right after
+                try:
+                    await asyncio.to_thread(self._persist, found)
+                except Exception:  # kept for the session; the conversation goes on
+                    log.exception("style: could not store the rules")
         self.style = await asyncio.to_thread(self._current)
         return self.style.block() or None
 
@@ -109,7 +114,7 @@ class StyleService:
         heard = self._heard.pop(turn_id, None)
         if heard is None or not self.remember:
             return
-        await asyncio.to_thread(self._persist, turn_id, heard[0])
+        await asyncio.to_thread(self._link_source, turn_id, heard[0])
 
     # -- the dialogue's shaper -------------------------------------------------------------
 
@@ -166,9 +171,8 @@ class StyleService:
         notes += [n for n in learned_notes(self._ratings) if n not in notes]
         return dataclasses.replace(style, learned=tuple(notes))
 
-    def _persist(self, turn_id: int, found: list[Correction]) -> None:
+    def _persist(self, found: list[Correction]) -> None:
         assert self.store is not None
-        source = self._source_message(turn_id)
         with self.store.turn() as tx:
             for c in found:
                 tx.upsert_memory(
@@ -179,14 +183,26 @@ class StyleService:
                         confidence=1.0,
                         salience=0.9,
                     ),
-                    source_message_id=source,
+                    source_message_id=None,
                 )
         stored = set(found)
         self._session = [c for c in self._session if c not in stored]
 
-    def _source_message(self, turn_id: int) -> int | None:
+    def _link_source(self, turn_id: int, found: list[Correction]) -> None:
+        """Provenance: the memory service has saved the turn by now (it runs first); link each
+        rule to the user message that said it."""
         assert self.store is not None
-        for message in reversed(self.store.messages()):
-            if message["turn_id"] == turn_id and message["role"] == "user":
-                return int(message["id"])
-        return None
+        source = next(
+            (
+                int(m["id"])
+                for m in reversed(self.store.messages())
+                if m["turn_id"] == turn_id and m["role"] == "user"
+            ),
+            None,
+        )
+        if source is None:
+            return
+        for c in found:
+            record = self.store.get_by_subject(subject(c))
+            if record is not None and record.text == canonical(c):
+                self.store.set_source(record.id, source)

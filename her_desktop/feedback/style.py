@@ -173,9 +173,10 @@ class ReplyCheck:
             return pattern.sub(name, text)
         # ", buddy" / "buddy, " as a form of address goes with its comma
         text = re.sub(rf"\s*,\s*{pattern.pattern}(?=\s*[,.!?])", "", text, flags=re.IGNORECASE)
-        text = re.sub(rf"{pattern.pattern}\s*,\s*", "", text, flags=re.IGNORECASE)
+        text = re.sub(rf"^\s*{pattern.pattern}\s*,\s*", "", text, flags=re.IGNORECASE)
         text = pattern.sub("", text)
-        return re.sub(r"\s+([,.!?…])", r"\1", text)
+        text = re.sub(r"\s+([,.!?…])", r"\1", text).strip()
+        return text[:1].upper() + text[1:]
 
 
 def confirmation(corrections: Sequence[Correction]) -> str:

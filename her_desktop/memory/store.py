@@ -423,6 +423,14 @@ class MemoryStore:
             )
             return True
 
+    def set_source(self, memory_id: int, message_id: int) -> None:
+        """Link a memory stored before its turn was saved (a style rule, ``feedback``) to the
+        message it was learned from."""
+        with self.turn():
+            self._conn.execute(
+                "UPDATE memories SET source_message_id = ? WHERE id = ?", (message_id, memory_id)
+            )
+
     def set_embeddings(self, rows: list[tuple[int, Vector]], embedder: str) -> None:
         """Store re-computed embeddings (a change of embedder)."""
         with self.turn():
