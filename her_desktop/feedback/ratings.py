@@ -109,6 +109,12 @@ def load(store: MemoryStore) -> list[Rating]:
     return sorted((r for r in found if r is not None), key=lambda r: r.memory_id or 0)
 
 
+def forget_rating(store: MemoryStore, turn_id: int) -> bool:
+    """Take back the rating of one reply. Blocking."""
+    record = store.get_by_subject(f"{SUBJECT_PREFIX}{turn_id}")
+    return record is not None and store.forget(record.id)
+
+
 def forget_ratings(store: MemoryStore) -> int:
     """Undo what was learned: forget every rating. Returns how many. Blocking."""
     ratings = load(store)

@@ -142,6 +142,18 @@ class StyleService:
         self.style = await asyncio.to_thread(self._current)
         return rating
 
+    async def unrate(self, turn_id: int) -> bool:
+        """Take back the rating of ``turn_id``'s reply. False when there was none."""
+        before = len(self._ratings)
+        self._ratings = [r for r in self._ratings if r.turn_id != turn_id]
+        found = len(self._ratings) < before
+        if self.remember and self.store is not None:
+            found = (
+                await asyncio.to_thread(rating_store.forget_rating, self.store, turn_id) or found
+            )
+        self.style = await asyncio.to_thread(self._current)
+        return found
+
     async def undo_learned(self) -> int:
         """Forget every rating (and so what was learned from them)."""
         count = len(self._ratings)

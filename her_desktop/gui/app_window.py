@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
         bridge.speaking_started.connect(lambda _turn: self._set_tts_speaking(True))
         bridge.speaking_finished.connect(lambda _turn, _cut: self._set_tts_speaking(False))
         bridge.memory_stored.connect(self._on_memory_stored)
+        self.conversation.reply_rated.connect(self._on_reply_rated)
         bridge.attach()
         self.bridge = bridge
         self.composer.setEnabled(True)
@@ -405,6 +406,32 @@ class MainWindow(QMainWindow):
             self.show_problem(
                 "notice", "Settings saved. Model, voice and audio changes apply after a restart."
             )
+
+    def _on_reply_rated(self, turn_id: int, value: int, why: str) -> None:
+        """👍/👎 on a reply: kept with the exchange and learned from (``feedback``)."""
+        style = self.app.style if self.app is not None else None
+        bubble = next((b for b in self.conversation.bubbles() if b.turn_id == turn_id), None)
+        if style is None or bubble is None:
+            return
+        text = bubble.text
+
+        async def keep() -> None:
+            if value == 0:
+                await style.unrate(turn_id)
+            else:
+                await style.rate(turn_id, text, value > 0, why)
+
+        task = asyncio.ensure_future(keep())
+        self._tasks.add(task)
+        task.add_done_callback(self._after_rating)
+
+    def _after_rating(self, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self.show_problem("error", f"Could not keep your rating: {error}")
 
     def delete_everything(self) -> None:
         """Privacy → delete everything: forget every memory and this conversation."""

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from her_desktop.events import FinishReason
 from her_desktop.gui.markdown import MarkdownStyle, render_markdown, render_plain
+from her_desktop.gui.rating import RatingBar
 from her_desktop.gui.theme import LIGHT, Theme
 
 Role = Literal["user", "assistant", "ghost"]
@@ -51,6 +52,8 @@ class MessageBubble(QWidget):
     """One message: the bubble and a line with its time, a note and a copy button."""
 
     link_activated = Signal(str)
+    rated = Signal(int, int, str)
+    """(turn id, 1 👍 / -1 👎 / 0 taken back, why) on a finished reply"""
 
     def __init__(
         self,
@@ -101,6 +104,9 @@ class MessageBubble(QWidget):
         self.copy_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.copy_button.clicked.connect(self.copy_to_clipboard)
         self.copy_button.setVisible(role != "ghost")
+        self.rating = RatingBar(self)
+        self.rating.setVisible(False)  # on her finished replies of this conversation only
+        self.rating.rated.connect(self._on_rated)
 
         bubble_row = QHBoxLayout()
         meta_row = QHBoxLayout()
@@ -113,6 +119,7 @@ class MessageBubble(QWidget):
             meta_row.addSpacing(10)
             meta_row.addWidget(self.meta)
             meta_row.addWidget(self.copy_button)
+            meta_row.addWidget(self.rating)
             meta_row.addStretch(1)
         else:
             bubble_row.addStretch(1)
@@ -148,6 +155,7 @@ class MessageBubble(QWidget):
         self.finished = True
         if text:
             self._text = text
+        self.rating.setVisible(self.turn_id is not None and bool(self._text.strip()))
         note = FINISH_NOTES.get(reason, "")
         if note:
             self.meta.setText(f"{self.when.strftime('%H:%M')} · {note}")
@@ -161,6 +169,10 @@ class MessageBubble(QWidget):
         if width != self._max_width:
             self._max_width = width
             self._fit_width()
+
+    def _on_rated(self, value: int, why: str) -> None:
+        if self.turn_id is not None:
+            self.rated.emit(self.turn_id, value, why)
 
     def copy_to_clipboard(self) -> None:
         clipboard = QGuiApplication.clipboard()
@@ -199,6 +211,8 @@ class ConversationView(QScrollArea):
     """The scrolling list of bubbles."""
 
     link_activated = Signal(str)
+    reply_rated = Signal(int, int, str)
+    """👍/👎 on a reply: (turn id, 1 / -1 / 0 taken back, why)"""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -249,6 +263,7 @@ class ConversationView(QScrollArea):
         if existing is not None:
             return existing
         bubble = MessageBubble("assistant", "", self._style, turn_id=turn_id, parent=self._body)
+        bubble.rated.connect(self.reply_rated)
         self._replies[turn_id] = bubble
         self._insert(bubble)
         return bubble

@@ -29,6 +29,7 @@ from her_desktop.affect.history import MoodHistory
 from her_desktop.gui.memory_actions import MemoryActions, StoreMemoryActions, actions_for_app
 from her_desktop.gui.memory_list import MemoryListPage
 from her_desktop.gui.mood_page import MoodPage
+from her_desktop.gui.style_page import StylePage
 from her_desktop.memory.mood import StoreMoodHistory
 from her_desktop.memory.store import MemoryStore
 
@@ -74,6 +75,11 @@ class MemoryMoodDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.memories, "Memories")
         self.tabs.addTab(self.mood, "Mood")
+        self.style_page: StylePage | None = None
+        store = source if isinstance(source, MemoryStore) else getattr(source, "store", None)
+        if isinstance(store, MemoryStore):  # how she talks to you (``feedback``)
+            self.style_page = StylePage(store)
+            self.tabs.addTab(self.style_page, "How she talks")
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -87,3 +93,9 @@ class MemoryMoodDialog(QDialog):
         self.memories.everything_forgotten.connect(self.mood.reload)
         self.memories.reload()
         self.mood.reload()
+        if self.style_page is not None:
+            page = self.style_page
+            page.reload()
+            self.memories.memory_edited.connect(lambda _id: page.reload())
+            self.memories.memory_forgotten.connect(lambda _id: page.reload())
+            page.changed.connect(self.memories.reload)

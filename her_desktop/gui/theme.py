@@ -149,6 +149,9 @@ QToolButton#copyButton {{
     color: {t.muted}; border: none; font-size: 8.5pt; padding: 0 4px; background: transparent;
 }}
 QToolButton#copyButton:hover {{ color: {t.accent}; }}
+QToolButton#rateButton {{ border: none; font-size: 8.5pt; padding: 0 3px;
+    background: transparent; }}
+QToolButton#rateButton:checked {{ background: {t.surface}; border-radius: 6px; }}
 QFrame#composer {{ background: {t.window}; border-top: 1px solid {t.border}; }}
 QPlainTextEdit#composerEdit {{
     background: {t.surface}; border: 1px solid {t.border}; border-radius: 12px;

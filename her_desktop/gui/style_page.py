@@ -1,0 +1,119 @@
+"""The memory window's "How she talks to you" tab: the rules the user gave (from their own
+words: "call me Sam", "shorter answers") and what she learned from 👍/👎, with a way to forget a
+rule and to undo what the ratings taught. Rules are memories: their text is edited on the
+Memories tab; the next reply follows the edit.
+
+Every database call runs on a worker thread (``gui.background``)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from her_desktop.feedback import ratings
+from her_desktop.feedback.service import read_style, style_records
+from her_desktop.feedback.style import Style
+from her_desktop.gui.background import run_in_background
+from her_desktop.memory.store import MemoryRecord, MemoryStore
+
+EMPTY_TEXT = (
+    'Nothing yet. Tell her, e.g. "call me Sam" or "shorter answers please", or rate a reply.'
+)
+
+
+class StylePage(QWidget):
+    loaded = Signal()
+    changed = Signal()
+
+    def __init__(self, store: MemoryStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        intro = QLabel("What she has learned about how to talk to you.")
+        intro.setWordWrap(True)
+        self.rules = QListWidget()
+        self.rules.setObjectName("styleRules")
+        self.learned = QListWidget()
+        self.learned.setObjectName("styleLearned")
+        self.ratings_note = QLabel("")
+        self.ratings_note.setWordWrap(True)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.forget_button = QPushButton("Forget this rule")
+        self.forget_button.clicked.connect(self.forget_selected)
+        self.unlearn_button = QPushButton("Undo what she learned from ratings")
+        self.unlearn_button.clicked.connect(self.unlearn)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.forget_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.unlearn_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(QLabel("Your rules (edit their words on the Memories tab):"))
+        layout.addWidget(self.rules, 2)
+        layout.addWidget(QLabel("Learned from your 👍 / 👎:"))
+        layout.addWidget(self.learned, 1)
+        layout.addWidget(self.ratings_note)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+
+    def reload(self) -> None:
+        store = self.store
+
+        def work() -> tuple[list[MemoryRecord], Style, int, int]:
+            rated = ratings.load(store)
+            good = sum(r.good for r in rated)
+            return style_records(store), read_style(store), good, len(rated) - good
+
+        run_in_background(work, self._fill, self._failed, owner=self)
+
+    def _fill(self, result: tuple[list[MemoryRecord], Style, int, int]) -> None:
+        records, style, good, bad = result
+        self.rules.clear()
+        for record in records:
+            item = QListWidgetItem(record.text)
+            item.setData(256, record.id)  # Qt.UserRole
+            self.rules.addItem(item)
+        if not records:
+            self.rules.addItem(QListWidgetItem(EMPTY_TEXT))
+        self.learned.clear()
+        for note in style.learned:
+            self.learned.addItem(QListWidgetItem(note))
+        self.ratings_note.setText(f"{good} 👍 and {bad} 👎 so far." if good + bad else "")
+        self.forget_button.setEnabled(bool(records))
+        self.unlearn_button.setEnabled(good + bad > 0)
+        self.loaded.emit()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.status.setText(f"Could not read what she learned: {exc}")
+
+    def selected_rule(self) -> int | None:
+        item = self.rules.currentItem()
+        value = item.data(256) if item is not None else None
+        return int(value) if value is not None else None
+
+    def forget_selected(self) -> None:
+        memory_id = self.selected_rule()
+        if memory_id is None:
+            self.status.setText("Choose a rule first.")
+            return
+        store = self.store
+        run_in_background(lambda: store.forget(memory_id), self._done, self._failed, owner=self)
+
+    def unlearn(self) -> None:
+        store = self.store
+        run_in_background(
+            lambda: ratings.forget_ratings(store), self._done, self._failed, owner=self
+        )
+
+    def _done(self, _result: object) -> None:
+        self.status.setText("Done. Her next reply follows this.")
+        self.changed.emit()
+        self.reload()
