@@ -105,6 +105,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--no-filter", action="store_true", help="measure the LM's raw replies (filter off)"
     )
     bcomp.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    bfeed = bsub.add_parser(
+        "feedback", help="does she obey style corrections, later and after a restart"
+    )
+    bfeed.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
+    bfeed.add_argument("--limit", type=int, default=None, help="run N scenarios (all: 22)")
     bmem = bsub.add_parser("memory", help="recall over sessions; retrieval latency at 1k-100k")
     bmem.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bmem.add_argument(
@@ -280,12 +285,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             max_tokens=args.max_tokens,
             without_lm=args.notes_only,
         )
+    if args.bench_command == "feedback":
+        from her_desktop.bench.feedback import run_feedback_bench
+
+        return run_feedback_bench(args.out, limit=args.limit)
     if args.bench_command == "memory":
         from her_desktop.bench.memory import run_memory_bench
 
         return run_memory_bench(args.out, model=args.model)
     print(
-        "usage: her-desktop bench {llm,voice,stt,echo,affect,memory,companion} [--out FILE]",
+        "usage: her-desktop bench {llm,voice,stt,echo,affect,memory,companion,feedback}"
+        " [--out FILE]",
         file=sys.stderr,
     )
     return 2

@@ -1,0 +1,84 @@
+"""The feedback bench: scoring in Python, the scenario run on a fake LM, and (slow) two
+corrections obeyed by the real default model in the same and a new session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from her_desktop.bench.feedback import (
+    SCENARIOS,
+    Scenario,
+    language_of,
+    obeyed,
+    pick,
+    run_scenario,
+    summarize_entries,
+    unasked,
+)
+from her_desktop.feedback.corrections import Correction, parse
+from her_desktop.feedback.style import Style
+from her_desktop.llm.llamacpp import LlamaCppEngine
+from tests.fakes import FakeEngine
+
+
+def test_every_scenario_is_one_correction_and_there_are_enough() -> None:
+    assert len(SCENARIOS) >= 20
+    for s in SCENARIOS:
+        assert len(parse(s.correction)) == 1, s.correction
+        assert parse(s.probe) == [], s.probe
+    kinds = {parse(s.correction)[0].kind for s in pick(7)}
+    assert len(kinds) == 7
+
+
+def test_language_guess() -> None:
+    assert language_of("Je pense que c'est une bonne idée pour vous.") == "French"
+    assert language_of("Es una buena idea para el fin de semana.") == "Spanish"
+    assert language_of("Das ist eine gute Idee und ich mag es.") == "German"
+    assert language_of("That is a good idea for the weekend.") == "English"
+
+
+def test_scoring() -> None:
+    style = Style(name="Sam")
+    assert obeyed(Correction("name", "Sam"), "Good morning, Sam!", style)
+    assert not obeyed(Correction("banned_word", "buddy"), "Hey Buddy.", style)
+    assert obeyed(Correction("max_sentences", 2), "One. Two.", style)
+    assert not obeyed(Correction("max_sentences", 1), "One. Two.", style)
+    assert unasked(Correction("name", "Sam"), "Good morning.", style) == []
+    assert unasked(Correction("banned_word", "x"), "Bonjour, je suis là pour vous.", style) == [
+        "rule name=Sam",
+        "reply in French",
+    ]
+
+
+async def test_a_scenario_on_a_fake_lm_is_scored() -> None:
+    engine = FakeEngine(["Hey buddy, great to see you.", " I missed you.", " Tell me more."])
+    entry = await run_scenario(
+        engine, Scenario("Don't call me buddy.", "Hey buddy!"), "You are Ava."
+    )
+    assert entry["confirmation"] == 'Got it — no more "buddy".'
+    assert entry["same_session"]["obeyed"]
+    assert entry["new_session"]["obeyed"]  # read back from the store after a "restart"
+    assert entry["same_session"]["unasked"] == []
+    summary = summarize_entries([entry])
+    assert summary["obeyed"] == 1.0
+    assert summary["unasked_changes"] == 0
+
+
+@pytest.mark.slow
+async def test_the_default_model_obeys_two_corrections(default_gguf: Path) -> None:
+    """The twin of the fake-LM test: a name and a length bound, same and new session."""
+    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
+    try:
+        for scenario in (
+            Scenario("Call me Sam.", "Say good morning to me, using my name."),
+            Scenario("Answer in one sentence.", "Explain how rainbows form."),
+        ):
+            entry = await run_scenario(engine, scenario, "You are Ava, a warm companion.")
+            assert entry["confirmation"].startswith("Got it")
+            for session in ("same_session", "new_session"):
+                assert entry[session]["obeyed"], entry
+                assert entry[session]["unasked"] == [], entry
+    finally:
+        await engine.close()
