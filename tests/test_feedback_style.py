@@ -216,3 +216,18 @@ async def test_speaking_rate_follows_the_corrections(store: MemoryStore) -> None
     await service.before_reply(2, "A bit slower.")  # not a request on its own: no change
     await service.before_reply(3, "Speak a bit slower.")
     assert service.tts_rate == pytest.approx(0.77, abs=0.01)
+
+
+async def test_rules_are_read_at_start_so_a_greeting_obeys_them(store: MemoryStore) -> None:
+    await StyleService(store).before_reply(1, "Don't call me buddy.")
+    engine = FakeEngine(["Welcome back, buddy."])
+    service = StyleService(store)
+    await service.refresh()
+    bus, stage, finished, _ = await _dialogue(engine, service)
+    try:
+        await stage.greet("The user's name is unknown.")
+        greeting = await asyncio.wait_for(finished.get(), 5)
+        assert greeting.text == "Welcome back."
+    finally:
+        await stage.stop()
+        await bus.close()
