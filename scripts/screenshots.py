@@ -22,6 +22,10 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from her_desktop.memory.store import MemoryStore
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_NOTE = "Screenshot demo: her replies here are scripted, not from a language model."
@@ -86,6 +90,7 @@ def _seed_history(now: float) -> None:
                     ),
                     source_message_id=None,
                 )
+        _seed_style(store)
         history = StoreMoodHistory(store)
         rng = random.Random(7)
         today = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -106,6 +111,25 @@ def _seed_history(now: float) -> None:
                 evening += timedelta(minutes=rng.randint(8, 35))
     finally:
         store.close()
+
+
+def _seed_style(store: MemoryStore) -> None:
+    """Two rules the user gave in their own words and a few ratings (the "How she talks" tab)."""
+    from her_desktop.feedback import ratings
+    from her_desktop.feedback.corrections import canonical, parse, subject
+    from her_desktop.memory.store import NewMemory
+
+    with store.turn() as tx:
+        for said in ("Call me Alex.", "Don't call me sweetie.", "Speak at 0.9x speed."):
+            rule = parse(said)[0]
+            tx.upsert_memory(
+                NewMemory("preference", canonical(rule), subject(rule), confidence=1.0),
+                source_message_id=None,
+            )
+    long_reply = "That sounds lovely. Hiking is great. What trail was it? Did you go alone?"
+    for turn, why in ((1, "too long"), (2, "rambling")):
+        ratings.save(store, ratings.rating_for(turn, long_reply, good=False, why=why))
+    ratings.save(store, ratings.rating_for(3, "Nice — glad the hike went well!", good=True))
 
 
 def _mood_trend(days_ago: int) -> tuple[float, float]:
@@ -205,6 +229,9 @@ async def _shoot(out: Path) -> int:
         window.composer.edit.setPlainText(text)
         window.composer.submit()
         await reply_done(i)
+    rated = [b for b in window.conversation.bubbles() if b.turn_id is not None]
+    if rated:
+        rated[-1].rating.good.click()  # 👍 on her last reply
     await settle()
 
     # listening: the live transcript in a ghost bubble, the orb following the voice
@@ -279,6 +306,12 @@ async def _shoot(out: Path) -> int:
             wait_for_background()
             await settle(0.3)
             save(dialog, "window-mood.png")
+            if tabs.count() > 2:  # how she talks to you: rules and what the ratings taught
+                tabs.setCurrentIndex(2)
+                await settle(0.5)
+                wait_for_background()
+                await settle(0.3)
+                save(dialog, "window-style.png")
         dialog.reject()
 
     panel = HealthPanel(window, first_run_model=default_spec("llm"))

@@ -231,3 +231,16 @@ async def test_rules_are_read_at_start_so_a_greeting_obeys_them(store: MemorySto
     finally:
         await stage.stop()
         await bus.close()
+
+
+async def test_checked_replies_keep_their_list_lines(store: MemoryStore) -> None:
+    engine = FakeEngine(["Some ideas:\n\n- a warm bath\n- tea, buddy\n\nSleep well!"])
+    service = StyleService(store)
+    bus, stage, finished, _ = await _dialogue(engine, service)
+    try:
+        await _turn(bus, finished, "Don't call me buddy.")
+        reply = await _turn(bus, finished, "ideas?")
+        assert reply.text == "Some ideas:\n\n- a warm bath\n- tea\nSleep well!"
+    finally:
+        await stage.stop()
+        await bus.close()

@@ -172,7 +172,7 @@ class ReplyCheck:
         if name:
             return pattern.sub(name, text)
         # ", buddy" / "buddy, " as a form of address goes with its comma
-        text = re.sub(rf"\s*,\s*{pattern.pattern}(?=\s*[,.!?])", "", text, flags=re.IGNORECASE)
+        text = re.sub(rf"\s*,\s*{pattern.pattern}(?=\s*[,.!?…]|\s*$)", "", text, flags=re.IGNORECASE)
         text = re.sub(rf"^\s*{pattern.pattern}\s*,\s*", "", text, flags=re.IGNORECASE)
         text = pattern.sub("", text)
         text = re.sub(r"\s+([,.!?…])", r"\1", text).strip()
