@@ -244,3 +244,22 @@ async def test_checked_replies_keep_their_list_lines(store: MemoryStore) -> None
     finally:
         await stage.stop()
         await bus.close()
+
+
+@pytest.mark.parametrize(
+    ("user", "first", "expected"),
+    [
+        ("hi", "Good morning! Ready for the day?", "Good morning, Sam! Ready for the day?"),
+        ("hi", "Hello there, how was work?", "Hello there, Sam, how was work?"),
+        ("hi", "Goodnight.", "Goodnight, Sam!"),
+        ("hi", "Morning already? Time flies.", "Morning already? Time flies."),
+        ("Wish me luck, by name.", "You've got this!", "Sam, you've got this!"),
+        ("hi", "Good morning, Sam!", "Good morning, Sam!"),
+    ],
+)
+def test_her_first_sentence_uses_the_name_when_she_greets(
+    user: str, first: str, expected: str
+) -> None:
+    check = Style(name="Sam").check(user)
+    assert check.sentence(first) == expected
+    assert check.sentence("Hello again.") == "Hello again."  # only the first sentence

@@ -39,10 +39,11 @@ class TurnShape:
     opening: str
     complete: bool
     style: Style
+    user_text: str = ""
     check: ReplyCheck = field(init=False)
 
     def __post_init__(self) -> None:
-        self.check = self.style.check()
+        self.check = self.style.check(self.user_text)
 
     def max_tokens(self, cap: int) -> int:
         return self.style.max_tokens(cap)
@@ -122,7 +123,7 @@ class StyleService:
         found, only = self._heard.get(turn_id, ([], False))
         if self.style.empty and not found:
             return None
-        return TurnShape(confirmation(found), bool(found) and only, self.style)
+        return TurnShape(confirmation(found), bool(found) and only, self.style, user_text)
 
     # -- settings the app reads ------------------------------------------------------------
 

@@ -33,6 +33,17 @@ CHECKIN_QUESTION = re.compile(
 )
 
 
+GREETING = re.compile(
+    r"^(?P<greet>(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening|night|luck)|goodnight|"
+    r"night night|welcome back|welcome|congratulations|congrats|well done|sleep well|"
+    r"sweet dreams|bye|goodbye|see you(?: soon| later| tomorrow)?)(?: there)?)\b[,!.]?\s*",
+    re.IGNORECASE,
+)
+NAME_ASKED = re.compile(
+    r"\b(?:my name|by name|by my name|(?:use|using|say|with) (?:my name|it)|call me)\b", re.I
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Style:
     name: str | None = None
@@ -130,8 +141,8 @@ class Style:
             return cap
         return max(1, min(cap, TOKENS_PER_SENTENCE * self.max_sentences + TOKENS_MARGIN))
 
-    def check(self) -> ReplyCheck:
-        return ReplyCheck(self)
+    def check(self, user_text: str = "") -> ReplyCheck:
+        return ReplyCheck(self, name_asked=bool(NAME_ASKED.search(user_text)))
 
 
 def _word_pattern(word: str) -> re.Pattern[str]:
@@ -141,8 +152,10 @@ def _word_pattern(word: str) -> re.Pattern[str]:
 class ReplyCheck:
     """The Python check on one reply, one sentence at a time (see the module docstring)."""
 
-    def __init__(self, style: Style) -> None:
+    def __init__(self, style: Style, *, name_asked: bool = False) -> None:
         self.style = style
+        self.name_asked = name_asked
+        """the user's turn asks for their name (\"wish me luck, by name\")"""
         self.kept = 0
         self.changed = False
         self._banned = [_word_pattern(w) for w in style.banned]
@@ -161,18 +174,42 @@ class ReplyCheck:
         for pattern in self._banned:
             out = self._replace(pattern, out)
         out = re.sub(r"\s{2,}", " ", out).strip()
+        if out and self.kept == 0:
+            out = self._address(out)
         if out != text.strip():
             self.changed = True
         if out:
             self.kept += 1
         return out
 
+    def _address(self, first: str) -> str:
+        """Her first sentence uses the user's name when it greets them (or they asked for it)
+        and does not already."""
+        name = self.style.name
+        if not name or name.casefold() in first.casefold():
+            return first
+        m = GREETING.match(first)
+        if m is not None:
+            rest = first[m.end() :]
+            end = first[m.start("greet") : m.end("greet")]
+            punct = "!" if not rest or rest[:1].isupper() else ","
+            return f"{end}, {name}{punct} {rest}".strip()
+        if self.name_asked:
+            return (
+                f"{name}, {first[:1].lower()}{first[1:]}"
+                if not first[:2].isupper()
+                else (f"{name}, {first}")
+            )
+        return first
+
     def _replace(self, pattern: re.Pattern[str], text: str) -> str:
         name = self.style.name
         if name:
             return pattern.sub(name, text)
         # ", buddy" / "buddy, " as a form of address goes with its comma
-        text = re.sub(rf"\s*,\s*{pattern.pattern}(?=\s*[,.!?…]|\s*$)", "", text, flags=re.IGNORECASE)
+        text = re.sub(
+            rf"\s*,\s*{pattern.pattern}(?=\s*[,.!?…]|\s*$)", "", text, flags=re.IGNORECASE
+        )
         text = re.sub(rf"^\s*{pattern.pattern}\s*,\s*", "", text, flags=re.IGNORECASE)
         text = pattern.sub("", text)
         text = re.sub(r"\s+([,.!?…])", r"\1", text).strip()
