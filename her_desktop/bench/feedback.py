@@ -46,8 +46,11 @@ from her_desktop.feedback.style import CHECKIN_QUESTION, Style
 from her_desktop.llm.base import GenerationParams, LLMEngine
 from her_desktop.memory.store import MemoryStore
 
-REPLY_TIMEOUT_S: Final = 240.0
 BENCH_MAX_TOKENS: Final = 160
+BENCH_DEADLINE_S: Final = 240.0
+"""generous: on a shared, loaded CPU a reply may take minutes; obedience is measured here, not
+speed (``bench llm`` / ``bench voice``)"""
+REPLY_TIMEOUT_S: Final = BENCH_DEADLINE_S + 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,9 @@ class _Session:
             self.bus,
             engine,
             system_prompt=system_prompt,
-            params=GenerationParams(max_tokens=BENCH_MAX_TOKENS, temperature=0.7),
+            params=GenerationParams(
+                max_tokens=BENCH_MAX_TOKENS, temperature=0.7, deadline_s=BENCH_DEADLINE_S
+            ),
         )
         self.stage.providers.append(self.style)
         self.stage.shaper = self.style
@@ -158,7 +163,7 @@ class _Session:
         await self.stage.stop()
         await self.bus.close()
 
-    async def turn(self, text: str) -> tuple[str, float]:
+    async def turn(self, text: str) -> tuple[str, float, str]:
         start = time.monotonic()
         event = UserText(text)
         await self.bus.publish(event)
@@ -167,7 +172,7 @@ class _Session:
                 finished = await self.finished.get()
                 if finished.turn_id == event.turn_id:
                     await asyncio.sleep(0)  # let after_reply start
-                    return finished.text, time.monotonic() - start
+                    return finished.text, time.monotonic() - start, finished.reason
 
 
 async def run_scenario(engine: LLMEngine, scenario: Scenario, system_prompt: str) -> dict[str, Any]:
@@ -179,21 +184,24 @@ async def run_scenario(engine: LLMEngine, scenario: Scenario, system_prompt: str
         try:
             entry: dict[str, Any] = {"correction": scenario.correction, "kind": rule.kind}
             async with _Session(engine, store, system_prompt) as session:
-                entry["confirmation"], _ = await session.turn(scenario.correction)
-                reply, seconds = await session.turn(scenario.probe)
-                entry["same_session"] = _score(rule, reply, session.style.style, seconds)
+                entry["confirmation"], _, _ = await session.turn(scenario.correction)
+                reply, seconds, reason = await session.turn(scenario.probe)
+                entry["same_session"] = _score(rule, reply, session.style.style, seconds, reason)
             async with _Session(engine, store, system_prompt) as session:
-                reply, seconds = await session.turn(scenario.probe)
-                entry["new_session"] = _score(rule, reply, session.style.style, seconds)
+                reply, seconds, reason = await session.turn(scenario.probe)
+                entry["new_session"] = _score(rule, reply, session.style.style, seconds, reason)
             entry["stored_rules"] = [c.kind for c in read_style(store).rules()]
         finally:
             store.close()
     return entry
 
 
-def _score(rule: Correction, reply: str, style: Style, seconds: float) -> dict[str, Any]:
+def _score(
+    rule: Correction, reply: str, style: Style, seconds: float, reason: str
+) -> dict[str, Any]:
     return {
         "reply": reply,
+        "finish": reason,
         "obeyed": obeyed(rule, reply, style),
         "unasked": unasked(rule, reply, style),
         "seconds": round(seconds, 2),
@@ -233,6 +241,7 @@ def summarize_entries(entries: list[dict[str, Any]]) -> dict[str, Any]:
             sum(e["new_session"]["obeyed"] for e in entries) / (len(entries) or 1), 3
         ),
         "unasked_changes": sum(len(p["unasked"]) for p in probes),
+        "no_reply": sum(not p["reply"].strip() for p in probes),
         "confirmed": sum(e["confirmation"].startswith("Got it") for e in entries),
         "by_kind": {k: round(sum(v) / len(v), 3) for k, v in by_kind.items()},
     }
