@@ -47,6 +47,7 @@ def test_thumbs_rate_a_reply_and_a_second_click_takes_it_back(run_qt: RunQt) -> 
         click(second.rating.bad)  # taken back
         await wait_until(lambda: len(ratings.load(store)) == 1)
         assert not second.rating.bad.isChecked()
+        await wait_until(lambda: not window._tasks)  # the rating work has finished
         assert await running.close() == 0
 
     run_qt(scenario())
