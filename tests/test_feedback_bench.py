@@ -45,6 +45,7 @@ def test_scoring() -> None:
     assert not obeyed(Correction("banned_word", "buddy"), "Hey Buddy.", style)
     assert obeyed(Correction("max_sentences", 2), "One. Two.", style)
     assert not obeyed(Correction("max_sentences", 1), "One. Two.", style)
+    assert not obeyed(Correction("max_sentences", 1), "Rainbows form when light,", style)
     assert unasked(Correction("name", "Sam"), "Good morning.", style) == []
     assert unasked(Correction("banned_word", "x"), "Bonjour, je suis là pour vous.", style) == [
         "rule name=Sam",

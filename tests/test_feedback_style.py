@@ -253,7 +253,7 @@ async def test_checked_replies_keep_their_list_lines(store: MemoryStore) -> None
         ("hi", "Hello there, how was work?", "Hello there, Sam, how was work?"),
         ("hi", "Goodnight.", "Goodnight, Sam!"),
         ("hi", "Morning already? Time flies.", "Morning already? Time flies."),
-        ("Wish me luck, by name.", "You've got this!", "Sam, you've got this!"),
+        ("Wish me luck, by name.", "You've got this!", "You've got this, Sam!"),
         ("hi", "Good morning, Sam!", "Good morning, Sam!"),
     ],
 )
@@ -263,3 +263,18 @@ def test_her_first_sentence_uses_the_name_when_she_greets(
     check = Style(name="Sam").check(user)
     assert check.sentence(first) == expected
     assert check.sentence("Hello again.") == "Hello again."  # only the first sentence
+
+
+def test_a_clause_chunk_is_not_a_sentence_and_the_name_waits_for_the_sentence_end() -> None:
+    check = Style(name="Priya", max_sentences=1).check("Wish me luck, by name.")
+    assert check.sentence("I hope you do well in your exam,") == "I hope you do well in your exam,"
+    assert check.sentence("and that it goes smoothly.") == "and that it goes smoothly, Priya."
+    assert check.sentence("Good luck!") is None
+    named = Style(name="Priya").check("Wish me luck, by name.")
+    named.sentence("I hope you do well in your exam,")
+    assert named.sentence("Priya.") == "Priya."  # already there: not twice
+
+
+def test_confirmation_says_the_number_asked() -> None:
+    assert confirmation([Correction("max_sentences", 1)]) == "Got it — one sentence."
+    assert confirmation([Correction("max_sentences", 3)]) == "Got it — 3 sentences at most."

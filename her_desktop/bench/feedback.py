@@ -42,7 +42,7 @@ from her_desktop.events import Event, ReplyFinished, UserText
 from her_desktop.feedback.corrections import Correction, parse
 from her_desktop.feedback.ratings import count_sentences
 from her_desktop.feedback.service import StyleService, read_style
-from her_desktop.feedback.style import CHECKIN_QUESTION, Style
+from her_desktop.feedback.style import CHECKIN_QUESTION, SENTENCE_END, Style
 from her_desktop.llm.base import GenerationParams, LLMEngine
 from her_desktop.memory.store import MemoryStore
 
@@ -109,7 +109,8 @@ def obeyed(rule: Correction, reply: str, style: Style) -> bool:
     if rule.kind == "banned_word":
         return re.search(rf"(?<![\w']){re.escape(str(rule.value))}(?![\w'])", reply, re.I) is None
     if rule.kind == "max_sentences":
-        return 0 < count_sentences(reply) <= int(rule.value)
+        ends = SENTENCE_END.search(reply) is not None  # cut at a sentence boundary
+        return ends and 0 < count_sentences(reply) <= int(rule.value)
     if rule.kind == "language":
         return language_of(reply) == rule.value
     if rule.kind == "no_checkins":

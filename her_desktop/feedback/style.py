@@ -20,7 +20,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from her_desktop.feedback.corrections import MAX_RATE, MIN_RATE, Correction, canonical
+from her_desktop.feedback.corrections import (
+    DEFAULT_SHORT_SENTENCES,
+    MAX_RATE,
+    MIN_RATE,
+    Correction,
+    canonical,
+)
 
 TOKENS_PER_SENTENCE = 40
 TOKENS_MARGIN = 24
@@ -42,6 +48,10 @@ GREETING = re.compile(
 NAME_ASKED = re.compile(
     r"\b(?:my name|by name|by my name|(?:use|using|say|with) (?:my name|it)|call me)\b", re.I
 )
+
+
+SENTENCE_END = re.compile(r"[.!?…]+['\")\]’”]*\s*$")
+LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +165,9 @@ class ReplyCheck:
     def __init__(self, style: Style, *, name_asked: bool = False) -> None:
         self.style = style
         self.name_asked = name_asked
+        self.addressed = False
+        """the name was used, or the first full sentence has passed"""
+        self.chunks = 0
         """the user's turn asks for their name (\"wish me luck, by name\")"""
         self.kept = 0
         self.changed = False
@@ -174,33 +187,38 @@ class ReplyCheck:
         for pattern in self._banned:
             out = self._replace(pattern, out)
         out = re.sub(r"\s{2,}", " ", out).strip()
-        if out and self.kept == 0:
+        if out and not self.addressed:
             out = self._address(out)
         if out != text.strip():
             self.changed = True
         if out:
-            self.kept += 1
+            self.chunks += 1
+            if SENTENCE_END.search(out) or LIST_ITEM.match(out):
+                self.kept += 1  # a clause chunk ("Rainbows form when …,") is not a sentence
         return out
 
-    def _address(self, first: str) -> str:
+    def _address(self, chunk: str) -> str:
         """Her first sentence uses the user's name when it greets them (or they asked for it)
-        and does not already."""
+        and the reply has not used it yet: after the greeting ("Good morning, Sam!"), else at
+        the end of the first full sentence ("You've got this, Sam!")."""
         name = self.style.name
-        if not name or name.casefold() in first.casefold():
-            return first
-        m = GREETING.match(first)
+        if not name or name.casefold() in chunk.casefold():
+            self.addressed = True
+            return chunk
+        m = GREETING.match(chunk) if self.chunks == 0 else None
         if m is not None:
-            rest = first[m.end() :]
-            end = first[m.start("greet") : m.end("greet")]
+            self.addressed = True
+            rest = chunk[m.end() :]
+            greet = chunk[m.start("greet") : m.end("greet")]
             punct = "!" if not rest or rest[:1].isupper() else ","
-            return f"{end}, {name}{punct} {rest}".strip()
-        if self.name_asked:
-            return (
-                f"{name}, {first[:1].lower()}{first[1:]}"
-                if not first[:2].isupper()
-                else (f"{name}, {first}")
-            )
-        return first
+            return f"{greet}, {name}{punct} {rest}".strip()
+        end = SENTENCE_END.search(chunk)
+        if end is None:
+            return chunk  # a clause: the name may still come in the rest of the sentence
+        self.addressed = True
+        if not self.name_asked:
+            return chunk
+        return f"{chunk[: end.start()].rstrip(' ,')}, {name}{chunk[end.start() :]}"
 
     def _replace(self, pattern: re.Pattern[str], text: str) -> str:
         name = self.style.name
@@ -225,7 +243,13 @@ def confirmation(corrections: Sequence[Correction]) -> str:
         elif c.kind == "banned_word":
             parts.append(f'no more "{c.value}"')
         elif c.kind == "max_sentences":
-            parts.append("longer answers are fine" if not c.value else "shorter answers")
+            n = int(c.value)
+            if not n:
+                parts.append("longer answers are fine")
+            elif n == DEFAULT_SHORT_SENTENCES:
+                parts.append("shorter answers")
+            else:
+                parts.append("one sentence" if n == 1 else f"{n} sentences at most")
         elif c.kind == "no_checkins":
             parts.append("I'll stop asking")
         elif c.kind == "swearing":
