@@ -240,7 +240,7 @@ async def test_checked_replies_keep_their_list_lines(store: MemoryStore) -> None
     try:
         await _turn(bus, finished, "Don't call me buddy.")
         reply = await _turn(bus, finished, "ideas?")
-        assert reply.text == "Some ideas:\n\n- a warm bath\n- tea\nSleep well!"
+        assert reply.text == "Some ideas:\n\n- a warm bath\n- tea\n\nSleep well!"
     finally:
         await stage.stop()
         await bus.close()

@@ -105,7 +105,7 @@ def save(store: MemoryStore, rating: Rating) -> int:
 
 def load(store: MemoryStore) -> list[Rating]:
     """Every rating, oldest first. Blocking."""
-    found = [from_record(r) for r in store.memories(kind="preference", limit=10_000)]
+    found = [from_record(r) for r in store.memories(limit=100_000)]
     return sorted((r for r in found if r is not None), key=lambda r: r.memory_id or 0)
 
 

@@ -56,7 +56,7 @@ def style_records(store: MemoryStore) -> list[MemoryRecord]:
     """The stored style rules, oldest first. Blocking."""
     records = [
         r
-        for r in store.memories(kind="preference", limit=10_000)
+        for r in store.memories(limit=100_000)  # any kind: the memory service may re-file it
         if (r.subject or "").startswith(SUBJECT_PREFIX)
     ]
     return sorted(records, key=lambda r: (r.updated, r.id))
@@ -121,7 +121,10 @@ class StyleService:
 
     def shape(self, turn_id: int, user_text: str) -> TurnShape | None:
         found, only = self._heard.get(turn_id, ([], False))
-        if self.style.empty and not found:
+        if found:  # in force now, even if reading the store ran out of its time budget
+            folded = Style.from_corrections([*self.style.rules(), *found])
+            self.style = dataclasses.replace(folded, learned=self.style.learned)
+        if self.style.empty:
             return None
         return TurnShape(confirmation(found), bool(found) and only, self.style, user_text)
 
