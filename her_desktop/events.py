@@ -299,13 +299,13 @@ class SpeechProgress(Event):
 
 @dataclass(frozen=True, slots=True)
 class EndOfTurnHint(ControlEvent):
-    """What the transcript at the user's pause says about the turn: ``finished`` — it reads as
-    a finished sentence, the listener may end the utterance before the full end-of-speech
-    silence; not ``finished`` — it ends open ("… lives in", "… and"), so an early end the
-    end-of-turn model proposed is withdrawn."""
+    """What the transcript at the user's pause says about the turn: ``finished`` True — it
+    reads as a finished sentence, the listener may end the utterance before the full
+    end-of-speech silence; False — it ends open ("… lives in", "… and"): wait for the full
+    silence whatever the end-of-turn model heard; None — neither (no objection)."""
 
     utterance_id: int
-    finished: bool = True
+    finished: bool | None = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,13 +51,19 @@ async def _turn(model: FakeTurnModel | None, transcript: str) -> tuple[SpeechEnd
     return ended, seen
 
 
-async def test_the_model_ends_a_finished_turn_at_a_short_pause() -> None:
+async def test_the_model_ends_a_finished_turn_when_the_words_do_not_object() -> None:
     model = FakeTurnModel(0.9)
-    ended, _ = await _turn(model, "")  # no transcript needed: the audio decides
+    ended, _ = await _turn(model, "so that was my day")  # reads neither finished nor open
     assert ended.end_reason == "smart_turn"
     assert ended.turn_probability == pytest.approx(0.9)
     assert ended.duration_s < 1.0 + 0.096 + 0.45  # not after the 800 ms silence rule
     assert model.calls == 1
+
+
+async def test_the_model_alone_ends_the_turn_when_no_transcript_comes() -> None:
+    ended, _ = await _turn(FakeTurnModel(0.9), "")  # silence for the recogniser: no verdict
+    assert ended.end_reason == "smart_turn"
+    assert ended.duration_s < 1.0 + 0.096 + 0.7  # after model_alone_ms, before the 800 ms rule
 
 
 async def test_an_unfinished_turn_waits_for_the_full_silence() -> None:
@@ -78,7 +84,7 @@ async def test_a_transcript_that_ends_open_withdraws_the_early_end() -> None:
     for block in blocks_of(np.concatenate([tone(1.0), np.zeros(512 * 4, np.float32)])):
         listener.feed(block)
     await listener.drain()
-    await wait_until(lambda: not listener._end_hint)  # the veto arrived within the pause
+    await wait_until(lambda: listener._text == "open")  # the veto arrived within the pause
     for block in blocks_of(np.zeros(16000 * 2, np.float32)):
         listener.feed(block)
     await wait_until(lambda: seen.of(UserText))

@@ -397,7 +397,7 @@ async def test_a_finished_sentence_ends_the_turn_before_the_full_pause() -> None
     for block in blocks_of(np.concatenate([tone(1.0), np.zeros(512 * 5, np.float32)])):
         listener.feed(block)
     await listener.drain()
-    await wait_until(lambda: listener._end_hint)  # the pause read as a finished question
+    await wait_until(lambda: listener._text == "finished")  # the pause read as a question
     for block in blocks_of(np.zeros(16000, np.float32)):
         listener.feed(block)
     await wait_until(lambda: seen.of(UserText))

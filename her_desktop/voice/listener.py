@@ -17,10 +17,12 @@ plays. In half-duplex mode the microphone is ignored while she speaks (no voice 
 End of turn — three rules, the first to fire ends the utterance (``SpeechEnded.end_reason``):
 
 * ``smart_turn``: at the first short pause (``PAUSE_CHUNKS``) the end-of-turn model
-  (``audio.smart_turn``, ~10–40 ms here) hears whether the user sounds finished; if so the turn
-  ends after ``predictive_end_ms`` of silence — whatever the speed of transcription;
-* ``transcript``: the pause's transcript reads as a finished sentence (``EndOfTurnHint``), the
-  same short silence ends it; a transcript that ends open ("… lives in") withdraws an early end;
+  (``audio.smart_turn``, ~50 ms here) hears whether the user sounds finished; the turn ends once
+  ``predictive_end_ms`` of silence have passed and the pause's transcript raised no objection
+  (or, when the transcript is late on a slow machine, after ``model_alone_ms``);
+* ``transcript``: the pause's transcript reads as a finished sentence (``EndOfTurnHint``);
+* a transcript that ends open ("… lives in", "… for") always waits for the full silence: the
+  audio model alone cannot hear that a sentence is unfinished when the voice fell anyway;
 * ``silence``: the full ``vad.end_silence_ms`` (the segmenter's own rule), always.
 """
 
@@ -68,6 +70,7 @@ shorter); the end rule (``vad.end_silence_ms``) confirms the end later."""
 QUEUE_BLOCKS = 1000  # 32 s of audio: a stalled worker drops the oldest, never grows memory
 
 Mode = Literal["off", "push_to_talk", "hands_free"]
+TextVerdict = Literal["waiting", "finished", "open", "unsure"]
 
 
 class TurnModel(Protocol):
@@ -96,11 +99,15 @@ class ListenStage(Stage):
         predictive_end_ms: int = 250,
         turn_model: TurnModel | None = None,
         turn_threshold: float = 0.5,
+        model_alone_ms: int = 450,
     ) -> None:
         super().__init__(bus)
         self.predictive_end_ms = predictive_end_ms
         self.turn_model = turn_model
         self.turn_threshold = turn_threshold
+        self.model_alone_ms = model_alone_ms
+        """how long the model's "finished" waits for the pause's transcript before it ends the
+        turn on its own"""
         self.segmenter = segmenter
         self.echo = echo or NoEcho()
         self.capture_factory = capture_factory
@@ -116,9 +123,12 @@ class ListenStage(Stage):
         self._was_speech = False
         self._silent_chunks = 0
         self._paused_utterance: int | None = None
-        self._end_hint = False
+        self._model_done = False
+        """the end-of-turn model heard a finished turn at this pause"""
+        self._text: TextVerdict = "waiting"
+        """what the pause's transcript says (``EndOfTurnHint``), or "waiting" for it"""
         self._end_path = "silence"
-        """the rule that set ``_end_hint``"""
+        """the rule that ended the utterance (for ``SpeechEnded.end_reason``)"""
         self._turn_p: float | None = None
         self.dropped_blocks = 0
         self.mic_available: bool | None = None
@@ -281,13 +291,9 @@ class ListenStage(Stage):
                 elif kind == "hint":
                     utterance, finished = payload
                     if utterance == self._paused_utterance:
-                        if finished:
-                            self._end_hint = True
-                            if self._end_path == "silence":
-                                self._end_path = "transcript"
-                        else:  # it ends open: "… lives in"
-                            self._end_hint = False
-                            self._end_path = "silence"
+                        self._text = (
+                            "unsure" if finished is None else "finished" if finished else "open"
+                        )
                 elif kind == "mark":
                     payload.set()
             except Exception as exc:  # one bad block must not end listening
@@ -324,8 +330,8 @@ class ListenStage(Stage):
         if speech:
             self._was_speech = True
             self._paused_utterance = None  # the user went on: any end hint is stale
-            self._end_hint = False
-            self._end_path = "silence"
+            self._model_done = False
+            self._text = "waiting"
         pause = (
             self._was_speech
             and self._silent_chunks == PAUSE_CHUNKS
@@ -333,10 +339,14 @@ class ListenStage(Stage):
         )
         if pause:
             self._paused_utterance = self._utterance_id
+            self._text = "waiting"
             self._judge_turn()
-        if self._end_hint and self._silent_chunks * VAD_BLOCK_MS >= self.predictive_end_ms:
-            # the user sounds finished and the pause is long enough: end the turn now
-            self._end_hint = False
+        early = self._early_end(self._silent_chunks * VAD_BLOCK_MS)
+        if early is not None:
+            # the user sounds (or reads) finished and the pause is long enough: end it now
+            self._end_path = early
+            self._model_done = False
+            self._text = "waiting"
             self._handle(self.segmenter.flush())
             return
         if pause or time.monotonic() - self._last_progress > PROGRESS_S:
@@ -345,9 +355,27 @@ class ListenStage(Stage):
                 self._last_progress = time.monotonic()
                 self._publish(SpeechProgress(self._utterance_id, audio, pause=pause))
 
+    def _early_end(self, silence_ms: int) -> str | None:
+        """The rule that ends the turn before the full end silence, or None (keep listening).
+
+        The audio model and the pause's transcript together: a transcript that ends open
+        ("… lives in") always waits for the full silence; one that reads finished ends the turn;
+        the model's "finished" ends it once the transcript raised no objection — or, when the
+        transcript is late (a slow machine), after ``model_alone_ms``."""
+        if self._paused_utterance is None or silence_ms < self.predictive_end_ms:
+            return None
+        if self._text == "open":
+            return None
+        if self._text == "finished":
+            return "smart_turn" if self._model_done else "transcript"
+        if self._model_done and (self._text == "unsure" or silence_ms >= self.model_alone_ms):
+            return "smart_turn"
+        return None
+
     def _judge_turn(self) -> None:
         """At a short pause: does the user sound finished? (the end-of-turn model)"""
         self._turn_p = None
+        self._model_done = False
         model = self.turn_model
         audio = self.segmenter.audio_so_far()
         if model is None or audio is None:
@@ -358,9 +386,7 @@ class ListenStage(Stage):
             log.warning("end-of-turn model failed; turns end by silence alone: %s", exc)
             self.turn_model = None
             return
-        if self._turn_p >= self.turn_threshold:
-            self._end_hint = True
-            self._end_path = "smart_turn"
+        self._model_done = self._turn_p >= self.turn_threshold
 
     def _handle(self, events: list[UtteranceStart | UtteranceEnd]) -> None:
         for event in events:

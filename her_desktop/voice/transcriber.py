@@ -89,7 +89,6 @@ _OPEN_TAIL = _OPEN_ENDINGS | frozenset(
         "were",
         "i",
         "we",
-        "you",
         "he",
         "she",
         "they",
@@ -215,9 +214,9 @@ class TranscribeStage(Stage):
             if transcript.text and event.utterance_id > self._latest_final:
                 await self.bus.publish(PartialTranscript(event.utterance_id, transcript.text))
                 if self.predictive_end:
-                    finished = reads_finished(transcript.text)
-                    if finished or reads_open(transcript.text):
-                        await self.bus.publish(EndOfTurnHint(event.utterance_id, finished))
+                    text = transcript.text
+                    verdict = True if reads_finished(text) else False if reads_open(text) else None
+                    await self.bus.publish(EndOfTurnHint(event.utterance_id, verdict))
 
     def _pause_covers(self, event: SpeechEnded, end_silence_samples: int) -> Transcript | None:
         """The pause transcript, when nothing but the closing silence came after it."""
