@@ -42,7 +42,11 @@ class TurnModelError(RuntimeError):
 
 
 def find_model() -> Path | None:
-    """Where the installed package keeps the model file, or None when it is not installed."""
+    """Where the model file is: a copy bundled beside this module (the installers put it in
+    ``audio/data/``), else the installed package's; None when neither is there."""
+    bundled = Path(__file__).resolve().parent / "data" / MODEL_FILE
+    if bundled.is_file():
+        return bundled
     try:
         spec = importlib.util.find_spec(PACKAGE)
     except (ImportError, ValueError):
