@@ -307,7 +307,8 @@ def test_the_store_history_revises_the_turns_row(tmp_path: Path) -> None:
         history.add(MoodSample(100.0, 0.0, 0.3, "neutral", 7))
         history.add(MoodSample(100.0, 0.1, 0.3, "neutral", 8))
         assert history.revise(MoodSample(100.0, -0.6, 0.8, "fear", 7))
-        assert not history.revise(MoodSample(101.0, -0.6, 0.8, "fear", 8))
+        history.revise(MoodSample(101.0, -0.6, 0.8, "fear", 8))  # no such row: changes nothing
+        assert history.flush()  # the writer thread has done both, in order after the adds
         assert history.samples(0.0) == [
             MoodSample(100.0, -0.6, 0.8, "fear", 7),
             MoodSample(100.0, 0.1, 0.3, "neutral", 8),

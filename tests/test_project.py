@@ -21,8 +21,9 @@ def test_every_subpackage_is_packaged() -> None:
 
 
 def test_bundled_persona_ships_as_package_data() -> None:
-    data = PYPROJECT["tool"]["setuptools"]["package-data"]["her_desktop.assets"]
-    assert "personas/*.toml" in data
+    data = PYPROJECT["tool"]["setuptools"]["package-data"]["her_desktop.assets.personas"]
+    assert "*.toml" in data
+    assert "her_desktop.assets.personas" in PYPROJECT["tool"]["setuptools"]["packages"]
     assert list((ROOT / "assets" / "personas").glob("*.toml"))
 
 
