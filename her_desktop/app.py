@@ -298,6 +298,44 @@ class Voice:
     sink: AudioSink
 
 
+def listening_stages(
+    bus: Bus,
+    settings: Settings,
+    vad: Any,
+    stt: STTEngine,
+    *,
+    echo: Any = None,
+    capture_factory: Any = None,
+    mode: Any = "hands_free",
+) -> tuple[ListenStage, TranscribeStage]:
+    """The listener (VAD, end-of-turn model) and the transcriber, configured as the settings
+    say: one place, for the app and for the benches that time them."""
+    from her_desktop.audio.smart_turn import SmartTurn
+    from her_desktop.audio.vad import UtteranceSegmenter
+    from her_desktop.voice.listener import ListenStage
+    from her_desktop.voice.transcriber import TranscribeStage
+
+    vad_settings = settings.vad
+    listener = ListenStage(
+        bus,
+        UtteranceSegmenter(vad, vad_settings),
+        echo=echo,
+        capture_factory=capture_factory,
+        mode=mode,
+        predictive_end_ms=vad_settings.predictive_end_ms,
+        turn_model=SmartTurn() if vad_settings.smart_turn and vad_settings.predictive_end else None,
+        turn_threshold=vad_settings.turn_threshold,
+    )
+    transcriber = TranscribeStage(
+        bus,
+        stt,
+        partials=settings.stt.partials,
+        end_silence_s=vad_settings.end_silence_ms / 1000,
+        predictive_end=vad_settings.predictive_end,
+    )
+    return listener, transcriber
+
+
 async def attach_voice(
     app: App,
     *,
@@ -316,14 +354,11 @@ async def attach_voice(
     from her_desktop.audio.capture import AudioCapture
     from her_desktop.audio.echo import create_echo
     from her_desktop.audio.levels import LevelMeter
-    from her_desktop.audio.smart_turn import SmartTurn
-    from her_desktop.audio.vad import SileroVAD, UtteranceSegmenter
+    from her_desktop.audio.vad import SileroVAD
     from her_desktop.events import AudioLevel
     from her_desktop.tts.prosody import speaking_speed
-    from her_desktop.voice.listener import ListenStage
     from her_desktop.voice.player_sink import PlayerSink
     from her_desktop.voice.speaker import SpeakStage
-    from her_desktop.voice.transcriber import TranscribeStage
 
     settings = app.settings
     bus = app.bus
@@ -353,22 +388,14 @@ async def attach_voice(
         def capture_factory(**callbacks: Any) -> AudioCapture:
             return AudioCapture(settings.audio.input_device, **callbacks)
 
-    listener = ListenStage(
+    listener, transcriber = listening_stages(
         bus,
-        UtteranceSegmenter(vad, settings.vad),
+        settings,
+        vad,
+        stt,
         echo=echo,
         capture_factory=capture_factory,
         mode=settings.audio.listen_mode if microphone else "hands_free",
-        predictive_end_ms=settings.vad.predictive_end_ms,
-        turn_model=SmartTurn() if settings.vad.smart_turn and settings.vad.predictive_end else None,
-        turn_threshold=settings.vad.turn_threshold,
-    )
-    transcriber = TranscribeStage(
-        bus,
-        stt,
-        partials=settings.stt.partials,
-        end_silence_s=settings.vad.end_silence_ms / 1000,
-        predictive_end=settings.vad.predictive_end,
     )
     speaker = SpeakStage(
         bus,

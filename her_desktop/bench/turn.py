@@ -150,12 +150,9 @@ async def measure(
     tts: TTSEngine | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    from her_desktop.app import create_stt, create_tts_engine
-    from her_desktop.audio.smart_turn import SmartTurn
-    from her_desktop.audio.vad import SileroVAD, UtteranceSegmenter
+    from her_desktop.app import create_stt, create_tts_engine, listening_stages
+    from her_desktop.audio.vad import SileroVAD
     from her_desktop.harness import spoken_question
-    from her_desktop.voice.listener import ListenStage
-    from her_desktop.voice.transcriber import TranscribeStage
 
     bus = Bus()
     ends = _Ends()
@@ -165,21 +162,8 @@ async def measure(
     recogniser = stt if stt is not None else await asyncio.to_thread(create_stt, settings)
     voice = tts if tts is not None else create_tts_engine(settings)
     vad = await asyncio.to_thread(SileroVAD)
-    model = SmartTurn() if settings.vad.smart_turn else None
-    listener = ListenStage(
-        bus,
-        UtteranceSegmenter(vad, settings.vad),
-        predictive_end_ms=settings.vad.predictive_end_ms,
-        turn_model=model,
-        turn_threshold=settings.vad.turn_threshold,
-    )
-    transcriber = TranscribeStage(
-        bus,
-        recogniser,
-        partials=settings.stt.partials,
-        end_silence_s=settings.vad.end_silence_ms / 1000,
-        predictive_end=settings.vad.predictive_end,
-    )
+    listener, transcriber = listening_stages(bus, settings, vad, recogniser)
+    model = listener.turn_model
     await listener.start()
     await transcriber.start()
     await asyncio.to_thread(recogniser.load)
