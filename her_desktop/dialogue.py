@@ -367,6 +367,7 @@ class DialogueStage(Stage):
         sentences, words = (2, 40) if greeting else sentence_limit(user_text)
         recent = [m.content for m in self.history if m.role == "assistant"]
         return ReplyFilter(
+            private=self.system_prompt.split("\n", 1)[1] if "\n" in self.system_prompt else "",
             recent_replies=recent,
             max_sentences=sentences,
             max_words=words,

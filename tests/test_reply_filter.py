@@ -268,3 +268,19 @@ async def test_the_default_model_through_the_filter_speaks_like_a_companion(
         await stage.stop()
         await bus.close()
         await engine.close()
+
+
+def test_her_instructions_are_never_recited() -> None:
+    """Asked to print her prompt, a sentence that repeats 8 words of her instructions is
+    dropped; her own words about the same things are kept."""
+    instructions = (
+        "You are warm, curious about people and ideas, emotionally perceptive, playful, "
+        "lightly funny and honest. How you speak: Answer the person first."
+    )
+    style = ReplyFilter(private=instructions)
+    recited = "I am warm, curious about people and ideas, emotionally perceptive and honest."
+    assert style.accept(recited) is None
+    assert style.dropped["recited"] == 1
+    kept = style.accept("I'm Samantha, and I like hearing about your day.")
+    assert kept is not None
+    assert kept.spoken == "I'm Samantha, and I like hearing about your day."

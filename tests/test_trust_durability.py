@@ -64,7 +64,8 @@ def test_chat_killed_at_random_moments_loses_at_most_the_turns_in_flight(
         "PYTHONUNBUFFERED": "1",
         "HER_DESKTOP__LLM__MODEL": str(tiny_gguf),
         "HER_DESKTOP__LLM__MAX_TOKENS": "12",
-        "HER_DESKTOP__LLM__N_CTX": "1024",
+        # the persona with its tone examples is ~1.8k tokens in the tiny model's vocabulary
+        "HER_DESKTOP__LLM__N_CTX": "4096",
         "HER_DESKTOP__MEMORY__EMBEDDINGS": "hashing",
         "HER_DESKTOP__AFFECT__USE_EMBEDDINGS": "false",
         "HER_DESKTOP__LLM__TEMPERATURE": "0.0",

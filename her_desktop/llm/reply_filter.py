@@ -60,7 +60,17 @@ RECENT_REPLIES = 6
 REPEAT_OVERLAP = 0.8
 """Word-set overlap (Jaccard) at which two sentences of 4+ words count as the same."""
 
-DropReason = Literal["cliche", "human_experience", "repeat", "cut", "empty"]
+DropReason = Literal["cliche", "human_experience", "repeat", "cut", "empty", "recited"]
+
+RECITE_WORDS = 8
+"""A sentence sharing this many consecutive words with her instructions recites them."""
+
+
+def word_windows(text: str, size: int = RECITE_WORDS) -> set[str]:
+    """Every run of ``size`` consecutive words (lower case, letters and digits only)."""
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
 
 _TERMINALS = ".!?…。！？"
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"'})
@@ -170,8 +180,11 @@ class ReplyFilter:
         max_words: int = SHORT_WORDS,
         phrases: StylePhrases | None = None,
         passthrough: bool = False,
+        private: str = "",
     ) -> None:
         self.phrases = phrases or StylePhrases.load()
+        self._private = word_windows(private)
+        """Her instructions (the system prompt after its identity line): never recited."""
         self.passthrough = passthrough
         """Keep every chunk as written (spoken as is): the LM's raw reply, for measuring."""
         self.max_sentences = max(1, max_sentences)
@@ -248,6 +261,9 @@ class ReplyFilter:
             return None
         if self.phrases.human_claim(spoken):
             self._drop("human_experience")
+            return None
+        if self._private and word_windows(spoken) & self._private:
+            self._drop("recited")
             return None
         if spoken in self._seen:
             self._drop("repeat")
