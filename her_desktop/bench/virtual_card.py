@@ -112,6 +112,8 @@ def start_card() -> VirtualCard:
 
 
 def stop_card(card: VirtualCard) -> None:
+    """Stop the daemon and point this process back at the sound server it had. Use one card per
+    process: PortAudio keeps the server it connected to until it is re-initialised."""
     if card.previous_server is None:
         os.environ.pop("PULSE_SERVER", None)
     else:
