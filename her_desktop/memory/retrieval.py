@@ -176,7 +176,10 @@ _PERSON_RE: Final = re.compile(
 def second_person(text: str) -> str:
     """A memory in the user's voice ("My dog is called Max.") as she says it back to them
     ("Your dog is called Max."), so she never answers as if she were the user."""
-    out = _PERSON_RE.sub(lambda m: _PERSON[m.group(1).lower().replace("’", "'")], text)
+    # a word whose lower case is not a key ("İ" lowers to two code points) stays as written
+    out = _PERSON_RE.sub(
+        lambda m: _PERSON.get(m.group(1).lower().replace("’", "'"), m.group(1)), text
+    )
     return out[:1].upper() + out[1:] if out else out
 
 
