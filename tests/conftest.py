@@ -5,10 +5,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from her_desktop.bus import Bus
+from her_desktop.memory.store import MemoryStore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,6 +24,23 @@ REAL_MODELS_DIR = Path(
 """Where the slow tests keep the real embedded models (joined once, reused across runs)."""
 
 pytest_plugins = ["tests.tiny_gguf", "tests.virtual_audio"]
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[Bus]:
+    """A bus for a test, closed afterwards (modules may define their own)."""
+    bus = Bus()
+    yield bus
+    await bus.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MemoryStore]:
+    """A fresh memory store in the test's folder, closed afterwards."""
+    s = MemoryStore.open(tmp_path / "memory.sqlite3")
+    yield s
+    s.close()
+
 
 TIMEOUT_S = {"packaging": 1800, "slow": 600}
 """Per-test limits by marker (others: ``timeout`` in pyproject.toml). They catch hangs only:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,20 +21,6 @@ from her_desktop.memory.store import MemoryStore, MemoryStoreError, Turn
 from tests.fakes import FakeEngine
 from tests.running_app import disk_full, say, started
 from tests.waiting import wait_until
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[Bus]:
-    bus = Bus()
-    yield bus
-    await bus.close()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MemoryStore]:
-    s = MemoryStore.open(tmp_path / "memory.sqlite3")
-    yield s
-    s.close()
 
 
 def _service(bus: Bus, store: MemoryStore, engine: FakeEngine | None = None) -> MemoryService:

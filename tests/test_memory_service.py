@@ -6,11 +6,9 @@ import asyncio
 import json
 import statistics
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from her_desktop.affect.history import MoodSample
 from her_desktop.affect.tracker import MoodTracker
@@ -34,20 +32,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[Bus]:
-    bus = Bus()
-    yield bus
-    await bus.close()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MemoryStore]:
-    s = MemoryStore.open(tmp_path / "memory.sqlite3")
-    yield s
-    s.close()
 
 
 def _collect(bus: Bus) -> list[Event]:
