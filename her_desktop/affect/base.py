@@ -9,12 +9,12 @@ no more than ``MAX_CHARS`` characters of a turn, so the cost of a turn is bounde
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from her_desktop.events import EmotionLabel
+from her_desktop.numeric import clamp
 
 EMOTIONS: tuple[EmotionLabel, ...] = ("joy", "sadness", "anger", "fear", "surprise", "neutral")
 
@@ -42,20 +42,6 @@ BASE_VALENCE: Mapping[EmotionLabel, float] = {
     "neutral": 0.0,
 }
 """Typical valence of each emotion."""
-
-
-def finite_clamp(value: float, low: float, high: float, default: float) -> float:
-    """``value`` limited to ``low..high``; NaN or ±inf becomes ``default``."""
-    if not math.isfinite(value):
-        return default
-    return min(max(value, low), high)
-
-
-def clamp(value: float, low: float, high: float) -> float:
-    """``value`` limited to ``low..high``; NaN becomes the midpoint (never propagate NaN)."""
-    if math.isnan(value):
-        return (low + high) / 2.0
-    return min(max(value, low), high)
 
 
 @dataclass(frozen=True, slots=True)

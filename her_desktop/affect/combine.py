@@ -17,8 +17,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from her_desktop.affect.base import BASE_AROUSAL, BASE_VALENCE, EMOTIONS, TextAffect, clamp
+from her_desktop.affect.base import BASE_AROUSAL, BASE_VALENCE, EMOTIONS, TextAffect
 from her_desktop.events import EmotionLabel
+from her_desktop.numeric import clamp
 
 FLOOR = 1e-4
 """Probabilities below this count as this (one detector's certainty cannot veto the other)."""

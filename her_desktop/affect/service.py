@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from her_desktop.affect.base import EmotionDetector, TextAffect, clamp
+from her_desktop.affect.base import EmotionDetector, TextAffect
 from her_desktop.affect.combine import DEFAULT_CALIBRATION, Calibration, combine
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.history import MoodSample
@@ -46,6 +46,7 @@ from her_desktop.affect.tracker import Clock, MoodState, MoodTracker
 from her_desktop.bus import Bus
 from her_desktop.events import AffectEstimate, MoodChange
 from her_desktop.llm.base import BusyError, LLMError, NotSupportedError
+from her_desktop.numeric import clamp
 
 log = logging.getLogger(__name__)
 

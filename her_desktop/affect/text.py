@@ -36,10 +36,10 @@ from her_desktop.affect.base import (
     EMOTIONS,
     MAX_CHARS,
     TextAffect,
-    clamp,
 )
 from her_desktop.affect.lexicon import Lexicon, clauses, default_lexicon, words
 from her_desktop.events import EmotionLabel
+from her_desktop.numeric import clamp
 
 NEUTRAL_PRIOR: Final = 0.6
 NEGATION_WINDOW: Final = 3

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Final
 
-from her_desktop.affect.base import finite_clamp
 from her_desktop.affect.history import (
     InMemoryMoodHistory,
     MoodHistory,
@@ -43,6 +42,7 @@ from her_desktop.affect.history import (
     RevisableMoodHistory,
 )
 from her_desktop.events import MoodChange, MoodUpdate
+from her_desktop.numeric import finite_clamp
 
 CURRENT_HALF_LIFE_S: Final = 20 * 60.0
 BASELINE_HALF_LIFE_S: Final = 14 * 86400.0

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from her_desktop.affect.base import finite_clamp
 from her_desktop.audio.resample import clean
 from her_desktop.llm.sentences import SentenceSplitter
+from her_desktop.numeric import finite_clamp
 from her_desktop.tts.normalize import normalize_for_speech
 
 __all__ = [

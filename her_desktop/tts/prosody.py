@@ -9,8 +9,9 @@ the engines' 0.5..2.0 range; NaN or missing mood means no adjustment.
 
 from __future__ import annotations
 
-from her_desktop.affect.base import BASE_AROUSAL, finite_clamp
+from her_desktop.affect.base import BASE_AROUSAL
 from her_desktop.events import MoodUpdate
+from her_desktop.numeric import finite_clamp
 from her_desktop.tts.base import MAX_SPEED, MIN_SPEED
 
 __all__ = ["MAX_FACTOR", "MIN_FACTOR", "NEUTRAL_AROUSAL", "mood_factor", "speaking_speed"]
