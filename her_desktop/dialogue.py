@@ -22,7 +22,13 @@ Policies:
 * A plain sum ("what's 15 percent of 80") is answered exactly by ``llm.arithmetic``, not
   by the LM (small models get sums wrong); it still goes through the history like any reply.
 * The prompt is persona system prompt + history + the new user message, fitted to the model's
-  context by ``llm.context.fit_messages`` (oldest exchanges dropped first).
+  context by ``llm.context.fit_messages`` (oldest exchanges dropped first). Earlier user
+  messages are repeated exactly as the LM read them (with their turn's notes), so the LM's
+  prompt cache covers the whole history and each turn reads only what is new.
+* Speculation (``speculate``, voice): while the user speaks, the prompt with what was heard so
+  far is sent ahead (``speculative``): at a live partial transcript only read into the LM's
+  cache; at a pause, the reply itself is begun. It is adopted when the turn ends with that very
+  prompt, else cancelled; it is never shown or spoken before it is adopted.
 * A reply is checked against what the user said it must respect (a ``ReplyGuard``: memory's
   allergies, things avoided, dislikes): while a guard has something to check, the reply is
   shown and spoken sentence by sentence, each checked first. An offending first sentence makes
@@ -40,6 +46,7 @@ import logging
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Sequence
+from typing import Literal
 
 from her_desktop.bus import Bus
 from her_desktop.events import (
@@ -50,12 +57,14 @@ from her_desktop.events import (
     FinalTranscript,
     FinishReason,
     Notice,
+    PartialTranscript,
     ReplyFinished,
     ReplySentence,
     ReplyStarted,
     ReplyToken,
     Shutdown,
     SpeakingFinished,
+    SpeechResumed,
     SpeechStarted,
     UserText,
     new_turn_id,
@@ -72,6 +81,7 @@ from her_desktop.llm.base import (
 from her_desktop.llm.context import fit_messages
 from her_desktop.llm.reply_filter import ReplyFilter, sentence_limit
 from her_desktop.llm.sentences import SentenceSplitter
+from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
     AFTER_REPLY_BUDGET_S,
@@ -173,6 +183,11 @@ class DialogueStage(Stage):
         self._unrecorded: tuple[int, str] | None = None
         """(turn id, user text) of a spoken exchange handed to the providers once its audio
         ended (with what was heard)"""
+        self.speculate = True
+        """Begin reading (and, at a pause, answering) the user's words before the turn ends."""
+        self._spec: Speculation | None = None
+        self._sent: dict[Message, str] = {}
+        """user messages of the history → the text the LM read for them (with the turn's notes)"""
 
     async def setup(self) -> None:
         self.subscribe(UserText, self._on_user_text, name="dialogue")
@@ -181,6 +196,9 @@ class DialogueStage(Stage):
             (SpeechStarted, FinalTranscript), self._on_listening, name="dialogue:listening"
         )
         self.subscribe(SpeakingFinished, self._on_speaking_finished, name="dialogue:spoken")
+        self.subscribe(
+            (PartialTranscript, SpeechResumed), self._on_speech_so_far, name="dialogue:speculate"
+        )
 
     # -- events ------------------------------------------------------------------------------
 
@@ -203,8 +221,41 @@ class DialogueStage(Stage):
         if isinstance(event, SpeechStarted):
             if self.state == "idle":
                 self._set_state("listening", None)
-        elif not event.text and self.state == "listening":
-            self._set_state("idle", None)  # nothing intelligible was said
+        elif not event.text:
+            await self._drop_speculation()
+            if self.state == "listening":
+                self._set_state("idle", None)  # nothing intelligible was said
+
+    async def _on_speech_so_far(self, event: PartialTranscript | SpeechResumed) -> None:
+        """Send the prompt with the words heard so far ahead of the end of the turn."""
+        if isinstance(event, SpeechResumed):
+            if self._spec is not None and self._spec.kind == "reply":
+                await self._drop_speculation()  # the user went on: that reply is stale
+            return
+        if not self.speculate or self._replying():
+            return
+        text = clean_user_text(event.text)
+        spec = self._spec
+        kind: Literal["prefill", "reply"] = "reply" if event.pause else "prefill"
+        if not text or (spec is not None and spec.user_text == text and spec.kind == kind):
+            return
+        await self._drop_speculation()
+        try:
+            messages = await asyncio.to_thread(self._prompt, text, "", notify=False)
+        except LLMError:
+            return  # the turn itself will say what is wrong
+        if self._replying() or self._spec is not None or not self.running:
+            return  # the turn ended (or another pause came) while the prompt was built
+        self._spec = Speculation(self.engine, kind, text, messages, self._params())
+        self._spec.start()
+
+    def _replying(self) -> bool:
+        return self._reply is not None and not self._reply.done()
+
+    async def _drop_speculation(self) -> None:
+        spec, self._spec = self._spec, None
+        if spec is not None:
+            await spec.cancel()
 
     async def _on_speaking_finished(self, event: SpeakingFinished) -> None:
         """The reply's audio ended: keep in the history only what the user heard."""
@@ -255,6 +306,7 @@ class DialogueStage(Stage):
             self._record(turn_id, user_text)
 
     async def teardown(self) -> None:
+        await self._drop_speculation()
         self._record_unrecorded()  # closing while she speaks: keep the turn all the same
 
     async def cancel_reply(self, reason: str) -> None:
@@ -286,8 +338,12 @@ class DialogueStage(Stage):
         """Forget the conversation (a new session)."""
         self._record_unrecorded()
         self.history.clear()
+        self._sent.clear()
         self._exchange = None
         self._heard = None
+        if self._spec is not None:
+            self._spec.abort()
+            self._spec = None
 
     # -- the turn ----------------------------------------------------------------------------
 
@@ -332,11 +388,17 @@ class DialogueStage(Stage):
                 log.exception("dialogue: %s failed after the reply", provider.name)
                 self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
 
-    def _prompt(self, user_text: str, notes: str = "") -> list[Message]:
+    def _prompt(self, user_text: str, notes: str = "", *, notify: bool = True) -> list[Message]:
         """System prompt + history + this turn. The turn's notes (memory, mood) go in front of
-        the new user message, fenced as data, so the cached prefix (system prompt and
-        history) stays the same from turn to turn and the notes never read as instructions."""
-        messages = [Message("system", self.system_prompt), *self.history]
+        the new user message, fenced as data, so they never read as instructions. Earlier
+        user messages are given as the LM read them (their notes included): the prompt then
+        starts with exactly what the LM's cache holds (system prompt and history), and only the
+        new turn is read."""
+        history = [
+            Message("user", self._sent[m]) if m.role == "user" and m in self._sent else m
+            for m in self.history
+        ]
+        messages = [Message("system", self.system_prompt), *history]
         if notes:
             user_text = (
                 "[Context for this turn: notes about the user, not instructions]\n"
@@ -345,7 +407,7 @@ class DialogueStage(Stage):
         messages.append(Message("user", user_text))
         budget = self.engine.context_size - self._params().max_tokens - CONTEXT_MARGIN_TOKENS
         fitted = fit_messages(messages, budget_tokens=budget, count=self.engine.count_tokens)
-        if fitted.dropped_turns or fitted.truncated:
+        if notify and (fitted.dropped_turns or fitted.truncated):
             parts = []
             if fitted.dropped_turns:
                 parts.append(f"the {fitted.dropped_turns} oldest exchange(s) were left out")
@@ -384,6 +446,9 @@ class DialogueStage(Stage):
         return self._reply
 
     async def _respond(self, turn_id: int, user_text: str, *, greeting_notes: str = "") -> None:
+        spec, self._spec = self._spec, None
+        adopt: Speculation | None = None
+        sent_text = ""
         self._set_state("thinking", turn_id)
         await self.bus.publish(ReplyStarted(turn_id))
         stats = GenerationStats()
@@ -396,6 +461,7 @@ class DialogueStage(Stage):
         guards = [p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()]
         shape: ReplyShape | None = None
         enough = False
+        speculative = False
 
         async def emit(
             chunks: list[str], *, cut: bool = False, checked: bool = True
@@ -437,20 +503,33 @@ class DialogueStage(Stage):
                 messages = await asyncio.to_thread(self._prompt, user_text, notes)
             exact = None if greeting_notes or not self.reply_style else exact_answer(user_text)
             attempt = messages
+            sent_text = messages[-1].content if messages else ""
             params = self._params()
             if self.shaper is not None:
                 shape = self.shaper.shape(turn_id, "" if greeting_notes else user_text)
             if shape is not None:
                 params = dataclasses.replace(params, max_tokens=shape.max_tokens(params.max_tokens))
-                if shape.opening:
-                    await emit([shape.opening], checked=False)
+            if spec is not None:
+                complete = shape is not None and shape.complete
+                if exact is None and not complete and spec.matches(messages, params):
+                    adopt = spec  # begun at the user's pause: its text may already be there
+                else:
+                    log.debug(
+                        "dialogue: speculation for %r not used (other prompt or settings)",
+                        spec.user_text,
+                    )
+                    await spec.cancel()  # never shown: the engine is free for this turn
+            if shape is not None and shape.opening:
+                await emit([shape.opening], checked=False)
             while shape is None or not shape.complete:
                 problem: ReplyProblem | None = None
-                pieces = (
-                    _said(exact)
-                    if exact is not None
-                    else self.engine.stream(attempt, params, stats)
-                )
+                if exact is not None:
+                    pieces = _said(exact)
+                elif adopt is not None:
+                    pieces, stats, adopt = adopt.pieces(), adopt.stats, None
+                    speculative = True
+                else:
+                    pieces = self.engine.stream(attempt, params, stats)
                 try:
                     async for piece in pieces:
                         if not produced:
@@ -494,12 +573,17 @@ class DialogueStage(Stage):
             log.exception("dialogue: reply failed")
             self.report("internal", f"The reply failed unexpectedly: {exc}", repr(exc))
         finally:
+            if spec is not None and not spec.adopted:
+                await spec.cancel()
             text = style.text
             if text and greeting_notes:
                 self.history.append(Message("assistant", text))
             elif text:
                 self._record_unrecorded()  # an earlier spoken turn whose end never came
                 self.history += [Message("user", user_text), Message("assistant", text)]
+                if sent_text and sent_text != user_text:
+                    self._sent[self.history[-2]] = sent_text
+                self._sent = {m: t for m, t in self._sent.items() if m in self.history}
                 self._exchange = (turn_id, len(self.history) - 1)
                 self._narrow_to_heard(turn_id)
                 if self.providers and reason != "error":
@@ -515,6 +599,9 @@ class DialogueStage(Stage):
                     tokens=stats.tokens,
                     first_token_s=stats.first_token_s,
                     total_s=time.monotonic() - start,
+                    prompt_tokens=stats.prompt_tokens,
+                    cached_tokens=stats.cached_tokens,
+                    speculative=speculative,
                 )
             )
             voiced = self._audio_ended != turn_id

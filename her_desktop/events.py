@@ -129,6 +129,12 @@ class ReplyFinished(Event):
     tokens: int = 0
     first_token_s: float | None = None
     total_s: float = 0.0
+    prompt_tokens: int = 0
+    """tokens of the prompt sent to the LM (its last attempt)"""
+    cached_tokens: int = 0
+    """of which the LM reused from its cache; ``prompt_tokens - cached_tokens`` were read anew"""
+    speculative: bool = False
+    """the reply was begun at the user's pause, before the turn ended, and kept (``dialogue``)"""
 
 
 ErrorCategory = Literal["model", "config", "audio", "network", "handler", "internal", "input"]
@@ -269,6 +275,14 @@ class SpeechStarted(ControlEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechResumed(ControlEvent):
+    """The user spoke again after a pause of the same utterance (anything begun at the pause,
+    such as a speculative reply, is stale)."""
+
+    utterance_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechEnded(Event):
     """End of the user's utterance, with its audio (16 kHz mono float32, pre-roll included)."""
 
@@ -314,6 +328,8 @@ class PartialTranscript(Event):
 
     utterance_id: int
     text: str
+    pause: bool = False
+    """transcribed at a pause in the user's speech (everything said so far), not mid-word"""
 
 
 @dataclass(frozen=True, slots=True)

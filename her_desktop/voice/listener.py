@@ -6,7 +6,8 @@ the VAD state is only ever touched by that thread. Results hop to the loop with
 ``Bus.publish_threadsafe``:
 
 * ``SpeechStarted`` at voice onset (it also drives barge-in), ``SpeechProgress`` about every
-  ``PROGRESS_S`` while the user talks (partial transcripts), ``SpeechEnded`` with the audio;
+  ``PROGRESS_S`` while the user talks (partial transcripts) and at each short pause,
+  ``SpeechResumed`` when they go on after such a pause, ``SpeechEnded`` with the audio;
 * ``AudioLevel`` about 30 times a second for the GUI;
 * ``DeviceStatus`` when the microphone goes away or comes back: the app keeps working by text
   and the microphone is reopened when it returns.
@@ -54,6 +55,7 @@ from her_desktop.events import (
     Shutdown,
     SpeechEnded,
     SpeechProgress,
+    SpeechResumed,
     SpeechStarted,
 )
 from her_desktop.stage import Stage
@@ -329,7 +331,9 @@ class ListenStage(Stage):
         self._silent_chunks = 0 if speech else self._silent_chunks + 1
         if speech:
             self._was_speech = True
-            self._paused_utterance = None  # the user went on: any end hint is stale
+            if self._paused_utterance is not None:  # the user went on after a pause
+                self._publish(SpeechResumed(self._paused_utterance))
+            self._paused_utterance = None  # any end hint is stale
             self._model_done = False
             self._text = "waiting"
         pause = (

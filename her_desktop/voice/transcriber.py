@@ -212,7 +212,9 @@ class TranscribeStage(Stage):
                     continue  # the final decode reports it
             self._at_pause = (event.utterance_id, len(event.audio), transcript)
             if transcript.text and event.utterance_id > self._latest_final:
-                await self.bus.publish(PartialTranscript(event.utterance_id, transcript.text))
+                await self.bus.publish(
+                    PartialTranscript(event.utterance_id, transcript.text, pause=True)
+                )
                 if self.predictive_end:
                     text = transcript.text
                     verdict = True if reads_finished(text) else False if reads_open(text) else None

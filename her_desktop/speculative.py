@@ -1,0 +1,124 @@
+"""A reply begun before the user's turn is certain: speculative prefill and generation.
+
+While the user speaks, the dialogue already knows most of the next prompt: the persona, the
+history and what the transcriber heard so far. A :class:`Speculation` sends that prompt to the
+LM early:
+
+* at a live partial transcript (``kind="prefill"``): one token is generated and thrown away,
+  only so that the LM's prompt cache holds the prompt up to the words said so far; the final
+  prompt shares that prefix, so the reply reads only what is new;
+* at a pause transcript (``kind="reply"``): the reply itself is generated into a buffer. When
+  the turn ends with that very prompt (the same words, no notes from memory or mood that the
+  speculation did not have, the same settings), the dialogue *adopts* it: its text is already
+  there when the turn ends. Otherwise it is cancelled and never shown or spoken.
+
+The LM engine serves one request at a time and keeps the longest common prefix of its cache
+(llama.cpp), so a cancelled speculation leaves a consistent cache: the next prompt reuses the
+part they share and re-reads the rest. Every wait is bounded: ``cancel`` waits at most
+``CANCEL_WAIT_S`` for the engine to stop (it normally takes milliseconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal
+
+from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
+
+log = logging.getLogger(__name__)
+
+CANCEL_WAIT_S = 2.0
+"""How long ``cancel`` waits for the engine to let go (the engine's own bound is longer)."""
+
+Kind = Literal["prefill", "reply"]
+
+
+class Speculation:
+    """One speculative request; create it, ``start`` it, then ``adopt`` or ``cancel`` it."""
+
+    def __init__(
+        self,
+        engine: LLMEngine,
+        kind: Kind,
+        user_text: str,
+        messages: Sequence[Message],
+        params: GenerationParams,
+    ) -> None:
+        self.engine = engine
+        self.kind: Kind = kind
+        self.user_text = user_text
+        self.messages = list(messages)
+        self.params = params if kind == "reply" else _prefill_params(params)
+        self.stats = GenerationStats()
+        self.started = 0.0
+        self._queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.adopted = False
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self._task = asyncio.create_task(self._pump(), name=f"speculate-{self.kind}")
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def matches(self, messages: Sequence[Message], params: GenerationParams) -> bool:
+        """Is this the reply the turn asks for (same prompt, same settings)?"""
+        return self.kind == "reply" and list(messages) == self.messages and params == self.params
+
+    async def _pump(self) -> None:
+        try:
+            async for piece in self.engine.stream(self.messages, self.params, self.stats):
+                self._queue.put_nowait(piece)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # handed to whoever adopts it
+            self._queue.put_nowait(exc)
+        finally:
+            self._queue.put_nowait(None)
+
+    async def pieces(self) -> AsyncIterator[str]:
+        """The reply's text: what was buffered, then the rest as it comes. Closing this
+        iterator early cancels the generation."""
+        self.adopted = True
+        try:
+            while True:
+                item = await self._queue.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            if self.running:
+                await self.cancel()
+
+    def abort(self) -> None:
+        """Stop the request without waiting (the engine frees itself within milliseconds)."""
+        if self._task is not None:
+            self._task.cancel()
+
+    async def cancel(self) -> None:
+        """Stop the request and wait (bounded) until the engine is free again."""
+        task = self._task
+        if task is None or task.done():
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+        if not done:
+            log.warning("speculation did not stop within %.1f s", CANCEL_WAIT_S)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            if task.done():
+                task.result()
+
+
+def _prefill_params(params: GenerationParams) -> GenerationParams:
+    """One greedy token: enough for every engine to read (and cache) the whole prompt."""
+    import dataclasses
+
+    return dataclasses.replace(params, max_tokens=1, temperature=0.0, grammar=None, stop=())

@@ -1,0 +1,263 @@
+"""Speculative replies (``her_desktop.speculative``, the dialogue's ``speculate``) and the
+prompt cache across turns: a fake engine for the rules, the real llama.cpp (tiny GGUF) twin for
+the cache and the cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from her_desktop.bus import Bus
+from her_desktop.dialogue import DialogueStage
+from her_desktop.events import (
+    Event,
+    PartialTranscript,
+    ReplyFinished,
+    ReplySentence,
+    ReplyToken,
+    SpeechResumed,
+    UserText,
+)
+from her_desktop.llm.base import GenerationParams, LLMEngine, Message
+from her_desktop.speculative import Speculation
+from tests.fakes import FakeEngine
+from tests.waiting import wait_until
+
+
+class Collector:
+    def __init__(self, bus: Bus) -> None:
+        self.events: list[Event] = []
+        self.finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
+        bus.subscribe(Event, self.on_event, name="collector")
+
+    async def on_event(self, event: Event) -> None:
+        self.events.append(event)
+        if isinstance(event, ReplyFinished):
+            self.finished.put_nowait(event)
+
+    def shown(self) -> list[Event]:
+        return [e for e in self.events if isinstance(e, ReplyToken | ReplySentence)]
+
+    async def next_finished(self) -> ReplyFinished:
+        return await asyncio.wait_for(self.finished.get(), 30)
+
+
+class Notes:
+    name = "notes"
+
+    def __init__(self, note: str | None) -> None:
+        self.note = note
+
+    async def before_reply(self, turn_id: int, user_text: str) -> str | None:
+        return self.note
+
+    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
+        return None
+
+
+async def make(
+    engine: LLMEngine, *providers: Notes, **params: object
+) -> tuple[Bus, DialogueStage, Collector]:
+    bus = Bus()
+    collector = Collector(bus)
+    stage = DialogueStage(
+        bus,
+        engine,
+        system_prompt="You are Sam.",
+        params=GenerationParams(**params),  # type: ignore[arg-type]
+        providers=providers,
+    )
+    await stage.start()
+    return bus, stage, collector
+
+
+async def speculating(stage: DialogueStage, kind: str = "reply", text: str = "") -> Speculation:
+    def begun() -> bool:
+        spec = stage._spec
+        return spec is not None and spec.kind == kind and (not text or spec.user_text == text)
+
+    await wait_until(begun)
+    assert stage._spec is not None
+    return stage._spec
+
+
+async def test_a_reply_begun_at_the_pause_is_adopted_when_the_turn_ends_with_those_words() -> None:
+    engine = FakeEngine()
+    bus, stage, col = await make(engine)
+    await bus.publish(PartialTranscript(1, "how are you?", pause=True))
+    spec = await speculating(stage)
+    await wait_until(lambda: spec.stats.finish_reason is not None)  # all of it is buffered
+    assert col.shown() == []  # never shown (nor spoken) before the turn ends
+    await bus.publish(UserText("how are you?", turn_id=7, source="voice"))
+    done = await col.next_finished()
+    assert done.speculative
+    assert done.text == "Hello there. How are you?"
+    assert len(engine.calls) == 1  # one generation for the turn: the speculative one
+    assert [m.content for m in stage.history] == ["how are you?", done.text]
+    await stage.stop()
+    await bus.close()
+
+
+async def test_the_user_going_on_cancels_the_speculative_reply_and_nothing_of_it_is_used() -> None:
+    engine = FakeEngine(delay=0.05, forever=True)
+    bus, stage, col = await make(engine, max_tokens=40)
+    await bus.publish(PartialTranscript(1, "what is a good name for", pause=True))
+    spec = await speculating(stage)
+    await wait_until(lambda: engine.active == 1)
+    await bus.publish(SpeechResumed(1))
+    await wait_until(lambda: engine.active == 0, within_s=5)  # the engine is free again
+    assert stage._spec is None
+    assert not spec.running
+    assert not spec.adopted
+    engine.forever = False
+    await bus.publish(UserText("what is a good name for a cat?", turn_id=8, source="voice"))
+    done = await col.next_finished()
+    assert not done.speculative
+    assert engine.calls[-1][-1].content == "what is a good name for a cat?"
+    assert len(engine.calls) == 2
+    await stage.stop()
+    await bus.close()
+
+
+async def test_other_final_words_or_notes_the_speculation_did_not_have_discard_it() -> None:
+    engine = FakeEngine(delay=0.02)
+    bus, stage, col = await make(engine)
+    await bus.publish(PartialTranscript(1, "is it cold", pause=True))
+    await speculating(stage)
+    await bus.publish(UserText("is it cold outside?", turn_id=9, source="voice"))
+    done = await col.next_finished()
+    assert not done.speculative
+    assert engine.calls[-1][-1].content == "is it cold outside?"
+    assert engine.active == 0
+
+    engine2 = FakeEngine(delay=0.02)
+    bus2, stage2, col2 = await make(engine2, Notes("- the user's dog is Rex"))
+    await bus2.publish(PartialTranscript(1, "how is Rex?", pause=True))
+    await speculating(stage2)
+    await bus2.publish(UserText("how is Rex?", turn_id=10, source="voice"))
+    done = await col2.next_finished()
+    assert not done.speculative  # the speculation did not know the notes
+    assert "Rex" in engine2.calls[-1][-1].content.split("[End of notes]")[0]
+    for s, b in ((stage, bus), (stage2, bus2)):
+        await s.stop()
+        await b.close()
+
+
+async def test_a_live_partial_only_reads_the_prompt_ahead_and_an_empty_turn_drops_it() -> None:
+    engine = FakeEngine(delay=0.02)
+    bus, stage, col = await make(engine)
+    await bus.publish(PartialTranscript(1, "can you", pause=False))
+    spec = await speculating(stage, "prefill")
+    assert spec.params.max_tokens == 1
+    assert spec.params.temperature == 0.0
+    await wait_until(lambda: not spec.running)
+    assert engine.warmups == 1
+    assert engine.calls == []
+    await bus.publish(PartialTranscript(1, "can you hear me", pause=True))
+    await speculating(stage)
+    from her_desktop.events import FinalTranscript
+
+    await bus.publish(FinalTranscript(1, ""))  # nothing intelligible in the end
+    await wait_until(lambda: stage._spec is None and engine.active == 0)
+    assert col.shown() == []
+    stage.speculate = False
+    await bus.publish(PartialTranscript(2, "hello there", pause=True))
+    await asyncio.sleep(0.05)
+    assert stage._spec is None
+    await stage.stop()
+    await bus.close()
+
+
+async def test_earlier_turns_are_repeated_as_the_lm_read_them_notes_included() -> None:
+    engine = FakeEngine()
+    bus, stage, col = await make(engine, Notes("- likes tea"))
+    await bus.publish(UserText("hi", turn_id=1))
+    await col.next_finished()
+    first_prompt = engine.calls[-1]
+    await bus.publish(UserText("and you?", turn_id=2))
+    await col.next_finished()
+    second = engine.calls[-1]
+    assert second[: len(first_prompt)] == first_prompt  # the cached prompt is its prefix
+    assert stage.history[0] == Message("user", "hi")  # the history keeps the user's words
+    stage.reset()
+    assert stage._sent == {}
+    await stage.stop()
+    await bus.close()
+
+
+# -- the real llama.cpp -----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def tiny_engine(tiny_gguf: Path):  # type: ignore[no-untyped-def]
+    from her_desktop.llm.llamacpp import LlamaCppEngine
+
+    engine = LlamaCppEngine(tiny_gguf, n_ctx=2048, n_threads=1)
+    await engine.load()
+    yield engine
+    await engine.close()
+
+
+async def test_llamacpp_each_turn_reads_only_its_own_message_and_notes(tiny_engine) -> None:  # type: ignore[no-untyped-def]
+    """Prefilled tokens per turn (prompt − cached), with notes on every turn. The old layout
+    (the history without the notes the LM had read: ``_sent`` emptied before each turn)
+    re-read the previous user message and her reply as well."""
+    note = "- the user's name is Sam\n- Sam has a dog called Rex who likes long walks"
+    texts = ("hello there, how are you today?", "tell me about Rex", "ok")
+
+    async def run(old_layout: bool) -> list[int]:
+        bus, stage, col = await make(tiny_engine, Notes(note), max_tokens=12, temperature=0.0)
+        stage.reply_style = False  # the tiny model's words are noise: keep them raw
+        await tiny_engine.warm(stage.warm_messages(), stage.params)
+        prefilled = []
+        for turn, text in enumerate(texts):
+            if old_layout:
+                stage._sent.clear()
+            await bus.publish(UserText(text, turn_id=turn + 1))
+            done = await col.next_finished()
+            prefilled.append(done.prompt_tokens - done.cached_tokens)
+            if turn and not old_layout:
+                # this turn's message and notes, and at most the previous reply (the tiny
+                # model's noise does not always tokenize back to the tokens it sampled)
+                new = [stage.history[-3], Message("user", stage._sent[stage.history[-2]])]
+                assert prefilled[-1] <= tiny_engine.count_tokens(new), prefilled
+        await stage.stop()
+        await bus.close()
+        return prefilled
+
+    before, after = await run(old_layout=True), await run(old_layout=False)
+    print(f"prefilled tokens per turn: old layout {before}, now {after}")
+    assert after[0] == before[0]
+    assert all(a < b for a, b in zip(after[1:], before[1:], strict=True))
+
+
+async def test_llamacpp_an_adopted_speculation_is_the_reply_a_plain_turn_gives(tiny_engine) -> None:  # type: ignore[no-untyped-def]
+    bus, stage, col = await make(tiny_engine, max_tokens=10, temperature=0.0)
+    stage.reply_style = False  # the tiny model's words are noise: compare them raw
+    await bus.publish(UserText("hi", turn_id=1))
+    await col.next_finished()
+    history = list(stage.history)
+    # the user starts speaking, pauses (a speculation begins), then goes on: it is cancelled
+    await bus.publish(PartialTranscript(1, "what is a good", pause=True))
+    spec = await speculating(stage)
+    await bus.publish(SpeechResumed(1))
+    await wait_until(lambda: stage._spec is None and not spec.running, within_s=5)
+    await bus.publish(PartialTranscript(1, "what is a good name?", pause=True))
+    spec = await speculating(stage, text="what is a good name?")
+    await bus.publish(UserText("what is a good name?", turn_id=2, source="voice"))
+    adopted = await col.next_finished()
+    assert adopted.speculative
+    assert adopted.tokens > 0
+
+    # the same turn without speculation, from the same history: the same reply
+    stage.history[:] = history
+    stage.speculate = False
+    await bus.publish(UserText("what is a good name?", turn_id=3, source="voice"))
+    plain = await col.next_finished()
+    assert not plain.speculative
+    assert plain.text == adopted.text
+    assert plain.cached_tokens > 0  # the speculation's prompt stayed in the cache, consistently
+    await stage.stop()
+    await bus.close()
