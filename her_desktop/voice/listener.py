@@ -344,6 +344,9 @@ class ListenStage(Stage):
         if pause:
             self._paused_utterance = self._utterance_id
             self._text = "waiting"
+            # the pause's transcript is on the critical path: the transcriber starts on it
+            # first, and the end-of-turn model (one core, ~50 ms) runs meanwhile
+            self._progress(pause=True)
             self._judge_turn()
         early = self._early_end(self._silent_chunks * VAD_BLOCK_MS)
         if early is not None:
@@ -353,11 +356,14 @@ class ListenStage(Stage):
             self._text = "waiting"
             self._handle(self.segmenter.flush())
             return
-        if pause or time.monotonic() - self._last_progress > PROGRESS_S:
-            audio = self.segmenter.audio_so_far()
-            if audio is not None:
-                self._last_progress = time.monotonic()
-                self._publish(SpeechProgress(self._utterance_id, audio, pause=pause))
+        if not pause and time.monotonic() - self._last_progress > PROGRESS_S:
+            self._progress(pause=False)
+
+    def _progress(self, *, pause: bool) -> None:
+        audio = self.segmenter.audio_so_far()
+        if audio is not None and self._utterance_id is not None:
+            self._last_progress = time.monotonic()
+            self._publish(SpeechProgress(self._utterance_id, audio, pause=pause))
 
     def _early_end(self, silence_ms: int) -> str | None:
         """The rule that ends the turn before the full end silence, or None (keep listening).
