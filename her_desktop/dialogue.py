@@ -106,6 +106,10 @@ GREETING_INSTRUCTION = (
 FIRST_CHUNK_MIN_CHARS = 20
 # How long memory/affect may take to prepare a turn before the reply starts without them.
 BEFORE_REPLY_BUDGET_S = 1.5
+# When the history no longer fits, old exchanges are left out until the prompt fills at most
+# this share of the budget: the next turns then start with the same messages (the LM's cache
+# keeps them) instead of each dropping one more exchange and re-reading the whole history.
+REFIT_SHARE = 0.75
 
 
 async def _said(text: str) -> AsyncIterator[str]:
@@ -188,6 +192,8 @@ class DialogueStage(Stage):
         self._spec: Speculation | None = None
         self._sent: dict[Message, str] = {}
         """user messages of the history → the text the LM read for them (with the turn's notes)"""
+        self._left_out = 0
+        """oldest history messages no longer in the prompt (whole exchanges)"""
 
     async def setup(self) -> None:
         self.subscribe(UserText, self._on_user_text, name="dialogue")
@@ -339,6 +345,7 @@ class DialogueStage(Stage):
         self._record_unrecorded()
         self.history.clear()
         self._sent.clear()
+        self._left_out = 0
         self._exchange = None
         self._heard = None
         if self._spec is not None:
@@ -396,7 +403,7 @@ class DialogueStage(Stage):
         new turn is read."""
         history = [
             Message("user", self._sent[m]) if m.role == "user" and m in self._sent else m
-            for m in self.history
+            for m in self.history[min(self._left_out, len(self.history)) :]
         ]
         messages = [Message("system", self.system_prompt), *history]
         if notes:
@@ -406,7 +413,14 @@ class DialogueStage(Stage):
             )
         messages.append(Message("user", user_text))
         budget = self.engine.context_size - self._params().max_tokens - CONTEXT_MARGIN_TOKENS
-        fitted = fit_messages(messages, budget_tokens=budget, count=self.engine.count_tokens)
+        count = self.engine.count_tokens
+        fitted = fit_messages(messages, budget_tokens=budget, count=count)
+        if fitted.dropped_turns and not fitted.truncated:
+            roomy = fit_messages(messages, budget_tokens=int(budget * REFIT_SHARE), count=count)
+            if not roomy.truncated:
+                fitted = roomy
+        if notify:  # a real turn (not a speculation): later prompts leave these out too
+            self._left_out += len(history) - (len(fitted.messages) - 2)
         if notify and (fitted.dropped_turns or fitted.truncated):
             parts = []
             if fitted.dropped_turns:

@@ -5,6 +5,7 @@ the cache and the cancellation."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import pytest
@@ -259,5 +260,31 @@ async def test_llamacpp_an_adopted_speculation_is_the_reply_a_plain_turn_gives(t
     assert not plain.speculative
     assert plain.text == adopted.text
     assert plain.cached_tokens > 0  # the speculation's prompt stayed in the cache, consistently
+    await stage.stop()
+    await bus.close()
+
+
+async def test_a_full_context_leaves_out_a_block_of_old_turns_so_the_next_prompts_share_it() -> (
+    None
+):
+    """At the context limit, each turn used to drop one more old exchange: every prompt then
+    differed right after the system prompt and the LM re-read the whole history each turn."""
+    engine = FakeEngine(context_size=600)
+    bus, stage, col = await make(engine, max_tokens=100)
+    for turn in range(40):
+        await bus.publish(UserText(f"this is message number {turn} of ours", turn_id=turn + 1))
+        await col.next_finished()
+    prompts = engine.calls
+    budget = 600 - 100 - 16
+    assert all(engine.count_tokens(p) <= budget for p in prompts)
+    assert prompts[-1][1] != prompts[0][1]  # old turns were left out
+    rebuilt = [
+        i
+        for i in range(1, len(prompts))
+        if prompts[i][: len(prompts[i - 1]) - 1] != prompts[i - 1][:-1]
+    ]
+    # a prompt that does not continue the previous one: only when a block is left out
+    assert 1 <= len(rebuilt) <= 6, rebuilt
+    assert all(b - a >= 4 for a, b in itertools.pairwise(rebuilt)), rebuilt
     await stage.stop()
     await bus.close()
