@@ -27,7 +27,10 @@ Policy:
   long prompt evaluation stops within milliseconds. The generator's ``finally`` waits (bounded)
   for the worker, so the engine is free again when the cancelled task finishes.
 - **KV-cache reuse.** The context keeps the last prompt and reply; the next prompt of a growing
-  conversation shares that prefix and only the new tail is evaluated (``cached_tokens``).
+  conversation shares that prefix and only the new tail is evaluated (``cached_tokens``). When a
+  prompt leaves out a block of old turns (a full context), the turns after that block are
+  still in the cache further on: they are moved up over the left-out block (llama.cpp shifts
+  their positions) instead of being read again (``_shift_reuse``).
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ SCORE_CTX = 1024
 """Context of the label-scoring side context (a short classification prompt)."""
 SCORE_SEQS = 16
 """Sequences of the scoring context: the prompt, and one per multi-token label."""
+SHIFT_MIN_TOKENS = 32
+"""Cached tokens after a left-out block are reused only when at least this many match."""
 HUGE_PROMPT_BYTES_PER_CTX = 32
 """``count_tokens`` returns the byte count (an upper bound) instead of tokenizing a prompt
 longer than this many bytes per context token: a 1 MB paste is not tokenized on the loop."""
@@ -874,6 +879,7 @@ class LlamaCppEngine(LLMEngine):
                 f"({self._n_ctx} tokens). Start a new conversation or raise the context size "
                 "in Settings."
             )
+        _shift_reuse(llm, prompt)
         stats.cached_tokens = _cached_prefix(list(llm._input_ids), prompt)
         if params.max_tokens <= 0:
             return "length"
@@ -986,6 +992,52 @@ def _cached_prefix(previous: list[int], prompt: list[int]) -> int:
             break
         n += 1
     return min(n, max(0, len(prompt) - 1))
+
+
+def _shift_reuse(llm: Any, prompt: list[int]) -> int:
+    """Reuse the cache past a block the prompt leaves out; returns the tokens moved up.
+
+    The cache holds ``P + X + Y`` and the prompt is ``P + Y + Z`` (old turns ``X`` left out
+    to fit the context): ``X`` is removed from the cache and ``Y`` is shifted into its place,
+    so only ``Z`` is read. Caller holds the inference lock."""
+    import llama_cpp
+
+    old = list(llm._input_ids)
+    n = 0
+    for a, b in zip(old, prompt, strict=False):
+        if a != b:
+            break
+        n += 1
+    if n >= len(old) or len(prompt) - n < SHIFT_MIN_TOKENS:
+        return 0
+    key = prompt[n : n + SHIFT_MIN_TOKENS]
+    start = next(
+        (
+            j
+            for j in range(n + 1, len(old) - SHIFT_MIN_TOKENS + 1)
+            if old[j] == key[0] and old[j : j + SHIFT_MIN_TOKENS] == key
+        ),
+        None,
+    )
+    ctx = llm._ctx
+    if start is None or ctx.memory is None or not llama_cpp.llama_memory_can_shift(ctx.memory):
+        return 0
+    m = 0
+    for a, b in zip(old[start:], prompt[n:], strict=False):
+        if a != b:
+            break
+        m += 1
+    m = min(m, len(prompt) - 1 - n)  # the last prompt token is always evaluated afresh
+    if m < SHIFT_MIN_TOKENS:
+        return 0
+    if not (ctx.kv_cache_seq_rm(0, start + m, -1) and ctx.kv_cache_seq_rm(0, n, start)):
+        ctx.kv_cache_seq_rm(0, n, -1)  # keep what is sure: the common prefix
+        llm.n_tokens = n
+        return 0
+    ctx.kv_cache_seq_shift(0, start, start + m, n - start)
+    llm.input_ids[n : n + m] = old[start : start + m]
+    llm.n_tokens = n + m
+    return m
 
 
 def _merge_system(items: list[dict[str, str]]) -> list[dict[str, str]]:
