@@ -73,6 +73,13 @@ def _build_parser() -> argparse.ArgumentParser:
     bvoice = bsub.add_parser("voice", help="end of speech → first sound, per stage; barge-in")
     bvoice.add_argument("--runs", type=int, default=5)
     bvoice.add_argument("--compare", action="store_true", help="also run a sequential baseline")
+    bvoice.add_argument(
+        "--speculation",
+        choices=["on", "off", "both"],
+        default="on",
+        help="begin her reply at the user's pause (on), never (off), or run each question "
+        "both ways to compare",
+    )
     bvoice.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bvoice.add_argument(
         "--barge-in",
@@ -255,6 +262,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             barge_in=args.barge_in,
             barge_in_runs=args.barge_in_runs,
             monitor=args.monitor,
+            speculation=args.speculation,
         )
     if args.bench_command == "turn":
         from her_desktop.bench.turn import run_turn_bench

@@ -64,6 +64,15 @@ class TurnResult:
     barge_in: dict[str, float] = field(default_factory=dict)
     """seconds from the interruption to the speaking stage ending the reply, and to the LM
     stopping (silence on a real speaker: ``bench.barge_in``)"""
+    end_reason: str = ""
+    """the end-of-turn rule that fired (``SpeechEnded.end_reason``)"""
+    turn_probability: float | None = None
+    """the end-of-turn model's P(finished) at the last pause"""
+    speculative: bool = False
+    """her reply was begun at the user's pause and adopted at the end of the turn"""
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    """of the reply's prompt: tokens, and how many the LM reused from its cache"""
 
     @property
     def ok(self) -> bool:
@@ -114,6 +123,7 @@ class _Recorder:
             r.problems.append(event.message)
         elif isinstance(event, SpeechEnded):
             self.ended = event
+            r.end_reason, r.turn_probability = event.end_reason, event.turn_probability
         elif isinstance(event, FinalTranscript):
             self.final_ts = event.ts
             r.transcribe_s = event.decode_s
@@ -137,6 +147,8 @@ class _Recorder:
         elif isinstance(event, ReplyFinished) and event.turn_id == self.turn_id:
             self.finished = event
             r.reply, r.tokens, r.reply_s = event.text, event.tokens, event.total_s
+            r.speculative = event.speculative
+            r.prompt_tokens, r.cached_tokens = event.prompt_tokens, event.cached_tokens
             self.reply_done.set()
             if event.reason == "error" or (not event.text and event.reason != "cancelled"):
                 self._turn_open = False

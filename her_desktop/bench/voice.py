@@ -14,8 +14,15 @@ report says why (``barge_in_to_silence`` null), never zero.
 wait for the same end-of-speech rule, transcribe the whole utterance, generate the whole reply,
 synthesise all of it, then play; and prints the ratio of the medians.
 
-Also reported: tokens/s, STT and TTS real-time factors, launch → ready (models loaded and
-warm), peak resident memory, and the machine. JSON on stdout or ``--out``; a table on stderr.
+Per run (``turns``): which end-of-turn rule fired and the end-of-turn model's P(finished),
+whether her reply was begun speculatively at the user's pause and adopted, and the reply
+prompt's tokens and how many the LM reused from its cache. ``--speculation both`` runs every
+question with and without speculative replies, back to back (same machine load), and reports
+the LM first token after the end of the turn for each.
+
+Also reported: this machine's speed (``speed``: Whisper real-time factor, LM prompt-reading and
+generation tokens/s), TTS real-time factor, launch → ready (models loaded and warm), peak
+resident memory, and the machine. JSON on stdout or ``--out``; a table on stderr.
 """
 
 from __future__ import annotations
@@ -54,6 +61,30 @@ STAGES = (
     "first_played",
 )
 BARGE_IN_AFTER_S = 0.5
+Speculation = Literal["on", "off", "both"]
+SPEED_PROMPT = "Read this list and answer with the first three items, one per line: " + ", ".join(
+    f"item {n} is a {w}"
+    for n, w in enumerate(
+        [
+            "kettle",
+            "lamp",
+            "river",
+            "candle",
+            "garden",
+            "window",
+            "pencil",
+            "orange",
+            "ladder",
+            "blanket",
+            "violin",
+            "harbour",
+            "meadow",
+            "teapot",
+            "lantern",
+            "compass",
+        ]
+    )
+)
 
 
 def _peak_rss_mb() -> float:
@@ -114,12 +145,52 @@ async def _baseline(
 
 def _sample(result: TurnResult, audio_s: float) -> dict[str, float]:
     sample = {k: v for k, v in result.timings.items() if k in STAGES}
+    if "lm_first_token" in sample and "vad_end" in sample:
+        sample["lm_first_token_after_end"] = sample["lm_first_token"] - sample["vad_end"]
     sample["stt_rtf"] = result.transcribe_s / audio_s if audio_s else 0.0
+    sample["prefilled_tokens"] = float(result.prompt_tokens - result.cached_tokens)
     if result.tokens and result.reply_s:
         sample["tokens"] = float(result.tokens)
     for key, value in result.barge_in.items():
         sample[f"barge_in_{key}"] = value
     return sample
+
+
+def _turn_detail(question: str, speculation: bool, result: TurnResult) -> dict[str, Any]:
+    """What happened in one run: the end rule that fired and why, and the reply's prompt."""
+    return {
+        "question": question,
+        "speculation": speculation,
+        "end_reason": result.end_reason,
+        "turn_probability": (
+            None if result.turn_probability is None else round(result.turn_probability, 3)
+        ),
+        "reply_begun_at_pause": result.speculative,
+        "prompt_tokens": result.prompt_tokens,
+        "cached_tokens": result.cached_tokens,
+        "lm_first_token_after_end": result.timings.get("lm_first_token", float("nan"))
+        - result.timings.get("vad_end", float("nan")),
+    }
+
+
+async def _lm_speed(app: App) -> dict[str, float]:
+    """This machine's LM speed: prompt tokens read per second (a new 150-token message after
+    the cached persona prompt) and tokens generated per second."""
+    await _fresh_conversation(app)
+    messages = [Message("system", app.dialogue.system_prompt), Message("user", SPEED_PROMPT)]
+    params = GenerationParams(max_tokens=24, temperature=0.0, deadline_s=120.0)
+    stats = GenerationStats()
+    t0 = time.monotonic()
+    async for _ in app.engine.stream(messages, params, stats):
+        pass
+    total = time.monotonic() - t0
+    first = stats.first_token_s or total
+    read = stats.prompt_tokens - stats.cached_tokens
+    return {
+        "lm_prompt_tokens_per_s": round(read / first, 1) if first > 0 else 0.0,
+        "lm_tokens_per_s": round((stats.tokens - 1) / max(1e-6, total - first), 1),
+        "lm_prompt_tokens_read": float(read),
+    }
 
 
 def _tts_rtf(tts: TTSEngine, runs: int) -> dict[str, float]:
@@ -142,14 +213,18 @@ async def measure(
     *,
     runs: int = 5,
     compare: bool = False,
+    speculation: Speculation = "on",
     engine: LLMEngine | None = None,
     stt: STTEngine | None = None,
     tts: TTSEngine | None = None,
 ) -> dict[str, Any]:
     app, voice, sink, ready_s = await _start(settings, persona, engine, stt, tts)
     samples: list[dict[str, float]] = []
+    without: list[dict[str, float]] = []
+    turns: list[dict[str, Any]] = []
     baseline: list[dict[str, float]] = []
     problems: list[str] = []
+    modes = {"on": (True,), "off": (False,), "both": (True, False)}[speculation]
     try:
         speech = [
             await asyncio.to_thread(spoken_question, voice.speaker.tts, question)
@@ -157,19 +232,25 @@ async def measure(
         ]
         for i in range(runs):
             audio = speech[i % len(speech)]
-            app.dialogue.reset()
-            await _fresh_conversation(app)
-            result = await run_voice_turn(
-                app, voice, audio, realtime=True, barge_in_after_s=BARGE_IN_AFTER_S
-            )
-            problems += result.problems
-            sample = _sample(result, len(audio) / 16000)
-            samples.append(sample)
-            print(
-                f"run {i + 1}/{runs}: "
-                + ", ".join(f"{k}={v:.3f}" for k, v in sample.items() if k in STAGES),
-                file=sys.stderr,
-            )
+            for speculate in modes:
+                app.dialogue.reset()
+                app.dialogue.speculate = speculate
+                await _fresh_conversation(app)
+                result = await run_voice_turn(
+                    app, voice, audio, realtime=True, barge_in_after_s=BARGE_IN_AFTER_S
+                )
+                problems += result.problems
+                sample = _sample(result, len(audio) / 16000)
+                (samples if speculate == modes[0] else without).append(sample)
+                turns.append(_turn_detail(QUESTIONS[i % len(QUESTIONS)], speculate, result))
+                print(
+                    f"run {i + 1}/{runs}{'' if speculate else ' (no speculation)'}: "
+                    + ", ".join(f"{k}={v:.3f}" for k, v in sample.items() if k in STAGES)
+                    + f"; end by {result.end_reason}, reply begun at the pause: "
+                    + f"{result.speculative}",
+                    file=sys.stderr,
+                )
+            app.dialogue.speculate = True
             if compare:
                 params = generation_params(settings)
                 params = GenerationParams(
@@ -181,6 +262,7 @@ async def measure(
                 await _fresh_conversation(app)
                 baseline.append(await _baseline(app, voice, audio, params))
         tts_figures = await asyncio.to_thread(_tts_rtf, voice.speaker.tts, runs)
+        speed = await _lm_speed(app)
     finally:
         sink.close()
         await app.stop()
@@ -201,8 +283,16 @@ async def measure(
         "tts": tts_figures,
         "metrics": metrics,
         "samples": samples,
+        "speculation": speculation,
+        "turns": turns,
+        "speed": {
+            "whisper_rtf": round(metrics.get("stt_rtf", {}).get("median", float("nan")), 3),
+            **speed,
+        },
         "problems": problems,
     }
+    if without:
+        report["without_speculation"] = {"metrics": summarize(without), "samples": without}
     if compare and baseline:
         base = summarize(baseline)
         report["baseline"] = {"metrics": base, "samples": baseline}
@@ -215,10 +305,28 @@ async def measure(
 
 def _table(report: dict[str, Any]) -> str:
     lines = [f"{'stage (s after end of speech)':<34}{'median':>9}{'p90':>9}"]
-    for key in (*STAGES, "barge_in_to_reply_stopped", "barge_in_to_lm_stopped", "stt_rtf"):
+    keys = (*STAGES, "lm_first_token_after_end", "barge_in_to_reply_stopped")
+    for key in (*keys, "barge_in_to_lm_stopped", "stt_rtf", "prefilled_tokens"):
         m = report["metrics"].get(key)
         if m:
             lines.append(f"{key:<34}{m['median']:>9.3f}{m['p90']:>9.3f}")
+    if "without_speculation" in report:
+        other = report["without_speculation"]["metrics"]
+        for key in ("lm_first_token_after_end", "first_played", "prefilled_tokens"):
+            if key in other:
+                m = other[key]
+                label = f"{key} (no speculation)"
+                lines.append(f"{label:<34}{m['median']:>9.3f}{m['p90']:>9.3f}")
+    ends: dict[str, int] = {}
+    for turn in report.get("turns", []):
+        ends[turn["end_reason"]] = ends.get(turn["end_reason"], 0) + 1
+    adopted = sum(1 for t in report.get("turns", []) if t["reply_begun_at_pause"])
+    lines.append(f"end of turn by: {ends}; replies begun at the pause and kept: {adopted}")
+    speed = report.get("speed", {})
+    lines.append(
+        f"machine speed: Whisper RTF {speed.get('whisper_rtf')}, LM reads "
+        f"{speed.get('lm_prompt_tokens_per_s')} tok/s, writes {speed.get('lm_tokens_per_s')} tok/s"
+    )
     silence = report.get("barge_in_to_silence") or {}
     if silence.get("median") is not None:
         lines.append(
@@ -291,13 +399,16 @@ def run_voice_bench(
     barge_in: BargeInDevice = "auto",
     barge_in_runs: int = 10,
     monitor: str = "",
+    speculation: Speculation = "on",
 ) -> int:
     from her_desktop.cli.common import load_config_and_persona, prepare_default_model
 
     settings, persona = load_config_and_persona()
     if settings.llm.engine == "llamacpp":
         prepare_default_model(settings.llm.model)
-    report = asyncio.run(measure(settings, persona, runs=runs, compare=compare))
+    report = asyncio.run(
+        measure(settings, persona, runs=runs, compare=compare, speculation=speculation)
+    )
     report["barge_in_to_silence"] = asyncio.run(
         barge_in_on_device(settings, persona, barge_in, runs=barge_in_runs, monitor=monitor)
     )
