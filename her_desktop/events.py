@@ -297,6 +297,9 @@ class SpeechEnded(Event):
     "push_to_talk", "max_length" or "flush"."""
     turn_probability: float | None = None
     """The end-of-turn model's P(finished) at the last pause (None: not run)."""
+    transcript_verdict: str = ""
+    """What the pause's transcript said when the turn ended: "finished", "open", "unsure", or
+    "waiting" (not decoded yet); "" when there was no pause before the end."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,8 @@ class TurnResult:
     """the end-of-turn rule that fired (``SpeechEnded.end_reason``)"""
     turn_probability: float | None = None
     """the end-of-turn model's P(finished) at the last pause"""
+    transcript_verdict: str = ""
+    """what the pause's transcript said when the turn ended (``SpeechEnded``)"""
     speculative: bool = False
     """her reply was begun at the user's pause and adopted at the end of the turn"""
     prompt_tokens: int = 0
@@ -124,6 +126,7 @@ class _Recorder:
         elif isinstance(event, SpeechEnded):
             self.ended = event
             r.end_reason, r.turn_probability = event.end_reason, event.turn_probability
+            r.transcript_verdict = event.transcript_verdict
         elif isinstance(event, FinalTranscript):
             self.final_ts = event.ts
             r.transcribe_s = event.decode_s

@@ -55,6 +55,7 @@ async def test_the_model_ends_a_finished_turn_when_the_words_do_not_object() -> 
     model = FakeTurnModel(0.9)
     ended, _ = await _turn(model, "so that was my day")  # reads neither finished nor open
     assert ended.end_reason == "smart_turn"
+    assert ended.transcript_verdict in ("unsure", "waiting")  # no objection (yet)
     assert ended.turn_probability == pytest.approx(0.9)
     assert ended.duration_s < 1.0 + 0.096 + 0.45  # not after the 800 ms silence rule
     assert model.calls == 1
@@ -91,6 +92,7 @@ async def test_a_transcript_that_ends_open_withdraws_the_early_end() -> None:
     ended = seen.of(SpeechEnded)[0]
     assert isinstance(ended, SpeechEnded)
     assert ended.end_reason == "silence"
+    assert ended.transcript_verdict == "open"
     await transcriber.stop()
     await listener.stop()
 

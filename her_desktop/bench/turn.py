@@ -139,6 +139,7 @@ async def _paused(
         "cut_in": bool(cut),
         "cut_by": cut[0].end_reason if cut else None,
         "turn_p_at_pause": cut[0].turn_probability if cut else None,
+        "transcript_at_cut": cut[0].transcript_verdict if cut else None,
     }
 
 
@@ -188,6 +189,7 @@ async def measure(
                     "end_s": round(got[0].ts - last, 4) if got else None,
                     "reason": got[0].end_reason if got else "none",
                     "turn_p": got[0].turn_probability if got else None,
+                    "transcript": got[0].transcript_verdict if got else None,
                 }
             )
             pause_ms = rng.choice(PAUSES_MS)

@@ -165,6 +165,7 @@ def _turn_detail(question: str, speculation: bool, result: TurnResult) -> dict[s
         "turn_probability": (
             None if result.turn_probability is None else round(result.turn_probability, 3)
         ),
+        "transcript_at_end": result.transcript_verdict,
         "reply_begun_at_pause": result.speculative,
         "prompt_tokens": result.prompt_tokens,
         "cached_tokens": result.cached_tokens,

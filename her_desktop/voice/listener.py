@@ -132,6 +132,8 @@ class ListenStage(Stage):
         self._end_path = "silence"
         """the rule that ended the utterance (for ``SpeechEnded.end_reason``)"""
         self._turn_p: float | None = None
+        self._end_verdict = ""
+        """the pause transcript's verdict when an early rule ended the utterance"""
         self.dropped_blocks = 0
         self.mic_available: bool | None = None
 
@@ -352,6 +354,7 @@ class ListenStage(Stage):
         if early is not None:
             # the user sounds (or reads) finished and the pause is long enough: end it now
             self._end_path = early
+            self._end_verdict = self._text
             self._model_done = False
             self._text = "waiting"
             self._handle(self.segmenter.flush())
@@ -408,7 +411,10 @@ class ListenStage(Stage):
             else:
                 self._utterance_id = None
                 reason = self._end_path if event.reason == "flush" else event.reason
-                self._end_path = "silence"
+                verdict = self._end_verdict if event.reason == "flush" else self._text
+                if self._paused_utterance is None and event.reason != "flush":
+                    verdict = ""
+                self._end_path, self._end_verdict = "silence", ""
                 self._publish(
                     SpeechEnded(
                         event.index,
@@ -416,5 +422,6 @@ class ListenStage(Stage):
                         duration_s=event.duration_s,
                         end_reason=reason,
                         turn_probability=self._turn_p,
+                        transcript_verdict=verdict,
                     )
                 )
