@@ -366,23 +366,26 @@ class DialogueStage(Stage):
         return dataclasses.replace(self.params, max_tokens=cap)
 
     async def _turn_notes(self, turn_id: int, user_text: str) -> str:
-        """Context notes from memory/affect for this turn. Each provider gets a small time
-        budget; one that fails or is slow is reported and skipped, never blocks the reply."""
-        notes: list[str] = []
-        for provider in self.providers:
+        """Context notes from memory/affect for this turn, in the providers' order. They are
+        asked all at once (the reply waits for the slowest, not for the sum); each gets a small
+        time budget, and one that fails or is slow is reported and skipped, never blocks the
+        reply."""
+
+        async def ask(provider: TurnContextProvider) -> str:
             try:
                 async with asyncio.timeout(BEFORE_REPLY_BUDGET_S):
                     note = await provider.before_reply(turn_id, user_text)
             except TimeoutError:
                 log.warning("dialogue: %s took too long before the reply", provider.name)
-                continue
+                return ""
             except Exception as exc:
                 log.exception("dialogue: %s failed before the reply", provider.name)
                 self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
-                continue
-            if note and note.strip():
-                notes.append(note.strip())
-        return "\n".join(notes)
+                return ""
+            return note.strip() if note else ""
+
+        notes = await asyncio.gather(*(ask(p) for p in self.providers))
+        return "\n".join(note for note in notes if note)
 
     async def _after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
         for provider in self.providers:

@@ -320,3 +320,27 @@ async def test_llamacpp_turns_after_a_left_out_block_are_moved_up_not_read_again
     async for _ in tiny_engine.stream(shorter, params, again):
         pass
     assert again.cached_tokens == len(tokens) - 1
+
+
+async def test_the_providers_are_asked_at_once_and_their_notes_kept_in_order() -> None:
+    """The reply waits for the slowest provider, not for the sum of them: the first one here
+    only answers once the second has been asked."""
+    asked = asyncio.Event()
+
+    class First(Notes):
+        async def before_reply(self, turn_id: int, user_text: str) -> str | None:
+            await asked.wait()
+            return "- first"
+
+    class Second(Notes):
+        async def before_reply(self, turn_id: int, user_text: str) -> str | None:
+            asked.set()
+            return "- second"
+
+    engine = FakeEngine()
+    bus, stage, col = await make(engine, First(None), Second(None))
+    await bus.publish(UserText("hello", turn_id=1))
+    await col.next_finished()
+    assert "- first\n- second" in engine.calls[-1][-1].content
+    await stage.stop()
+    await bus.close()
