@@ -246,13 +246,13 @@ class DialogueStage(Stage):
         if not text or (spec is not None and spec.user_text == text and spec.kind == kind):
             return
         await self._drop_speculation()
-        try:
-            messages = await asyncio.to_thread(self._prompt, text, "", notify=False)
-        except LLMError:
-            return  # the turn itself will say what is wrong
         if self._replying() or self._spec is not None or not self.running:
-            return  # the turn ended (or another pause came) while the prompt was built
-        self._spec = Speculation(self.engine, kind, text, messages, self._params())
+            return  # the turn ended (or another pause came) meanwhile
+
+        def build() -> list[Message]:
+            return self._prompt(text, "", notify=False)
+
+        self._spec = Speculation(self.engine, kind, text, build, self._params())
         self._spec.start()
 
     def _replying(self) -> bool:
@@ -479,6 +479,7 @@ class DialogueStage(Stage):
         shape: ReplyShape | None = None
         enough = False
         speculative = False
+        speculation = ""
 
         async def emit(
             chunks: list[str], *, cut: bool = False, checked: bool = True
@@ -528,13 +529,12 @@ class DialogueStage(Stage):
                 params = dataclasses.replace(params, max_tokens=shape.max_tokens(params.max_tokens))
             if spec is not None:
                 complete = shape is not None and shape.complete
-                if exact is None and not complete and spec.matches(messages, params):
+                why = "exact answer" if exact is not None or complete else ""
+                speculation = why or await spec.mismatch(messages, params) or "adopted"
+                if speculation == "adopted":
                     adopt = spec  # begun at the user's pause: its text may already be there
                 else:
-                    log.debug(
-                        "dialogue: speculation for %r not used (other prompt or settings)",
-                        spec.user_text,
-                    )
+                    log.debug("dialogue: speculation not used: %s", speculation)
                     await spec.cancel()  # never shown: the engine is free for this turn
             if shape is not None and shape.opening:
                 await emit([shape.opening], checked=False)
@@ -619,6 +619,7 @@ class DialogueStage(Stage):
                     prompt_tokens=stats.prompt_tokens,
                     cached_tokens=stats.cached_tokens,
                     speculative=speculative,
+                    speculation=speculation,
                 )
             )
             voiced = self._audio_ended != turn_id

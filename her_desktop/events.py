@@ -135,6 +135,9 @@ class ReplyFinished(Event):
     """of which the LM reused from its cache; ``prompt_tokens - cached_tokens`` were read anew"""
     speculative: bool = False
     """the reply was begun at the user's pause, before the turn ended, and kept (``dialogue``)"""
+    speculation: str = ""
+    """what became of a reply begun at the pause: "adopted", or why it was dropped ("other
+    words or notes", "not ready", …); "" when none was begun"""
 
 
 ErrorCategory = Literal["model", "config", "audio", "network", "handler", "internal", "input"]

@@ -72,6 +72,8 @@ class TurnResult:
     """what the pause's transcript said when the turn ended (``SpeechEnded``)"""
     speculative: bool = False
     """her reply was begun at the user's pause and adopted at the end of the turn"""
+    speculation: str = ""
+    """what became of a reply begun at the pause (``ReplyFinished.speculation``)"""
     prompt_tokens: int = 0
     cached_tokens: int = 0
     """of the reply's prompt: tokens, and how many the LM reused from its cache"""
@@ -150,7 +152,7 @@ class _Recorder:
         elif isinstance(event, ReplyFinished) and event.turn_id == self.turn_id:
             self.finished = event
             r.reply, r.tokens, r.reply_s = event.text, event.tokens, event.total_s
-            r.speculative = event.speculative
+            r.speculative, r.speculation = event.speculative, event.speculation
             r.prompt_tokens, r.cached_tokens = event.prompt_tokens, event.cached_tokens
             self.reply_done.set()
             if event.reason == "error" or (not event.text and event.reason != "cancelled"):

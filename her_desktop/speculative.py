@@ -24,15 +24,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Literal
 
-from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
+from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, LLMError, Message
 
 log = logging.getLogger(__name__)
 
 CANCEL_WAIT_S = 2.0
 """How long ``cancel`` waits for the engine to let go (the engine's own bound is longer)."""
+BUILD_WAIT_S = 0.5
+"""How long the turn waits for a speculation's prompt to be built (tokenized) to compare it."""
 
 Kind = Literal["prefill", "reply"]
 
@@ -45,13 +47,16 @@ class Speculation:
         engine: LLMEngine,
         kind: Kind,
         user_text: str,
-        messages: Sequence[Message],
+        build: Callable[[], Sequence[Message]],
         params: GenerationParams,
     ) -> None:
+        """``build`` makes the prompt (in a worker thread: it tokenizes to fit the context)."""
         self.engine = engine
         self.kind: Kind = kind
         self.user_text = user_text
-        self.messages = list(messages)
+        self._build = build
+        self._built = asyncio.Event()
+        self.messages: list[Message] | None = None
         self.params = params if kind == "reply" else _prefill_params(params)
         self.stats = GenerationStats()
         self.started = 0.0
@@ -67,12 +72,30 @@ class Speculation:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def matches(self, messages: Sequence[Message], params: GenerationParams) -> bool:
-        """Is this the reply the turn asks for (same prompt, same settings)?"""
-        return self.kind == "reply" and list(messages) == self.messages and params == self.params
+    async def mismatch(self, messages: Sequence[Message], params: GenerationParams) -> str:
+        """Why this is not the reply the turn asks for ("" when it is: same prompt, same
+        settings). Waits at most ``BUILD_WAIT_S`` for its prompt to be built."""
+        if self.kind != "reply":
+            return "only read ahead"
+        if not self._built.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._built.wait(), BUILD_WAIT_S)
+        if self.messages is None:
+            return "not ready"
+        if params != self.params:
+            return "other settings"
+        if self.messages[-1:] != list(messages[-1:]):
+            return "other words or notes"
+        return "" if self.messages == list(messages) else "other history"
 
     async def _pump(self) -> None:
         try:
+            try:
+                self.messages = list(await asyncio.to_thread(self._build))
+            except LLMError:
+                return  # the turn itself will say what is wrong
+            finally:
+                self._built.set()
             async for piece in self.engine.stream(self.messages, self.params, self.stats):
                 self._queue.put_nowait(piece)
         except asyncio.CancelledError:

@@ -94,6 +94,7 @@ async def test_a_reply_begun_at_the_pause_is_adopted_when_the_turn_ends_with_tho
     await bus.publish(UserText("how are you?", turn_id=7, source="voice"))
     done = await col.next_finished()
     assert done.speculative
+    assert done.speculation == "adopted"
     assert done.text == "Hello there. How are you?"
     assert len(engine.calls) == 1  # one generation for the turn: the speculative one
     assert [m.content for m in stage.history] == ["how are you?", done.text]
@@ -140,6 +141,7 @@ async def test_other_final_words_or_notes_the_speculation_did_not_have_discard_i
     await bus2.publish(UserText("how is Rex?", turn_id=10, source="voice"))
     done = await col2.next_finished()
     assert not done.speculative  # the speculation did not know the notes
+    assert done.speculation == "other words or notes"
     assert "Rex" in engine2.calls[-1][-1].content.split("[End of notes]")[0]
     for s, b in ((stage, bus), (stage2, bus2)):
         await s.stop()

@@ -160,13 +160,14 @@ def _turn_detail(question: str, speculation: bool, result: TurnResult) -> dict[s
     """What happened in one run: the end rule that fired and why, and the reply's prompt."""
     return {
         "question": question,
-        "speculation": speculation,
+        "speculation_on": speculation,
         "end_reason": result.end_reason,
         "turn_probability": (
             None if result.turn_probability is None else round(result.turn_probability, 3)
         ),
         "transcript_at_end": result.transcript_verdict,
         "reply_begun_at_pause": result.speculative,
+        "speculative_reply": result.speculation or "none begun",
         "prompt_tokens": result.prompt_tokens,
         "cached_tokens": result.cached_tokens,
         "lm_first_token_after_end": result.timings.get("lm_first_token", float("nan"))
@@ -247,8 +248,9 @@ async def measure(
                 print(
                     f"run {i + 1}/{runs}{'' if speculate else ' (no speculation)'}: "
                     + ", ".join(f"{k}={v:.3f}" for k, v in sample.items() if k in STAGES)
-                    + f"; end by {result.end_reason}, reply begun at the pause: "
-                    + f"{result.speculative}",
+                    + f"; end by {result.end_reason} (P {result.turn_probability}, words: "
+                    + f"{result.transcript_verdict or '-'}); speculative reply: "
+                    + f"{result.speculation or 'none'}",
                     file=sys.stderr,
                 )
             app.dialogue.speculate = True
