@@ -236,7 +236,8 @@ class DialogueStage(Stage):
         """Send the prompt with the words heard so far ahead of the end of the turn."""
         if isinstance(event, SpeechResumed):
             if self._spec is not None and self._spec.kind == "reply":
-                await self._drop_speculation()  # the user went on: that reply is stale
+                self._spec.abort()  # the user went on: that reply is stale
+                self._spec = None
             return
         if not self.speculate or self._replying():
             return
@@ -245,9 +246,10 @@ class DialogueStage(Stage):
         kind: Literal["prefill", "reply"] = "reply" if event.pause else "prefill"
         if not text or (spec is not None and spec.user_text == text and spec.kind == kind):
             return
-        await self._drop_speculation()
-        if self._replying() or self._spec is not None or not self.running:
-            return  # the turn ended (or another pause came) meanwhile
+        if spec is not None:  # stale: stopped without waiting (the engine serves in order)
+            spec.abort()
+        if not self.running:
+            return
 
         def build() -> list[Message]:
             return self._prompt(text, "", notify=False)
