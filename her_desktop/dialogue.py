@@ -532,9 +532,10 @@ class DialogueStage(Stage):
             if spec is not None:
                 complete = shape is not None and shape.complete
                 why = "exact answer" if exact is not None or complete else ""
-                speculation = why or await spec.mismatch(messages, params) or "adopted"
-                if speculation == "adopted":
+                speculation = why or await spec.mismatch(messages, params)
+                if not speculation:
                     adopt = spec  # begun at the user's pause: its text may already be there
+                    speculation = f"adopted with {spec.stats.tokens} tokens already written"
                 else:
                     log.debug("dialogue: speculation not used: %s", speculation)
                     await spec.cancel()  # never shown: the engine is free for this turn

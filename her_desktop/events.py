@@ -136,8 +136,8 @@ class ReplyFinished(Event):
     speculative: bool = False
     """the reply was begun at the user's pause, before the turn ended, and kept (``dialogue``)"""
     speculation: str = ""
-    """what became of a reply begun at the pause: "adopted", or why it was dropped ("other
-    words or notes", "not ready", …); "" when none was begun"""
+    """what became of a reply begun at the pause: "adopted with N tokens already written", or
+    why it was dropped ("other words or notes", "not ready", …); "" when none was begun"""
 
 
 ErrorCategory = Literal["model", "config", "audio", "network", "handler", "internal", "input"]

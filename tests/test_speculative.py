@@ -94,7 +94,7 @@ async def test_a_reply_begun_at_the_pause_is_adopted_when_the_turn_ends_with_tho
     await bus.publish(UserText("how are you?", turn_id=7, source="voice"))
     done = await col.next_finished()
     assert done.speculative
-    assert done.speculation == "adopted"
+    assert done.speculation == "adopted with 5 tokens already written"
     assert done.text == "Hello there. How are you?"
     assert len(engine.calls) == 1  # one generation for the turn: the speculative one
     assert [m.content for m in stage.history] == ["how are you?", done.text]
