@@ -999,7 +999,9 @@ def _shift_reuse(llm: Any, prompt: list[int]) -> int:
 
     The cache holds ``P + X + Y`` and the prompt is ``P + Y + Z`` (old turns ``X`` left out
     to fit the context): ``X`` is removed from the cache and ``Y`` is shifted into its place,
-    so only ``Z`` is read. Caller holds the inference lock."""
+    so only ``Z`` is read. The moved part keeps what it was read with (it saw ``X`` before
+    it), as llama-server's cache reuse does: close to a fresh read, at none of its cost.
+    Caller holds the inference lock."""
     import llama_cpp
 
     old = list(llm._input_ids)
