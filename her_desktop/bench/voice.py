@@ -147,6 +147,11 @@ def _sample(result: TurnResult, audio_s: float) -> dict[str, float]:
     sample = {k: v for k, v in result.timings.items() if k in STAGES}
     if "lm_first_token" in sample and "vad_end" in sample:
         sample["lm_first_token_after_end"] = sample["lm_first_token"] - sample["vad_end"]
+    if "lm_first_token" in sample and "final_transcript" in sample:
+        # the LM's own share: from the words being known to its first token
+        sample["lm_first_token_after_transcript"] = (
+            sample["lm_first_token"] - sample["final_transcript"]
+        )
     sample["stt_rtf"] = result.transcribe_s / audio_s if audio_s else 0.0
     sample["prefilled_tokens"] = float(result.prompt_tokens - result.cached_tokens)
     if result.tokens and result.reply_s:
@@ -308,14 +313,24 @@ async def measure(
 
 def _table(report: dict[str, Any]) -> str:
     lines = [f"{'stage (s after end of speech)':<34}{'median':>9}{'p90':>9}"]
-    keys = (*STAGES, "lm_first_token_after_end", "barge_in_to_reply_stopped")
+    keys = (
+        *STAGES,
+        "lm_first_token_after_end",
+        "lm_first_token_after_transcript",
+        "barge_in_to_reply_stopped",
+    )
     for key in (*keys, "barge_in_to_lm_stopped", "stt_rtf", "prefilled_tokens"):
         m = report["metrics"].get(key)
         if m:
             lines.append(f"{key:<34}{m['median']:>9.3f}{m['p90']:>9.3f}")
     if "without_speculation" in report:
         other = report["without_speculation"]["metrics"]
-        for key in ("lm_first_token_after_end", "first_played", "prefilled_tokens"):
+        for key in (
+            "lm_first_token_after_end",
+            "lm_first_token_after_transcript",
+            "first_played",
+            "prefilled_tokens",
+        ):
             if key in other:
                 m = other[key]
                 label = f"{key} (no speculation)"
