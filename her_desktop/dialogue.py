@@ -187,8 +187,9 @@ class DialogueStage(Stage):
         self._unrecorded: tuple[int, str] | None = None
         """(turn id, user text) of a spoken exchange handed to the providers once its audio
         ended (with what was heard)"""
-        self.speculate = True
-        """Begin reading (and, at a pause, answering) the user's words before the turn ends."""
+        self.speculate = engine.speculation_ok
+        """Begin reading (and, at a pause, answering) the user's words before the turn ends
+        (by default only with a local engine: a remote one would bill every thrown-away try)."""
         self._spec: Speculation | None = None
         self._sent: dict[Message, str] = {}
         """user messages of the history → the text the LM read for them (with the turn's notes)"""

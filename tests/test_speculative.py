@@ -70,6 +70,7 @@ async def make(
         params=GenerationParams(**params),  # type: ignore[arg-type]
         providers=providers,
     )
+    stage.speculate = True  # the fake engine stands for the local one
     await stage.start()
     return bus, stage, collector
 
@@ -346,3 +347,15 @@ async def test_the_providers_are_asked_at_once_and_their_notes_kept_in_order() -
     assert "- first\n- second" in engine.calls[-1][-1].content
     await stage.stop()
     await bus.close()
+
+
+def test_only_an_engine_that_computes_locally_speculates_by_default(tiny_gguf: Path) -> None:
+    from her_desktop.llm.llamacpp import LlamaCppEngine
+
+    bus = Bus()
+    local = DialogueStage(
+        bus, LlamaCppEngine(tiny_gguf), system_prompt="", params=GenerationParams()
+    )
+    elsewhere = DialogueStage(bus, FakeEngine(), system_prompt="", params=GenerationParams())
+    assert local.speculate
+    assert not elsewhere.speculate  # a remote engine would bill every thrown-away try

@@ -258,7 +258,7 @@ async def measure(
                     + f"{result.speculation or 'none'}",
                     file=sys.stderr,
                 )
-            app.dialogue.speculate = True
+            app.dialogue.speculate = app.engine.speculation_ok
             if compare:
                 params = generation_params(settings)
                 params = GenerationParams(

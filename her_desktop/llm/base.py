@@ -95,6 +95,9 @@ class LLMEngine(abc.ABC):
     """A chat language model. Load lazily; ``stream`` loads on first use."""
 
     name: str = "llm"
+    speculation_ok: bool = False
+    """Requests begun ahead of time and thrown away cost only local compute, and a shared
+    prompt prefix is served from a cache (the dialogue's speculative replies use it)."""
 
     @property
     @abc.abstractmethod

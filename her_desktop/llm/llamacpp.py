@@ -208,6 +208,7 @@ class LlamaCppEngine(LLMEngine):
     """A GGUF model run in-process by llama.cpp."""
 
     name = "llamacpp"
+    speculation_ok = True
 
     def __init__(
         self,
