@@ -52,6 +52,15 @@ def _build_parser() -> argparse.ArgumentParser:
     rm = msub.add_parser("remove", help="forget a registered model (the file is kept)")
     rm.add_argument("name")
     msub.add_parser("verify", help="re-check every installed model file (size and sha256)")
+    found = msub.add_parser(
+        "found", help="models already on this computer (Ollama, LM Studio, GPT4All, Jan, folders)"
+    )
+    found.add_argument(
+        "--folder", action="append", type=Path, default=[], help="also look in this folder"
+    )
+    found.add_argument(
+        "--measure", action="store_true", help="measure the chat models' speed here (cached)"
+    )
 
     from her_desktop.cli import converse, memory_cmd
 

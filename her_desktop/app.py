@@ -20,7 +20,7 @@ from her_desktop.affect.service import AffectService
 from her_desktop.affect.text import LexiconDetector
 from her_desktop.affect.tracker import MoodTracker
 from her_desktop.bus import Bus
-from her_desktop.config import Settings
+from her_desktop.config import DEFAULT_MODEL_ID, Settings
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import Notice, UserText
 from her_desktop.feedback.service import StyleService
@@ -79,8 +79,16 @@ def make_llm(settings: Settings) -> LLMEngine:
         resolved = resolve_model(llm.model)
     except ModelNotFound as exc:
         raise ModelLoadError(str(exc)) from exc
+    path = resolved.path
+    if llm.model == DEFAULT_MODEL_ID and llm.prefer_installed and llm.n_gpu_layers != 0:
+        from her_desktop.models.discover import DEFAULT_LM_PARAMETERS, installed_default
+
+        better = installed_default(llm.model_folders, minimum_parameters=DEFAULT_LM_PARAMETERS)
+        if better is not None:
+            log.info("app: with a GPU, using %s instead of the default model", better.display)
+            path = better.path
     return LlamaCppEngine(
-        resolved.path,
+        path,
         n_ctx=llm.n_ctx,
         n_gpu_layers=llm.n_gpu_layers,
         n_threads=llm.n_threads,

@@ -83,6 +83,12 @@ class LLMSettings(_Section):
     engine: Literal["llamacpp", "remote"] = "llamacpp"
     model: str = Field(default=DEFAULT_MODEL_ID, min_length=1)
     """A model id from the manifest, a registered user model name, or a path to a .gguf file."""
+    model_folders: list[str] = Field(default_factory=list)
+    """More folders (or .gguf files) to look in for models, besides Ollama, LM Studio, GPT4All
+    and Jan's folders (``her-desktop models found``)."""
+    prefer_installed: bool = True
+    """With a GPU and ``model`` left at the default: use the largest chat model found on this
+    computer that fits the GPU's memory instead."""
     n_ctx: int = Field(default=4096, ge=512, le=131072)
     n_gpu_layers: int | Literal["auto"] = "auto"
     """Layers offloaded to the GPU: "auto", 0 (CPU only), or a count (-1 = all)."""

@@ -307,3 +307,32 @@ def test_list_devices_on_this_machine_never_crashes() -> None:
         problem = str(exc)
     assert all(d.channels > 0 for d in devices)
     assert not problem or "audio" in problem.lower() or "device" in problem.lower()
+
+
+def test_models_found_on_the_computer_are_offered_with_their_speed(
+    qtbot: QtBot, tmp_path: Path, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from her_desktop.models import discover as discover_mod
+
+    monkeypatch.setattr(discover_mod, "model_roots", list)
+    folder = tmp_path / "found"
+    folder.mkdir()
+    shutil.copy(tiny_gguf, folder / "tiny.gguf")
+    settings = Settings()
+    settings.llm.model_folders = [str(folder)]
+    settings.llm.n_gpu_layers = 0
+    view = SettingsDialog(settings)
+    qtbot.addWidget(view)
+    page = view.language_model
+    key = str(folder / "tiny.gguf")
+    qtbot.waitUntil(lambda: page.model.findData(key) >= 0, timeout=10_000)
+    page.model.setCurrentIndex(page.model.findData(key))
+    page.measure_speed()
+    qtbot.waitUntil(lambda: "tokens/s here" in page.speed_result.text(), timeout=60_000)
+    assert "tokens/s here" in page.model.itemText(page.model.findData(key))
+    result = view.result_settings()
+    assert result is not None
+    assert result.llm.model == key
+    wait_for_background()

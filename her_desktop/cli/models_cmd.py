@@ -70,5 +70,44 @@ def run(args: argparse.Namespace) -> int:
         rows = model_status_rows(full_check=True)
         print(format_models_table(rows))
         return 1 if any(r.status == "corrupt" for r in rows) else 0
+    if command == "found":
+        return _found(args)
     print(f"unknown models command {command!r}", file=sys.stderr)
     return 2
+
+
+def _found(args: argparse.Namespace) -> int:
+    """The GGUF models other apps keep on this computer, what they are and their speed here."""
+    from her_desktop.cli.common import load_config_and_persona
+    from her_desktop.llm.base import LLMError
+    from her_desktop.models.discover import discover
+    from her_desktop.models.speed import cached_speed, measure_speed
+
+    settings, _ = load_config_and_persona()
+    gpu = settings.llm.n_gpu_layers
+    found = discover([*settings.llm.model_folders, *args.folder])
+    if not found:
+        print(
+            "No models found in the folders of Ollama, LM Studio, GPT4All or Jan. "
+            "Add a folder with: her-desktop models found --folder PATH"
+        )
+        return 0
+    for model in found:
+        speed = cached_speed(model.path, gpu)
+        if speed is None and args.measure and model.chat:
+            print(f"measuring {model.label} …", file=sys.stderr)
+            try:
+                speed = measure_speed(model.path, gpu_layers=gpu, n_threads=settings.llm.n_threads)
+            except LLMError as exc:
+                print(f"! {exc}", file=sys.stderr)
+        arch = model.info.architecture if model.info else "?"
+        speed_text = f"{speed.tokens_per_s:.1f} tok/s here" if speed else "speed not measured"
+        print(f"{model.display}: {model.kind_text}, {arch}, {speed_text}")
+        print(f"    {model.path}")
+        if model.problem:
+            print(f"    ! {model.problem}")
+    print()
+    print("Use one: her-desktop chat --model PATH, or set llm.model = PATH in settings.toml.")
+    if not args.measure:
+        print("Measure their speed here: her-desktop models found --measure")
+    return 0

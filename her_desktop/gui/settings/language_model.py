@@ -4,6 +4,7 @@ an OpenAI-compatible server with a connection test."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -34,12 +35,29 @@ from her_desktop.gui.settings.page import (
 from her_desktop.gui.settings.probes import probe_server
 from her_desktop.llm.base import EndpointError
 from her_desktop.llm.endpoint import parse_base_url
+from her_desktop.models.discover import FoundModel, discover
 from her_desktop.models.gguf_file import gguf_problem
 from her_desktop.models.manifest import specs
 from her_desktop.models.registry import list_user_models
+from her_desktop.models.speed import SpeedResult, cached_speed, measure_speed
 
 CONNECTION_TEST_TIMEOUT_S = 5.0
 _CUSTOM_FILE = "\0file"
+
+
+def _found_offers(
+    folders: list[str], gpu_layers: int | Literal["auto"]
+) -> list[tuple[FoundModel, SpeedResult | None]]:
+    """The chat models found on this computer with their remembered speed (worker thread)."""
+    return [(m, cached_speed(m.path, gpu_layers)) for m in discover(folders) if m.chat]
+
+
+def _speed_text(speed: SpeedResult) -> str:
+    return f"{speed.tokens_per_s:.1f} tokens/s here"
+
+
+def _offer_text(model: FoundModel, speed: SpeedResult | None) -> str:
+    return model.display + (f" — {_speed_text(speed)}" if speed is not None else "")
 
 
 class LanguageModelPage(SettingsPage):
@@ -80,6 +98,19 @@ class LanguageModelPage(SettingsPage):
         else:
             set_combo(self.model, llm.model, f"{llm.model} (not found)")
         self.model.currentIndexChanged.connect(self._update_enabled)
+        self.found: dict[str, FoundModel] = {}
+        """Chat models other apps keep on this computer, by path (filled in the background)."""
+        self.speed_button = QPushButton("Measure speed here")
+        self.speed_button.setToolTip("Writes a short reply with the chosen model and times it")
+        self.speed_button.clicked.connect(self.measure_speed)
+        self.speed_result = QLabel()
+        self.speed_result.setWordWrap(True)
+        self._gpu_setting = llm.n_gpu_layers
+        self._threads = llm.n_threads
+        folders = list(llm.model_folders)
+        run_in_background(
+            lambda: _found_offers(folders, llm.n_gpu_layers), self._add_found, owner=self
+        )
 
         self.gpu = QComboBox()
         self.gpu.addItem("Automatic", "auto")
@@ -106,6 +137,10 @@ class LanguageModelPage(SettingsPage):
         local_form = QFormLayout(self.local_box)
         local_form.addRow("Model:", self.model)
         local_form.addRow("File:", stacked(file_row, self.error_for("llm.model")))
+        speed_row = QHBoxLayout()
+        speed_row.addWidget(self.speed_button)
+        speed_row.addWidget(self.speed_result, 1)
+        local_form.addRow("Speed:", speed_row)
         local_form.addRow("GPU offload:", stacked(gpu_row, self.error_for("llm.n_gpu_layers")))
 
         # -- remote server
@@ -141,6 +176,51 @@ class LanguageModelPage(SettingsPage):
         layout.addWidget(self.error_for("llm.engine"))
         layout.addStretch(1)
         self._update_enabled()
+
+    def _add_found(self, offers: list[tuple[FoundModel, SpeedResult | None]]) -> None:
+        """Offer the chat models found on this computer, above "A GGUF file…"."""
+        selected = self._model_value()
+        for model, speed in offers:
+            key = str(model.path)
+            if key in self.found or self.model.findData(key) >= 0:
+                continue
+            self.found[key] = model
+            self.model.insertItem(self.model.count() - 1, _offer_text(model, speed), key)
+        if selected in self.found:
+            set_combo(self.model, selected)
+            self.file.clear()
+        self._update_enabled()
+
+    def measure_speed(self) -> None:
+        """Time the chosen model on a worker thread (a few seconds to a minute; remembered)."""
+        value = self._model_value()
+        if not value:
+            return
+        self.speed_button.setEnabled(False)
+        self.speed_result.setStyleSheet("")
+        self.speed_result.setText("Measuring…")
+        gpu, threads = self._gpu_setting, self._threads
+
+        def measure() -> SpeedResult:
+            from her_desktop.models import resolve_model
+
+            path = resolve_model(value).path
+            return measure_speed(path, gpu_layers=gpu, n_threads=threads)
+
+        def done(result: SpeedResult) -> None:
+            self.speed_button.setEnabled(True)
+            self.speed_result.setText(_speed_text(result))
+            model = self.found.get(value)
+            index = self.model.findData(value)
+            if model is not None and index >= 0:
+                self.model.setItemText(index, _offer_text(model, result))
+
+        def failed(exc: BaseException) -> None:
+            self.speed_button.setEnabled(True)
+            self.speed_result.setStyleSheet(ERROR_STYLE)
+            self.speed_result.setText(without_fix(str(exc)))
+
+        run_in_background(measure, done, failed, owner=self)
 
     def _update_enabled(self) -> None:
         local = self.local.isChecked()
