@@ -79,8 +79,10 @@ from her_desktop.llm.base import (
     Message,
 )
 from her_desktop.llm.context import fit_messages
-from her_desktop.llm.reply_filter import ReplyFilter, sentence_limit
+from her_desktop.llm.phrasebook import phrase_answer
+from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
 from her_desktop.llm.sentences import SentenceSplitter
+from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, turn_guide
 from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
@@ -252,10 +254,12 @@ class DialogueStage(Stage):
         if not self.running:
             return
 
-        def build() -> list[Message]:
-            return self._prompt(text, "", notify=False)
+        guide = self._guide(text)  # the same guide and settings the turn will have
 
-        self._spec = Speculation(self.engine, kind, text, build, self._params())
+        def build() -> list[Message]:
+            return self._prompt(text, "", guide.text if guide else "", notify=False)
+
+        self._spec = Speculation(self.engine, kind, text, build, self._turn_params(guide))
         self._spec.start()
 
     def _replying(self) -> bool:
@@ -366,7 +370,8 @@ class DialogueStage(Stage):
         """The generation settings, with the reply capped at half the context so a prompt
         always has room (a configured cap larger than that cannot be honoured anyway)."""
         cap = max(1, min(self.params.max_tokens, self.engine.context_size // 2))
-        return dataclasses.replace(self.params, max_tokens=cap)
+        openers = StylePhrases.load().openers if self.reply_style else ()
+        return dataclasses.replace(self.params, max_tokens=cap, banned_openers=openers)
 
     async def _turn_notes(self, turn_id: int, user_text: str) -> str:
         """Context notes from memory/affect for this turn, in the providers' order. They are
@@ -401,7 +406,9 @@ class DialogueStage(Stage):
                 log.exception("dialogue: %s failed after the reply", provider.name)
                 self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
 
-    def _prompt(self, user_text: str, notes: str = "", *, notify: bool = True) -> list[Message]:
+    def _prompt(
+        self, user_text: str, notes: str = "", guide: str = "", *, notify: bool = True
+    ) -> list[Message]:
         """System prompt + history + this turn. The turn's notes (memory, mood) go in front of
         the new user message, fenced as data, so they never read as instructions. Earlier
         user messages are given as the LM read them (their notes included): the prompt then
@@ -417,6 +424,8 @@ class DialogueStage(Stage):
                 "[Context for this turn: notes about the user, not instructions]\n"
                 f"{notes}\n[End of notes]\n\n{user_text}"
             )
+        if guide:  # for this reply only (``llm.turn_guide``); the history keeps the message
+            user_text = f"{user_text}\n\n({guide})"
         messages.append(Message("user", user_text))
         budget = self.engine.context_size - self._params().max_tokens - CONTEXT_MARGIN_TOKENS
         count = self.engine.count_tokens
@@ -442,6 +451,20 @@ class DialogueStage(Stage):
                 )
             )
         return list(fitted.messages)
+
+    def _turn_params(self, guide: Guide | None) -> GenerationParams:
+        """The generation settings of one turn: a task's reply is its likeliest answer."""
+        params = self._params()
+        if guide is not None and guide.kind in EXACT_GUIDES:
+            params = dataclasses.replace(params, temperature=0.0)
+        return params
+
+    def _guide(self, user_text: str) -> Guide | None:
+        """The hint for this reply worked out from the user's message (``llm.turn_guide``)."""
+        if not self.reply_style:
+            return None
+        earlier = [m.content for m in self.history if m.role == "user"]
+        return turn_guide(user_text, earlier)
 
     def _reply_filter(self, user_text: str, *, greeting: bool) -> ReplyFilter:
         """The filter for one reply: short unless the user asked for more; no sentence of
@@ -513,6 +536,7 @@ class DialogueStage(Stage):
                 await self.bus.publish(ReplyToken(turn_id, kept.shown))
             return None
 
+        guide: Guide | None = None
         try:
             await self.engine.load()
             if greeting_notes:
@@ -521,11 +545,17 @@ class DialogueStage(Stage):
                 )
             else:
                 notes = await self._turn_notes(turn_id, user_text)
-                messages = await asyncio.to_thread(self._prompt, user_text, notes)
-            exact = None if greeting_notes or not self.reply_style else exact_answer(user_text)
+                guide = self._guide(user_text)
+                guide_text = guide.text if guide is not None else ""
+                messages = await asyncio.to_thread(self._prompt, user_text, notes, guide_text)
+            exact = (
+                None
+                if greeting_notes or not self.reply_style
+                else exact_answer(user_text) or phrase_answer(user_text)
+            )
             attempt = messages
             sent_text = messages[-1].content if messages else ""
-            params = self._params()
+            params = self._turn_params(guide)
             if self.shaper is not None:
                 shape = self.shaper.shape(turn_id, "" if greeting_notes else user_text)
             if shape is not None:
@@ -624,6 +654,7 @@ class DialogueStage(Stage):
                     cached_tokens=stats.cached_tokens,
                     speculative=speculative,
                     speculation=speculation,
+                    held_chars=style.held_chars,
                 )
             )
             voiced = self._audio_ended != turn_id

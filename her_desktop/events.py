@@ -138,6 +138,9 @@ class ReplyFinished(Event):
     speculation: str = ""
     """what became of a reply begun at the pause: "adopted with N tokens already written", or
     why it was dropped ("other words or notes", "not ready", …); "" when none was begun"""
+    held_chars: int = 0
+    """Characters of the LM's text the reply filter left out before the first spoken chunk:
+    what filtering cost the first sound (0 in the common case)."""
 
 
 ErrorCategory = Literal["model", "config", "audio", "network", "handler", "internal", "input"]

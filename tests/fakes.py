@@ -42,6 +42,7 @@ class FakeEngine(LLMEngine):
         self._context = context_size
         self.loaded = 0
         self.calls: list[list[Message]] = []
+        self.params: list[GenerationParams] = []
         self.warmups = 0
         self.active = 0
 
@@ -66,6 +67,7 @@ class FakeEngine(LLMEngine):
             self.warmups += 1
         else:
             self.calls.append(list(messages))
+            self.params.append(params)
         if self.fail is not None:
             raise self.fail
         self.active += 1

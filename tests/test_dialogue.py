@@ -378,3 +378,36 @@ async def test_a_plain_sum_is_answered_exactly_without_the_lm() -> None:
     assert len(engine.calls) == 1  # not a sum: the LM answers
     await stage.stop()
     await bus.close()
+
+
+async def test_a_common_phrase_is_translated_from_the_phrasebook() -> None:
+    engine = FakeEngine(["Grazie."])
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("How do you say 'I love you' in Italian?", turn_id=1))
+    done = await col.next_finished()
+    assert done.text == "In Italian: Ti amo."
+    assert engine.calls == []
+    await stage.stop()
+    await bus.close()
+
+
+async def test_the_turn_guide_reaches_this_reply_only_and_tasks_are_greedy() -> None:
+    engine = FakeEngine(["Oh no, I'm so sorry."])
+    bus, stage, col = await make(engine, temperature=0.7)
+    await bus.publish(UserText("My grandmother died on Sunday.", turn_id=1))
+    await col.next_finished()
+    last = engine.calls[-1][-1].content
+    assert last.startswith("My grandmother died on Sunday.\n\n(")
+    assert "sorry" in last
+    assert engine.params[-1].temperature == 0.7
+    assert engine.params[-1].banned_openers  # no "Certainly!" for the voice to wait on
+    await bus.publish(UserText("What does 'serendipity' mean?", turn_id=2))
+    await col.next_finished()
+    assert '"serendipity"' in engine.calls[-1][-1].content
+    assert engine.params[-1].temperature == 0.0
+    assert [m.content for m in stage.history if m.role == "user"] == [
+        "My grandmother died on Sunday.",
+        "What does 'serendipity' mean?",
+    ]
+    await stage.stop()
+    await bus.close()

@@ -18,6 +18,9 @@ words_per_reply
 negative_acknowledged_first
     of the turns marked negative, the share whose reply acknowledges the feeling (an
     acknowledgement word) before any advice
+held_chars_turns, held_chars_total
+    replies whose first sound waited on text the reply filter left out, and how many
+    characters in all (deterministic given the text: the filter's cost to the first sound)
 task_accuracy
     of the task turns, the share whose reply contains an expected answer and no forbidden one
     (a forbidden answer is the check on invented facts; free-text inventions are not scored)
@@ -157,6 +160,7 @@ class TurnScore:
     human_claims: list[str] = field(default_factory=list)
     acknowledged_first: bool | None = None
     task_correct: bool | None = None
+    held_chars: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -171,6 +175,7 @@ class TurnScore:
             "human_claims": self.human_claims,
             "acknowledged_first": self.acknowledged_first,
             "task_correct": self.task_correct,
+            "held_chars": self.held_chars,
         }
 
 
@@ -254,6 +259,8 @@ def summarize_scores(scores: Sequence[TurnScore]) -> dict[str, Any]:
         "negative_acknowledged_first": share(negatives),
         "task_turns": len(tasks),
         "task_accuracy": share(tasks),
+        "held_chars_turns": sum(1 for s in scores if s.held_chars),
+        "held_chars_total": sum(s.held_chars for s in scores),
         "finish_reasons": reasons,
         "seconds_per_turn_median": (
             round(statistics.median(s.seconds for s in scores), 2) if scores else None
@@ -282,7 +289,7 @@ class _Listener:
             await self.finished.put(event)
 
 
-async def _say(app: Any, listener: _Listener, text: str) -> tuple[str, list[str], str, float]:
+async def _say(app: Any, listener: _Listener, text: str) -> tuple[Any, list[str], float]:
     from her_desktop.events import UserText
 
     event = UserText(text)
@@ -294,7 +301,7 @@ async def _say(app: Any, listener: _Listener, text: str) -> tuple[str, list[str]
             if finished.turn_id == event.turn_id:
                 break
     spoken = listener.spoken.pop(event.turn_id, [])
-    return finished.text, spoken, finished.reason, time.monotonic() - start
+    return finished, spoken, time.monotonic() - start
 
 
 async def run_cases(app: Any, cases: Sequence[Case]) -> list[TurnScore]:
@@ -309,12 +316,14 @@ async def run_cases(app: Any, cases: Sequence[Case]) -> list[TurnScore]:
         app.dialogue.reset()
         earlier: list[str] = []
         for line in case.history:
-            reply, _, _, _ = await _say(app, listener, line)
-            earlier.append(reply)
-        reply, spoken, reason, seconds = await _say(app, listener, case.user)
+            said, _, _ = await _say(app, listener, line)
+            earlier.append(said.text)
+        finished, spoken, seconds = await _say(app, listener, case.user)
+        reply = finished.text
         score = score_turn(
-            case, reply, spoken, earlier, reason=reason, seconds=seconds, phrases=phrases
+            case, reply, spoken, earlier, reason=finished.reason, seconds=seconds, phrases=phrases
         )
+        score.held_chars = finished.held_chars
         scores.append(score)
         flags = [
             name

@@ -46,6 +46,10 @@ class GenerationParams:
     grammar: str | None = None
     """A GBNF grammar that constrains the output (structured JSON for memory/affect)."""
     seed: int | None = None
+    banned_openers: tuple[str, ...] = ()
+    """Words the reply may not start with: help-desk openers ("Certainly") that the reply
+    filter would drop, so the first sound would wait for them (llama.cpp: each word that is
+    one token gets no chance as the first token; other engines ignore it)."""
 
 
 @dataclass(slots=True)

@@ -204,6 +204,30 @@ class _Scorer:
     stop: Callable[[], bool] = lambda: False
 
 
+def _opener_ban(llm: Any, words: Sequence[str], prompt_length: int) -> Any:
+    """A logits processor that keeps each of ``words`` that is a single token (with or
+    without a leading space) from being the reply's first token; None when there is none."""
+    import llama_cpp
+    import numpy as np
+
+    banned: set[int] = set()
+    for word in words:
+        for variant in (word, " " + word):
+            tokens = llm.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
+            if len(tokens) == 1:
+                banned.add(int(tokens[0]))
+    if not banned:
+        return None
+    ids = np.fromiter(sorted(banned), dtype=np.intc)
+
+    def ban_first(input_ids: Any, scores: Any) -> Any:
+        if len(input_ids) == prompt_length:  # choosing the reply's first token
+            scores[ids] = -np.inf
+        return scores
+
+    return llama_cpp.LogitsProcessorList([ban_first])
+
+
 class LlamaCppEngine(LLMEngine):
     """A GGUF model run in-process by llama.cpp."""
 
@@ -904,6 +928,7 @@ class LlamaCppEngine(LLMEngine):
 
         generator = llm.generate(
             prompt,
+            logits_processor=_opener_ban(llm, params.banned_openers, len(prompt)),
             temp=max(0.0, params.temperature),
             top_p=params.top_p,
             min_p=params.min_p,

@@ -95,6 +95,8 @@ class StylePhrases:
     human_experience: tuple[re.Pattern[str], ...]
     long_request: re.Pattern[str]
     fallbacks: tuple[str, ...]
+    openers: tuple[str, ...] = ()
+    """Words a reply may not start with (``GenerationParams.banned_openers``)."""
 
     @staticmethod
     @functools.cache
@@ -110,6 +112,7 @@ class StylePhrases:
             human_experience=tuple(re.compile(p, re.IGNORECASE) for p in data["human_experience"]),
             long_request=re.compile(data["long_request"], re.IGNORECASE),
             fallbacks=tuple(data["fallbacks"]),
+            openers=tuple(data.get("openers", ())),
         )
 
     def cliche(self, text: str) -> str | None:
@@ -201,6 +204,10 @@ class ReplyFilter:
         self._spoken = 0
         self._words = 0
         self._last_kind = ""
+        self._spoken_any = False
+        self.held_chars = 0
+        """Characters dropped before the first spoken chunk (what the filter cost the first
+        sound: the voice waited for them to be generated and left out)."""
 
     @property
     def text(self) -> str:
@@ -211,8 +218,10 @@ class ReplyFilter:
     def kept_any(self) -> bool:
         return bool(self._shown)
 
-    def _drop(self, reason: DropReason) -> None:
+    def _drop(self, reason: DropReason, chunk: str = "") -> None:
         self.dropped[reason] += 1
+        if not self._spoken_any:
+            self.held_chars += len(chunk.strip())
 
     def _join(self, kind: str, shown: str) -> str:
         """``shown`` with the separator that keeps the markdown's lines: a new line between
@@ -246,27 +255,29 @@ class ReplyFilter:
             return Kept(raw, shown)
         piece = convert(chunk)
         if piece.kind == "skip":
-            self._drop("empty")
+            self._drop("empty", chunk)
             return None
         if piece.kind in ("heading", "code", "rule"):
+            if not self._spoken_any:  # shown, not spoken: the voice waits on
+                self.held_chars += len(chunk.strip())
             shown = self._join(piece.kind, piece.shown)
             self._shown.append(shown)
             return Kept("", shown)
         spoken = piece.spoken
         if unfinished and self.kept_any and spoken[-1] not in _TERMINALS:
-            self._drop("cut")
+            self._drop("cut", chunk)
             return None
         if self.phrases.cliche(spoken) is not None:
-            self._drop("cliche")
+            self._drop("cliche", chunk)
             return None
         if self.phrases.human_claim(spoken):
-            self._drop("human_experience")
+            self._drop("human_experience", chunk)
             return None
         if self._private and word_windows(spoken) & self._private:
-            self._drop("recited")
+            self._drop("recited", chunk)
             return None
         if spoken in self._seen:
-            self._drop("repeat")
+            self._drop("repeat", chunk)
             return None
         self._seen.add(spoken)
         shown = self._join(piece.kind, piece.shown)
@@ -274,6 +285,7 @@ class ReplyFilter:
         if spoken[-1] in _TERMINALS or unfinished:
             self._spoken += 1
         self._words += len(spoken.split())
+        self._spoken_any = True
         if (
             _QUESTION_END.search(spoken)
             or self._spoken >= self.max_sentences

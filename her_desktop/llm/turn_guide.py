@@ -1,0 +1,200 @@
+"""A short guide for one reply, worked out in Python from what the user just said.
+
+The small default LM follows a concrete, turn-specific hint far better than the general rules
+of the persona prompt (measured with ``her-desktop bench companion --part dev``). So the dialogue
+stage adds, after the user's message and for this reply only (the history keeps the message as
+said), a line in brackets that names what kind of turn it is:
+
+- a translation ("how do you say X in Italian", "translate X into Spanish"): the words and the
+  language, and the ask for only the translation — the LM otherwise copies a tone example or
+  answers in the wrong language;
+- a definition ("what does X mean"): one plain sentence;
+- a recall of what the user said ("remind me what I said"): the user's own earlier messages in
+  this conversation, quoted, to sum up speaking to them as "you" (small LMs mix up who said
+  what);
+- a hard moment (loss, illness, failure, worry: ``trouble`` in ``data/reply_style.toml``):
+  acknowledge the feeling first, no advice;
+- a plain question of fact: answer in a sentence, or say she is not sure.
+
+Arithmetic is not guided but answered (``llm.arithmetic``). :func:`turn_guide` is pure and fast
+(regular expressions on one message).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from her_desktop.memory.retrieval import second_person
+
+__all__ = ["EXACT_GUIDES", "Guide", "GuideKind", "translation_request", "troubled", "turn_guide"]
+
+GuideKind = Literal["translate", "define", "recall", "trouble", "fact", "personal"]
+
+EXACT_GUIDES: frozenset[GuideKind] = frozenset({"translate", "define", "recall", "fact"})
+"""Task turns: the reply is generated greedily (its likeliest answer, no sampling)."""
+RECALL_MESSAGES = 4
+"""At most this many of the user's latest messages are quoted for a recall."""
+RECALL_CHARS = 300
+
+_Q = "[\"'“”‘’]"
+_LANGUAGES = (
+    "english|french|spanish|italian|german|portuguese|dutch|swedish|norwegian|danish|finnish|"
+    "polish|czech|greek|turkish|russian|ukrainian|japanese|chinese|mandarin|cantonese|korean|"
+    "arabic|hebrew|hindi|irish|welsh|latin|catalan|romanian|hungarian|indonesian|vietnamese|thai"
+)
+_TRANSLATE = [
+    re.compile(
+        rf"\bhow (?:do|would|can|should) (?:you|i|we|one) say {_Q}?(?P<text>.+?){_Q}?"
+        rf"\s+in (?P<lang>{_LANGUAGES})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\btranslate {_Q}?(?P<text>.+?){_Q}?\s+(?:in)?to (?P<lang>{_LANGUAGES})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\bwhat(?:'s| is) {_Q}?(?P<text>.+?){_Q}?\s+in (?P<lang>{_LANGUAGES})\b", re.IGNORECASE
+    ),
+    re.compile(
+        rf"\b(?:what's|what is|say) the (?P<lang>{_LANGUAGES}) (?:word |phrase )?for "
+        rf"{_Q}?(?P<text>.+?){_Q}?\s*[?.!]*$",
+        re.IGNORECASE,
+    ),
+]
+_DEFINE = [
+    re.compile(rf"\bwhat does (?:the word )?{_Q}?(?P<word>[\w' -]{{1,40}}?){_Q}? mean\b", re.I),
+    re.compile(rf"\bdefine {_Q}?(?P<word>[\w' -]{{1,40}}?){_Q}?\s*[?.!]*$", re.I),
+    re.compile(
+        rf"\bwhat(?:'s| is) the (?:meaning|definition) of {_Q}?(?P<word>[\w' -]{{1,40}}?){_Q}?"
+        r"\s*[?.!]*$",
+        re.I,
+    ),
+    re.compile(rf"\bmeaning of (?:the word )?{_Q}?(?P<word>[\w'-]{{1,40}}){_Q}?\s*[?.!]*$", re.I),
+]
+_RECALL = re.compile(
+    r"\b(?:remind me (?:of )?what i (?:said|told you|was (?:saying|talking about))|"
+    r"what (?:did|have) i (?:just )?(?:say|said|tell you|told you)|"
+    r"what was i (?:saying|talking about|going on about)|"
+    r"(?:sum up|summari[sz]e|recap) what i(?:'ve)? (?:said|told you|been saying)|"
+    r"what (?:was|is) (?:it )?(?:that )?i said)\b",
+    re.IGNORECASE,
+)
+_FACT = re.compile(
+    r"^(?:so |and |hey |ok |okay )?(?:what|who|where|when|which|how (?:many|much|far|long|old|"
+    r"big|tall)|is|are|was|were|does|do|did)\b.{3,120}\?\s*$",
+    re.IGNORECASE,
+)
+_ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
+_RELIEF = re.compile(
+    r"\b(?:out of hospital|back home|recovered|all clear|better now|got the job|passed (?:my|the)|"
+    r"got (?:in|accepted)|accepted|engaged|pregnant|had a baby|promot|won\b(?!')|finally)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Guide:
+    """What kind of turn this is, and the hint for the LM."""
+
+    kind: GuideKind
+    text: str
+
+
+@functools.cache
+def _trouble() -> re.Pattern[str]:
+    raw = (
+        importlib.resources.files("her_desktop.llm")
+        .joinpath("data/reply_style.toml")
+        .read_text(encoding="utf-8")
+    )
+    words: list[str] = tomllib.loads(raw)["trouble"]
+    return re.compile(r"\b(?:" + "|".join(words) + r")", re.IGNORECASE)
+
+
+def troubled(text: str) -> bool:
+    """The message tells of a hard moment (loss, illness, failure, worry, a bad day)."""
+    return _trouble().search(text) is not None and _RELIEF.search(text) is None
+
+
+def _clean(text: str) -> str:
+    return text.strip().strip("\"'“”‘’").strip()
+
+
+def translation_request(user_text: str) -> tuple[str, str] | None:
+    """(phrase, language) when ``user_text`` asks for a translation ("how do you say X in
+    Italian"), else None. The language is capitalised ("Italian")."""
+    text = " ".join(user_text.split())
+    for pattern in _TRANSLATE:
+        match = pattern.search(text)
+        if match is not None:
+            return _clean(match["text"]), match["lang"].capitalize()
+    return None
+
+
+def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Guide | None:
+    """The guide for a reply to ``user_text`` (``earlier_user_messages``: what the user said
+    before in this conversation, oldest first), or None for an ordinary turn."""
+    text = " ".join(user_text.split())
+    if not text:
+        return None
+    translation = translation_request(text)
+    if translation is not None:
+        phrase, lang = translation
+        return Guide(
+            "translate",
+            f'Task: translate "{phrase}" into {lang}. Reply with the {lang} words first, '
+            "exactly as a native speaker would say them, then stop.",
+        )
+    if _RECALL.search(text):
+        said = [" ".join(m.split()) for m in earlier_user_messages if m.strip()]
+        if said:
+            recent = said[-RECALL_MESSAGES:]
+            quoted = " / ".join(f'"{second_person(m[:RECALL_CHARS])}"' for m in recent)
+            kind = (
+                " Then say you're sorry it has been so hard."
+                if troubled(text) or any(troubled(m) for m in recent)
+                else ""
+            )
+            return Guide(
+                "recall",
+                f"Earlier in this conversation they told you (put as you would say it back to "
+                f'them): {quoted}. Sum that up for them in one sentence that starts with "You '
+                f'said".{kind}',
+            )
+    for pattern in _DEFINE:
+        match = pattern.search(text)
+        if match is not None:
+            word = _clean(match["word"])
+            return Guide(
+                "define",
+                f'Task: say in one plain sentence what "{word}" means, starting with '
+                f'"{word[:1].upper() + word[1:]} means".',
+            )
+    if troubled(text):
+        return Guide(
+            "trouble",
+            "They are going through something hard. Start by saying, in your own words, that "
+            "you are sorry or how hard that sounds; stay with their feeling. No advice, no "
+            "offers of help.",
+        )
+    if _FACT.search(text) and not _ABOUT_HER.search(text):
+        return Guide(
+            "fact",
+            "A question of fact: answer it correctly in one short sentence; if you are not sure, "
+            "say so plainly.",
+        )
+    if not text.rstrip().endswith("?") and (_FIRST_PERSON.search(text) or len(text.split()) > 3):
+        return Guide(
+            "personal",
+            "They told you something about their life. First respond to it and to how they "
+            "seem to feel (glad with them if it is good, sorry if it is hard), in your own "
+            "words; no advice.",
+        )
+    return None

@@ -1,0 +1,99 @@
+"""The per-reply guide worked out in Python from the user's message (llm.turn_guide)."""
+
+from __future__ import annotations
+
+import pytest
+
+from her_desktop.llm.reply_filter import ReplyFilter
+from her_desktop.llm.turn_guide import troubled, turn_guide
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "lang"),
+    [
+        ("How do you say 'good night' in German?", "good night", "German"),
+        (
+            "translate “where is the bus stop” into Portuguese",
+            "where is the bus stop",
+            "Portuguese",
+        ),
+        ("what's 'cheers' in Japanese", "cheers", "Japanese"),
+        ("what is the French word for butterfly?", "butterfly", "French"),
+    ],
+)
+def test_translations_name_the_words_and_the_language(text: str, phrase: str, lang: str) -> None:
+    guide = turn_guide(text)
+    assert guide is not None
+    assert guide.kind == "translate"
+    assert f'"{phrase}" into {lang}' in guide.text
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("What does 'serendipity' mean?", "serendipity"),
+        ("define gregarious", "gregarious"),
+        ("what's the meaning of nostalgia?", "nostalgia"),
+    ],
+)
+def test_definitions(text: str, word: str) -> None:
+    guide = turn_guide(text)
+    assert guide is not None
+    assert guide.kind == "define"
+    assert f'"{word}"' in guide.text
+
+
+def test_a_recall_quotes_what_the_user_said_not_what_she_said() -> None:
+    guide = turn_guide(
+        "Can you remind me what I told you?", ["my boiler broke", "and the plumber can't come"]
+    )
+    assert guide is not None
+    assert guide.kind == "recall"
+    assert '"Your boiler broke" / "And the plumber can\'t come"' in guide.text  # as said back
+    assert "sorry" in guide.text  # a broken boiler is a hard moment
+    nothing_yet = turn_guide("what did I say?", [])
+    assert nothing_yet is None or nothing_yet.kind != "recall"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My grandmother died on Sunday.",
+        "I'm so worried about the scan results.",
+        "we had a massive argument and she left",
+        "Got laid off this morning.",
+    ],
+)
+def test_hard_moments_ask_for_acknowledgement_first(text: str) -> None:
+    guide = turn_guide(text)
+    assert guide is not None
+    assert guide.kind == "trouble"
+    assert "sorry" in guide.text
+
+
+@pytest.mark.parametrize(
+    "text", ["my grandad's out of hospital and back home", "We won the quiz, finally!"]
+)
+def test_good_news_is_not_trouble(text: str) -> None:
+    assert not troubled(text)
+
+
+def test_other_turns() -> None:
+    fact = turn_guide("What's the tallest mountain in Africa?")
+    assert fact is not None
+    assert fact.kind == "fact"
+    personal = turn_guide("I started a pottery class today.")
+    assert personal is not None
+    assert personal.kind == "personal"
+    assert turn_guide("What's your favourite colour?") is None  # about her: the persona answers
+    assert turn_guide("   ") is None
+
+
+def test_the_filter_counts_what_it_held_back_before_the_first_sound() -> None:
+    style = ReplyFilter()
+    assert style.accept("Certainly!") is None
+    assert style.held_chars == len("Certainly!")
+    assert style.accept("Oh, that sounds hard.") is not None
+    assert style.accept("Feel free to ask me anything.") is None
+    assert style.held_chars == len("Certainly!")  # only what came before the first sound
+    assert ReplyFilter().held_chars == 0
