@@ -232,6 +232,16 @@ class App:
         self.memory = memory
         self.dialogue.providers.insert(0, memory)
 
+    async def settled(self, timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s``) for the start-up work in the background (the affect
+        detector and labeler, memory) to finish; True when it has. For benches that measure
+        conversations, not start-up."""
+        pending = list(self._background)
+        if not pending:
+            return True
+        _, still = await asyncio.wait(pending, timeout=timeout_s)
+        return not still
+
     async def stop(self) -> None:
         for task in list(self._background):
             task.cancel()

@@ -124,6 +124,10 @@ async def test_the_bench_runs_the_cases_through_the_app(monkeypatch: pytest.Monk
         report = await measure(settings, load_persona("samantha"), ["dev"], raw=raw, engine=engine)
         summary = report["parts"]["dev"]["summary"]
         assert report["reply_filter"] is (not raw)
+        assert report["start_settled"] is True  # the first turn did not race the start-up
+        # filtered: the scored turn's reply repeats the history replies, then a cliché; the
+        # voice waited on both (23 + 27 characters) before the fallback line
+        assert summary["held_chars_total"] == (0 if raw else 50)
         assert summary["turns"] == 2
         assert summary["cliche_turns"] == cliche_turns
         assert summary["task_accuracy"] == right  # filtered: the sum is computed, not guessed

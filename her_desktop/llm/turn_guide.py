@@ -180,9 +180,9 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
     if troubled(text):
         return Guide(
             "trouble",
-            "They are going through something hard. Start by saying, in your own words, that "
-            "you are sorry or how hard that sounds; stay with their feeling. No advice, no "
-            "offers of help.",
+            "Something hard happened to them. Begin with a few words of sympathy in your own "
+            "words (that you're sorry, or how hard that sounds), then stay with how they feel. "
+            "One or two short sentences; no advice, no offers of help.",
         )
     if _FACT.search(text) and not _ABOUT_HER.search(text):
         return Guide(
@@ -195,6 +195,6 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
             "personal",
             "They told you something about their life. First respond to it and to how they "
             "seem to feel (glad with them if it is good, sorry if it is hard), in your own "
-            "words; no advice.",
+            "words, in one or two short sentences; no advice.",
         )
     return None
