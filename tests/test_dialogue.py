@@ -398,7 +398,7 @@ async def test_the_turn_guide_reaches_this_reply_only_and_tasks_are_greedy() -> 
     await col.next_finished()
     last = engine.calls[-1][-1].content
     assert last.startswith("My grandmother died on Sunday.\n\n(")
-    assert "sorry" in last
+    assert "sympathy" in last
     assert engine.params[-1].temperature == 0.7
     assert engine.params[-1].banned_openers  # no "Certainly!" for the voice to wait on
     await bus.publish(UserText("What does 'serendipity' mean?", turn_id=2))

@@ -68,7 +68,7 @@ def test_hard_moments_ask_for_acknowledgement_first(text: str) -> None:
     guide = turn_guide(text)
     assert guide is not None
     assert guide.kind == "trouble"
-    assert "sorry" in guide.text
+    assert "sympathy" in guide.text
 
 
 @pytest.mark.parametrize(
