@@ -214,3 +214,18 @@ def test_cli_lists_found_models(
     assert "tiny (your folder" in out
     assert "chat, llama, speed not measured" in out
     assert str(folder / "tiny.gguf") in out
+
+
+def test_a_measurement_cut_by_the_deadline_is_not_remembered(
+    tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from her_desktop.models import speed
+
+    async def busy(*_args: object) -> speed.SpeedResult:
+        return speed.SpeedResult(0.1, 37.0, 3, complete=False, busy=9.5)
+
+    monkeypatch.setattr(speed, "_measure", busy)
+    result = measure_speed(tiny_gguf, gpu_layers=0)
+    assert result.tokens_per_s == 0.1
+    assert "busy" in result.text
+    assert cached_speed(tiny_gguf, 0) is None

@@ -101,7 +101,7 @@ def _found(args: argparse.Namespace) -> int:
             except LLMError as exc:
                 print(f"! {exc}", file=sys.stderr)
         arch = model.info.architecture if model.info else "?"
-        speed_text = f"{speed.tokens_per_s:.1f} tok/s here" if speed else "speed not measured"
+        speed_text = speed.text if speed else "speed not measured"
         print(f"{model.display}: {model.kind_text}, {arch}, {speed_text}")
         print(f"    {model.path}")
         if model.problem:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,6 +35,16 @@ class SpeedResult:
     first_token_s: float
     tokens: int
     cached: bool = False
+    complete: bool = True
+    """False when the reply was cut by the deadline (then it is not remembered)."""
+    busy: float = 0.0
+    """The computer's load per CPU while measuring (above 1: other work slowed it down)."""
+
+    @property
+    def text(self) -> str:
+        """ "11.8 tokens/s here", with a word when the computer was busy."""
+        note = " (measured while the computer was busy)" if self.busy > 1.0 else ""
+        return f"{self.tokens_per_s:.1f} tokens/s here{note}"
 
 
 def speed_cache_path() -> Path:
@@ -69,6 +80,7 @@ def cached_speed(path: Path, gpu_layers: int | Literal["auto"] = "auto") -> Spee
             float(entry["first_token_s"]),
             int(entry["tokens"]),
             cached=True,
+            busy=float(entry.get("busy", 0.0)),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -83,6 +95,7 @@ def _remember(path: Path, gpu_layers: int | Literal["auto"], result: SpeedResult
         "tokens_per_s": round(result.tokens_per_s, 2),
         "first_token_s": round(result.first_token_s, 3),
         "tokens": result.tokens,
+        "busy": round(result.busy, 2),
     }
     atomic_write_text(speed_cache_path(), json.dumps(data, indent=1, sort_keys=True))
 
@@ -103,7 +116,8 @@ def measure_speed(
         if known is not None:
             return known
     result = asyncio.run(_measure(path, gpu_layers, n_threads, tokens, deadline_s))
-    _remember(path, gpu_layers, result)
+    if result.complete:  # a reply cut by the deadline measured a busy moment, not the model
+        _remember(path, gpu_layers, result)
     return result
 
 
@@ -130,4 +144,17 @@ async def _measure(
     if first is None or stats.tokens < 2:
         raise LLMError(f"{path.name} wrote nothing to measure its speed by.")
     writing = max(stats.total_s - first, 1e-6)
-    return SpeedResult((stats.tokens - 1) / writing, first, stats.tokens)
+    return SpeedResult(
+        (stats.tokens - 1) / writing,
+        first,
+        stats.tokens,
+        complete=stats.finish_reason != "deadline",
+        busy=_load_per_cpu(),
+    )
+
+
+def _load_per_cpu() -> float:
+    try:
+        return os.getloadavg()[0] / (os.cpu_count() or 1)
+    except (OSError, AttributeError):  # Windows has no load average
+        return 0.0

@@ -53,7 +53,7 @@ def _found_offers(
 
 
 def _speed_text(speed: SpeedResult) -> str:
-    return f"{speed.tokens_per_s:.1f} tokens/s here"
+    return speed.text
 
 
 def _offer_text(model: FoundModel, speed: SpeedResult | None) -> str:
