@@ -69,6 +69,7 @@ def test_hard_moments_ask_for_acknowledgement_first(text: str) -> None:
     assert guide is not None
     assert guide.kind == "trouble"
     assert "sympathy" in guide.text
+    assert " them" not in guide.text  # the LM echoed "them" about the user
 
 
 @pytest.mark.parametrize(
@@ -97,3 +98,8 @@ def test_the_filter_counts_what_it_held_back_before_the_first_sound() -> None:
     assert style.accept("Feel free to ask me anything.") is None
     assert style.held_chars == len("Certainly!")  # only what came before the first sound
     assert ReplyFilter().held_chars == 0
+
+
+def test_a_request_is_not_personal_news() -> None:
+    assert turn_guide("Give me a random fun fact.") is None
+    assert turn_guide("tell me a joke") is None

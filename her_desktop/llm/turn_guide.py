@@ -91,6 +91,12 @@ _FACT = re.compile(
     r"big|tall)|is|are|was|were|does|do|did)\b.{3,120}\?\s*$",
     re.IGNORECASE,
 )
+_REQUEST = re.compile(
+    r"^(?:(?:so|ok|okay|hey|please|now)[,\s]+)?(?:give|tell|talk|say|make|write|let's|"
+    r"let us|sing|read|help|show|name|list|suggest|recommend|describe|explain|can you|could "
+    r"you|would you|will you|please)\b",
+    re.IGNORECASE,
+)
 _ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
 _RELIEF = re.compile(
@@ -180,7 +186,9 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
             )
     if troubled(text):
         return Guide(
-            "trouble", "Something hard happened to them: begin with sympathy, in your own words."
+            "trouble",
+            "The user is going through something hard: begin with sympathy, in one or two "
+            "short sentences.",
         )
     if _FACT.search(text) and not _ABOUT_HER.search(text):
         return Guide(
@@ -188,6 +196,10 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
             "A question of fact: answer it correctly in one short sentence; if you are not sure, "
             "say so plainly.",
         )
-    if not text.rstrip().endswith("?") and (_FIRST_PERSON.search(text) or len(text.split()) > 3):
-        return Guide("personal", "Respond first to what they said and how they feel.")
+    if (
+        not text.rstrip().endswith("?")
+        and not _REQUEST.search(text)
+        and (_FIRST_PERSON.search(text) or len(text.split()) > 3)
+    ):
+        return Guide("personal", "Respond first to what the user said and how they feel, briefly.")
     return None
