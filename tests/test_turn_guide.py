@@ -69,7 +69,6 @@ def test_hard_moments_ask_for_acknowledgement_first(text: str) -> None:
     assert guide is not None
     assert guide.kind == "trouble"
     assert "sympathy" in guide.text
-    assert " them" not in guide.text  # the LM echoed "them" about the user
 
 
 @pytest.mark.parametrize(
