@@ -186,9 +186,7 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
             )
     if troubled(text):
         return Guide(
-            "trouble",
-            "The user is going through something hard: begin with sympathy, in one or two "
-            "short sentences.",
+            "trouble", "Something hard happened to them: begin with sympathy, in your own words."
         )
     if _FACT.search(text) and not _ABOUT_HER.search(text):
         return Guide(
@@ -201,5 +199,5 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
         and not _REQUEST.search(text)
         and (_FIRST_PERSON.search(text) or len(text.split()) > 3)
     ):
-        return Guide("personal", "Respond first to what the user said and how they feel, briefly.")
+        return Guide("personal", "Respond first to what they said and how they feel.")
     return None
