@@ -229,3 +229,28 @@ def test_a_measurement_cut_by_the_deadline_is_not_remembered(
     assert result.tokens_per_s == 0.1
     assert "busy" in result.text
     assert cached_speed(tiny_gguf, 0) is None
+
+
+def test_the_app_uses_a_larger_installed_model_only_when_asked(
+    tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from her_desktop.app import make_llm
+    from her_desktop.config import Settings
+    from her_desktop.llm.llamacpp import LlamaCppEngine
+
+    bigger = _model("bigger", 7.0)
+    bigger = FoundModel(tiny_gguf, "ollama", "bigger:7b", 1, bigger.info)
+    monkeypatch.setattr(discover_mod, "installed_default", lambda *_a, **_k: bigger)
+    settings = Settings()
+    engine = make_llm(settings)
+    assert isinstance(engine, LlamaCppEngine)
+    assert engine.model_path == tiny_gguf
+    settings.llm.prefer_installed = False
+    engine = make_llm(settings)
+    assert isinstance(engine, LlamaCppEngine)
+    assert engine.model_path != tiny_gguf
+    settings.llm.prefer_installed = True
+    settings.llm.n_gpu_layers = 0  # CPU only: the small default stays
+    engine = make_llm(settings)
+    assert isinstance(engine, LlamaCppEngine)
+    assert engine.model_path != tiny_gguf
