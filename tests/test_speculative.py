@@ -118,7 +118,8 @@ async def test_the_user_going_on_cancels_the_speculative_reply_and_nothing_of_it
     await bus.publish(UserText("what is a good name for a cat?", turn_id=8, source="voice"))
     done = await col.next_finished()
     assert not done.speculative
-    assert engine.calls[-1][-1].content == "what is a good name for a cat?"
+    # the message as said, then this turn's guide (llm.turn_guide)
+    assert engine.calls[-1][-1].content.startswith("what is a good name for a cat?")
     assert len(engine.calls) == 2
     await stage.stop()
     await bus.close()
@@ -132,7 +133,8 @@ async def test_other_final_words_or_notes_the_speculation_did_not_have_discard_i
     await bus.publish(UserText("is it cold outside?", turn_id=9, source="voice"))
     done = await col.next_finished()
     assert not done.speculative
-    assert engine.calls[-1][-1].content == "is it cold outside?"
+    # the words as said, then this turn's guide (llm.turn_guide)
+    assert engine.calls[-1][-1].content.startswith("is it cold outside?")
     assert engine.active == 0
 
     engine2 = FakeEngine(delay=0.02)
@@ -276,6 +278,7 @@ async def test_a_full_context_leaves_out_a_block_of_old_turns_so_the_next_prompt
     differed right after the system prompt and the LM re-read the whole history each turn."""
     engine = FakeEngine(context_size=600)
     bus, stage, col = await make(engine, max_tokens=100)
+    stage.reply_style = False  # no turn guides: the sizes below are the messages' own
     for turn in range(40):
         await bus.publish(UserText(f"this is message number {turn} of ours", turn_id=turn + 1))
         await col.next_finished()
@@ -359,3 +362,20 @@ def test_only_an_engine_that_computes_locally_speculates_by_default(tiny_gguf: P
     elsewhere = DialogueStage(bus, FakeEngine(), system_prompt="", params=GenerationParams())
     assert local.speculate
     assert not elsewhere.speculate  # a remote engine would bill every thrown-away try
+
+
+async def test_a_guided_turn_is_adopted_too() -> None:
+    """The speculation reads the same turn guide (and settings) as the turn itself."""
+    engine = FakeEngine()
+    bus, stage, col = await make(engine)
+    said = "My grandmother died on Sunday."
+    await bus.publish(PartialTranscript(1, said, pause=True))
+    spec = await speculating(stage)
+    await wait_until(lambda: spec.stats.finish_reason is not None)
+    await bus.publish(UserText(said, turn_id=7, source="voice"))
+    done = await col.next_finished()
+    assert done.speculative
+    assert len(engine.calls) == 1
+    assert "sympathy" in engine.calls[0][-1].content
+    await stage.stop()
+    await bus.close()
