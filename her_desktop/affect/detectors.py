@@ -1,4 +1,5 @@
-"""Which text detector to use: the blend where the MiniLM package is installed, else the lexicon.
+"""Which text detector to use: the MiniLM head (with the lexicon and prototypes) where the MiniLM
+package is installed, else the lexicon.
 
 ``create_detector`` may take a couple of seconds when it embeds the prototypes: call it from a
 worker thread (``asyncio.to_thread``), never on the event loop.
@@ -31,4 +32,10 @@ def create_detector(*, use_embeddings: bool = True) -> EmotionDetector:
         return lexicon
     if prototypes is None:
         return lexicon
+    try:
+        from her_desktop.affect.head import EmotionHead, HeadDetector
+
+        return HeadDetector(lexicon, prototypes, EmotionHead.load())
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("affect: the emotion head could not be loaded (%s); using the blend", exc)
     return BlendDetector(lexicon, prototypes)

