@@ -79,6 +79,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--set", default="locked", choices=["locked", "dev", "eval"], help="labelled set"
     )
     baff.add_argument("--no-lm", action="store_true", help="skip the LM candidates")
+    baff.add_argument(
+        "--voice",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="instead: bench voice with the refined estimate off then on (RUNS each)",
+    )
     bvoice = bsub.add_parser("voice", help="end of speech → first sound, per stage; barge-in")
     bvoice.add_argument("--runs", type=int, default=5)
     bvoice.add_argument("--compare", action="store_true", help="also run a sequential baseline")
@@ -258,8 +265,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
         return run_llm_bench(runs=args.runs, model=args.model, out=args.out)
     if args.bench_command == "affect":
-        from her_desktop.bench.affect import run_affect_bench
+        from her_desktop.bench.affect import run_affect_bench, run_refine_voice_bench
 
+        if args.voice:
+            return run_refine_voice_bench(args.out, runs=args.voice)
         return run_affect_bench(out=args.out, set_name=args.set, use_lm=not args.no_lm)
     if args.bench_command == "voice":
         from her_desktop.bench.voice import run_voice_bench

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.affect.base import EmotionDetector, TextAffect
-from her_desktop.affect.combine import DEFAULT_CALIBRATION, Calibration, combine
+from her_desktop.affect.combine import Calibration, calibration_for, combine
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.history import MoodSample
 from her_desktop.affect.lm_label import LMLabeler
@@ -66,11 +66,13 @@ class _Audio:
 
 @dataclass(frozen=True, slots=True)
 class _Turn:
-    """A turn's fast estimate, what the tracker recorded, and the voice's arousal offset."""
+    """A turn's fast estimate, what the tracker recorded, the voice's arousal offset, and the
+    combination trained for the fast detector that made the estimate."""
 
     fast: TextAffect
     sample: MoodSample
     voice_arousal: float
+    calibration: Calibration
 
 
 class AffectService:
@@ -87,7 +89,7 @@ class AffectService:
         checkins_enabled: bool,
         clock: Clock = time.time,
         labeler: LMLabeler | None = None,
-        calibration: Calibration = DEFAULT_CALIBRATION,
+        calibration: Calibration | None = None,
     ) -> None:
         self.bus = bus
         self.detector = detector
@@ -121,7 +123,8 @@ class AffectService:
 
     async def before_reply(self, turn_id: int, user_text: str) -> str | None:
         audio = self._audio.pop(turn_id, None)
-        affect, voice = await asyncio.to_thread(self._estimate, user_text, audio)
+        detector = self.detector
+        affect, voice = await asyncio.to_thread(self._estimate, detector, user_text, audio)
         arousal = affect.arousal
         offset = 0.0
         source: Literal["text", "text+voice"] = "text"
@@ -136,7 +139,8 @@ class AffectService:
         async with self._tracker_lock:  # the history may be SQLite: off the loop, in order
             changes = await asyncio.to_thread(self.tracker.add, sample)
         if self.labeler is not None:
-            self._turns[turn_id] = _Turn(affect, sample, offset)
+            calibration = self.calibration or calibration_for(detector.name)
+            self._turns[turn_id] = _Turn(affect, sample, offset, calibration)
             while len(self._turns) > MAX_PENDING_TURNS:
                 self._turns.popitem(last=False)
         mood = self._publish_mood(now, changes)
@@ -179,11 +183,11 @@ class AffectService:
         except LLMError as exc:  # BusyError: it gave way to a reply; the fast estimate stays
             log.info("affect: LM refinement skipped: %s", exc)
             return
-        refined = combine(turn.fast, probs, self.calibration)
+        refined = combine(turn.fast, probs, turn.calibration)
         if refined.label == "surprise":  # good or bad news? the words rarely say
             with contextlib.suppress(LLMError):
                 good = await self.labeler.polarity(user_text)
-                refined = combine(turn.fast, probs, self.calibration, surprise_valence=good)
+                refined = combine(turn.fast, probs, turn.calibration, surprise_valence=good)
         arousal = clamp(refined.arousal + turn.voice_arousal, 0.0, 1.0)
         self._publish_estimate(turn_id, refined, arousal, "lm")
         old = turn.sample
@@ -220,8 +224,10 @@ class AffectService:
                 self._checkin_reason = _why(change.kind)
         return mood
 
-    def _estimate(self, text: str, audio: _Audio | None) -> tuple[TextAffect, ProsodyResult | None]:
-        affect = self.detector.detect(text)
+    def _estimate(
+        self, detector: EmotionDetector, text: str, audio: _Audio | None
+    ) -> tuple[TextAffect, ProsodyResult | None]:
+        affect = detector.detect(text)
         voice = None
         if audio is not None:
             try:

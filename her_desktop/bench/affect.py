@@ -11,9 +11,13 @@ Candidates, where available here:
 
 * ``lexicon`` — the default fast path (no model);
 * ``minilm-prototypes`` and the blend ``lexicon+minilm-prototypes`` — the optional MiniLM;
+* ``lexicon+minilm-prototypes+minilm-head`` — the trained head on MiniLM (``affect.head``),
+  what ``create_detector`` picks where MiniLM is installed (trained on the dev and eval sets:
+  its figures on those two sets are not a test);
 * ``lexicon+valence(vader)`` — the lexicon with VADER's valence, where installed;
 * ``lm-label`` — the default LM as a one-label classifier (``affect.lm_label``);
-* ``combined`` — ``affect.combine`` of the fast detector and the LM (the refined estimate).
+* ``combined`` — ``affect.combine`` of the fast detector and the LM (the refined estimate:
+  the log-linear pool calibrated for the fast detector, ``combine.calibration_for``).
 
 Per candidate: accuracy, macro-F1 (and F1 per label), the confusion matrix, valence-sign accuracy
 (gold sign + / - / 0 against the predicted valence with a dead zone of ``SIGN_DEAD_ZONE``;
@@ -26,6 +30,8 @@ table to stderr).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +41,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from her_desktop.affect.base import EMOTIONS, EmotionDetector, TextAffect, as_label
-from her_desktop.affect.combine import DEFAULT_CALIBRATION, Calibration, combine
+from her_desktop.affect.blend import BlendDetector
+from her_desktop.affect.combine import (
+    HEAD_DETECTOR_SUFFIX,
+    Calibration,
+    calibration_for,
+    combine,
+)
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.lexicon import default_lexicon
 from her_desktop.affect.lm_label import LMLabeler
@@ -44,7 +56,9 @@ from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.events import EmotionLabel
 
 if TYPE_CHECKING:
+    from her_desktop.config import Settings
     from her_desktop.llm.base import LLMEngine
+    from her_desktop.persona import Persona
 
 SIGN_DEAD_ZONE = 0.1
 PASSES = 3
@@ -178,8 +192,14 @@ def candidates(
         return PrototypeDetector.create()
 
     def blend() -> EmotionDetector | None:
+        from her_desktop.affect.embedding import PrototypeDetector
+
+        embedding = PrototypeDetector.create()
+        return BlendDetector(LexiconDetector(), embedding) if embedding is not None else None
+
+    def head() -> EmotionDetector | None:
         detector = chosen if chosen is not None else create_detector()
-        return detector if detector.name != "lexicon" else None
+        return detector if detector.name.endswith(HEAD_DETECTOR_SUFFIX) else None
 
     def with_vader() -> EmotionDetector | None:
         fn = vader_valence()
@@ -189,6 +209,7 @@ def candidates(
         ("lexicon", lexicon),
         ("minilm-prototypes", prototypes),
         ("lexicon+minilm-prototypes", blend),
+        ("lexicon+minilm-prototypes+minilm-head", head),
         ("lexicon+valence(vader)", with_vader),
     ]
 
@@ -199,7 +220,7 @@ def run_affect_bench(
     set_name: str = "locked",
     engine: LLMEngine | None = None,
     use_lm: bool = True,
-    calibration: Calibration = DEFAULT_CALIBRATION,
+    calibration: Calibration | None = None,
 ) -> int:
     """Run the bench on the set ``set_name``; write JSON to ``out`` (stdout when None).
     ``use_lm``: also the LM candidates, with ``engine`` (default: the configured LM)."""
@@ -236,6 +257,8 @@ def run_affect_bench(
         result["load_s"] = load_s
         _add(report, name, result)
     if use_lm:
+        calibration = calibration or calibration_for(chosen.name)
+        report["combination"] = type(calibration).__name__.lower()
         _lm_candidates(report, items, chosen, engine, calibration)
     write_report(report, out)
     return 0
@@ -302,3 +325,95 @@ def _lm_candidates(
     result = score(items, combined, latencies)
     result["fast"] = fast.name
     _add(report, "combined", result)
+
+
+async def refine_on_off(
+    settings: Settings, persona: Persona, *, runs: int = 3, settle_s: float = 20.0
+) -> dict[str, Any]:
+    """``bench voice`` with the refined estimate off, then on, in one process: the voice
+    figures of both (first sound must not move) and, when on, how long the refinement took
+    after the turn's end (``after_reply`` called → the refined estimate published; a turn
+    whose refinement gave way or found the model busy counts as not refined). Before each
+    voice run the bench waits up to ``settle_s`` for the last turn's refinement to end (a user
+    rarely speaks again within a second), then resets the conversation as ``bench voice``
+    does."""
+    from her_desktop.affect.service import AffectService
+    from her_desktop.bench import voice
+
+    original_after = AffectService.after_reply
+    original_publish = AffectService._publish_estimate
+    original_fresh = voice._fresh_conversation
+    timings: list[float] = []
+    refined: list[int] = []
+    lm_published: list[float] = []
+    idle = asyncio.Event()
+    idle.set()
+
+    async def timed(self: AffectService, turn_id: int, user_text: str, reply_text: str) -> None:
+        idle.clear()
+        start = time.perf_counter()
+        try:
+            await original_after(self, turn_id, user_text, reply_text)
+        finally:
+            idle.set()
+            done = [t for t in lm_published if t >= start]
+            if done:
+                timings.append((done[0] - start) * 1000.0)
+            refined.append(int(bool(done)))
+
+    def publish(
+        self: AffectService, turn_id: int, affect: TextAffect, arousal: float, source: Any
+    ) -> None:
+        if source == "lm":
+            lm_published.append(time.perf_counter())
+        original_publish(self, turn_id, affect, arousal, source)
+
+    async def fresh(app: Any) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(settle_s):
+                await asyncio.sleep(0.5)  # the turn's after_reply starts once her audio ends
+                await idle.wait()
+        await original_fresh(app)
+
+    report: dict[str, Any] = {"bench": "affect-refine-voice", "machine": machine_info()}
+    for mode in ("off", "on"):
+        settings.affect.lm_refine = mode
+        timings.clear()
+        refined.clear()
+        AffectService.after_reply = timed  # type: ignore[method-assign]
+        AffectService._publish_estimate = publish  # type: ignore[method-assign]
+        voice._fresh_conversation = fresh
+        try:
+            result = await voice.measure(settings, persona, runs=runs)
+        finally:
+            AffectService.after_reply = original_after  # type: ignore[method-assign]
+            AffectService._publish_estimate = original_publish  # type: ignore[method-assign]
+            voice._fresh_conversation = original_fresh
+        entry: dict[str, Any] = {
+            "first_played": result["metrics"].get("first_played"),
+            "lm_first_token": result["metrics"].get("lm_first_token"),
+            "problems": result["problems"],
+        }
+        if mode == "on":
+            entry["refined_turns"] = sum(refined)
+            entry["turns"] = len(refined)
+            entry["refine_after_turn_end_ms"] = (
+                summarize([{"ms": v} for v in timings])["ms"] if timings else None
+            )
+        report[mode] = entry
+        print(f"refine {mode}: {entry}", file=sys.stderr)
+    report["machine_load_after"] = list(os.getloadavg())
+    return report
+
+
+def run_refine_voice_bench(out: Path | None, *, runs: int = 3) -> int:
+    from her_desktop.cli.common import load_config_and_persona, prepare_default_model
+
+    settings, persona = load_config_and_persona()
+    if settings.llm.engine == "llamacpp":
+        prepare_default_model(settings.llm.model)
+    load_before = list(os.getloadavg())
+    report = asyncio.run(refine_on_off(settings, persona, runs=runs))
+    report["machine_load_before"] = load_before
+    write_report(report, out)
+    return 0
