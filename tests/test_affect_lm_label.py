@@ -23,6 +23,8 @@ from her_desktop.affect.history import InMemoryMoodHistory, MoodSample, Revisabl
 from her_desktop.affect.lm_label import (
     ANSWERS,
     LABEL_FORMS,
+    MIN_POLARITY,
+    POLARITY_CENTRE,
     POLARITY_QUESTION,
     SYSTEM,
     LMLabeler,
@@ -259,6 +261,17 @@ async def test_a_surprise_gets_its_sign_from_the_polarity_question() -> None:
     assert refined.valence >= 0.2
     assert engine.scored[-1][-1].content == POLARITY_QUESTION
     await bus.close()
+
+
+async def test_the_polarity_is_centred_on_the_models_lean() -> None:
+    engine = LabelEngine({})
+    labeler = LMLabeler(engine)
+    engine.good = 0.6  # P(good) - P(bad) = 0.2: below the model's usual lean, so bad news
+    assert await labeler.polarity("so the shop is shut?") <= -0.1
+    engine.good = 0.7  # 0.4
+    assert await labeler.polarity("so the shop is shut?") >= 0.1
+    engine.good = (1.0 + POLARITY_CENTRE) / 2  # at the centre: still a sign
+    assert abs(await labeler.polarity("so the shop is shut?")) == pytest.approx(MIN_POLARITY)
 
 
 async def test_a_busy_model_keeps_the_fast_estimate() -> None:

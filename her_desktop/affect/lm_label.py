@@ -66,6 +66,11 @@ POLARITY_QUESTION: Final = (
     "Is what happened good news or bad news for the person who said it? Answer good or bad."
 )
 POLARITY_FORMS: Final = {"good": ("good",), "bad": ("bad",)}
+POLARITY_CENTRE: Final = 0.32
+"""The small model leans to "good": on the dev set's surprises its P(good) - P(bad) ran 0.26-0.46
+for good news and 0.11-0.40 for bad. Centred here (0.30-0.34 measured alike), the sign is right
+for 74 % of the dev surprises, against 61 % uncentred and 30 % for the fast estimate's sign."""
+MIN_POLARITY: Final = 0.1
 
 LABEL_FORMS: Final[Mapping[EmotionLabel, tuple[str, ...]]] = {e: (ANSWERS[e],) for e in EMOTIONS}
 """The answer forms scored for each label (their probabilities are summed), each scored whole
@@ -142,8 +147,9 @@ class LMLabeler:
         return label_probabilities(logprobs)
 
     async def polarity(self, text: str) -> float:
-        """How good (1) or bad (-1) the surprise in ``text`` is for the speaker: P(good) -
-        P(bad) of the follow-up answer. Raises like ``probabilities``."""
+        """How good (+) or bad (-) the surprise in ``text`` is for the speaker: P(good) -
+        P(bad) of the follow-up answer less ``POLARITY_CENTRE``, never smaller in size than
+        ``MIN_POLARITY`` (a surprise is good or bad news). Raises like ``probabilities``."""
         forms = [f for group in POLARITY_FORMS.values() for f in group]
         logprobs = await self.engine.score_labels(
             polarity_messages(text), forms, deadline_s=self.deadline_s
@@ -152,4 +158,7 @@ class LMLabeler:
             sum(math.exp(logprobs[f]) for f in POLARITY_FORMS[k] if f in logprobs)
             for k in ("good", "bad")
         )
-        return (good - bad) / (good + bad) if good + bad > 0.0 else 0.0
+        if good + bad <= 0.0:
+            return 0.0
+        centred = (good - bad) / (good + bad) - POLARITY_CENTRE
+        return math.copysign(max(abs(centred), MIN_POLARITY), centred)
