@@ -84,3 +84,36 @@ def test_bench_reports_the_lm_and_the_combination(
     assert combined["fast"] == "lexicon"
     assert set(combined["confusion"]) == set(EMOTIONS)
     assert combined["valence_sign_accuracy"] >= 0.0
+
+
+async def test_refine_on_off_times_the_refinement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrappers of the on/off voice bench, around a stand-in for ``bench voice``'s measure
+    (the real one loads every model: ``her-desktop bench affect --voice 3``)."""
+    from her_desktop.bench import voice
+    from her_desktop.config import Settings
+    from tests.test_affect_lm_label import LabelEngine, make_service
+
+    text = "they want to run more tests on my dad's scan"
+    calls: list[str] = []
+
+    async def fresh(app: object) -> None:
+        calls.append("fresh")
+
+    async def fake_measure(settings: Settings, persona: object, *, runs: int) -> dict[str, object]:
+        calls.append(settings.affect.lm_refine)
+        bus, service, _ = await make_service(LabelEngine({text: "fear"}))
+        await service.before_reply(1, text)
+        if settings.affect.lm_refine == "on":
+            await service.after_reply(1, text, "Oh no.")
+        await voice._fresh_conversation(None)  # type: ignore[arg-type]
+        await bus.close()
+        return {"metrics": {"first_played": {"median": 1.0}}, "problems": []}
+
+    monkeypatch.setattr(voice, "_fresh_conversation", fresh)
+    monkeypatch.setattr(voice, "measure", fake_measure)
+    report = await bench.refine_on_off(Settings(), object(), runs=1, settle_s=1.0)  # type: ignore[arg-type]
+    assert calls == ["off", "fresh", "on", "fresh"]
+    assert report["off"]["first_played"] == {"median": 1.0}
+    assert report["on"]["refined_turns"] == 1
+    assert report["on"]["refine_after_turn_end_ms"]["median"] > 0.0
+    assert voice._fresh_conversation is fresh  # restored
