@@ -139,7 +139,8 @@ class AffectSettings(_Section):
     """How the user's feelings are estimated each turn."""
 
     use_embeddings: bool = True
-    """Blend the lexicon with all-MiniLM-L6-v2 prototypes where the model is installed."""
+    """Where all-MiniLM-L6-v2 is installed, read emotion with its embedding (a trained head,
+    mixed with the lexicon and prototypes: ``affect.head``)."""
     lm_refine: Literal["auto", "on", "off"] = "auto"
     """Refine the estimate with the LM after each reply (a one-label classification, a few
     hundred ms on a CPU, never delaying a reply); "auto" and "on": wherever the engine can score
