@@ -291,6 +291,7 @@ def build_app(
         MoodTracker.restore(InMemoryMoodHistory()),  # the stored one replaces it in start()
         checkins_enabled=settings.privacy.checkins_enabled,
         labeler=LMLabeler(llm) if settings.affect.lm_refine != "off" else None,
+        voice_arousal=settings.affect.voice_arousal,
     )
     return App(
         bus=bus,

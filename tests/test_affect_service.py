@@ -29,7 +29,7 @@ class Clock:
 
 
 async def make_service(
-    *, checkins: bool, now: float = 0.0
+    *, checkins: bool, now: float = 0.0, voice_arousal: bool = False
 ) -> tuple[Bus, AffectService, list[Event], Clock]:
     bus = Bus()
     seen: list[Event] = []
@@ -40,7 +40,14 @@ async def make_service(
     bus.subscribe((AffectEstimate, MoodUpdate, MoodChange), record, name="test")
     clock = Clock(now)
     tracker = MoodTracker(InMemoryMoodHistory(), clock=clock, tz=TZ)
-    service = AffectService(bus, LexiconDetector(), tracker, checkins_enabled=checkins, clock=clock)
+    service = AffectService(
+        bus,
+        LexiconDetector(),
+        tracker,
+        checkins_enabled=checkins,
+        clock=clock,
+        voice_arousal=voice_arousal,
+    )
     return bus, service, seen, clock
 
 
@@ -112,7 +119,7 @@ async def test_low_stretch_publishes_change_and_checkin_only_when_enabled() -> N
 
 
 async def test_voice_audio_makes_it_text_plus_voice_and_raises_arousal() -> None:
-    bus, service, seen, _ = await make_service(checkins=False)
+    bus, service, seen, _ = await make_service(checkins=False, voice_arousal=True)
     rate = 16000
     t = np.arange(rate * 2) / rate
     loud_fast_high = (
@@ -131,8 +138,18 @@ async def test_voice_audio_makes_it_text_plus_voice_and_raises_arousal() -> None
     await bus.close()
 
 
-async def test_audio_for_other_turns_is_bounded_and_not_misused() -> None:
+async def test_voice_audio_is_ignored_by_default() -> None:
     bus, service, seen, _ = await make_service(checkins=False)
+    service.set_turn_audio(1, np.full(16000, 0.5, dtype=np.float32), 16000)
+    assert not service._audio
+    await service.before_reply(1, "The results came back today")
+    await wait_until(lambda: any(isinstance(e, AffectEstimate) for e in seen))
+    assert [e.source for e in seen if isinstance(e, AffectEstimate)] == ["text"]
+    await bus.close()
+
+
+async def test_audio_for_other_turns_is_bounded_and_not_misused() -> None:
+    bus, service, seen, _ = await make_service(checkins=False, voice_arousal=True)
     for turn in range(10):
         service.set_turn_audio(turn, np.zeros(100, dtype=np.float32), 16000)
     assert len(service._audio) <= 4

@@ -37,6 +37,7 @@ def words(text: str) -> set[str]:
 async def test_a_spoken_question_is_heard_answered_and_spoken(tmp_path: Path) -> None:
     """Real VAD + Whisper + hibari around a scripted LM: speech in, her voice out."""
     settings = Settings()
+    settings.affect.voice_arousal = True  # off by default; the real prosody path still works
     persona = resolve_persona("samantha").persona
     engine = FakeEngine(["Paris is the capital. ", "It is lovely in spring."])
     app = build_app(settings, persona, engine=engine, with_memory=False)

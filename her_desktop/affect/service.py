@@ -3,8 +3,9 @@
 ``AffectService`` implements ``TurnContextProvider``. Before each reply it:
 
 1. estimates the turn's emotion from the text (in a worker thread: the blended detector takes
-   ~15 ms) and, when the turn's audio was handed over with ``set_turn_audio``, adds the voice's
-   arousal offset (``source="text+voice"``);
+   ~15 ms) and, only with ``voice_arousal`` (off by default: measured no help, see
+   ``config.AffectSettings.voice_arousal``) when the turn's audio was handed over with
+   ``set_turn_audio``, adds the voice's arousal offset (``source="text+voice"``);
 2. publishes ``AffectEstimate``, records a ``MoodSample`` in the tracker, publishes
    ``MoodUpdate`` and any ``MoodChange`` the sample completes;
 3. returns a short tone note for the prompt (``tone.tone_note``) — data about the user's mood,
@@ -90,6 +91,7 @@ class AffectService:
         clock: Clock = time.time,
         labeler: LMLabeler | None = None,
         calibration: Calibration | None = None,
+        voice_arousal: bool = False,
     ) -> None:
         self.bus = bus
         self.detector = detector
@@ -98,6 +100,7 @@ class AffectService:
         self.clock = clock
         self.labeler = labeler
         self.calibration = calibration
+        self.voice_arousal = voice_arousal
         self.voice_baseline = VoiceBaseline()
         self._audio: OrderedDict[int, _Audio] = OrderedDict()
         self._turns: OrderedDict[int, _Turn] = OrderedDict()
@@ -116,7 +119,10 @@ class AffectService:
         return detector.name
 
     def set_turn_audio(self, turn_id: int, samples: npt.ArrayLike, sample_rate: int) -> None:
-        """Hand over the audio of a voice turn (before its ``before_reply``)."""
+        """Hand over the audio of a voice turn (before its ``before_reply``); ignored unless
+        ``voice_arousal``."""
+        if not self.voice_arousal:
+            return
         self._audio[turn_id] = _Audio(np.asarray(samples, dtype=np.float32), int(sample_rate))
         while len(self._audio) > MAX_PENDING_AUDIO:
             self._audio.popitem(last=False)
