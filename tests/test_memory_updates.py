@@ -11,7 +11,7 @@ from her_desktop.bus import Bus
 from her_desktop.cli import memory_cmd
 from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.store import MemoryStore
+from her_desktop.memory.store import MemoryStore, NewMemory
 
 
 @pytest.fixture
@@ -96,3 +96,134 @@ async def test_an_old_episode_with_a_replaced_value_is_not_recalled(
     home = service.store.get_by_subject("user.home")
     assert home is not None
     assert [h.text for h in service.store.history(home.id)] == ["I live in Denver."]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "subject", "now", "was"),
+    [
+        (["we got a kitten, we called her Whiskers"],
+         "we call the kitten Ziggy now, Whiskers didn't fit her at all", "pet.cat.name",
+         "My kitten is called Ziggy.", "My kitten is called Whiskers."),
+        (["my brother Christoph is coming for dinner friday"],
+         "actually it's Kristof with a K, not Christoph, he changed the spelling years ago",
+         "people.brother.name", "My brother is called Kristof.", "My brother is called Christoph."),
+        (["I live in Bath."], "I'm renting a flat in Bristol now", "user.home",
+         "I live in Bristol.", "I live in Bath."),
+        (["hello", "I live in Lyon."], "big news, I moved to Porto", "user.home",
+         "I live in Porto.", "I live in Lyon."),
+    ],
+)  # fmt: skip
+async def test_more_ways_of_saying_an_update(
+    service: MemoryService, first: list[str], then: str, subject: str, now: str, was: str
+) -> None:
+    await _say(service, *first, then)
+    assert _current(service, subject) == (now, [was])
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "asked", "now", "old"),
+    [
+        ("I've started a pottery class on Wednesdays at the Clay Barn",
+         "the pottery class moved to Thursdays", "What day is my pottery class?",
+         "Thursdays", "Wednesday"),
+        ("I've got a dentist appointment on Tuesday at nine",
+         "the dentist called, it's moved to Thursday at two", "When is my dentist appointment?",
+         "Thursday at two", "Tuesday"),
+    ],
+)  # fmt: skip
+async def test_a_rescheduled_plan_changes_its_day_and_keeps_the_old_as_history(
+    service: MemoryService, first: str, then: str, asked: str, now: str, old: str
+) -> None:
+    await _say(service, first, then)
+    changed = [m for m in service.store.memories() if now in m.text]
+    assert changed
+    assert any(old in h.text for h in service.store.history(changed[0].id))
+    notes = await service.before_reply(51, asked)
+    assert notes is not None
+    assert now in notes
+    assert old not in notes
+
+
+async def test_a_move_with_nothing_to_change_is_kept_as_an_episode(service: MemoryService) -> None:
+    await _say(service, "the yoga class moved to Fridays")
+    assert [m.text for m in service.store.memories()] == ["the yoga class moved to Fridays."]
+
+
+@pytest.mark.parametrize(
+    ("told", "asked"),
+    [
+        (["my grandmother Rosa is 92 and lives in Naples"], "What's my grandmother's surname?"),
+        (["I'm training for the Berlin marathon in September"], "What's my best marathon time?"),
+        (["we're having pizza night on friday", "my favourite band is Radiohead"],
+         "What's my favourite pizza?"),
+        (["I've got a dentist appointment on Tuesday"], "What's my dentist's name?"),
+        (["my friend Bea is getting married in Sicily"], "What's the name of the venue?"),
+        (["I'm a paramedic now"], "How long have I been a paramedic?"),
+    ],
+)  # fmt: skip
+async def test_a_note_on_the_topic_that_does_not_say_what_is_asked_is_not_an_answer(
+    service: MemoryService, told: list[str], asked: str
+) -> None:
+    await _say(service, *told)
+    notes = await service.before_reply(52, asked)
+    assert notes is not None
+    assert "you do not know it yet" in notes
+
+
+@pytest.mark.parametrize(
+    ("told", "asked", "expect"),
+    [
+        (["my niece Ana is visiting", "she's obsessed with dinosaurs"],
+         "What is my niece obsessed with?", "Your niece is obsessed with dinosaurs."),
+        (["we adopted a puppy", "he chews everything"], "What does my puppy chew?",
+         "Your puppy chews everything."),
+        (["my mum's having hip surgery on the 9th", "I'm a bit worried about her"],
+         "What am I worried about?", "hip surgery"),
+        (["my brother Kristof is coming over", "he's a carpenter"], "What does my brother do?",
+         "Your brother is a carpenter."),
+        (["I run a little bookshop called Page Turner"], "What's my shop called?", "Page Turner"),
+    ],
+)  # fmt: skip
+async def test_what_is_said_about_someone_named_before_is_kept(
+    service: MemoryService, told: list[str], asked: str, expect: str
+) -> None:
+    await _say(service, *told)
+    notes = await service.before_reply(53, asked)
+    assert notes is not None
+    assert expect in notes
+    assert "you do not know it yet" not in notes
+
+
+async def test_style_and_feedback_subjects_are_left_alone(service: MemoryService) -> None:
+    """her_desktop.feedback keeps its rules and ratings as ``style:*`` / ``feedback:*``
+    preferences: memory never re-files them (as an episode), corrects or quotes them."""
+    said = "I asked you for short replies today."
+    owned = {
+        "style:length": said,
+        "style:name": "Call the user Sammy.",
+        "feedback:7": "👎 on a 5-sentence reply.",
+    }
+    with service.store.turn() as tx:
+        for subject, text in owned.items():
+            vector = service.embedder.embed([text])[0]
+            tx.upsert_memory(
+                NewMemory(
+                    kind="preference",
+                    text=text,
+                    subject=subject,
+                    confidence=1.0,
+                    embedding=vector,
+                    embedder=service.embedder.name,
+                ),
+                source_message_id=None,
+            )
+    await _say(service, said, "Actually it's Sam, not Sammy.")
+    for subject, text in owned.items():
+        record = service.store.get_by_subject(subject)
+        assert record is not None
+        assert (record.kind, record.text) == ("preference", text)
+        assert service.store.history(record.id) == []
+    assert any(m.subject is None and m.text == said for m in service.store.memories())
+    notes = await service.before_reply(54, "What did I ask you for today? Sammy?") or ""
+    assert "Call the user" not in notes
+    assert "5-sentence" not in notes

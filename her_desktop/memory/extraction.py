@@ -109,6 +109,8 @@ class Candidate:
     """the user's own words for it (the LM's ``value``), when known"""
     replaces: tuple[str, str] | None = None
     """a correction ("it's Ana, not Anna"): (old word, new word) in what is stored"""
+    moves: tuple[str, str] | None = None
+    """a rescheduled plan ("the class moved to Thursdays"): (topic words, new day or time)"""
 
 
 def clamp(value: float, lo: float, hi: float) -> float:

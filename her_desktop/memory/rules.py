@@ -114,7 +114,8 @@ EVENT_START: Final = re.compile(
 )
 FILLERS: Final = re.compile(
     r"^((actually|well|oh|so|and|but|also|anyway|btw|by the way|um+|uh+|hm+|hey|hi|no|yes|"
-    r"yeah|ok|okay|oh and|you know what|wait|sorry|right|honestly|I mean)[,!.]?\s+)+",
+    r"yeah|ok|okay|oh and|you know what|wait|sorry|right|honestly|I mean|big news|good news|"
+    r"bad news|guess what|news|update)[,!.:]?\s+)+",
     re.IGNORECASE,
 )
 SKIP_START: Final = re.compile(
@@ -136,6 +137,23 @@ _ABBREVIATIONS: Final = (
 )
 ABBREVIATIONS: Final = frozenset(_ABBREVIATIONS.split())
 MAX_CLAUSE_WORDS: Final = 16
+_DAYS: Final = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?"
+_MONTHS: Final = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+)
+_CLOCK: Final = (
+    r"(?:\d{1,2}(?:[:.]\d\d)?(?: ?[ap]\.?m\.?)?|noon|midday|one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|eleven|twelve)(?: ?[ap]\.?m\.?| o'clock| thirty| fifteen)?"
+)
+WHEN_PHRASE: Final = (
+    rf"(?:(?:on |every |next )?{_DAYS}(?: (?:morning|afternoon|evening|night)s?)?"
+    rf"(?: (?:at|from) {_CLOCK})?|(?:on )?the \d{{1,2}}(?:st|nd|rd|th)(?: of {_MONTHS})?"
+    rf"(?: at {_CLOCK})?|(?:in |next )?{_MONTHS}(?: \d{{1,2}}(?:st|nd|rd|th)?)?|at {_CLOCK}|"
+    r"tomorrow|next week|next month|the weekend|next weekend)"
+)
+"""a day, date or time ("Thursday at two", "Wednesdays", "the 12th", "March")"""
+_MOVE_NOISE: Final = "called rang phoned texted emailed said told just now"
+MOVE_NOISE: Final = frozenset(_MOVE_NOISE.split())
 MAX_SENTENCE_CHARS: Final = 1000
 MAX_SUBJECT_WORDS: Final = 4
 
@@ -216,6 +234,11 @@ _DROPPED_SUBJECT_VERBS: Final = (
     "ran walked watched read wrote called lost found tried"
 )
 DROPPED_SUBJECT_VERBS: Final = frozenset(_DROPPED_SUBJECT_VERBS.split())
+_EVALUATIVE: Final = (
+    "great lovely nice fine amazing awesome brilliant sweet cute ok okay good bad wonderful "
+    "fun funny kind lovely best worst cool"
+)
+EVALUATIVE: Final = frozenset(_EVALUATIVE.split())
 UPDATE_WORDS: Final = re.compile(
     r"\b(now|anymore|any more|no longer|actually|instead|moved|renamed|changed|not)\b", re.I
 )
@@ -265,16 +288,22 @@ class RuleExtractor:
 
     def __init__(self) -> None:
         self.last_named: _Named | None = None
+        self.last_said: str | None = None
+        """the last sentence that told something (what "her" in "I'm worried about her" is)"""
         self._methods = (
-            self._name, self._rename, self._named, self._pronoun, self._lives, self._favorite,
-            self._no_longer, self._like, self._avoid, self._worry, self._plan, self._about_me,
+            self._name, self._got_pet, self._rename, self._named, self._pronoun, self._lives,
+            self._favorite, self._no_longer, self._like, self._avoid, self._worry, self._plan,
+            self._their_job, self._about_me,
             self._called,
         )  # fmt: skip
 
     def extract(self, user_text: str) -> list[Candidate]:
         found: list[Candidate] = []
         for sentence in _split_sentences(user_text[:4000]):
-            found += self._sentence(sentence)
+            got = self._sentence(sentence)
+            if got and not sentence.endswith("?"):
+                self.last_said = FILLERS.sub("", sentence).strip()
+            found += got
         return dedupe(found)
 
     def _sentence(self, raw: str) -> list[Candidate]:
@@ -286,9 +315,10 @@ class RuleExtractor:
         s = re.sub(r"\bI am\b", "I'm", s, flags=re.IGNORECASE)
         s = re.sub(r"\bI've got\b|\bI have got\b", "I have", s, flags=re.IGNORECASE)
         s = re.sub(r"\b(don|doesn|didn|can|isn|wasn|won)t\b", r"\1't", s, flags=re.IGNORECASE)
-        correction = self._correction(s)
+        correction = self._correction(s) or self._moved(s)
         if correction is not None:
             return [correction]
+        self._mentioned(s)
         found: list[Candidate] = []
         for clause in _clauses(s):
             clause = FILLERS.sub("", clause).strip()
@@ -305,6 +335,9 @@ class RuleExtractor:
                     found.append(candidate)
                     break
         if not found:
+            about = self._about_them(s)
+            if about is not None:
+                return [about]
             episode = self._episode(s)
             return [episode] if episode is not None else []
         left = _uncovered(s, found)
@@ -312,7 +345,11 @@ class RuleExtractor:
             r"(?<=\s)(?-i:[A-Z])[\w'-]+", " " + s
         )
         telling = [w for w in telling if stem(w.lower()) in {stem(x) for x in left}]
-        if not _updating(s) and (telling or len(left) >= 4):
+        told = [w for w in left if not UPDATE_WORDS.fullmatch(w) and w not in EVALUATIVE]
+        named = any(
+            c.text.endswith(f" is my {c.subject.split('.')[1]}.") for c in found if c.subject
+        )
+        if telling or len(left) >= 4 or (named and told):  # a replaced value is not quoted (stale)
             # "my friend Bea is getting married in Sicily": the name, and the rest verbatim
             episode = self._episode(s, said=True)
             if episode is not None:
@@ -407,6 +444,103 @@ class RuleExtractor:
         named = self.last_named
         return Candidate(
             "fact", f"My {named.noun} is called {m['name']}.", named.subject, 0.85, 0.3, 0.6
+        )
+
+    def _got_pet(self, s: str) -> Candidate | None:
+        """ "we got a kitten, we called her Whiskers": the new pet's name."""
+        m = re.match(
+            rf"^(?:we|i)(?: just| finally| have| 've)? (?:got|adopted|bought|rescued|have|"
+            rf"brought home|took in) (?:a|an|our|my) (?:new |little |baby |tiny )?"
+            rf"(?P<noun>{_PET})\b.{{0,40}}?\b(?:called|named|call|name) (?:her |him |it |them )?"
+            rf"{NAME}",
+            s,
+            re.IGNORECASE,
+        )
+        if not m or not _is_name(m["name"], capitalised=True):
+            return None
+        return self._naming(m["noun"].lower(), m["name"], 0.85)
+
+    def _moved(self, s: str) -> Candidate | None:
+        """ "the pottery class moved to Thursdays", "the dentist called, it's moved to Thursday
+        at two": a rescheduled plan. ``moves`` (topic words, new time) lets the service change
+        the time in the memory about that topic (the old text stays as its history)."""
+        m = re.match(
+            r"^(?:i|we)(?: have|'ve|'ve just| just)? (?:moved|changed|rescheduled|postponed|"
+            rf"pushed back|switched) (?P<topic>(?:the|my|our) .{{2,60}}?) (?:to|till|until) "
+            rf"(?P<when>{WHEN_PHRASE})[.!]*$",
+            s,
+            re.IGNORECASE,
+        ) or re.match(
+            r"^(?P<topic>.{2,80}?),? (?:(?:it|that|this|which|they)(?:'s| is| has| was|'ve| have)?"
+            r"|(?:is|has|was|'s))? ?(?:now |been |just |got )*(?:moved|changed|rescheduled|"
+            r"postponed|pushed back|pushed|brought forward|switched)(?: back| forward)? "
+            rf"(?:to|till|until) (?P<when>{WHEN_PHRASE})[.!]*$",
+            s,
+            re.IGNORECASE,
+        )
+        if not m:
+            return None
+        topic = [w for w in words(m["topic"]) if w not in FUNCTION_WORDS and w not in MOVE_NOISE]
+        text = clean_text(s if s[-1] in ".!" else s + ".")
+        if not topic or text is None:
+            return None
+        when = m["when"].strip()
+        return Candidate("episode", text, None, 0.85, 0.0, 0.6, moves=(" ".join(topic), when))
+
+    def _mentioned(self, s: str) -> None:
+        """ "my mum's having surgery", "we adopted a puppy": "she" or "he" in the next sentences
+        is the mum or the puppy."""
+        pet = re.search(
+            rf"\b(?:my|our|a|an|the) (?:new |little |baby )?(?P<noun>{_PET})\b", s, re.I
+        )
+        if pet is not None:
+            noun = pet["noun"].lower()
+            subject = f"pet.{PETS[noun]}.name"
+            if self.last_named is None or self.last_named.subject != subject:
+                self.last_named = _Named(subject, noun)
+            return
+        m = re.search(
+            rf"\bmy (?:little |older |younger |big |old |new )?(?P<noun>{_REL})\b", s, re.I
+        )
+        if m is None:
+            return
+        noun = m["noun"].lower()
+        rel = RELATIONS[noun]
+        if rel in MANY:
+            return
+        if self.last_named is None or not self.last_named.subject.startswith(f"people.{rel}."):
+            self.last_named = _Named(f"people.{rel}.name", noun)
+
+    def _about_them(self, s: str) -> Candidate | None:
+        """ "she's obsessed with dinosaurs", "he chews everything" (the person or pet named
+        last): kept as "My niece is obsessed with dinosaurs." """
+        named = self.last_named
+        m = re.match(r"^(?:he|she|they)(?P<be>'s|'re| is| are)?\b\s*(?P<rest>.+)$", s, re.I)
+        if named is None or m is None or len(m["rest"].split()) < 2:
+            return None
+        rest = m["rest"].rstrip(" .!")
+        if m["be"]:
+            has = m["be"] == "'s" and re.match(r"(got|been|had)\b", rest, re.I)
+            rest = f"{'has' if has else 'is'} {rest}"
+        text = clean_text(f"My {named.noun} {rest}.")
+        if text is None:
+            return None
+        return Candidate("episode", text, None, 0.6, _valence(s), _salience(s, 0.4))
+
+    def _their_job(self, s: str) -> Candidate | None:
+        """ "he's a carpenter" (the person named last)."""
+        m = re.match(
+            r"^(?:he|she|they)(?:'s| is| are|'re) an? (?P<x>[\w' -]{2,40}?)[.!]*$", s, re.I
+        )
+        named = self.last_named
+        if not m or named is None or not named.subject.startswith("people."):
+            return None
+        job = _trim_object(m["x"])
+        if not job or job.lower().split()[-1] not in OCCUPATIONS:
+            return None
+        base = named.subject.rsplit(".", 1)[0] if named.subject.endswith(".name") else named.subject
+        return Candidate(
+            "fact", _article(f"My {named.noun} is a {job}."), f"{base}.job", 0.8, 0.0, 0.5
         )
 
     def _appositive(self, s: str) -> Candidate | None:
@@ -560,6 +694,10 @@ class RuleExtractor:
             return None
         what = _trim_clause(m["x"])
         slug = _slug(what)
+        pronoun = what.lower() in ("her", "him", "them", "it", "that", "this")
+        if pronoun and self.last_said:  # "I'm worried about her", after "my mum's having…"
+            what = f"{what} ({self.last_said.rstrip(' .!')})"
+            slug = _slug(self.last_said)
         if not what or slug is None or what.lower() in ("it", "that", "this", "you"):
             return None
         feel = m["feel"].lower()
@@ -594,8 +732,8 @@ class RuleExtractor:
         """ "it's Ana, not Anna": the old word is replaced in what is stored (``replaces``)."""
         m = re.match(
             rf"^(?:it's|it is|its|her name is|his name is|the name is|that's|it was|"
-            rf"it's spelled|it's spelt|i said) (?P<new>{_NAME_BODY})[,;]? (?:and )?not "
-            rf"(?P<old>[^\W\d_][\w'-]*)[.!]*$",
+            rf"it's spelled|it's spelt|i said) (?P<new>{_NAME_BODY})(?: with an? \w\b)?[,;]? "
+            rf"(?:and )?not (?P<old>[^\W\d_][\w'-]*)(?:[.!]*$|[,;] .*$)",
             s,
             re.IGNORECASE,
         ) or re.match(
@@ -715,6 +853,10 @@ class RuleExtractor:
              "I'm training for {x}."),
             (r"^i (?:work|am working) (?:from home |remotely |part[- ]time |full[- ]time )?"
              r"as an? (?P<x>.{2,60})", "user.job", "I work as a {x}."),
+            (r"^i'm (?:now )?(?:renting|living|based) (?:an? (?:flat|house|apartment|room|place) )?"
+             r"in (?P<x>.{2,80})", "user.home", "I live in {x}."),
+            (r"^i'm (?:an? )?(?:big |huge |massive |real )?fan of (?P<x>.{2,60})", "user.hobby.",
+             "I'm a big fan of {x}."),
             (r"^i'm an? (?P<x>.{2,60})", "", "I'm a {x}."),
         )  # fmt: skip
         for pattern, subject, template in rules:

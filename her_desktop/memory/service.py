@@ -70,7 +70,7 @@ from her_desktop.memory.retrieval import (
     recency,
     relative_time,
 )
-from her_desktop.memory.rules import RuleExtractor
+from her_desktop.memory.rules import WHEN_PHRASE, RuleExtractor
 from her_desktop.memory.store import Clock, MemoryRecord, MemoryStore, NewMemory, Upserted
 from her_desktop.turn_context import ReplyProblem
 
@@ -102,6 +102,10 @@ ASKING: Final = re.compile(
     r"remind me|tell me)\b",
     re.IGNORECASE,
 )
+PROTECTED_PREFIXES: Final = ("style:", "feedback:")
+"""subjects other services own (her_desktop.feedback: how she talks, ratings): memory never
+re-files, corrects or quotes them as notes"""
+WHEN_SPAN: Final = re.compile(rf"(?<!\w){WHEN_PHRASE}(?!\w)", re.IGNORECASE)
 RECALL_BUDGET_S: Final = 0.9
 """Recall by meaning gets this long (the dialogue waits 1.5 s at most); then by words."""
 FLUSH_TIMEOUT_S: Final = 5.0
@@ -240,6 +244,9 @@ class MemoryService:
             records = self.recall_by_words(user_text)
         else:
             records = [r.record for r in self.recall(user_text)]
+            seen = {r.id for r in records}  # and what shares its words ("marathon", "Bea")
+            records += [r for r in self.recall_by_words(user_text, 4) if r.id not in seen]
+        records = [r for r in records if not protected(r.subject)]
         if turn_id is not None:
             self._recalled[turn_id] = records
             while len(self._recalled) > RECALL_CACHE_TURNS:
@@ -251,7 +258,7 @@ class MemoryService:
                 for r in records
                 if r.subject is not None or not {stem(w) for w in words(r.text)} & stale
             ]
-        question = is_self_question(user_text)
+        question = is_self_question(user_text) or asks_about_told(user_text, records)
         if question:  # the notes that answer it first, the latest first (an update wins)
             records.sort(key=lambda r: (not answers(user_text, r), -r.updated))
         notes = format_notes(records, self.clock(), budget_tokens=self.budget_tokens)
@@ -389,7 +396,10 @@ class MemoryService:
         if not self.enabled:
             return SavedTurn(None, [], [])
         fixes = self._corrections([c for c in candidates if c.replaces])
-        plain = [self._fill_there(c) for c in candidates if not c.replaces]
+        moved, unmatched = self._moves([c for c in candidates if c.moves])
+        fixes += moved
+        plain = [self._fill_there(c) for c in candidates if not c.replaces and not c.moves]
+        plain += unmatched
         kept, vectors = self._resolve(plain)
         if fixes:
             fix_vectors = self.embedder.embed([c.text for _, c in fixes])
@@ -426,6 +436,8 @@ class MemoryService:
             for record in self.store.search_text(old, limit=20):
                 if not word.search(record.text) or record.id in {i for i, _ in out}:
                     continue
+                if protected(record.subject):
+                    continue
                 fixed = Candidate(
                     record.kind,
                     word.sub(new, record.text),
@@ -436,6 +448,46 @@ class MemoryService:
                 )
                 out.append((record.id, fixed))
         return out
+
+    def _moves(
+        self, moves: Sequence[Candidate]
+    ) -> tuple[list[tuple[int, Candidate]], list[Candidate]]:
+        """ "the pottery class moved to Thursdays": the newest memory about the topic that says
+        when it is gets the new day or time (the old text goes to its history). A move with no
+        such memory is kept as an episode."""
+        out: list[tuple[int, Candidate]] = []
+        unmatched: list[Candidate] = []
+        for c in moves:
+            assert c.moves is not None
+            topic, when = c.moves
+            stems = {stem(w) for w in topic.split()}
+            found: dict[int, MemoryRecord] = {}
+            for w in topic.split():
+                for record in self.store.search_text(stem(w), limit=20):
+                    if not protected(record.subject) and WHEN_SPAN.search(record.text):
+                        found[record.id] = record
+            best: MemoryRecord | None = None
+            best_key: tuple[int, float] = (0, 0.0)
+            for record in found.values():
+                shared = len(stems & {stem(w) for w in words(record.text)})
+                if shared and (shared, record.updated) > best_key:
+                    best, best_key = record, (shared, record.updated)
+            if best is None:
+                unmatched.append(dataclasses.replace(c, moves=None))
+                continue
+            span = WHEN_SPAN.search(best.text)
+            assert span is not None
+            new_when = when
+            prep = re.match(r"(on|every|at|in) ", span.group(0), re.IGNORECASE)
+            if prep and not re.match(r"(on|every|at|in|next) ", when, re.IGNORECASE):
+                new_when = f"{prep.group(1)} {when}"
+            text = best.text[: span.start()] + new_when + best.text[span.end() :]
+            fixed = Candidate(
+                best.kind, text, best.subject, max(best.confidence, c.confidence),
+                best.valence, best.salience,
+            )  # fmt: skip
+            out.append((best.id, fixed))
+        return out, unmatched
 
     def _fill_there(self, c: Candidate) -> Candidate:
         """ "I no longer work there." names the place from the value it replaces."""
@@ -524,7 +576,9 @@ class MemoryService:
                 best = int(np.argmax(sims[:, j]))
                 record = best_records.get(int(ids[best]))
                 similarity = float(sims[best, j])
-                if record is not None and similarity >= DUPLICATE_COSINE:
+                if record is not None and protected(record.subject):
+                    pass  # another service's rule: never taken over (style:, feedback:)
+                elif record is not None and similarity >= DUPLICATE_COSINE:
                     if c.subject is None and record.subject is None:
                         continue  # the same episode told again
                     if c.subject is None or (
@@ -626,13 +680,72 @@ def is_self_question(text: str) -> bool:
     return bool(ASKING.search(text) and SELF_WORDS.search(text))
 
 
+def protected(subject: str | None) -> bool:
+    """A subject another service owns (``PROTECTED_PREFIXES``)."""
+    return subject is not None and subject.startswith(PROTECTED_PREFIXES)
+
+
+def asks_about_told(text: str, records: Sequence[MemoryRecord]) -> bool:
+    """ "What's the name of the venue?", "Who is Bea marrying?": a question about something in
+    the user's life (a name of what was told, or someone the notes name), not about the world."""
+    text = text.strip()
+    if not ASKING.search(text):
+        return False
+    if re.search(
+        r"\b((?:name|title) of (the|his|her|their)|(the|his|her|their) [\w ]{1,30} called)\b",
+        text,
+        re.I,
+    ):
+        return True
+    names = set(re.findall(r"(?<=\s)(?-i:[A-Z])[\w'-]+", " " + text[1:]))
+    told = " ".join(r.text for r in records)
+    return any(re.search(rf"\b{re.escape(n)}\b", told) for n in names)
+
+
+def asked_phrase(question: str) -> list[str]:
+    """The content words of what the user asks about after "my" ("my best marathon time" →
+    best, marathon, time; "my grandmother's surname" → surname): a note must hold them all."""
+    m = re.search(
+        r"\bmy ((?:[\w-]+(?:'s)? ){0,4}?[\w-]+(?:'s)?)(?=\s+(?:called|named|do|does|did|is|"
+        r"are|was|were|live|lives|have|has|had|going|doing|coming|start|starts|now)\b|"
+        r"\s*[?.!]|\s*$)",
+        question.replace("’", "'"),
+        re.I,
+    )
+    of = re.search(
+        r"\bthe (title|colour|color|price|address|number|date|size|make|model|brand|breed|"
+        r"surname|venue|score|result) of\b",
+        question,
+        re.I,
+    )
+    if m is None:
+        return [of.group(1).lower()] if of else []
+    phrase = m.group(1).lower().split() + ([of.group(1).lower()] if of else [])
+    owner = max((i for i, w in enumerate(phrase) if w.endswith("'s")), default=-1)
+    if 0 <= owner < len(phrase) - 1:
+        phrase = phrase[owner + 1 :]  # "grandmother's surname": the surname is asked
+    return [
+        w for w in (p.removesuffix("'s") for p in phrase)
+        if w not in FUNCTION_WORDS | QUESTION_WORDS
+    ]  # fmt: skip
+
+
 def answers(question: str, record: MemoryRecord) -> bool:
     """True when the memory shares a content word (a crude stem) with the question, counting
-    the words of its subject key (``pet.dog.name`` answers "my dog")."""
+    the words of its subject key (``pet.dog.name`` answers "my dog"), and holds every word of
+    what is asked about after "my" (``asked_phrase``); a word is held by a longer word that
+    ends with it ("shop" by "bookshop")."""
     asked = {stem(w) for w in words(question) if w not in FUNCTION_WORDS | QUESTION_WORDS}
     subject = (record.subject or "").replace(".", " ").replace("_", " ")
     have = {stem(w) for w in words(f"{record.text} {subject}") if w not in FUNCTION_WORDS}
-    if not asked & have:
+    flat = " ".join(sorted(have))
+
+    def held(w: str) -> bool:
+        return w in have or (len(w) >= 3 and re.search(rf"\w{re.escape(w)}\b", flat) is not None)
+
+    if not any(held(w) for w in asked):
+        return False
+    if not all(held(stem(w)) for w in asked_phrase(question)):
         return False
     return all(fits(record) for asks, fits in SLOTS if asks.search(question))
 
@@ -645,17 +758,25 @@ def _names_someone(r: MemoryRecord) -> bool:
     return _gives_a_name(r) or re.search(r"\s(?-i:[A-Z])[\w'-]+", r.text) is not None
 
 
-NAMING: Final = re.compile(r"\b(called|named|name is|is my)\b", re.IGNORECASE)
+NAMING: Final = re.compile(
+    r"\b(?:called|named) (?-i:[A-Z])|\b(?:name is|name's|is my)\b", re.IGNORECASE
+)
 WHEN_WORDS: Final = re.compile(
     r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
     r"april|may|june|july|august|september|october|november|december|today|tomorrow|"
     r"tonight|week|month|year|morning|evening|weekend|spring|summer|autumn|winter)s?\b",
     re.IGNORECASE,
 )
+DURATION: Final = re.compile(
+    r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|few|several) "
+    r"(years?|months?|weeks?|days?|hours?|minutes?)\b|\bsince\b",
+    re.IGNORECASE,
+)
 SLOTS: Final[tuple[tuple[re.Pattern[str], Callable[[MemoryRecord], bool]], ...]] = (
     (re.compile(r"\b(name|called)\b", re.I), _gives_a_name),
     (re.compile(r"\b(who|who's)\b", re.I), _names_someone),
     (re.compile(r"\bhow old\b|\bage\b", re.I), lambda r: re.search(r"\d", r.text) is not None),
+    (re.compile(r"\bhow long\b", re.I), lambda r: DURATION.search(r.text) is not None),
     (
         re.compile(r"^\s*where\b|\bwhich (city|town|country|place)\b", re.I),
         lambda r: re.search(r"\b(in|at|near|from|to)\b", r.text, re.I) is not None,
