@@ -212,7 +212,9 @@ class App:
         assert self.store is not None
         try:
             embedder = await asyncio.to_thread(create_embedder, self.settings.memory.embeddings)
-            use_lm = _wanted(self.settings.memory.lm_extraction, self.engine)
+            choice = self.settings.memory.lm_extraction
+            background = choice != "off" and self.engine.works_in_background
+            use_lm = background or _wanted(choice, self.engine)
             memory = MemoryService(
                 self.bus,
                 self.store,
@@ -221,6 +223,8 @@ class App:
                 enabled=self.settings.privacy.memory_enabled,
             )
             await memory.start()
+            if background:  # the LM reads each turn while she is idle, never before a reply
+                memory.consolidate_in_background()
         except Exception as exc:  # the conversation goes on without memory
             log.exception("memory failed to start")
             await self.bus.publish(

@@ -128,9 +128,10 @@ class MemorySettings(_Section):
     """How memories and moods are extracted (whether to keep them is under ``privacy``)."""
 
     lm_extraction: Literal["auto", "on", "off"] = "auto"
-    """Extract memories with the LM after each reply (grammar-constrained JSON) in addition to
-    the fast rules. "auto": only where the LM runs on a GPU, since on a small CPU it delays
-    the next reply by seconds."""
+    """Extract memories with the LM (grammar-constrained JSON, grounded in the user's words) in
+    addition to the fast rules. "auto" and "on": in the background while she is idle, giving
+    way when the user speaks or types, where the engine can (the in-process llama.cpp engine,
+    CPU or GPU); other engines: right after the reply, with "on" or on a GPU."""
     embeddings: Literal["auto", "hashing"] = "auto"
     """"auto": match memories by meaning with all-MiniLM-L6-v2 when installed."""
 

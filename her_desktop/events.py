@@ -274,6 +274,15 @@ class PushToTalk(ControlEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class UserTyping(ControlEvent):
+    """The user is typing a message (the window sends it at most every ``TYPING_EVERY_S``):
+    background work gives way, as it does when they start speaking."""
+
+
+TYPING_EVERY_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechStarted(ControlEvent):
     """Voice activity began (a control event: it drives barge-in)."""
 

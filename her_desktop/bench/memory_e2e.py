@@ -32,7 +32,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -47,6 +47,8 @@ from her_desktop.paths import ENV_DATA_DIR, ENV_MODELS_DIR, models_dir
 DATA: Final = Path(__file__).parent / "data"
 KINDS: Final = ("recall", "update", "person", "unknown", "constraint")
 REPLY_TIMEOUT_S: Final = 600.0
+CONSOLIDATE_TIMEOUT_S: Final = 600.0
+"""How long a session's end waits for the background LM to read its turns (the user pauses)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,19 @@ class _Shared(LLMEngine):
     async def warm(self, messages: Sequence[Message], params: GenerationParams) -> None:
         await self.inner.warm(messages, params)
 
+    @property
+    def works_in_background(self) -> bool:
+        return self.inner.works_in_background
+
+    async def background_generate(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        *,
+        yield_to: Callable[[], bool] = lambda: False,
+    ) -> str:
+        return await self.inner.background_generate(messages, params, yield_to=yield_to)
+
     async def close(self) -> None:
         """Kept open: the bench closes the real engine once, at the end."""
 
@@ -188,6 +203,10 @@ async def _session(
                     arrived.clear()
                     await arrived.wait()
             replies.append((done[event.turn_id].text, time.monotonic() - start))
+        consolidator = app.memory.consolidator if app.memory is not None else None
+        # the user pauses: she reads the session's turns in the background
+        if consolidator is not None and not await consolidator.drained(CONSOLIDATE_TIMEOUT_S):
+            print("  (background reading not finished at the session's end)", file=sys.stderr)
     finally:
         await app.stop()
     return replies

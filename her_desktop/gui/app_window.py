@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer(self, ptt_key=settings.gui.push_to_talk_key)
         self.composer.set_persona_name(persona_name)
         self.composer.send_requested.connect(self.send_text)
+        self.composer.edit.textChanged.connect(self._on_typing)
         self.composer.stop_requested.connect(self.stop_reply)
         self.composer.push_to_talk.connect(self._on_push_to_talk)
         self.composer.hands_free_toggled.connect(self._on_hands_free)
@@ -237,6 +238,11 @@ class MainWindow(QMainWindow):
             self.show_problem("notice", "Still getting ready — try again in a moment.")
             return
         self.bridge.send_text(text)
+
+    def _on_typing(self) -> None:
+        """Background work (memory consolidation) gives way while the user types."""
+        if self.bridge is not None and self.composer.edit.toPlainText():
+            self.bridge.typing()
 
     def stop_reply(self) -> None:
         if self.bridge is not None and self.composer.busy:

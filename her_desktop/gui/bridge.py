@@ -13,11 +13,13 @@ window skips stale frames instead of slowing the audio path.
 from __future__ import annotations
 
 import logging
+import time
 
 from PySide6.QtCore import QObject, Signal
 
 from her_desktop.bus import Bus, Overflow, Subscription
 from her_desktop.events import (
+    TYPING_EVERY_S,
     AudioLevel,
     CancelReply,
     DeviceStatus,
@@ -40,6 +42,7 @@ from her_desktop.events import (
     SpeechStarted,
     StageError,
     UserText,
+    UserTyping,
 )
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,7 @@ class BusBridge(QObject):
         super().__init__(parent)
         self.bus = bus
         self._subs: list[Subscription] = []
+        self._typed_at = -TYPING_EVERY_S
 
     def attach(self) -> None:
         """Subscribe (call on the running loop)."""
@@ -121,6 +125,13 @@ class BusBridge(QObject):
         event = UserText(text)
         self.publish(event)
         return event
+
+    def typing(self) -> None:
+        """The composer's text changed: at most one ``UserTyping`` per ``TYPING_EVERY_S``."""
+        now = time.monotonic()
+        if now - self._typed_at >= TYPING_EVERY_S:
+            self._typed_at = now
+            self.publish(UserTyping())
 
     def cancel_reply(self) -> None:
         self.publish(CancelReply(reason="user"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -153,6 +153,26 @@ class LLMEngine(abc.ABC):
         disturb the conversation's cached prompt. Engines that cannot do it raise
         ``NotSupportedError``."""
         raise NotSupportedError(f"The {self.name} engine cannot score labels.")
+
+    @property
+    def works_in_background(self) -> bool:
+        """True when ``background_generate`` is implemented (not ``NotSupportedError``)."""
+        return type(self).background_generate is not LLMEngine.background_generate
+
+    async def background_generate(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        *,
+        yield_to: Callable[[], bool] = lambda: False,
+    ) -> str:
+        """The whole answer to ``messages`` (greedy; ``params.grammar`` constrains it), made as
+        background work the way ``score_labels`` is: in a side context, so the conversation's
+        cached prompt is never evicted, and giving way with ``BusyError`` within one token (or
+        one compute chunk of the prompt) when a reply is waiting, when ``yield_to()`` turns true
+        (the user started speaking or typing) or when ``params.deadline_s`` passes. Engines
+        that cannot do it raise ``NotSupportedError``."""
+        raise NotSupportedError(f"The {self.name} engine cannot work in the background.")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model."""

@@ -89,6 +89,9 @@ CANCEL_WAIT_S = 5.0
 """How long a cancelled stream waits for its worker before giving up (it normally takes ms)."""
 SCORE_CTX = 1024
 """Context of the label-scoring side context (a short classification prompt)."""
+BACKGROUND_CTX = 2048
+"""Context of the background-generation side context (memory consolidation: a fixed
+instruction, one message and a short JSON answer)."""
 SCORE_SEQS = 16
 """Sequences of the scoring context: the prompt, and one per multi-token label."""
 SHIFT_MIN_TOKENS = 32
@@ -259,6 +262,9 @@ class LlamaCppEngine(LLMEngine):
         self._loaded: _Loaded | None = None
         self._job: _Job | None = None
         self._scorer: _Scorer | None = None
+        self._background: _Scorer | None = None
+        """the side context of ``background_generate`` (its own KV cache: the labels' fixed
+        prompt and the conversation's both stay cached)"""
         self._waiting: set[int] = set()
         """Replies waiting for the lock: background scoring gives way to them."""
         self._system_info = ""
@@ -536,8 +542,107 @@ class LlamaCppEngine(LLMEngine):
         except RuntimeError:
             scorer.ctx.kv_cache_seq_rm(0, len(scorer.tokens), -1)
             if stop():
-                raise BusyError("Label scoring gave way to a reply.") from None
-            raise LLMError("llama.cpp could not score the labels.") from None
+                raise BusyError("Background work gave way to a reply.") from None
+            raise LLMError("llama.cpp could not evaluate the background prompt.") from None
+
+    async def background_generate(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        *,
+        yield_to: Callable[[], bool] = lambda: False,
+    ) -> str:
+        """See ``LLMEngine.background_generate``: greedy decoding in a second side context
+        (made like the scoring one, ``_side_context``) that keeps the longest common prefix of
+        its last prompt, so a fixed instruction is read once. The stop check (a reply waiting,
+        ``yield_to``, cancellation, the deadline) runs between tokens and, through the abort
+        callback, inside each compute chunk."""
+        await self.load()
+        deadline = time.monotonic() + max(0.0, params.deadline_s)
+        cancelled = threading.Event()
+        try:
+            return await asyncio.to_thread(
+                self._background_blocking, list(messages), params, deadline, cancelled, yield_to
+            )
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def _background_blocking(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        deadline: float,
+        cancelled: threading.Event,
+        yield_to: Callable[[], bool],
+    ) -> str:
+        import llama_cpp
+
+        def stop() -> bool:
+            return (
+                bool(self._waiting)
+                or cancelled.is_set()
+                or yield_to()
+                or time.monotonic() >= deadline
+            )
+
+        while not self._lock.acquire(timeout=LOCK_POLL_S):
+            if stop():
+                raise BusyError("The model is busy; the background work waits.")
+        sampler: Any = None
+        try:
+            if stop():
+                raise BusyError("The model is busy; the background work waits.")
+            loaded = self._loaded
+            if loaded is None:
+                raise LLMError("The model was closed.")
+            prompt = self._prompt_tokens(loaded, messages)
+            if len(prompt) + max(1, params.max_tokens) >= BACKGROUND_CTX:
+                raise LLMError(f"The prompt ({len(prompt)} tokens) is too long for the background.")
+            vocab = loaded.llm._model.vocab
+            sampler = llama_cpp.llama_sampler_chain_init(
+                llama_cpp.llama_sampler_chain_default_params()
+            )
+            if params.grammar:
+                _check_grammar(vocab, params.grammar)
+                grammar = llama_cpp.llama_sampler_init_grammar(
+                    vocab, params.grammar.encode("utf-8"), b"root"
+                )
+                llama_cpp.llama_sampler_chain_add(sampler, grammar)
+            llama_cpp.llama_sampler_chain_add(sampler, llama_cpp.llama_sampler_init_greedy())
+            side = self._side_context(loaded, background=True)
+            keep = min(_cached_prefix(side.tokens, prompt), len(prompt) - 1)  # logits of the last
+            side.ctx.kv_cache_seq_rm(0, keep, -1)
+            del side.tokens[keep:]
+            side.stop = stop
+            out: list[int] = []
+            try:
+                step = self._ubatch(loaded.gpu_layers != 0)
+                for start in range(keep, len(prompt), step):
+                    chunk = prompt[start : start + step]
+                    side.batch.set_batch(chunk, n_past=start, logits_all=False)
+                    self._score_decode(side, stop)
+                    side.tokens.extend(chunk)
+                while len(out) < params.max_tokens:
+                    if stop():
+                        raise BusyError("Background work gave way to a reply.")
+                    token = int(llama_cpp.llama_sampler_sample(sampler, side.ctx.ctx, -1))
+                    if llama_cpp.llama_vocab_is_eog(vocab, token) or (
+                        llama_cpp.llama_vocab_get_attr(vocab, token)
+                        & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+                    ):
+                        break
+                    out.append(token)
+                    side.batch.set_batch([token], n_past=len(side.tokens), logits_all=True)
+                    self._score_decode(side, stop)
+                    side.tokens.append(token)
+            finally:
+                side.stop = lambda: False
+            return b"".join(_token_piece(vocab, t) for t in out).decode("utf-8", "replace")
+        finally:
+            if sampler is not None:
+                llama_cpp.llama_sampler_free(sampler)  # the chain frees its grammar and greedy
+            self._lock.release()
 
     def _score_tails(
         self,
@@ -578,21 +683,24 @@ class LlamaCppEngine(LLMEngine):
             for seq in range(1, len(tails) + 1):
                 scorer.ctx.kv_cache_seq_rm(seq, -1, -1)
 
-    def _side_context(self, loaded: _Loaded) -> _Scorer:
-        """The scoring context, made on first use. Caller holds the inference lock."""
-        if self._scorer is not None:
+    def _side_context(self, loaded: _Loaded, *, background: bool = False) -> _Scorer:
+        """The scoring context (or, ``background``, the background-generation one), made on
+        first use. Caller holds the inference lock."""
+        if not background and self._scorer is not None:
             return self._scorer
+        if background and self._background is not None:
+            return self._background
         import llama_cpp
         from llama_cpp import _internals
 
         params = llama_cpp.llama_context_default_params()
-        params.n_ctx = SCORE_CTX
+        params.n_ctx = BACKGROUND_CTX if background else SCORE_CTX
         params.n_batch = self._n_batch
         params.n_ubatch = self._ubatch(loaded.gpu_layers != 0)
         params.n_threads = self._n_threads
         params.n_threads_batch = self._n_threads
         params.no_perf = True
-        params.n_seq_max = SCORE_SEQS
+        params.n_seq_max = 1 if background else SCORE_SEQS
         params.kv_unified = True  # label continuations share the prompt's cells
         try:
             ctx = _internals.LlamaContext(model=loaded.llm._model, params=params, verbose=False)
@@ -608,7 +716,10 @@ class LlamaCppEngine(LLMEngine):
         llama_cpp.llama_set_abort_callback(ctx.ctx, callback, None)
         scorer = _Scorer(ctx=ctx, batch=batch, abort_callback=callback)
         holder.append(scorer)
-        self._scorer = scorer
+        if background:
+            self._background = scorer
+        else:
+            self._scorer = scorer
         return scorer
 
     async def close(self) -> None:
@@ -739,13 +850,15 @@ class LlamaCppEngine(LLMEngine):
             llama_cpp.llama_set_abort_callback(
                 loaded.llm.ctx, llama_cpp.ggml_abort_callback(), None
             )
-            scorer, self._scorer = self._scorer, None
-            if scorer is not None:
-                llama_cpp.llama_set_abort_callback(
-                    scorer.ctx.ctx, llama_cpp.ggml_abort_callback(), None
-                )
-                scorer.batch.close()
-                scorer.ctx.close()
+            sides = (self._scorer, self._background)
+            self._scorer = self._background = None
+            for scorer in sides:
+                if scorer is not None:
+                    llama_cpp.llama_set_abort_callback(
+                        scorer.ctx.ctx, llama_cpp.ggml_abort_callback(), None
+                    )
+                    scorer.batch.close()
+                    scorer.ctx.close()
             with self._tokenizer_lock:
                 loaded.closed = True
                 loaded.llm.close()

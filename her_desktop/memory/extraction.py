@@ -31,11 +31,12 @@ second dog.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -90,6 +91,8 @@ SYSTEM: Final = (
     "anything they did not say. Small talk, questions and requests are not memories."
 )
 
+BACKGROUND_DEADLINE_S: Final = 120.0
+"""One message's extraction while she is idle (it gives way at once when the user starts)."""
 PARAMS: Final = GenerationParams(
     max_tokens=400, temperature=0.0, top_p=1.0, deadline_s=25.0, grammar=GRAMMAR
 )
@@ -241,6 +244,22 @@ class LMExtractor:
     def __init__(self, engine: LLMEngine, params: GenerationParams = PARAMS) -> None:
         self.engine = engine
         self.params = params
+
+    async def extract_in_background(
+        self,
+        user_text: str,
+        known: Sequence[tuple[str | None, str]] = (),
+        *,
+        yield_to: Callable[[], bool] = lambda: False,
+    ) -> list[Candidate]:
+        """``extract`` as background work (``LLMEngine.background_generate``: a side context,
+        giving way with ``BusyError`` when ``yield_to()`` turns true or a reply waits)."""
+        if not user_text.strip():
+            return []
+        messages = build_messages(user_text, known)
+        params = dataclasses.replace(self.params, deadline_s=BACKGROUND_DEADLINE_S)
+        raw = await self.engine.background_generate(messages, params, yield_to=yield_to)
+        return [c for c in parse_candidates(raw) if grounded(c, user_text)]
 
     async def extract(
         self, user_text: str, known: Sequence[tuple[str | None, str]] = ()

@@ -16,7 +16,8 @@
 - ``after_reply`` (slow work, after the reply was delivered): publishes ``MemoryStored`` for
   what the save added or changed; then, when an ``LLMEngine`` was given, asks it for more
   (grammar-constrained JSON, validated, clamped and grounded in the user's words; an LM
-  failure leaves the rules' memories alone) and writes those the rules did not already give.
+  failure leaves the rules' memories alone) and writes those the rules did not already give —
+  with ``consolidate_in_background``, later, while she is idle (``consolidation``).
 - With memory disabled (settings), nothing is recalled and nothing is stored — not even the
   messages.
 - ``greeting_context()``: notes for a continuity greeting — the user's name and the most salient
@@ -47,6 +48,7 @@ import numpy as np
 from her_desktop.bus import Bus
 from her_desktop.events import MemoryForgotten, MemoryStored, Notice
 from her_desktop.llm.base import LLMEngine, LLMError
+from her_desktop.memory.consolidation import Consolidator, Pending
 from her_desktop.memory.constraints import (
     CONSTRAINT_PREFIXES,
     Constraint,
@@ -168,6 +170,8 @@ class MemoryService:
         self.weights = weights
         self.rules = RuleExtractor()
         self.lm = LMExtractor(engine) if engine is not None else None
+        self.consolidator: Consolidator | None = None
+        """set by ``consolidate_in_background``: the LM reads turns while she is idle"""
         self.conversation_id: int | None = None
         """set only once a conversation's first turn is committed"""
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="memory-write")
@@ -346,6 +350,13 @@ class MemoryService:
             return
         known = [(r.subject, r.text) for r in self._recalled.pop(turn_id, [])]
         known += [(s, t) for s, t in self._recent if (s, t) not in known]
+        if self.consolidator is not None:  # read by the LM later, while she is idle
+            have = {c.subject for c in saved.candidates if c.subject}
+            have |= {c.text.casefold() for c in saved.candidates}
+            self.consolidator.submit(
+                Pending(saved.user_message_id, user_text, tuple(known), frozenset(have))
+            )
+            return
         try:
             proposed = await self.lm.extract(user_text, known)
         except (LLMError, TimeoutError) as exc:
@@ -357,6 +368,21 @@ class MemoryService:
         if not extra:
             return
         more = self._writer.submit(self.store_memories, saved.user_message_id, extra)
+        stored: list[StoredMemory] = await asyncio.shield(asyncio.wrap_future(more))
+        await self._publish(stored)
+
+    def consolidate_in_background(self) -> Consolidator | None:
+        """Read each turn with the LM while she is idle (``consolidation``) instead of right
+        after the reply: where the engine can work in a side context. Call on the loop."""
+        if self.lm is None or not self.lm.engine.works_in_background:
+            return None
+        self.consolidator = Consolidator(self.bus, self.lm, self.learned)
+        self.consolidator.start()
+        return self.consolidator
+
+    async def learned(self, source_message_id: int | None, found: Sequence[Candidate]) -> None:
+        """Store what the background LM found in a kept message (writer thread), announce it."""
+        more = self._writer.submit(self.store_memories, source_message_id, list(found))
         stored: list[StoredMemory] = await asyncio.shield(asyncio.wrap_future(more))
         await self._publish(stored)
 
@@ -383,7 +409,10 @@ class MemoryService:
         return not left
 
     async def close(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
-        """Write what is pending (bounded), then stop the writer thread."""
+        """Stop the background reading, write what is pending (bounded), then stop the writer
+        thread."""
+        if self.consolidator is not None:
+            await self.consolidator.close()
         if not await self.flush(timeout_s):
             log.warning("memory: a turn was still being written when the app closed")
         self._writer.shutdown(wait=False, cancel_futures=False)
