@@ -106,6 +106,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bvoice.add_argument("--barge-in-runs", type=int, default=10)
     bvoice.add_argument(
+        "--consolidation",
+        action="store_true",
+        help="also run each question while memory consolidation reads in the background",
+    )
+    bvoice.add_argument(
         "--monitor", default="", help="with --barge-in default: an input that hears the speaker"
     )
     bturn = bsub.add_parser("turn", help="end of turn after the last word; false cut-ins")
@@ -149,7 +154,13 @@ def _build_parser() -> argparse.ArgumentParser:
     bmem.add_argument("--part", choices=("dev", "locked"), default="dev", help="scenario set")
     bmem.add_argument("--limit", type=int, default=None, help="only the first N scenarios")
     bmem.add_argument("--scenario", action="append", default=[], help="a scenario id (repeat)")
-    bmem.add_argument("--max-tokens", type=int, default=None, help="cap each reply (e2e)")
+    bmem.add_argument("--max-tokens", type=int, default=None, help="cap each answer (e2e: 60)")
+    bmem.add_argument(
+        "--lm-extraction",
+        choices=("auto", "on", "off"),
+        default=None,
+        help="e2e: override memory.lm_extraction (background LM reading of each turn)",
+    )
     bmem.add_argument(
         "--notes-only", action="store_true", help="e2e without the LM: what memory hands her"
     )
@@ -281,6 +292,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             barge_in_runs=args.barge_in_runs,
             monitor=args.monitor,
             speculation=args.speculation,
+            consolidation=args.consolidation,
         )
     if args.bench_command == "turn":
         from her_desktop.bench.turn import run_turn_bench
@@ -309,6 +321,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             limit=args.limit,
             ids=args.scenario,
             max_tokens=args.max_tokens,
+            lm_extraction=args.lm_extraction,
             without_lm=args.notes_only,
         )
     if args.bench_command == "feedback":

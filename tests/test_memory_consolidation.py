@@ -220,12 +220,16 @@ async def test_real_default_model_consolidates_and_gives_way(
         texts = [m.text for m in service.store.memories()]
         assert any("Ines" in t or "cello" in t for t in texts), texts
         assert not any("piano" in t or "jazz" in t or "<" in t for t in texts), texts
-        await service.after_reply(2, "my brother Tom moved to Leeds for a new job at a bank", "Oh!")
-        await _until(lambda: engine._lock.locked() or consolidator.read >= 2, 120.0)
-        await asyncio.sleep(0.5)  # into the prompt or the answer
+        long = "my brother Tom moved to Leeds for a new job at a bank, " * 6
+        reads = consolidator.read
+        consolidator.submit(Pending(None, long, (), frozenset()))
+        assert await _until(lambda: engine._lock.locked(), 60.0)  # the background pass runs
+        await asyncio.sleep(0.5)  # into its prompt
         started = time.monotonic()
         await bus.publish(SpeechStarted(1))
-        assert await _until(lambda: consolidator.yields > 0 or consolidator.read >= 2, 60.0)
+        assert await _until(lambda: consolidator.yields > 0 or consolidator.read > reads, 60.0)
+        assert consolidator.yields == 1  # it gave way before reading it all
+        assert await _until(lambda: not engine._lock.locked(), 5.0)
         print(f"default model gave way {(time.monotonic() - started) * 1000:.0f} ms after speech")
     finally:
         await service.close()

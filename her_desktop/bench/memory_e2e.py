@@ -48,6 +48,11 @@ DATA: Final = Path(__file__).parent / "data"
 KINDS: Final = ("recall", "update", "person", "unknown", "constraint")
 REPLY_TIMEOUT_S: Final = 600.0
 CONSOLIDATE_TIMEOUT_S: Final = 600.0
+TELLING_MAX_TOKENS: Final = 24
+"""Her replies in the sessions where the user tells things are not scored: capped this short
+(the memory work of those turns is the same), so more scenarios fit in the CPU time."""
+QUESTION_MAX_TOKENS: Final = 60
+"""The bench's default cap on her answers to the questions (``max_tokens`` overrides it)."""
 """How long a session's end waits for the background LM to read its turns (the user pauses)."""
 
 
@@ -215,8 +220,10 @@ async def _session(
 async def run_scenario(
     scenario: Scenario, settings: Settings, engine: LLMEngine
 ) -> list[dict[str, Any]]:
-    for turns in scenario.sessions:
-        await _session(settings, engine, turns)
+    telling = settings.model_copy(deep=True)
+    telling.llm.max_tokens = min(settings.llm.max_tokens, TELLING_MAX_TOKENS)
+    for turns in scenario.sessions:  # her replies there are not scored: kept short
+        await _session(telling, engine, turns)
     answers = await _session(settings, engine, [q.ask for q in scenario.questions])
     results: list[dict[str, Any]] = []
     for question, (reply, seconds) in zip(scenario.questions, answers, strict=True):
@@ -310,6 +317,7 @@ def run_memory_e2e(
     limit: int | None = None,
     ids: Sequence[str] = (),
     max_tokens: int | None = None,
+    lm_extraction: str | None = None,
     settings: Settings | None = None,
     engine: LLMEngine | None = None,
     without_lm: bool = False,
@@ -320,8 +328,9 @@ def run_memory_e2e(
     from her_desktop.config import load_settings
 
     settings = settings or load_settings().settings
-    if max_tokens is not None:
-        settings.llm.max_tokens = max_tokens
+    settings.llm.max_tokens = max_tokens if max_tokens is not None else QUESTION_MAX_TOKENS
+    if lm_extraction is not None:
+        settings.memory.lm_extraction = lm_extraction  # type: ignore[assignment]
     scenarios = load_scenarios(part)
     if ids:
         scenarios = [s for s in scenarios if s.id in ids]
@@ -358,6 +367,7 @@ def run_memory_e2e(
         "of": len(load_scenarios(part)),
         "model": real.info().model,
         "max_tokens": settings.llm.max_tokens,
+        "telling_max_tokens": TELLING_MAX_TOKENS,
         "lm_extraction": settings.memory.lm_extraction,
     }
     saved = {k: os.environ.get(k) for k in (ENV_DATA_DIR, ENV_MODELS_DIR)}

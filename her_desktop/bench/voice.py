@@ -10,6 +10,11 @@ stops. Silence on a real speaker is measured separately (``bench.barge_in``) on 
 card, or on the default devices with ``--barge-in default``; where it cannot be measured the
 report says why (``barge_in_to_silence`` null), never zero.
 
+``--consolidation`` runs each question twice in the same process: as usual, and while memory
+consolidation (``memory.consolidation``, the real ``Consolidator`` on the same engine) is reading
+a long message in the background when the user starts speaking; it reports both medians of
+first sound and their ratio (it must give way: within 5 %).
+
 ``--compare`` also runs a plain sequential baseline on the same inputs in the same process:
 wait for the same end-of-speech rule, transcribe the whole utterance, generate the whole reply,
 synthesise all of it, then play; and prints the ratio of the medians.
@@ -42,6 +47,7 @@ from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.config import Settings
 from her_desktop.harness import TurnResult, run_voice_turn, spoken_question
 from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
+from her_desktop.memory.consolidation import Consolidator
 from her_desktop.persona import Persona
 from her_desktop.stt.base import STTEngine
 from her_desktop.tts.base import TTSEngine
@@ -143,6 +149,30 @@ async def _baseline(
     }
 
 
+BACKGROUND_TEXT = (
+    "My sister Ana moved to Porto last spring and she works at a bakery near the river; "
+    "I'm learning the cello with a teacher called Ines, and I'm allergic to peanuts. "
+) * 3
+"""What consolidation reads while the bench speaks (long enough to still be reading)."""
+
+
+async def _reading_in_background(app: App) -> Consolidator:
+    """The real ``Consolidator`` on the app's engine and bus, reading ``BACKGROUND_TEXT``
+    (what it finds is not kept), started a moment before the user speaks."""
+    from her_desktop.memory.consolidation import Consolidator, Pending
+    from her_desktop.memory.extraction import LMExtractor
+
+    async def discard(_source: int | None, _found: object) -> None:
+        return None
+
+    background = Consolidator(app.bus, LMExtractor(app.engine), discard, idle_s=0.0)
+    background.start()
+    for _ in range(3):
+        background.submit(Pending(None, BACKGROUND_TEXT, (), frozenset()))
+    await asyncio.sleep(1.0)  # into its prompt
+    return background
+
+
 def _sample(result: TurnResult, audio_s: float) -> dict[str, float]:
     sample = {k: v for k, v in result.timings.items() if k in STAGES}
     if "lm_first_token" in sample and "vad_end" in sample:
@@ -224,11 +254,14 @@ async def measure(
     engine: LLMEngine | None = None,
     stt: STTEngine | None = None,
     tts: TTSEngine | None = None,
+    consolidation: bool = False,
 ) -> dict[str, Any]:
     app, voice, sink, ready_s = await _start(settings, persona, engine, stt, tts)
     samples: list[dict[str, float]] = []
     without: list[dict[str, float]] = []
     turns: list[dict[str, Any]] = []
+    reading: list[dict[str, float]] = []
+    yields = 0
     baseline: list[dict[str, float]] = []
     problems: list[str] = []
     modes = {"on": (True,), "off": (False,), "both": (True, False)}[speculation]
@@ -259,6 +292,25 @@ async def measure(
                     file=sys.stderr,
                 )
             app.dialogue.speculate = app.engine.speculation_ok
+            if consolidation:
+                app.dialogue.reset()
+                await _fresh_conversation(app)
+                background = await _reading_in_background(app)
+                try:
+                    result = await run_voice_turn(
+                        app, voice, audio, realtime=True, barge_in_after_s=BARGE_IN_AFTER_S
+                    )
+                finally:
+                    await background.close()
+                yields += background.yields
+                problems += result.problems
+                reading.append(_sample(result, len(audio) / 16000))
+                print(
+                    f"run {i + 1}/{runs} (consolidation reading): first_played="
+                    f"{reading[-1].get('first_played', float('nan')):.3f}, "
+                    f"gave way {background.yields}×",
+                    file=sys.stderr,
+                )
             if compare:
                 params = generation_params(settings)
                 params = GenerationParams(
@@ -301,6 +353,16 @@ async def measure(
     }
     if without:
         report["without_speculation"] = {"metrics": summarize(without), "samples": without}
+    if consolidation and reading:
+        with_reading = summarize(reading)
+        on = with_reading.get("first_played", {}).get("median")
+        off = metrics.get("first_played", {}).get("median")
+        report["consolidation"] = {
+            "metrics": with_reading,
+            "samples": reading,
+            "gave_way": yields,
+            "first_played_ratio_on_off": round(on / off, 3) if on and off else None,
+        }
     if compare and baseline:
         base = summarize(baseline)
         report["baseline"] = {"metrics": base, "samples": baseline}
@@ -418,6 +480,7 @@ def run_voice_bench(
     barge_in_runs: int = 10,
     monitor: str = "",
     speculation: Speculation = "on",
+    consolidation: bool = False,
 ) -> int:
     from her_desktop.cli.common import load_config_and_persona, prepare_default_model
 
@@ -425,7 +488,14 @@ def run_voice_bench(
     if settings.llm.engine == "llamacpp":
         prepare_default_model(settings.llm.model)
     report = asyncio.run(
-        measure(settings, persona, runs=runs, compare=compare, speculation=speculation)
+        measure(
+            settings,
+            persona,
+            runs=runs,
+            compare=compare,
+            speculation=speculation,
+            consolidation=consolidation,
+        )
     )
     report["barge_in_to_silence"] = asyncio.run(
         barge_in_on_device(settings, persona, barge_in, runs=barge_in_runs, monitor=monitor)
