@@ -501,7 +501,7 @@ class DialogueStage(Stage):
         sentence_index = 0
         reason: FinishReason = "error"
         start = time.monotonic()
-        guards = [p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()]
+        guards: list[ReplyGuard] = []
         shape: ReplyShape | None = None
         enough = False
         speculative = False
@@ -548,6 +548,8 @@ class DialogueStage(Stage):
                 guide = self._guide(user_text)
                 guide_text = guide.text if guide is not None else ""
                 messages = await asyncio.to_thread(self._prompt, user_text, notes, guide_text)
+            # after the notes: what this turn's notes found decides what is checked
+            guards = [p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()]
             exact = (
                 None
                 if greeting_notes or not self.reply_style

@@ -296,3 +296,21 @@ async def test_a_memory_on_the_topic_but_not_the_slot_asked_is_not_an_answer(
     assert UNKNOWN_NOTE not in age
     assert "90" in age
     await service.close()
+
+
+async def test_a_guess_about_something_never_said_is_asked_again_then_replaced(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "My mum lives in Nairobi.")
+    guessing = Scripted([["Your mum's name is Mary."], ["It's Grace, I think."]])
+    done, sentences, _ = await _reply(bus, service, guessing, "What's my mum's name?")
+    assert sentences == ["I don't know that yet, you haven't told me. Will you tell me?"]
+    assert "don't guess" in guessing.calls[1][-1].content.replace("do not guess", "don't guess")
+    honest = Scripted([["I don't know her name yet.", " What is it?"]])
+    done, sentences, _ = await _reply(bus, service, honest, "What's my mum's name?")
+    assert done.text == "I don't know her name yet. What is it?"
+    assert len(honest.calls) == 1
+    answered = Scripted([["She lives in Nairobi, you said."]])
+    done, _, _ = await _reply(bus, service, answered, "Where does my mum live?")
+    assert done.text == "She lives in Nairobi, you said."  # known: not guarded
+    await service.close()

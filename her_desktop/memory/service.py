@@ -92,6 +92,17 @@ GREETING_MIN_SALIENCE: Final = 0.5
 UNKNOWN_NOTE: Final = (
     "- (No note answers this question about the user: you do not know it yet. Say so and ask.)"
 )
+DONT_KNOW: Final = re.compile(
+    r"\b(don't|do not|didn't|did not|haven't|have not|never) (know|remember|recall|think you|"
+    r"told|tell|mentioned|mention|said|say|shared|share)\b|\bnot sure\b|\bno idea\b|"
+    r"\bnot (yet )?(told|mentioned|said)\b|\bcan't (say|tell|remember)\b",
+    re.IGNORECASE,
+)
+UNKNOWN_INSTRUCTION: Final = (
+    "The notes do not say this about the user: do not guess. Say in one short sentence that "
+    "you don't know it yet, and ask them."
+)
+UNKNOWN_REPLY: Final = "I don't know that yet, you haven't told me. Will you tell me?"
 _QUESTION_WORDS: Final = (
     "what whats what's where wheres where's who whos who's when which how why remember "
     "recall know tell again called name do does did you think still right guess kind type "
@@ -177,6 +188,8 @@ class MemoryService:
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="memory-write")
         self._saves: dict[int, concurrent.futures.Future[SavedTurn]] = {}
         self._constraints: list[Constraint] = []
+        self._unknown_asked = False
+        """the user asked about themselves and no note answers it (this turn)"""
         self._stale: set[str] = set()
         """words of replaced values ("Denver" after "I moved to Austin")"""
         self._index: VectorIndex | None = None
@@ -266,7 +279,10 @@ class MemoryService:
         if question:  # the notes that answer it first, the latest first (an update wins)
             records.sort(key=lambda r: (not answers(user_text, r), -r.updated))
         notes = format_notes(records, self.clock(), budget_tokens=self.budget_tokens)
-        if question and not any(answers(user_text, r) for r in records):
+        unknown = question and not any(answers(user_text, r) for r in records)
+        if turn_id is not None:  # her reply to this turn must not guess (``reply_problem``)
+            self._unknown_asked = unknown
+        if unknown:
             return f"{notes or HEADER}\n{UNKNOWN_NOTE}"
         return notes
 
@@ -310,14 +326,23 @@ class MemoryService:
         self._stale = stale
 
     def guarding(self) -> bool:
-        return self.enabled and bool(self._constraints)
+        return self.enabled and (bool(self._constraints) or self._unknown_asked)
 
     def reply_problem(self, sentence: str) -> ReplyProblem | None:
-        """A reply sentence that suggests what the user is allergic to, avoids or dislikes."""
+        """A reply sentence that suggests what the user is allergic to, avoids or dislikes;
+        or, when the user asked about themselves and no note answers it, a sentence that
+        states something before she has said she does not know (a guess)."""
         if not self.enabled:
             return None
         found = offended(sentence, self._constraints)
-        return ReplyProblem(found.instruction, found.reminder) if found is not None else None
+        if found is not None:
+            return ReplyProblem(found.instruction, found.reminder)
+        if self._unknown_asked:
+            if DONT_KNOW.search(sentence):
+                self._unknown_asked = False  # said: the rest of the reply is free
+            elif not sentence.rstrip().endswith("?"):
+                return ReplyProblem(UNKNOWN_INSTRUCTION, UNKNOWN_REPLY)
+        return None
 
     # -- keeping the turn --------------------------------------------------------------------
 
