@@ -111,6 +111,8 @@ async def test_an_old_episode_with_a_replaced_value_is_not_recalled(
          "I live in Bristol.", "I live in Bath."),
         (["hello", "I live in Lyon."], "big news, I moved to Porto", "user.home",
          "I live in Porto.", "I live in Lyon."),
+        (["I have a golden retriever called Bruno"], "we call the dog Maple now", "pet.dog.name",
+         "My dog is called Maple.", "My retriever is called Bruno."),
     ],
 )  # fmt: skip
 async def test_more_ways_of_saying_an_update(
@@ -159,6 +161,7 @@ async def test_a_move_with_nothing_to_change_is_kept_as_an_episode(service: Memo
         (["I've got a dentist appointment on Tuesday"], "What's my dentist's name?"),
         (["my friend Bea is getting married in Sicily"], "What's the name of the venue?"),
         (["I'm a paramedic now"], "How long have I been a paramedic?"),
+        (["my sister Clara lives in Ghent", "I work as a night nurse"], "What's my sister's job?"),
     ],
 )  # fmt: skip
 async def test_a_note_on_the_topic_that_does_not_say_what_is_asked_is_not_an_answer(

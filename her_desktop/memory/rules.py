@@ -46,6 +46,10 @@ PETS: Final = {
     "rabbit": "rabbit", "bunny": "rabbit", "parrot": "parrot", "bird": "bird", "horse": "horse",
     "fish": "fish", "goldfish": "fish", "turtle": "turtle", "tortoise": "tortoise",
     "snake": "snake", "lizard": "lizard", "guinea pig": "guinea_pig", "ferret": "ferret",
+    "retriever": "dog", "labrador": "dog", "spaniel": "dog", "terrier": "dog", "poodle": "dog",
+    "collie": "dog", "beagle": "dog", "dachshund": "dog", "pug": "dog", "husky": "dog",
+    "sheepdog": "dog", "bulldog": "dog", "greyhound": "dog", "whippet": "dog", "corgi": "dog",
+    "schnauzer": "dog", "chihuahua": "dog", "lurcher": "dog", "tabby": "cat", "siamese": "cat",
 }  # fmt: skip
 RELATIONS: Final = {
     "sister": "sister", "brother": "brother", "mother": "mother", "mom": "mother",
@@ -372,7 +376,7 @@ class RuleExtractor:
 
     def _named(self, s: str) -> Candidate | None:
         have = re.match(
-            rf"^i have an? (?P<noun>{_PET}|{_REL})(?: who is| who's| that is)?"
+            rf"^i have an? (?:[a-z]+ )?(?P<noun>{_PET}|{_REL})(?: who is| who's| that is)?"
             rf"(?: called| named)\s+{NAME}",
             s,
             re.IGNORECASE,

@@ -758,7 +758,8 @@ def asks_about_told(text: str, records: Sequence[MemoryRecord]) -> bool:
 
 def asked_phrase(question: str) -> list[str]:
     """The content words of what the user asks about after "my" ("my best marathon time" →
-    best, marathon, time; "my grandmother's surname" → surname): a note must hold them all."""
+    best, marathon, time; "my grandmother's surname" → grandmother, surname): a note must hold
+    them all."""
     m = re.search(
         r"\bmy ((?:[\w-]+(?:'s)? ){0,4}?[\w-]+(?:'s)?)(?=\s+(?:called|named|do|does|did|is|"
         r"are|was|were|live|lives|have|has|had|going|doing|coming|start|starts|now)\b|"
@@ -775,9 +776,8 @@ def asked_phrase(question: str) -> list[str]:
     if m is None:
         return [of.group(1).lower()] if of else []
     phrase = m.group(1).lower().split() + ([of.group(1).lower()] if of else [])
-    owner = max((i for i, w in enumerate(phrase) if w.endswith("'s")), default=-1)
-    if 0 <= owner < len(phrase) - 1:
-        phrase = phrase[owner + 1 :]  # "grandmother's surname": the surname is asked
+    # "grandmother's surname": the grandmother and the surname, both (the user's own job does
+    # not answer "my sister's job")
     return [
         w for w in (p.removesuffix("'s") for p in phrase)
         if w not in FUNCTION_WORDS | QUESTION_WORDS
