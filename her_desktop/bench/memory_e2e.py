@@ -238,6 +238,7 @@ async def run_scenario(
                 **verdict,
             }
         )
+        print(json.dumps(results[-1], ensure_ascii=False), file=sys.stderr)  # a partial run counts
     return results
 
 
