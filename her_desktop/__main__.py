@@ -164,6 +164,12 @@ def _build_parser() -> argparse.ArgumentParser:
     bmem.add_argument(
         "--notes-only", action="store_true", help="e2e without the LM: what memory hands her"
     )
+    bmem.add_argument(
+        "--questions-only",
+        action="store_true",
+        help="e2e: only the question session through the LM (telling sessions kept by the "
+        "memory service; needs --lm-extraction off)",
+    )
     return parser
 
 
@@ -322,6 +328,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             ids=args.scenario,
             max_tokens=args.max_tokens,
             lm_extraction=args.lm_extraction,
+            questions_only=args.questions_only,
             without_lm=args.notes_only,
         )
     if args.bench_command == "feedback":

@@ -217,12 +217,41 @@ async def _session(
     return replies
 
 
+async def _told_without_lm(settings: Settings, sessions: Sequence[Sequence[str]]) -> None:
+    """The telling sessions kept by the memory service alone (the same code the app runs
+    after each turn, one service per session as after a restart; her replies not generated):
+    with ``lm_extraction`` off what is stored does not depend on her replies."""
+    from her_desktop.bus import Bus
+    from her_desktop.memory.embeddings import create_embedder
+    from her_desktop.memory.service import MemoryService
+    from her_desktop.memory.store import MemoryStore
+
+    embedder = await asyncio.to_thread(create_embedder, settings.memory.embeddings)
+    bus = Bus()
+    store = await asyncio.to_thread(MemoryStore.open)
+    turn = 0
+    try:
+        for session in sessions:
+            service = MemoryService(bus, store, embedder, engine=None, enabled=True)
+            for said in session:
+                turn += 1
+                await service.after_reply(turn, said, "I see.")
+            await service.close()
+    finally:
+        await asyncio.to_thread(store.close)
+        await bus.close()
+
+
 async def run_scenario(
-    scenario: Scenario, settings: Settings, engine: LLMEngine
+    scenario: Scenario, settings: Settings, engine: LLMEngine, *, lm_telling: bool = True
 ) -> list[dict[str, Any]]:
+    """``lm_telling`` False: the telling sessions are kept without the LM (``_told_without_lm``:
+    only with ``lm_extraction`` off); the questions always go through the real app."""
     telling = settings.model_copy(deep=True)
     telling.llm.max_tokens = min(settings.llm.max_tokens, TELLING_MAX_TOKENS)
-    for turns in scenario.sessions:  # her replies there are not scored: kept short
+    if not lm_telling:
+        await _told_without_lm(settings, scenario.sessions)
+    for turns in scenario.sessions if lm_telling else ():  # her replies there: kept short
         await _session(telling, engine, turns)
     answers = await _session(settings, engine, [q.ask for q in scenario.questions])
     results: list[dict[str, Any]] = []
@@ -243,7 +272,7 @@ async def run_scenario(
 
 
 async def _run_all(
-    scenarios: Sequence[Scenario], settings: Settings, real: LLMEngine
+    scenarios: Sequence[Scenario], settings: Settings, real: LLMEngine, *, lm_telling: bool = True
 ) -> list[dict[str, Any]]:
     """Every scenario in one event loop (the LM stays loaded), each in a fresh profile."""
     shared = _Shared(real)
@@ -252,7 +281,7 @@ async def _run_all(
         for scenario in scenarios:
             with tempfile.TemporaryDirectory(prefix="her-bench-") as profile:
                 os.environ[ENV_DATA_DIR] = profile
-                got = await run_scenario(scenario, settings, shared)
+                got = await run_scenario(scenario, settings, shared, lm_telling=lm_telling)
             results += got
             right = sum(r["ok"] for r in got)
             print(f"{scenario.id}: {right}/{len(got)} right", file=sys.stderr)
@@ -319,6 +348,7 @@ def run_memory_e2e(
     ids: Sequence[str] = (),
     max_tokens: int | None = None,
     lm_extraction: str | None = None,
+    questions_only: bool = False,
     settings: Settings | None = None,
     engine: LLMEngine | None = None,
     without_lm: bool = False,
@@ -332,6 +362,11 @@ def run_memory_e2e(
     settings.llm.max_tokens = max_tokens if max_tokens is not None else QUESTION_MAX_TOKENS
     if lm_extraction is not None:
         settings.memory.lm_extraction = lm_extraction  # type: ignore[assignment]
+    if questions_only and settings.memory.lm_extraction != "off":
+        raise SystemExit(
+            "--questions-only needs --lm-extraction off (what is kept must not depend on the LM)"
+        )
+    lm_telling = not questions_only
     scenarios = load_scenarios(part)
     if ids:
         scenarios = [s for s in scenarios if s.id in ids]
@@ -369,13 +404,14 @@ def run_memory_e2e(
         "model": real.info().model,
         "max_tokens": settings.llm.max_tokens,
         "telling_max_tokens": TELLING_MAX_TOKENS,
+        "telling_through_lm": lm_telling,
         "lm_extraction": settings.memory.lm_extraction,
     }
     saved = {k: os.environ.get(k) for k in (ENV_DATA_DIR, ENV_MODELS_DIR)}
     start = time.monotonic()
     try:
         os.environ[ENV_MODELS_DIR] = models
-        results = asyncio.run(_run_all(scenarios, settings, real))
+        results = asyncio.run(_run_all(scenarios, settings, real, lm_telling=lm_telling))
     finally:
         for key, value in saved.items():
             if value is None:
