@@ -119,7 +119,7 @@ EVENT_START: Final = re.compile(
 FILLERS: Final = re.compile(
     r"^((actually|well|oh|so|and|but|also|anyway|btw|by the way|um+|uh+|hm+|hey|hi|no|yes|"
     r"yeah|ok|okay|oh and|you know what|wait|sorry|right|honestly|I mean|big news|good news|"
-    r"bad news|guess what|news|update)[,!.:]?\s+)+",
+    r"bad news|guess what|news|update|oops|whoops|oh wait)[,!.:]?\s+)+",
     re.IGNORECASE,
 )
 SKIP_START: Final = re.compile(
@@ -296,8 +296,8 @@ class RuleExtractor:
         """the last sentence that told something (what "her" in "I'm worried about her" is)"""
         self._methods = (
             self._name, self._got_pet, self._rename, self._named, self._pronoun, self._lives,
-            self._favorite, self._no_longer, self._like, self._avoid, self._worry, self._plan,
-            self._their_job, self._about_me,
+            self._favorite, self._no_longer, self._named_moved, self._like, self._avoid,
+            self._worry, self._plan, self._their_job, self._about_me,
             self._called,
         )  # fmt: skip
 
@@ -319,16 +319,21 @@ class RuleExtractor:
         s = re.sub(r"\bI am\b", "I'm", s, flags=re.IGNORECASE)
         s = re.sub(r"\bI've got\b|\bI have got\b", "I have", s, flags=re.IGNORECASE)
         s = re.sub(r"\b(don|doesn|didn|can|isn|wasn|won)t\b", r"\1't", s, flags=re.IGNORECASE)
-        correction = self._correction(s) or self._moved(s)
+        correction = self._correction(s) or self._moved(s) or self._ended(s)
         if correction is not None:
             return [correction]
+        switched = self._switched(s)
+        if switched:
+            return switched
         self._mentioned(s)
         found: list[Candidate] = []
+        named = False
         for clause in _clauses(s):
             clause = FILLERS.sub("", clause).strip()
             appositive = self._appositive(clause)  # "My sister Ana lives in…": name, then more
             if appositive is not None:
                 found.append(appositive)
+                named = True
             job_at = self._job_at(clause)  # "I'm a nurse at St. Mary's": a job and a workplace
             if job_at:
                 found += job_at
@@ -350,9 +355,6 @@ class RuleExtractor:
         )
         telling = [w for w in telling if stem(w.lower()) in {stem(x) for x in left}]
         told = [w for w in left if not UPDATE_WORDS.fullmatch(w) and w not in EVALUATIVE]
-        named = any(
-            c.text.endswith(f" is my {c.subject.split('.')[1]}.") for c in found if c.subject
-        )
         if telling or len(left) >= 4 or (named and told):  # a replaced value is not quoted (stale)
             # "my friend Bea is getting married in Sicily": the name, and the rest verbatim
             episode = self._episode(s, said=True)
@@ -490,6 +492,78 @@ class RuleExtractor:
             return None
         when = m["when"].strip()
         return Candidate("episode", text, None, 0.85, 0.0, 0.6, moves=(" ".join(topic), when))
+
+    def _ended(self, s: str) -> Candidate | None:
+        """ "I sold the Fiat": the memory about it is replaced by this sentence (``moves`` with
+        no time: the service finds the memory naming it; the old text stays as history)."""
+        m = re.match(
+            r"^i (?:just |finally )?(?:sold|got rid of|gave away|no longer have|don't have) "
+            r"(?:my |the |our )?(?P<x>[\w' -]{2,40}?)(?:[,.;!]| and |$)",
+            s,
+            re.IGNORECASE,
+        )
+        if not m:
+            return None
+        topic = [w for w in words(m["x"]) if w not in FUNCTION_WORDS]
+        text = clean_text(s if s[-1] in ".!" else s + ".")
+        if not topic or text is None or topic[0] in ("it", "that", "time", "any", "anything"):
+            return None
+        return Candidate("fact", text, None, 0.85, 0.0, 0.5, moves=(" ".join(topic), ""))
+
+    def _switched(self, s: str) -> list[Candidate]:
+        """ "I've switched jobs, I'm at Deloitte now"; "I stopped learning French, I'm doing
+        Italian instead"."""
+        m = re.match(
+            r"^i(?:'ve| have)? (?:just )?(?:switched|changed|got a new) jobs?,? (?:and )?"
+            r"(?:i'm|i am|i work) (?:now )?(?:working )?(?:at|for|with) (?P<x>.{2,60})",
+            s,
+            re.IGNORECASE,
+        ) or re.match(
+            r"^i(?:'ve| have)? (?:just )?started (?:a new job |working )(?:at|for) (?P<x>.{2,60})",
+            s,
+            re.IGNORECASE,
+        )
+        if m:
+            place = _trim_object(m["x"])
+            if place:
+                return [Candidate("fact", f"I work at {place}.", "user.workplace", 0.85, 0.0, 0.5)]
+        m = re.match(
+            r"^i (?:stopped|quit|gave up|dropped) (?:learning|studying|taking|doing) "
+            r"(?P<old>[\w' -]{2,30}?)(?:[,;] (?:and )?| and )i'm (?:now )?(?:doing|learning|"
+            r"studying|taking) (?P<new>[\w' -]{2,30}?)(?: instead| now)?[.!]*$",
+            s,
+            re.IGNORECASE,
+        )
+        if not m:
+            return []
+        old, new = _trim_object(m["old"]), _trim_object(m["new"])
+        old_slug, new_slug = _slug(old), _slug(new)
+        if not old or not new or old_slug is None or new_slug is None:
+            return []
+        return [
+            Candidate(
+                "fact", f"I stopped learning {old}.", f"user.learning.{old_slug}", 0.85, 0.0, 0.5
+            ),
+            Candidate("fact", f"I'm learning {new}.", f"user.learning.{new_slug}", 0.85, 0.0, 0.5),
+        ]
+
+    def _named_moved(self, s: str) -> Candidate | None:
+        """ "Mira moved to Berlin": someone named before (the service finds who by the name)."""
+        m = re.match(
+            r"^(?P<name>(?-i:[A-Z])[\w'-]+) (?:has |just |recently |now )*(?:moved|lives|is living)"
+            r"(?: back)? (?:to|in) (?P<x>.{2,60})",
+            s,
+            re.IGNORECASE,
+        )
+        if not m or m["name"].lower() in NOT_NAMES or m["name"].lower() in ("i", "we"):
+            return None
+        place = _trim_object(m["x"])
+        slug = _slug(m["name"])
+        if not place or slug is None:
+            return None
+        return Candidate(
+            "fact", f"{m['name']} lives in {place}.", f"people.named.{slug}.home", 0.8, 0.0, 0.5
+        )
 
     def _mentioned(self, s: str) -> None:
         """ "my mum's having surgery", "we adopted a puppy": "she" or "he" in the next sentences
@@ -876,6 +950,9 @@ class RuleExtractor:
             if subject == "":  # "I'm a W": a job when W ends in an occupation
                 last = value.lower().split()[-1]
                 subject = "user.job" if last in OCCUPATIONS else f"user.is.{slug}"
+            elif subject == "user.learning.":  # "French for work": French
+                head = re.split(r" (?:for|with|at|in|to|because|so|since|on) ", value)[0]
+                subject = subject + (_slug(head) or slug)
             elif subject.endswith("."):
                 subject = subject + slug
             text = (template or "{x}").format(x=value)

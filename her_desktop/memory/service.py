@@ -452,7 +452,11 @@ class MemoryService:
         fixes = self._corrections([c for c in candidates if c.replaces])
         moved, unmatched = self._moves([c for c in candidates if c.moves])
         fixes += moved
-        plain = [self._fill_there(c) for c in candidates if not c.replaces and not c.moves]
+        plain = [
+            self._who_is_named(self._fill_there(c))
+            for c in candidates
+            if not c.replaces and not c.moves
+        ]
         plain += unmatched
         kept, vectors = self._resolve(plain)
         if fixes:
@@ -518,7 +522,9 @@ class MemoryService:
             found: dict[int, MemoryRecord] = {}
             for w in topic.split():
                 for record in self.store.search_text(stem(w), limit=20):
-                    if not protected(record.subject) and WHEN_SPAN.search(record.text):
+                    if protected(record.subject):
+                        continue
+                    if not when or WHEN_SPAN.search(record.text):  # no time: "I sold the Fiat"
                         found[record.id] = record
             best: MemoryRecord | None = None
             best_key: tuple[int, float] = (0, 0.0)
@@ -528,6 +534,12 @@ class MemoryService:
                     best, best_key = record, (shared, record.updated)
             if best is None:
                 unmatched.append(dataclasses.replace(c, moves=None))
+                continue
+            if not when:  # the memory about it is replaced by what the user says now
+                fixed = Candidate(
+                    best.kind, c.text, best.subject, c.confidence, best.valence, best.salience
+                )
+                out.append((best.id, fixed))
                 continue
             span = WHEN_SPAN.search(best.text)
             assert span is not None
@@ -542,6 +554,27 @@ class MemoryService:
             )  # fmt: skip
             out.append((best.id, fixed))
         return out, unmatched
+
+    def _who_is_named(self, c: Candidate) -> Candidate:
+        """ "Mira moved to Berlin" (``people.named.mira.home``): when a stored memory names
+        Mira ("My sister is called Mira."), the subject is the sister's home."""
+        if c.subject is None or not c.subject.startswith("people.named."):
+            return c
+        _, _, slug, field = c.subject.split(".", 3)
+        name = c.text.split(" ", 1)[0]
+        for record in self.store.search_text(name, limit=20):
+            subject = record.subject or ""
+            m = re.match(rf"^My (?P<noun>[\w ]+?) is called {re.escape(name)}\.$", record.text)
+            if m and subject.endswith(".name"):
+                rest = c.text.split(" ", 1)[1]
+                return dataclasses.replace(
+                    c,
+                    subject=f"{subject.removesuffix('.name')}.{field}",
+                    text=f"My {m['noun']} {rest}",
+                )
+            if subject.startswith("people.") and subject.endswith(f".{slug}"):
+                return dataclasses.replace(c, subject=f"{subject}.{field}")
+        return c
 
     def _fill_there(self, c: Candidate) -> Candidate:
         """ "I no longer work there." names the place from the value it replaces."""
@@ -773,6 +806,13 @@ def asked_phrase(question: str) -> list[str]:
         question,
         re.I,
     )
+    named = [
+        n
+        for n in re.finditer(r"\b((?-i:[A-Z])[\w-]+)'s ([\w-]+)\b", question.replace("’", "'"))
+        if n.group(1).lower() not in QUESTION_WORDS | {"it", "that", "there", "here", "let"}
+    ]
+    if m is None and named and re.search(r"\b(called|name)\b", question, re.I):
+        return [named[0].group(2).lower()]  # "What's Theo's fiancée called?": the fiancée
     if m is None:
         return [of.group(1).lower()] if of else []
     phrase = m.group(1).lower().split() + ([of.group(1).lower()] if of else [])
