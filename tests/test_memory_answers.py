@@ -314,3 +314,17 @@ async def test_a_guess_about_something_never_said_is_asked_again_then_replaced(
     done, _, _ = await _reply(bus, service, answered, "Where does my mum live?")
     assert done.text == "She lives in Nairobi, you said."  # known: not guarded
     await service.close()
+
+
+@pytest.mark.parametrize(
+    "asked",
+    ["What should I cook?", "Can you suggest a fruit salad for my party?", "How do I fix it?"],
+)
+async def test_a_request_for_advice_is_not_a_question_about_the_user(
+    store: MemoryStore, bus: Bus, asked: str
+) -> None:
+    service = await _told(store, bus, "My mum lives in Nairobi.")
+    assert not is_self_question(asked)
+    await service.before_reply(90, asked)
+    assert not service.guarding()
+    await service.close()

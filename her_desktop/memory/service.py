@@ -119,6 +119,12 @@ PROTECTED_PREFIXES: Final = ("style:", "feedback:")
 """subjects other services own (her_desktop.feedback: how she talks, ratings): memory never
 re-files, corrects or quotes them as notes"""
 WHEN_SPAN: Final = re.compile(rf"(?<!\w){WHEN_PHRASE}(?!\w)", re.IGNORECASE)
+ADVICE: Final = re.compile(
+    r"\b(should|shall|could|can|would|might|must) (i|we)\b|\bhow (do|can|would) (i|we)\b|"
+    r"\b(do|would) (i|we) need\b|\b(suggest|recommend|ideas?|tips?|advice)\b|"
+    r"\bwhat (do|would) you\b|\bwhat's (a|an|some) (good|nice|quick|easy)\b",
+    re.IGNORECASE,
+)
 RECALL_BUDGET_S: Final = 0.9
 """Recall by meaning gets this long (the dialogue waits 1.5 s at most); then by words."""
 FLUSH_TIMEOUT_S: Final = 5.0
@@ -764,6 +770,8 @@ def is_self_question(text: str) -> bool:
     """ "What's my dog called?", "Where does my sister live?", "Do you remember what I'm
     learning?": the user asks about themselves."""
     text = text.strip()
+    if ADVICE.search(text):  # "What should I cook?": a request, not a question about them
+        return False
     return bool(ASKING.search(text) and SELF_WORDS.search(text))
 
 
