@@ -525,7 +525,9 @@ class DialogueStage(Stage):
                     chunk = shaped
                 if guards and checked:
                     problem = _reply_problem(guards, chunk)
-                    if problem is not None:
+                    if problem is not None and problem.rewrite:
+                        chunk = problem.replacement  # fixed in Python: say it and go on
+                    elif problem is not None:
                         return problem
                 kept = style.accept(chunk, unfinished=cut and i == len(chunks) - 1)
                 if kept is None:

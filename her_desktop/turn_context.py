@@ -46,6 +46,8 @@ class ReplyProblem:
 
     instruction: str
     replacement: str
+    rewrite: bool = False
+    """say ``replacement`` instead of the sentence and go on (a Python fix: no second LM pass)"""
 
 
 @runtime_checkable

@@ -328,3 +328,18 @@ async def test_a_request_for_advice_is_not_a_question_about_the_user(
     await service.before_reply(90, asked)
     assert not service.guarding()
     await service.close()
+
+
+async def test_a_sentence_that_states_the_users_fact_as_hers_is_said_back_as_theirs(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "I work at St. Mary's as a night nurse.")
+    confused = Scripted([["I work at St. Mary's as a night nurse.", " Long shifts, I bet."]])
+    done, sentences, _ = await _reply(bus, service, confused, "Where do I work?")
+    assert sentences[0] == "You work at St. Mary's as a night nurse."
+    assert "I work" not in done.text
+    assert len(confused.calls) == 1  # fixed in Python: no second LM pass
+    own = Scripted([["I'm glad you told me about St. Mary's.", " Nights are hard."]])
+    done, _, _ = await _reply(bus, service, own, "Where do I work?")
+    assert done.text.startswith("I'm glad you told me")  # her own first person stays
+    await service.close()

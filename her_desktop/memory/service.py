@@ -59,6 +59,7 @@ from her_desktop.memory.embeddings import Embedder
 from her_desktop.memory.extraction import Candidate, LMExtractor, clean_text
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.index import Vector, VectorIndex
+from her_desktop.memory.person import Told, speaks_as_user, told_phrases
 from her_desktop.memory.retrieval import (
     DEFAULT_BUDGET_TOKENS,
     DEFAULT_LIMIT,
@@ -71,6 +72,7 @@ from her_desktop.memory.retrieval import (
     rank,
     recency,
     relative_time,
+    second_person,
 )
 from her_desktop.memory.rules import WHEN_PHRASE, RuleExtractor
 from her_desktop.memory.store import Clock, MemoryRecord, MemoryStore, NewMemory, Upserted
@@ -196,6 +198,8 @@ class MemoryService:
         self._constraints: list[Constraint] = []
         self._unknown_asked = False
         """the user asked about themselves and no note answers it (this turn)"""
+        self._told: list[Told] = []
+        """the first-person phrases of this turn's recalled memories (``person``)"""
         self._stale: set[str] = set()
         """words of replaced values ("Denver" after "I moved to Austin")"""
         self._index: VectorIndex | None = None
@@ -272,6 +276,7 @@ class MemoryService:
         records = [r for r in records if not protected(r.subject)]
         if turn_id is not None:
             self._recalled[turn_id] = records
+            self._told = told_phrases(r.text for r in records)  # ``reply_problem``
             while len(self._recalled) > RECALL_CACHE_TURNS:
                 self._recalled.popitem(last=False)
         if self._stale:  # an old episode naming a replaced value would contradict the update
@@ -332,17 +337,20 @@ class MemoryService:
         self._stale = stale
 
     def guarding(self) -> bool:
-        return self.enabled and (bool(self._constraints) or self._unknown_asked)
+        return self.enabled and (bool(self._constraints) or self._unknown_asked or bool(self._told))
 
     def reply_problem(self, sentence: str) -> ReplyProblem | None:
         """A reply sentence that suggests what the user is allergic to, avoids or dislikes;
         or, when the user asked about themselves and no note answers it, a sentence that
-        states something before she has said she does not know (a guess)."""
+        states something before she has said she does not know (a guess); or a sentence that
+        states a recalled memory as her own (said back in the second person: ``person``)."""
         if not self.enabled:
             return None
         found = offended(sentence, self._constraints)
         if found is not None:
             return ReplyProblem(found.instruction, found.reminder)
+        if speaks_as_user(sentence, self._told):  # "I work at St. Mary's…": the user's fact
+            return ReplyProblem("", second_person(sentence), rewrite=True)
         if self._unknown_asked:
             if DONT_KNOW.search(sentence):
                 self._unknown_asked = False  # said: the rest of the reply is free
