@@ -213,6 +213,17 @@ _LANGUAGE = _compile(
     rf"(?:switch|change)(?: over)?(?: back)? to {_LANG}",
     rf"(?:use|speak) {_LANG}(?: with me| please)?",
 )
+# "back to English" said in the language she now hears (her hearing is set to it)
+_BACK_TO_ENGLISH = _compile(
+    r"(?:parle(?:[- ]moi)?|réponds(?:[- ]moi)?) en anglais(?:,? s'il te pla[iî]t)?",
+    r"en anglais(?:,? s'il te pla[iî]t| s'il vous pla[iî]t)?",
+    r"(?:habla(?:me)?|contesta(?:me)?) en ingl[eé]s(?:,? por favor)?",
+    r"en ingl[eé]s(?:,? por favor)?",
+    r"(?:sprich|antworte)(?: mit mir)? (?:auf )?englisch(?:,? bitte)?",
+    r"auf englisch(?:,? bitte)?",
+    r"(?:parla(?:mi)?|rispondi(?:mi)?) in inglese(?:,? per favore)?",
+    r"in inglese(?:,? per favore)?",
+)
 
 
 def clauses(text: str) -> list[str]:
@@ -285,6 +296,7 @@ _RULES: Final[tuple[tuple[tuple[re.Pattern[str], ...], _Build], ...]] = (
     ),
     (_RATE, lambda m, clause: Correction("tts_rate", _rate(m), relative=True)),
     (_LANGUAGE, lambda m, clause: Correction("language", m.group("lang").capitalize())),
+    (_BACK_TO_ENGLISH, _always("language", "English")),
 )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from her_desktop.feedback import ratings as rating_store
 from her_desktop.feedback.corrections import Correction, canonical, clauses, parse, subject
+from her_desktop.feedback.language import VoiceLanguage
 from her_desktop.feedback.ratings import Rating, learned_notes, rating_for
 from her_desktop.feedback.style import ReplyCheck, Style, confirmation
 from her_desktop.memory.store import MemoryRecord, MemoryStore, NewMemory
@@ -84,6 +85,11 @@ class StyleService:
         """turn id → (corrections heard in it, whether they were all the turn said)"""
         self._ratings: list[Rating] = []
         """ratings kept for this session only (memory off)"""
+        self.voice_language: VoiceLanguage | None = None
+        """her hearing and voice, switched when the asked language changes (with voice on)"""
+        self._language_notes: dict[int, str] = {}
+        """turn id → what to say about the switch (spoken French needs another model…)"""
+        self._pending_note = ""
 
     def use_store(self, store: MemoryStore | None, *, remember: bool = True) -> None:
         """Keep the rules in ``store`` (opened after the service was made)."""
@@ -93,6 +99,13 @@ class StyleService:
     async def refresh(self) -> None:
         """Read the stored rules now (at start: the greeting and the pace follow them)."""
         self.style = await asyncio.to_thread(self._current)
+
+    async def attach_voice(self, switch: VoiceLanguage) -> None:
+        """Her hearing and voice follow the asked language from now on (the stored one at
+        once; what is missing is said on the next reply)."""
+        await asyncio.to_thread(switch.survey)
+        self.voice_language = switch
+        self._pending_note = await switch.switch(self.style.language)
 
     # -- the dialogue's provider -----------------------------------------------------------
 
@@ -109,6 +122,12 @@ class StyleService:
                 except Exception:  # kept for the session; the conversation goes on
                     log.exception("style: could not store the rules")
         self.style = await asyncio.to_thread(self._current)
+        if self.voice_language is not None:
+            note = await self.voice_language.switch(self.style.language)
+            note = " ".join(n for n in (self._pending_note, note) if n)
+            self._pending_note = ""
+            if note:
+                self._language_notes[turn_id] = note
         return self.style.block() or None
 
     async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
@@ -124,9 +143,11 @@ class StyleService:
         if found:  # in force now, even if reading the store ran out of its time budget
             folded = Style.from_corrections([*self.style.rules(), *found])
             self.style = dataclasses.replace(folded, learned=self.style.learned)
-        if self.style.empty:
+        note = self._language_notes.pop(turn_id, "")
+        if self.style.empty and not note and not found:  # ("back to English" empties it)
             return None
-        return TurnShape(confirmation(found), bool(found) and only, self.style, user_text)
+        opening = " ".join(n for n in (confirmation(found), note) if n)
+        return TurnShape(opening, bool(found) and only, self.style, user_text)
 
     # -- settings the app reads ------------------------------------------------------------
 
