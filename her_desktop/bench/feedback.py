@@ -283,10 +283,19 @@ def summarize_entries(entries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def _bench(engine: LLMEngine, scenarios: list[Scenario], system_prompt: str) -> list[Any]:
+async def _bench(
+    engine: LLMEngine,
+    scenarios: list[Scenario],
+    system_prompt: str,
+    progress: Path | None = None,
+) -> list[Any]:
+    """Run ``scenarios`` in order; each finished one is also appended to ``progress`` (JSON
+    lines), so a long run stopped early still leaves its replies."""
     entries = []
     for i, scenario in enumerate(scenarios, 1):
         entry = await run_scenario(engine, scenario, system_prompt)
+        if progress is not None:
+            await asyncio.to_thread(_append_line, progress, entry)
         same, new = entry["same_session"], entry["new_session"]
         print(
             f"[{i}/{len(scenarios)}] {scenario.correction!r}: same {same['obeyed']}, "
@@ -296,6 +305,11 @@ async def _bench(engine: LLMEngine, scenarios: list[Scenario], system_prompt: st
         entries.append(entry)
     await engine.close()
     return entries
+
+
+def _append_line(path: Path, entry: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 def run_feedback_bench(
@@ -326,7 +340,8 @@ def run_feedback_bench(
         scenarios = pick(limit, load_scenarios(name))
         if only:
             scenarios = [s for s in scenarios if only.lower() in s.correction.lower()]
-        entries = asyncio.run(_bench(make_llm(settings), scenarios, system_prompt))
+        progress = out.with_name(f"{out.stem}.{name}.jsonl") if out is not None else None
+        entries = asyncio.run(_bench(make_llm(settings), scenarios, system_prompt, progress))
         summary = summarize_entries(entries)
         report["parts"][name] = {"summary": summary, "scenarios": entries}
         print(
