@@ -214,6 +214,7 @@ async def test_the_style_service_switches_and_tells_once_then_back(store: Memory
     try:
         first = await _turn(bus, finished, "Talk to me in French.")
         assert first.text.startswith("Got it — French from now on. I'll write in French")
+        assert first.text.endswith("D'accord, je te parle en français maintenant.")
         assert mouth.text_only
         second = await _turn(bus, finished, "Quoi de neuf ?")
         assert second.text == "Bien sûr."  # told once
@@ -241,6 +242,21 @@ async def test_a_stored_language_is_applied_when_the_voice_attaches(store: Memor
     shape = later.shape(2, "Hallo!")
     assert shape is not None
     assert "only speaks English" in shape.opening
+
+
+async def test_without_voice_the_switch_is_confirmed_in_both_languages(
+    store: MemoryStore,
+) -> None:
+    engine = FakeEngine(["Hola."])
+    bus, stage, finished, _ = await _dialogue(engine, StyleService(store))
+    try:
+        first = await _turn(bus, finished, "Please speak to me in Spanish.")
+        assert first.text == "Got it — Spanish from now on. De acuerdo, ahora te hablo en español."
+        assert stage.history[-1].content == first.text  # her last line in the history: Spanish
+        assert engine.calls == []
+    finally:
+        await stage.stop()
+        await bus.close()
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from her_desktop.feedback import ratings as rating_store
 from her_desktop.feedback.corrections import Correction, canonical, clauses, parse, subject
 from her_desktop.feedback.language import VoiceLanguage
 from her_desktop.feedback.ratings import Rating, learned_notes, rating_for
-from her_desktop.feedback.style import ReplyCheck, Style, confirmation
+from her_desktop.feedback.style import ReplyCheck, Style, confirmation, in_language
 from her_desktop.memory.store import MemoryRecord, MemoryStore, NewMemory
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class StyleService:
         note = self._language_notes.pop(turn_id, "")
         if self.style.empty and not note and not found:  # ("back to English" empties it)
             return None
-        opening = " ".join(n for n in (confirmation(found), note) if n)
+        opening = " ".join(n for n in (confirmation(found), note, in_language(found)) if n)
         return TurnShape(opening, bool(found) and only, self.style, user_text)
 
     # -- settings the app reads ------------------------------------------------------------

@@ -264,6 +264,24 @@ def confirmation(corrections: Sequence[Correction]) -> str:
     return "Got it — " + ", ".join(dict.fromkeys(parts)) + "."
 
 
+IN_LANGUAGE: dict[str, str] = {
+    "French": "D'accord, je te parle en français maintenant.",
+    "Spanish": "De acuerdo, ahora te hablo en español.",
+    "German": "Alles klar, ab jetzt spreche ich Deutsch mit dir.",
+    "Italian": "Va bene, da ora ti parlo in italiano.",
+    "Portuguese": "Combinado, agora falo contigo em português.",
+    "Dutch": "Prima, vanaf nu praat ik Nederlands met je.",
+}
+"""The switch said once more in the language asked: her first line in it (a small model that
+sees its own last line in English tends to go on in English)."""
+
+
+def in_language(corrections: Sequence[Correction]) -> str:
+    """The line in the newly asked language, or "" (none asked, or one without a line)."""
+    asked = [str(c.value) for c in corrections if c.kind == "language"]
+    return IN_LANGUAGE.get(asked[-1], "") if asked else ""
+
+
 def describe(style: Style) -> list[str]:
     """The rules as the user would say them (the memory view's list)."""
     return [canonical(c) for c in style.rules()]
