@@ -7,8 +7,10 @@ whisper-base hearing French; the installed voices, all English) are the slow tes
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +27,8 @@ from her_desktop.feedback.language import (
     real_factories,
 )
 from her_desktop.feedback.service import StyleService
+from her_desktop.feedback.style import wrong_language
+from her_desktop.llm.base import GenerationParams, Message
 from her_desktop.memory.store import MemoryStore
 from her_desktop.stt.base import STTEngine, STTInfo, Transcript
 from her_desktop.tts.base import TTSEngine, VoiceInfo
@@ -341,3 +345,61 @@ async def test_the_app_wires_her_hearing_and_voice_to_the_style() -> None:
         assert voice.transcriber.stt is home
     finally:
         await app.stop()
+
+
+def test_a_plainly_english_sentence_is_told_apart() -> None:
+    assert wrong_language("That is a lovely idea for the weekend, and you should go.", "French")
+    assert not wrong_language("C'est une bonne idée pour le week-end.", "French")
+    assert not wrong_language("Okay!", "French")  # too short to tell
+    assert not wrong_language("The café is très bien, and it is open.", "French")  # mixed
+    assert wrong_language("It is what it is, and that is fine.", "Japanese")
+    assert not wrong_language("それは the best と思う it is.", "Japanese")
+
+
+class EnglishFirst(FakeEngine):
+    """Answers in English unless told, after the user's message, to use the language."""
+
+    async def stream(
+        self, messages: Sequence[Message], params: GenerationParams, stats: Any = None
+    ) -> AsyncIterator[str]:
+        told = "[Reply only in French" in messages[-1].content
+        day = "demain" if "tomorrow" in messages[-1].content else "aujourd'hui"
+        self.pieces = (
+            ["C'est une belle ", f"journée {day}.", " Et toi ?"]
+            if told
+            else ["That is a lovely day ", "and you should go out.", " Enjoy it."]
+        )
+        async for piece in super().stream(messages, params, stats):
+            yield piece
+
+
+async def test_a_reply_begun_in_english_is_asked_again_in_the_language(
+    store: MemoryStore,
+) -> None:
+    engine = EnglishFirst()
+    bus, stage, finished, _ = await _dialogue(engine, StyleService(store))
+    try:
+        await _turn(bus, finished, "Talk to me in French.")
+        reply = await _turn(bus, finished, "How is the weather?")
+        assert reply.text == "C'est une belle journée aujourd'hui. Et toi ?"
+        assert len(engine.calls) == 2  # the English start, then once more with the instruction
+        engine.calls.clear()
+        again = await _turn(bus, finished, "And tomorrow?")
+        assert again.text == "C'est une belle journée demain."  # "Et toi ?" was said last time
+        assert len(engine.calls) == 2
+    finally:
+        await stage.stop()
+        await bus.close()
+
+
+async def test_the_second_try_is_taken_as_it_comes(store: MemoryStore) -> None:
+    engine = FakeEngine(["That is what it is ", "and you know it."])
+    bus, stage, finished, _ = await _dialogue(engine, StyleService(store))
+    try:
+        await _turn(bus, finished, "Reply in German from now on.")
+        reply = await _turn(bus, finished, "Hi")
+        assert reply.text == "That is what it is and you know it."  # not lost: asked once only
+        assert len(engine.calls) == 2
+    finally:
+        await stage.stop()
+        await bus.close()

@@ -188,6 +188,7 @@ class _Session:
         self.bus.subscribe(ReplyFinished, on_finished, name="bench")
 
     async def __aenter__(self) -> _Session:
+        await self.style.refresh()  # as the app does at start: the stored rules are in force
         await self.stage.start()
         return self
 
