@@ -144,7 +144,12 @@ def _build_parser() -> argparse.ArgumentParser:
         default="dev",
         help="dev (22, tune on these), locked (14, report only) or both",
     )
-    bfeed.add_argument("--only", default=None, help="the scenarios whose correction has this text")
+    bfeed.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        help="the scenarios whose correction has this text (repeat for several)",
+    )
     bmem = bsub.add_parser("memory", help="recall over sessions; retrieval latency at 1k-100k")
     bmem.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bmem.add_argument(

@@ -318,10 +318,10 @@ def run_feedback_bench(
     *,
     limit: int | None = None,
     part: str = "dev",
-    only: str | None = None,
+    only: list[str] | None = None,
 ) -> int:
     """``part``: dev, locked or both; ``only``: just the scenarios whose correction contains
-    this text (a re-run of a few)."""
+    one of these texts (a re-run of a few)."""
     from her_desktop.app import make_llm
     from her_desktop.config import Settings
     from her_desktop.persona import load_persona
@@ -340,7 +340,8 @@ def run_feedback_bench(
     for name in parts:
         scenarios = pick(limit, load_scenarios(name))
         if only:
-            scenarios = [s for s in scenarios if only.lower() in s.correction.lower()]
+            wanted = [o.lower() for o in only]
+            scenarios = [s for s in scenarios if any(o in s.correction.lower() for o in wanted)]
         progress = out.with_name(f"{out.stem}.{name}.jsonl") if out is not None else None
         entries = asyncio.run(_bench(make_llm(settings), scenarios, system_prompt, progress))
         summary = summarize_entries(entries)
