@@ -350,6 +350,8 @@ async def test_the_app_wires_her_hearing_and_voice_to_the_style() -> None:
 def test_a_plainly_english_sentence_is_told_apart() -> None:
     assert wrong_language("That is a lovely idea for the weekend, and you should go.", "French")
     assert not wrong_language("C'est une bonne idée pour le week-end.", "French")
+    assert wrong_language("I suggest exploring new hiking trails in the nearby park.", "French")
+    assert not wrong_language("On a vu un film, et il me plaît.", "French")
     assert not wrong_language("Okay!", "French")  # too short to tell
     assert not wrong_language("The café is très bien, and it is open.", "French")  # mixed
     assert wrong_language("It is what it is, and that is fine.", "Japanese")

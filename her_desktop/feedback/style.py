@@ -286,7 +286,9 @@ _COMMON_WORDS: dict[str, frozenset[str]] = {
     lang: frozenset(words.split())
     for lang, words in {
         "English": "the and is are you to of it that this what your have be was with for my "
-        "i'm it's don't can will would there they",
+        "i i'm it's don't can will would there they in on at a an we so but not some new how "
+        "do just like about if or as by from up out all get go here me he she his her our "
+        "their them been has had were which when where why who really very",
         "French": "le la les est et je vous tu de un une des pour que qui avec dans ce pas "
         "c'est il elle mais très sur",
         "Spanish": "el la los las es y yo tu de un una para que con en por muy lo se "
@@ -308,12 +310,12 @@ def wrong_language(sentence: str, language: str) -> bool:
     words; for a language without a list, any letter outside ASCII). A short or mixed sentence
     is given the benefit of the doubt."""
     words = re.findall(r"[^\W\d_][\w']*", sentence.lower())
-    english = sum(w in _COMMON_WORDS["English"] for w in words)
-    if english < ENGLISH_EVIDENCE:
+    known = _COMMON_WORDS.get(language, frozenset())
+    english_words = _COMMON_WORDS["English"] - known  # "on", "a", "me" are French too
+    if sum(w in english_words for w in words) < ENGLISH_EVIDENCE:
         return False
-    known = _COMMON_WORDS.get(language)
-    if known is not None:
-        return not any(w in known and w not in _COMMON_WORDS["English"] for w in words)
+    if known:
+        return not any(w in known - _COMMON_WORDS["English"] for w in words)
     return all(ch.isascii() for ch in sentence)
 
 
