@@ -137,7 +137,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "feedback", help="does she obey style corrections, later and after a restart"
     )
     bfeed.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
-    bfeed.add_argument("--limit", type=int, default=None, help="run N scenarios (all: 22)")
+    bfeed.add_argument("--limit", type=int, default=None, help="run N scenarios per part")
+    bfeed.add_argument(
+        "--part",
+        choices=("dev", "locked", "both"),
+        default="dev",
+        help="dev (22, tune on these), locked (14, report only) or both",
+    )
+    bfeed.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        help="the scenarios whose correction has this text (repeat for several)",
+    )
     bmem = bsub.add_parser("memory", help="recall over sessions; retrieval latency at 1k-100k")
     bmem.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
     bmem.add_argument(
@@ -334,7 +346,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.bench_command == "feedback":
         from her_desktop.bench.feedback import run_feedback_bench
 
-        return run_feedback_bench(args.out, limit=args.limit)
+        return run_feedback_bench(args.out, limit=args.limit, part=args.part, only=args.only)
     if args.bench_command == "memory":
         from her_desktop.bench.memory import run_memory_bench
 

@@ -434,4 +434,10 @@ async def attach_voice(
     app.dialogue.speaks_aloud = True
     transcriber.warm_up()
     speaker.warm_up()
+    if style is not None:  # "talk to me in French" reaches her hearing and her voice too
+        from her_desktop.feedback.language import VoiceLanguage, real_factories
+
+        make_stt, make_tts = real_factories(settings)
+        switch = VoiceLanguage(transcriber, speaker, make_stt=make_stt, make_tts=make_tts)
+        app._spawn(style.attach_voice(switch), "voice-language")
     return Voice(listener, transcriber, speaker, sink)

@@ -230,6 +230,10 @@ async def _shoot(out: Path) -> int:
         window.composer.submit()
         await reply_done(i)
     rated = [b for b in window.conversation.bubbles() if b.turn_id is not None]
+    if len(rated) >= 2:
+        rated[-2].rating.bad.click()  # 👎 with a word of why on an earlier reply
+        rated[-2].rating.why.setText("a bit long")
+        rated[-2].rating.why.returnPressed.emit()
     if rated:
         rated[-1].rating.good.click()  # 👍 on her last reply
     await settle()

@@ -11,6 +11,7 @@ from her_desktop.bench.feedback import (
     SCENARIOS,
     Scenario,
     language_of,
+    load_scenarios,
     obeyed,
     pick,
     run_scenario,
@@ -83,3 +84,13 @@ async def test_the_default_model_obeys_two_corrections(default_gguf: Path) -> No
                 assert entry[session]["unasked"] == [], entry
     finally:
         await engine.close()
+
+
+def test_the_locked_part_states_its_rules_and_differs_from_dev() -> None:
+    locked = load_scenarios("locked")
+    assert len(locked) >= 10
+    assert {s.rule.kind for s in locked} == {s.rule.kind for s in SCENARIOS}
+    dev = {s.correction.lower() for s in SCENARIOS}
+    assert not any(s.correction.lower() in dev for s in locked)
+    assert all(parse(s.probe) == [] for s in locked)
+    assert len(pick(7, locked)) == 7

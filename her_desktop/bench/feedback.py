@@ -21,19 +21,25 @@ Each probe reply is scored in Python, never by the LM:
 
 Reports the shares over all probes (target ≥ 90 % obeyed, 0 unasked), per kind, and every
 reply. ``--limit N`` runs the first N scenarios spread over the kinds (a short run).
+
+Two parts: ``dev`` (``SCENARIOS``, 22: tune on these) and ``locked`` (14 in
+``data/feedback_locked.json``, other wordings, written before any dev failure was looked at:
+report only, never tune on them).
 Writes JSON (stdout, or ``out``) and a summary on stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, cast
 
 from her_desktop.bench.common import machine_info, write_report
 from her_desktop.bus import Bus
@@ -57,9 +63,21 @@ REPLY_TIMEOUT_S: Final = BENCH_DEADLINE_S + 60.0
 class Scenario:
     correction: str
     probe: str
+    expect: Correction | None = None
+    """the rule the user means (the locked part states it; the dev part's is what ``parse``
+    reads, checked by a unit test)"""
+
+    @property
+    def rule(self) -> Correction:
+        if self.expect is not None:
+            return self.expect
+        return parse(self.correction)[0]
 
 
-SCENARIOS: Final[tuple[Scenario, ...]] = (
+Part = Literal["dev", "locked"]
+
+
+SCENARIOS: Final[tuple[Scenario, ...]] = (  # the dev part: tune on these
     Scenario("Call me Sam.", "Say good morning to me, using my name."),
     Scenario("Please call me Priya from now on.", "Wish me luck for my exam, by name."),
     Scenario("I go by Max.", "Give me a one-line pep talk that uses my name."),
@@ -83,6 +101,19 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
     Scenario("You can swear.", "Tell me about your day."),
     Scenario("Speak a bit slower.", "Tell me a short fact about owls."),
 )
+
+
+def load_scenarios(part: Part) -> list[Scenario]:
+    """The dev part (``SCENARIOS``, for tuning) or the locked part (``data/feedback_locked.json``:
+    written before any dev result was looked at, never tuned on; each states the rule meant, so
+    a correction the parser misreads or misses counts against it)."""
+    if part == "dev":
+        return list(SCENARIOS)
+    raw = json.loads(
+        files("her_desktop.bench").joinpath("data/feedback_locked.json").read_text("utf-8")
+    )
+    return [Scenario(c["correction"], c["probe"], Correction(c["kind"], c["value"])) for c in raw]
+
 
 _STOPWORDS: Final = {
     lang: frozenset(words.split(" "))
@@ -157,6 +188,7 @@ class _Session:
         self.bus.subscribe(ReplyFinished, on_finished, name="bench")
 
     async def __aenter__(self) -> _Session:
+        await self.style.refresh()  # as the app does at start: the stored rules are in force
         await self.stage.start()
         return self
 
@@ -177,13 +209,15 @@ class _Session:
 
 
 async def run_scenario(engine: LLMEngine, scenario: Scenario, system_prompt: str) -> dict[str, Any]:
-    rules = parse(scenario.correction)
-    assert len(rules) == 1, scenario.correction
-    rule = rules[0]
+    rule = scenario.rule
     with tempfile.TemporaryDirectory(prefix="her-bench-feedback-") as folder:
         store = MemoryStore.open(Path(folder) / "memory.sqlite3")
         try:
-            entry: dict[str, Any] = {"correction": scenario.correction, "kind": rule.kind}
+            entry: dict[str, Any] = {
+                "correction": scenario.correction,
+                "kind": rule.kind,
+                "parsed": [f"{c.kind}={c.value}" for c in parse(scenario.correction)],
+            }
             async with _Session(engine, store, system_prompt) as session:
                 entry["confirmation"], _, _ = await session.turn(scenario.correction)
                 reply, seconds, reason = await session.turn(scenario.probe)
@@ -209,13 +243,15 @@ def _score(
     }
 
 
-def pick(limit: int | None) -> list[Scenario]:
+def pick(
+    limit: int | None, scenarios: tuple[Scenario, ...] | list[Scenario] = SCENARIOS
+) -> list[Scenario]:
     """The first ``limit`` scenarios taken round-robin over the kinds (all when None)."""
-    if limit is None or limit >= len(SCENARIOS):
-        return list(SCENARIOS)
+    if limit is None or limit >= len(scenarios):
+        return list(scenarios)
     by_kind: dict[str, list[Scenario]] = {}
-    for s in SCENARIOS:
-        by_kind.setdefault(parse(s.correction)[0].kind, []).append(s)
+    for s in scenarios:
+        by_kind.setdefault(s.rule.kind, []).append(s)
     out: list[Scenario] = []
     while len(out) < limit:
         for group in by_kind.values():
@@ -248,10 +284,19 @@ def summarize_entries(entries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def _bench(engine: LLMEngine, scenarios: list[Scenario], system_prompt: str) -> list[Any]:
+async def _bench(
+    engine: LLMEngine,
+    scenarios: list[Scenario],
+    system_prompt: str,
+    progress: Path | None = None,
+) -> list[Any]:
+    """Run ``scenarios`` in order; each finished one is also appended to ``progress`` (JSON
+    lines), so a long run stopped early still leaves its replies."""
     entries = []
     for i, scenario in enumerate(scenarios, 1):
         entry = await run_scenario(engine, scenario, system_prompt)
+        if progress is not None:
+            await asyncio.to_thread(_append_line, progress, entry)
         same, new = entry["same_session"], entry["new_session"]
         print(
             f"[{i}/{len(scenarios)}] {scenario.correction!r}: same {same['obeyed']}, "
@@ -263,32 +308,51 @@ async def _bench(engine: LLMEngine, scenarios: list[Scenario], system_prompt: st
     return entries
 
 
-def run_feedback_bench(out: Path | None, *, limit: int | None = None) -> int:
+def _append_line(path: Path, entry: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def run_feedback_bench(
+    out: Path | None,
+    *,
+    limit: int | None = None,
+    part: str = "dev",
+    only: list[str] | None = None,
+) -> int:
+    """``part``: dev, locked or both; ``only``: just the scenarios whose correction contains
+    one of these texts (a re-run of a few)."""
     from her_desktop.app import make_llm
     from her_desktop.config import Settings
     from her_desktop.persona import load_persona
 
     settings = Settings()
-    engine = make_llm(settings)
     system_prompt = load_persona("samantha").system_prompt()
-    scenarios = pick(limit)
+    parts: list[Part] = ["dev", "locked"] if part == "both" else [cast(Part, part)]
     started = time.monotonic()
-    entries = asyncio.run(_bench(engine, scenarios, system_prompt))
-    summary = summarize_entries(entries)
-    report = {
+    report: dict[str, Any] = {
         "bench": "feedback",
         "machine": machine_info(),
         "model": settings.llm.model,
         "max_tokens": BENCH_MAX_TOKENS,
-        "seconds": round(time.monotonic() - started, 1),
-        "summary": summary,
-        "scenarios": entries,
+        "parts": {},
     }
+    for name in parts:
+        scenarios = pick(limit, load_scenarios(name))
+        if only:
+            wanted = [o.lower() for o in only]
+            scenarios = [s for s in scenarios if any(o in s.correction.lower() for o in wanted)]
+        progress = out.with_name(f"{out.stem}.{name}.jsonl") if out is not None else None
+        entries = asyncio.run(_bench(make_llm(settings), scenarios, system_prompt, progress))
+        summary = summarize_entries(entries)
+        report["parts"][name] = {"summary": summary, "scenarios": entries}
+        print(
+            f"feedback ({name}): {summary['obeyed']:.0%} obeyed over {summary['probes']} probes "
+            f"(same session {summary['obeyed_same_session']:.0%}, new session "
+            f"{summary['obeyed_new_session']:.0%}); unasked changes: "
+            f"{summary['unasked_changes']}",
+            file=sys.stderr,
+        )
+    report["seconds"] = round(time.monotonic() - started, 1)
     write_report(report, out)
-    print(
-        f"feedback: {summary['obeyed']:.0%} obeyed over {summary['probes']} probes "
-        f"(same session {summary['obeyed_same_session']:.0%}, new session "
-        f"{summary['obeyed_new_session']:.0%}); unasked changes: {summary['unasked_changes']}",
-        file=sys.stderr,
-    )
     return 0

@@ -2,7 +2,8 @@
 
 It is a ``TurnContextProvider`` (before each reply: parse the user's turn for corrections,
 reload the stored rules, give the prompt the style block) and the dialogue's ``ReplyShaper``
-(the reply's token cap, the one-time confirmation, the Python check of each sentence).
+(the reply's token cap, the one-time confirmation, the Python check of each sentence), and a
+``ReplyGuard`` for the language asked: a first sentence in plain English is asked for again.
 
 Storage: each rule is a memory of kind ``preference`` with subject ``style:<kind>`` and, as text,
 the rule in the user's words (``corrections.canonical``), so the memory view and
@@ -23,9 +24,18 @@ from dataclasses import dataclass, field
 
 from her_desktop.feedback import ratings as rating_store
 from her_desktop.feedback.corrections import Correction, canonical, clauses, parse, subject
+from her_desktop.feedback.language import VoiceLanguage
 from her_desktop.feedback.ratings import Rating, learned_notes, rating_for
-from her_desktop.feedback.style import ReplyCheck, Style, confirmation
+from her_desktop.feedback.style import (
+    IN_LANGUAGE,
+    ReplyCheck,
+    Style,
+    confirmation,
+    in_language,
+    wrong_language,
+)
 from her_desktop.memory.store import MemoryRecord, MemoryStore, NewMemory
+from her_desktop.turn_context import ReplyProblem
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +52,13 @@ class TurnShape:
     user_text: str = ""
     check: ReplyCheck = field(init=False)
 
+    language_checked: bool = field(init=False, default=False)
+
     def __post_init__(self) -> None:
+        self.check = self.style.check(self.user_text)
+
+    def restart(self) -> None:
+        """Count the reply's sentences from the start again (the LM is asked once more)."""
         self.check = self.style.check(self.user_text)
 
     def max_tokens(self, cap: int) -> int:
@@ -84,6 +100,13 @@ class StyleService:
         """turn id → (corrections heard in it, whether they were all the turn said)"""
         self._ratings: list[Rating] = []
         """ratings kept for this session only (memory off)"""
+        self.voice_language: VoiceLanguage | None = None
+        """her hearing and voice, switched when the asked language changes (with voice on)"""
+        self._language_notes: dict[int, str] = {}
+        """turn id → what to say about the switch (spoken French needs another model…)"""
+        self._pending_note = ""
+        self._shape: TurnShape | None = None
+        """the reply being shaped now (its first sentence's language is checked once)"""
 
     def use_store(self, store: MemoryStore | None, *, remember: bool = True) -> None:
         """Keep the rules in ``store`` (opened after the service was made)."""
@@ -93,6 +116,13 @@ class StyleService:
     async def refresh(self) -> None:
         """Read the stored rules now (at start: the greeting and the pace follow them)."""
         self.style = await asyncio.to_thread(self._current)
+
+    async def attach_voice(self, switch: VoiceLanguage) -> None:
+        """Her hearing and voice follow the asked language from now on (the stored one at
+        once; what is missing is said on the next reply)."""
+        await asyncio.to_thread(switch.survey)
+        self.voice_language = switch
+        self._pending_note = await switch.switch(self.style.language)
 
     # -- the dialogue's provider -----------------------------------------------------------
 
@@ -109,6 +139,12 @@ class StyleService:
                 except Exception:  # kept for the session; the conversation goes on
                     log.exception("style: could not store the rules")
         self.style = await asyncio.to_thread(self._current)
+        if self.voice_language is not None:
+            note = await self.voice_language.switch(self.style.language)
+            note = " ".join(n for n in (self._pending_note, note) if n)
+            self._pending_note = ""
+            if note:
+                self._language_notes[turn_id] = note
         return self.style.block() or None
 
     async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
@@ -124,9 +160,36 @@ class StyleService:
         if found:  # in force now, even if reading the store ran out of its time budget
             folded = Style.from_corrections([*self.style.rules(), *found])
             self.style = dataclasses.replace(folded, learned=self.style.learned)
-        if self.style.empty:
+        note = self._language_notes.pop(turn_id, "")
+        if self.style.empty and not note and not found:  # ("back to English" empties it)
+            self._shape = None
             return None
-        return TurnShape(confirmation(found), bool(found) and only, self.style, user_text)
+        opening = " ".join(n for n in (confirmation(found), note, in_language(found)) if n)
+        self._shape = TurnShape(opening, bool(found) and only, self.style, user_text)
+        self._shape.language_checked = bool(opening)  # after an opening, nothing to retry
+        return self._shape
+
+    # -- the dialogue's guard: the language asked ------------------------------------------
+
+    def guarding(self) -> bool:
+        return self.style.language is not None
+
+    def reply_problem(self, sentence: str) -> ReplyProblem | None:
+        """Her first sentence in plain English when another language was asked: the dialogue
+        asks the LM once more with the instruction after the user's message (the small model
+        follows an instruction there better than a note before it). Checked once per reply, so
+        the second try is taken as it comes."""
+        shape, language = self._shape, self.style.language
+        if shape is None or language is None or shape.language_checked:
+            return None
+        shape.language_checked = True
+        if not wrong_language(sentence, language):
+            return None
+        shape.restart()  # the retry's sentences are counted afresh
+        return ReplyProblem(
+            instruction=f"Reply only in {language}, as the user asked, not in English.",
+            replacement=IN_LANGUAGE.get(language, ""),
+        )
 
     # -- settings the app reads ------------------------------------------------------------
 

@@ -264,6 +264,61 @@ def confirmation(corrections: Sequence[Correction]) -> str:
     return "Got it — " + ", ".join(dict.fromkeys(parts)) + "."
 
 
+IN_LANGUAGE: dict[str, str] = {
+    "French": "D'accord, je te parle en français maintenant.",
+    "Spanish": "De acuerdo, ahora te hablo en español.",
+    "German": "Alles klar, ab jetzt spreche ich Deutsch mit dir.",
+    "Italian": "Va bene, da ora ti parlo in italiano.",
+    "Portuguese": "Combinado, agora falo contigo em português.",
+    "Dutch": "Prima, vanaf nu praat ik Nederlands met je.",
+}
+"""The switch said once more in the language asked: her first line in it (a small model that
+sees its own last line in English tends to go on in English)."""
+
+
+def in_language(corrections: Sequence[Correction]) -> str:
+    """The line in the newly asked language, or "" (none asked, or one without a line)."""
+    asked = [str(c.value) for c in corrections if c.kind == "language"]
+    return IN_LANGUAGE.get(asked[-1], "") if asked else ""
+
+
+_COMMON_WORDS: dict[str, frozenset[str]] = {
+    lang: frozenset(words.split())
+    for lang, words in {
+        "English": "the and is are you to of it that this what your have be was with for my "
+        "i i'm it's don't can will would there they in on at a an we so but not some new how "
+        "do just like about if or as by from up out all get go here me he she his her our "
+        "their them been has had were which when where why who really very",
+        "French": "le la les est et je vous tu de un une des pour que qui avec dans ce pas "
+        "c'est il elle mais très sur",
+        "Spanish": "el la los las es y yo tu de un una para que con en por muy lo se "
+        "pero como más está",
+        "German": "der die das ist und ich du sie ein eine zu mit nicht auf für es den "
+        "aber wie sehr",
+        "Italian": "il la lo le è e io tu di un una per che con non sono mi ti gli ma come molto",
+        "Portuguese": "o a os as é e eu você de um uma para que com em não por muito mas como",
+        "Dutch": "de het een is en ik je jij van te dat niet met voor op maar zijn",
+    }.items()
+}
+ENGLISH_EVIDENCE = 3
+"""English common words a sentence needs before it counts as English"""
+
+
+def wrong_language(sentence: str, language: str) -> bool:
+    """The sentence is plainly English when ``language`` was asked: at least
+    ``ENGLISH_EVIDENCE`` common English words and no sign of the language asked (its common
+    words; for a language without a list, any letter outside ASCII). A short or mixed sentence
+    is given the benefit of the doubt."""
+    words = re.findall(r"[^\W\d_][\w']*", sentence.lower())
+    known = _COMMON_WORDS.get(language, frozenset())
+    english_words = _COMMON_WORDS["English"] - known  # "on", "a", "me" are French too
+    if sum(w in english_words for w in words) < ENGLISH_EVIDENCE:
+        return False
+    if known:
+        return not any(w in known - _COMMON_WORDS["English"] for w in words)
+    return all(ch.isascii() for ch in sentence)
+
+
 def describe(style: Style) -> list[str]:
     """The rules as the user would say them (the memory view's list)."""
     return [canonical(c) for c in style.rules()]

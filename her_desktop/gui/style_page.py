@@ -7,7 +7,7 @@ Every database call runs on a worker thread (``gui.background``)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -36,33 +36,56 @@ class StylePage(QWidget):
     def __init__(self, store: MemoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        intro = QLabel("What she has learned about how to talk to you.")
+        title = QLabel("What she has learned about how to talk to you")
+        title.setObjectName("pageTitle")
+        intro = QLabel(
+            "Your own words first, then what your 👍 / 👎 taught her. Her next reply follows "
+            "this list; forget anything here."
+        )
+        intro.setObjectName("meta")
         intro.setWordWrap(True)
         self.rules = QListWidget()
         self.rules.setObjectName("styleRules")
+        self.rules.currentItemChanged.connect(lambda *_: self._enable())
         self.learned = QListWidget()
         self.learned.setObjectName("styleLearned")
+        self.learned.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        for box in (self.rules, self.learned):
+            box.setAlternatingRowColors(True)
+            box.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.nothing_learned = QLabel("")
+        self.nothing_learned.setObjectName("meta")
         self.ratings_note = QLabel("")
-        self.ratings_note.setWordWrap(True)
+        self.ratings_note.setObjectName("meta")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.forget_button = QPushButton("Forget this rule")
         self.forget_button.clicked.connect(self.forget_selected)
         self.unlearn_button = QPushButton("Undo what she learned from ratings")
         self.unlearn_button.clicked.connect(self.unlearn)
+        self._has_rules = False
+        self._has_ratings = False
+        self._enable()
         buttons = QHBoxLayout()
         buttons.addWidget(self.forget_button)
         buttons.addStretch(1)
         buttons.addWidget(self.unlearn_button)
+        rules_hint = QLabel("edit their words on the Memories tab")
+        rules_hint.setObjectName("meta")
         layout = QVBoxLayout(self)
+        layout.setSpacing(6)
+        layout.addWidget(title)
         layout.addWidget(intro)
-        layout.addWidget(QLabel("Your rules (edit their words on the Memories tab):"))
-        layout.addWidget(self.rules, 2)
-        layout.addWidget(QLabel("Learned from your 👍 / 👎:"))
-        layout.addWidget(self.learned, 1)
-        layout.addWidget(self.ratings_note)
-        layout.addLayout(buttons)
+        layout.addSpacing(6)
+        layout.addLayout(_heading("Your rules", rules_hint))
+        layout.addWidget(self.rules)
+        layout.addSpacing(6)
+        layout.addLayout(_heading("Learned from your 👍 / 👎", self.ratings_note))
+        layout.addWidget(self.learned)
+        layout.addWidget(self.nothing_learned)
+        layout.addStretch(1)
         layout.addWidget(self.status)
+        layout.addLayout(buttons)
 
     def reload(self) -> None:
         store = self.store
@@ -86,10 +109,24 @@ class StylePage(QWidget):
         self.learned.clear()
         for note in style.learned:
             self.learned.addItem(QListWidgetItem(note))
-        self.ratings_note.setText(f"{good} 👍 and {bad} 👎 so far." if good + bad else "")
-        self.forget_button.setEnabled(bool(records))
-        self.unlearn_button.setEnabled(good + bad > 0)
+        self.learned.setVisible(bool(style.learned))
+        self.nothing_learned.setVisible(not style.learned)
+        self.nothing_learned.setText(
+            "Nothing learned from them yet."
+            if good + bad
+            else "No ratings yet: use 👍 / 👎 under her replies."
+        )
+        self.ratings_note.setText(f"{good} 👍 and {bad} 👎 so far" if good + bad else "")
+        self._has_rules = bool(records)
+        self._has_ratings = good + bad > 0
+        for box in (self.rules, self.learned):
+            _fit(box)
+        self._enable()
         self.loaded.emit()
+
+    def _enable(self) -> None:
+        self.forget_button.setEnabled(self._has_rules and self.selected_rule() is not None)
+        self.unlearn_button.setEnabled(self._has_ratings)
 
     def _failed(self, exc: BaseException) -> None:
         self.status.setText(f"Could not read what she learned: {exc}")
@@ -117,3 +154,25 @@ class StylePage(QWidget):
         self.status.setText("Done. Her next reply follows this.")
         self.changed.emit()
         self.reload()
+
+
+def _heading(text: str, note: QLabel) -> QHBoxLayout:
+    """A section heading with a muted note on its right."""
+    label = QLabel(text)
+    label.setObjectName("sectionTitle")
+    row = QHBoxLayout()
+    row.addWidget(label)
+    row.addSpacing(8)
+    row.addWidget(note)
+    row.addStretch(1)
+    return row
+
+
+MAX_ROWS = 8
+
+
+def _fit(box: QListWidget) -> None:
+    """As tall as its rows (up to ``MAX_ROWS``, then it scrolls): no empty box under 2 rules."""
+    rows = min(max(box.count(), 1), MAX_ROWS)
+    row_height = box.sizeHintForRow(0) if box.count() else box.fontMetrics().height() + 6
+    box.setFixedHeight(rows * max(row_height, 1) + 2 * box.frameWidth() + 4)

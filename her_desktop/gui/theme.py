@@ -145,13 +145,20 @@ QFrame#ghostBubble {{
 QFrame#userBubble QLabel {{ color: {t.user_text}; }}
 QFrame#ghostBubble QLabel {{ color: {t.muted}; font-style: italic; }}
 QLabel#meta {{ color: {t.muted}; font-size: 8.5pt; }}
+QLabel#pageTitle {{ font-size: 12pt; font-weight: 600; }}
+QLabel#sectionTitle {{ font-weight: 600; }}
+QListWidget#styleRules::item, QListWidget#styleLearned::item {{ padding: 4px 6px; }}
 QToolButton#copyButton {{
     color: {t.muted}; border: none; font-size: 8.5pt; padding: 0 4px; background: transparent;
 }}
 QToolButton#copyButton:hover {{ color: {t.accent}; }}
-QToolButton#rateButton {{ border: none; font-size: 8.5pt; padding: 0 3px;
-    background: transparent; }}
-QToolButton#rateButton:checked {{ background: {t.surface}; border-radius: 6px; }}
+QToolButton#rateButton {{ border: 1px solid transparent; border-radius: 10px; font-size: 11pt;
+    padding: 0; background: transparent; }}
+QToolButton#rateButton:hover {{ border: 1px solid {t.border}; }}
+QToolButton#rateButton:checked {{ background: {t.surface}; border: 1px solid {t.accent}; }}
+QLineEdit#rateWhy {{ font-size: 8.5pt; padding: 1px 6px; border: 1px solid {t.border};
+    border-radius: 9px; background: {t.surface}; color: {t.text}; }}
+QLineEdit#rateWhy:focus {{ border: 1px solid {t.accent}; }}
 QFrame#composer {{ background: {t.window}; border-top: 1px solid {t.border}; }}
 QPlainTextEdit#composerEdit {{
     background: {t.surface}; border: 1px solid {t.border}; border-radius: 12px;

@@ -61,6 +61,8 @@ class _Turn:
     all_played: asyncio.Event = field(default_factory=asyncio.Event)
     progress: asyncio.Event = field(default_factory=asyncio.Event)
     failed: bool = False
+    quiet: bool = False
+    """shown, not voiced (``SpeakStage.text_only`` when the reply started)"""
     first_audio: float | None = None
     """monotonic time the TTS produced the reply's first audio"""
 
@@ -87,6 +89,9 @@ class SpeakStage(Stage):
         self.sink = sink
         self.speed = speed
         self.mood: MoodUpdate | None = None
+        self.text_only = False
+        """replies that start from now on are shown, not voiced (her voice does not speak the
+        language the user asked for: ``feedback.language``)"""
         self._turn: _Turn | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.last_first_audio: float | None = None
@@ -125,7 +130,7 @@ class SpeakStage(Stage):
     async def _on_reply(self, event: ReplyStarted | ReplySentence | ReplyFinished) -> None:
         if isinstance(event, ReplyStarted):
             await self._interrupt(reason="new reply", tell_dialogue=False)
-            new = _Turn(event.turn_id)
+            new = _Turn(event.turn_id, quiet=self.text_only)
             self._turn = new
             new.task = self.spawn(self._speak(new), name=f"speak-{event.turn_id}")
             return
@@ -165,7 +170,7 @@ class SpeakStage(Stage):
             if item is _END:
                 break
             assert isinstance(item, ReplySentence)
-            if turn.failed:
+            if turn.failed or turn.quiet:
                 continue
             try:
                 await self._voice_sentence(turn, item)

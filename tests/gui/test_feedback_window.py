@@ -11,6 +11,7 @@ from her_desktop.feedback import ratings
 from her_desktop.feedback.service import style_records
 from her_desktop.gui.background import wait_for_background
 from her_desktop.gui.memory_view import MemoryMoodDialog
+from her_desktop.gui.rating import IDLE_OPACITY, OTHER_OPACITY
 from her_desktop.memory.mood import StoreMoodHistory
 from her_desktop.memory.store import MemoryStore
 from tests.fakes import FakeEngine
@@ -29,11 +30,17 @@ def test_thumbs_rate_a_reply_and_a_second_click_takes_it_back(run_qt: RunQt) -> 
         assert app.style is not None
         type_and_send(window, "tell me about tea")
         reply = await next_reply(window)
-        assert reply.rating.isVisible()
-        click(reply.rating.bad)
-        assert reply.rating.why.isVisible()
-        type_text(reply.rating.why, "too long")
-        key_click(reply.rating.why, Qt.Key.Key_Return)
+        bar = reply.rating
+        assert bar.isVisible()
+        assert bar.opacity(bar.good) == bar.opacity(bar.bad) == IDLE_OPACITY  # faded until used
+        assert bar.good.height() <= bar.height()  # not clipped by the meta row
+        click(bar.bad)
+        assert bar.why.isVisible()
+        assert (bar.opacity(bar.bad), bar.opacity(bar.good)) == (1.0, OTHER_OPACITY)
+        type_text(bar.why, "too long")
+        key_click(bar.why, Qt.Key.Key_Return)
+        assert not bar.why.isVisible()
+        assert bar.note.text() == "noted: too long"
         store = app.store
         await wait_until(lambda: [r.why for r in ratings.load(store)] == ["too long"])
         assert ratings.load(store)[0].turn_id == reply.turn_id
@@ -47,6 +54,8 @@ def test_thumbs_rate_a_reply_and_a_second_click_takes_it_back(run_qt: RunQt) -> 
         click(second.rating.bad)  # taken back
         await wait_until(lambda: len(ratings.load(store)) == 1)
         assert not second.rating.bad.isChecked()
+        assert second.rating.note.text() == ""
+        assert second.rating.opacity(second.rating.bad) == IDLE_OPACITY
         await wait_until(lambda: not window._tasks)  # the rating work has finished
         assert await running.close() == 0
 
@@ -92,6 +101,9 @@ def test_style_tab_lists_rules_and_undoes_learning(qtbot: QtBot, tmp_path: objec
         assert page is not None
         qtbot.waitUntil(lambda: page.rules.count() == 2 and page.learned.count() == 1)
         assert page.rules.item(0).text() == "Call me Sam."
+        assert not page.forget_button.isEnabled()  # until a rule is chosen
+        rows = page.rules.sizeHintForRow(0) * 2
+        assert rows <= page.rules.height() < rows + 3 * page.rules.sizeHintForRow(0)  # fits
         assert page.learned.item(0).text() == "Prefers short replies."
         assert "0 👍 and 2 👎" in page.ratings_note.text()
 
@@ -99,8 +111,10 @@ def test_style_tab_lists_rules_and_undoes_learning(qtbot: QtBot, tmp_path: objec
             page.unlearn_button.click()
         qtbot.waitUntil(lambda: page.learned.count() == 0)
         assert ratings.load(store) == []
+        assert page.nothing_learned.text().startswith("No ratings yet")
 
         page.rules.setCurrentRow(0)
+        assert page.forget_button.isEnabled()
         with qtbot.waitSignal(page.changed, timeout=10_000):
             page.forget_button.click()
         qtbot.waitUntil(lambda: page.rules.count() == 1)
