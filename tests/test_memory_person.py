@@ -12,7 +12,7 @@ TOLD = told_phrases(
     [
         "I work at St. Mary's as a night nurse.",
         "My dog is called Pepper.",
-        "My favourite film is Spirited Away.",
+        "My favourite film is Paddington Two.",
         "I am allergic to peanuts.",
         "I'm learning the cello.",
     ]
@@ -24,7 +24,7 @@ TOLD = told_phrases(
     [
         "I work at St. Mary's Hospital as a night nurse.",
         "My dog is called Pepper.",
-        "my favourite film is Spirited Away",
+        "my favourite film is Paddington Two",
         "I am allergic to peanuts, so no.",
         "I'm learning the cello and it's hard.",
         "I still work nights at St. Mary's.",
@@ -39,7 +39,7 @@ def test_the_users_fact_in_her_first_person_is_caught(sentence: str) -> None:
     [
         "I'm glad your dog Pepper is doing well.",
         "You work at St. Mary's as a night nurse.",
-        "I love Spirited Away too.",  # a claim, not the user's voice: the reply filter's job
+        "I love Paddington Two too.",  # a claim, not the user's voice: the reply filter's job
         "I'm here for you.",
         "Do I remember your dog's name?",
         "I work hard on remembering things.",  # opens "I work" but says nothing of St. Mary's
