@@ -40,6 +40,8 @@ async def test_500_turns_stay_flat_scripted_engine() -> None:
 
 @pytest.mark.slow
 async def test_200_turns_stay_flat_on_real_llama_cpp(tiny_gguf: Path) -> None:
-    engine = LlamaCppEngine(tiny_gguf, n_ctx=2048, n_threads=1)
+    # the tiny GGUF's vocabulary is nearly one token a character: the persona alone is ~1,750
+    # tokens there, more than a 2048 context leaves for the prompt (the soak is about leaks)
+    engine = LlamaCppEngine(tiny_gguf, n_ctx=4096, n_threads=1)
     report = await run_soak(engine, turns=200, sample_every=25)
     check_flat(report, warm_up=50, max_rss_mb=15)
