@@ -1,7 +1,11 @@
 """Builds the stages from the settings, starts them, and stops them in a fixed order.
 
-Engines are chosen by configuration here and nowhere else; stages receive them ready-made
-(unloaded: they load lazily on first use, after the model file is verified).
+The app's engines are built from the configuration here (the LM in ``make_llm``, speech
+recognition in ``create_stt``, her voice through ``tts/registry.py``); stages receive them
+ready-made (unloaded: they load lazily on first use, after the model file is verified) and
+wire themselves through small public methods (``DialogueStage.consult`` / ``shape_with`` /
+``speak_aloud``, ``AffectService.listen_to_voice``). The settings dialog's "test the
+connection" builds a throwaway remote engine of its own; nothing else does.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from her_desktop.affect.tracker import MoodTracker
 from her_desktop.bus import Bus
 from her_desktop.config import DEFAULT_MODEL_ID, Settings
 from her_desktop.dialogue import DialogueStage
-from her_desktop.events import Notice, UserText
+from her_desktop.events import Notice
 from her_desktop.feedback.service import StyleService
 from her_desktop.llm.base import GenerationParams, LLMEngine, ModelLoadError
 from her_desktop.memory.embeddings import create_embedder
@@ -180,19 +184,13 @@ class App:
         for notice in self.startup_notices:
             self.bus.publish_nowait(notice)
         if self.affect is not None:
-            self.dialogue.providers.append(self.affect)
-            self.bus.subscribe(UserText, self._voice_tone, name="affect:voice")
+            self.dialogue.consult(self.affect)
+            self.affect.listen_to_voice()
             self._spawn(self._upgrade_affect(), "affect-detector")
         if self.store is not None:
             self._spawn(self._start_memory(), "memory")
         else:
             self.memory_ready.set()
-
-    async def _voice_tone(self, event: UserText) -> None:
-        """A spoken turn's audio goes to affect, whose estimate then also hears how it was said
-        (pitch, energy, pace: ``affect.prosody``), not only the words."""
-        if event.audio is not None and self.affect is not None:
-            self.affect.set_turn_audio(event.turn_id, event.audio, 16000)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=f"app:{name}")
@@ -234,7 +232,7 @@ class App:
         finally:
             self.memory_ready.set()
         self.memory = memory
-        self.dialogue.providers.insert(0, memory)
+        self.dialogue.consult(memory, first=True)
 
     async def settled(self, timeout_s: float) -> bool:
         """Wait (at most ``timeout_s``) for the start-up work in the background (the affect
@@ -287,8 +285,7 @@ def build_app(
     )
     notices: list[Notice] = []
     style = StyleService(None)  # its store is opened in start()
-    dialogue.providers.append(style)
-    dialogue.shaper = style
+    dialogue.shape_with(style)
     affect = AffectService(
         bus,
         LexiconDetector(),
@@ -431,7 +428,7 @@ async def attach_voice(
     for stage in (listener, transcriber, speaker):
         await stage.start()
         app.stages.append(stage)
-    app.dialogue.speaks_aloud = True
+    app.dialogue.speak_aloud()
     transcriber.warm_up()
     speaker.warm_up()
     if style is not None:  # "talk to me in French" reaches her hearing and her voice too

@@ -198,6 +198,29 @@ class DialogueStage(Stage):
         self._left_out = 0
         """oldest history messages no longer in the prompt (whole exchanges)"""
 
+    # -- wiring (called by the app while it builds itself) -----------------------------------
+
+    def consult(self, provider: TurnContextProvider, *, first: bool = False) -> None:
+        """Ask ``provider`` for notes before each reply and tell it each exchange after it
+        (``first``: its notes lead the block — memory's, when it joins late)."""
+        if provider in self.providers:
+            return
+        if first:
+            self.providers.insert(0, provider)
+        else:
+            self.providers.append(provider)
+
+    def shape_with(self, shaper: ReplyShaper) -> None:
+        """Shape every reply by the user's style preferences (``feedback``); the shaper is
+        consulted for notes as well when it is a turn-context provider."""
+        self.shaper = shaper
+        if isinstance(shaper, TurnContextProvider):
+            self.consult(shaper)
+
+    def speak_aloud(self) -> None:
+        """A speaking stage voices the replies from now on (see ``speaks_aloud``)."""
+        self.speaks_aloud = True
+
     async def setup(self) -> None:
         self.subscribe(UserText, self._on_user_text, name="dialogue")
         self.subscribe((CancelReply, Shutdown), self._on_control, name="dialogue:control")

@@ -113,8 +113,7 @@ async def _dialogue(
     stage = DialogueStage(
         bus, engine, system_prompt="You are Ava.", params=GenerationParams(max_tokens=200)
     )
-    stage.providers.append(service)
-    stage.shaper = service
+    stage.shape_with(service)
     await stage.start()
     return bus, stage, finished, events
 

@@ -114,7 +114,7 @@ async def _voiced(bus: Bus, service: MemoryService) -> DialogueStage:
         params=GenerationParams(),
         providers=[service],
     )
-    stage.speaks_aloud = True
+    stage.speak_aloud()
     await stage.start()
     return stage
 

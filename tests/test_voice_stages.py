@@ -283,7 +283,7 @@ async def test_history_keeps_what_was_heard_after_a_barge_in() -> None:
     dialogue = DialogueStage(
         bus, engine, system_prompt="You are kind.", params=GenerationParams(max_tokens=50)
     )
-    dialogue.speaks_aloud = True
+    dialogue.speak_aloud()
     sink = FileSink(realtime=True)
     speaker = SpeakStage(bus, FakeTTS(seconds_per_word=0.25), sink)
     await dialogue.start()
@@ -312,7 +312,7 @@ async def test_state_stays_speaking_until_the_audio_ends() -> None:
     dialogue = DialogueStage(
         bus, FakeEngine(["Hi there."]), system_prompt="x", params=GenerationParams(max_tokens=20)
     )
-    dialogue.speaks_aloud = True
+    dialogue.speak_aloud()
     sink = FileSink(realtime=True)
     speaker = SpeakStage(bus, FakeTTS(seconds_per_word=0.3), sink)
     await dialogue.start()

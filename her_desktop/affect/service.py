@@ -44,8 +44,9 @@ from her_desktop.affect.lm_label import LMLabeler
 from her_desktop.affect.prosody import ProsodyResult, VoiceBaseline, analyze
 from her_desktop.affect.tone import tone_note
 from her_desktop.affect.tracker import Clock, MoodState, MoodTracker
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.bus import Bus
-from her_desktop.events import AffectEstimate, MoodChange
+from her_desktop.events import AffectEstimate, MoodChange, UserText
 from her_desktop.llm.base import BusyError, LLMError, NotSupportedError
 from her_desktop.numeric import clamp
 
@@ -117,6 +118,15 @@ class AffectService:
         self.detector = detector
         log.info("affect: using the %s detector", detector.name)
         return detector.name
+
+    def listen_to_voice(self) -> None:
+        """Hear how spoken turns were said: each ``UserText`` that carries its audio hands it
+        over (``set_turn_audio``) before the dialogue asks for this turn's estimate."""
+        self.bus.subscribe(UserText, self._on_user_text, name="affect:voice")
+
+    async def _on_user_text(self, event: UserText) -> None:
+        if event.audio is not None:
+            self.set_turn_audio(event.turn_id, event.audio, CAPTURE_RATE)
 
     def set_turn_audio(self, turn_id: int, samples: npt.ArrayLike, sample_rate: int) -> None:
         """Hand over the audio of a voice turn (before its ``before_reply``); ignored unless

@@ -177,8 +177,7 @@ class _Session:
                 max_tokens=BENCH_MAX_TOKENS, temperature=0.7, deadline_s=BENCH_DEADLINE_S
             ),
         )
-        self.stage.providers.append(self.style)
-        self.stage.shaper = self.style
+        self.stage.shape_with(self.style)
         self.finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
 
         async def on_finished(event: Event) -> None:
