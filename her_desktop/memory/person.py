@@ -24,7 +24,9 @@ _PRONOUNS: Final = {
     "i": "i", "i'm": "i", "i've": "i", "i'd": "i", "i'll": "i", "me": "i",
     "my": "my", "mine": "my", "we": "i", "we're": "i", "we've": "i", "our": "my",
 }  # fmt: skip
-_BE: Final = frozenset({"am", "was", "have", "had", "do", "did", "will", "would", "also", "still"})
+_AUXILIARIES: Final = frozenset(
+    {"am", "was", "have", "had", "do", "did", "will", "would", "also", "still"}
+)
 _QUESTION: Final = re.compile(r"\?\s*$")
 
 
@@ -46,7 +48,7 @@ def _phrases(text: str) -> tuple[set[tuple[str, str]], set[str]]:
         if pronoun is None:
             continue
         j = i + 1
-        while j < len(said) and said[j] in _BE:  # "I am allergic", "I still work"
+        while j < len(said) and said[j] in _AUXILIARIES:  # "I am allergic", "I still work"
             j += 1
         if j < len(said) and said[j] not in _PRONOUNS:
             phrases.add((pronoun, stem(said[j])))
