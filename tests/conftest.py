@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import ipaddress
 import os
 import socket
@@ -42,9 +43,40 @@ def store(tmp_path: Path) -> Iterator[MemoryStore]:
     s.close()
 
 
+@pytest.fixture(autouse=True)
+def collect_on_the_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In a Qt test, as in the app: Qt wrappers in reference cycles are freed on the GUI thread,
+    never on a worker that happened to allocate (her_desktop/gui/gui_thread_gc.py). A worker
+    collecting them crashed the GUI tests now and then (SIGSEGV in processEvents)."""
+    if not {"qapp", "qtbot", "run_qt"} & set(request.fixturenames):
+        yield
+        return
+    from her_desktop.gui import gui_thread_gc
+
+    request.getfixturevalue("qapp")
+    gui_thread_gc.hold()
+    try:
+        yield
+    finally:
+        gui_thread_gc.release()
+
+
 TIMEOUT_S = {"packaging": 1800, "slow": 600}
 """Per-test limits by marker (others: ``timeout`` in pyproject.toml). They catch hangs only:
 speed is measured by the benches, never asserted."""
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A crash prints the crashing thread only: with every thread's stack the report is long
+    enough that CI's excerpt of it leaves out the one that matters."""
+    try:
+        from _pytest.faulthandler import fault_handler_stderr_fd_key  # its copy of stderr
+    except ImportError:  # another pytest: keep its report as it is
+        return
+    fd = config.stash.get(fault_handler_stderr_fd_key, None)
+    if fd is not None and faulthandler.is_enabled():
+        faulthandler.enable(file=fd, all_threads=False)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -21,6 +21,8 @@ import qasync
 from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication
 
+from her_desktop.gui import gui_thread_gc
+
 log = logging.getLogger(__name__)
 
 APP_NAME = "her_desktop"
@@ -40,16 +42,22 @@ def ensure_qapplication() -> QApplication:
 
 
 def new_qt_loop(app: QApplication) -> qasync.QEventLoop:
+    """A qasync loop on this (the GUI) thread; from now until :func:`close_qt_loop` Python's
+    cycle collector runs here only (see :mod:`her_desktop.gui.gui_thread_gc`)."""
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    gui_thread_gc.hold()
     return loop
 
 
 def close_qt_loop(loop: qasync.QEventLoop) -> None:
-    with contextlib.suppress(RuntimeError):
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()
-    asyncio.set_event_loop(None)
+    try:
+        with contextlib.suppress(RuntimeError):
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
+    finally:
+        gui_thread_gc.release()
 
 
 def run_on_qt_loop(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
