@@ -261,30 +261,19 @@ def check_remote() -> list[Check]:
 
 
 def check_audio() -> list[Check]:
+    from her_desktop.audio.devices import AudioDeviceError, list_devices
+
     try:
-        sd = importlib.import_module("sounddevice")
-    except ImportError:
-        return [
-            Check(
-                "audio",
-                "info",
-                "sounddevice is not installed: voice is off, text works",
-                "pip install sounddevice (and apt install libportaudio2 on Linux)",
-            )
-        ]
-    except OSError as exc:
+        devices = list_devices()
+    except AudioDeviceError as exc:  # no PortAudio library, or no sounddevice package
         return [
             Check(
                 "audio",
                 "warn",
-                f"PortAudio is missing: {exc}",
-                "Install PortAudio: apt install libportaudio2 (Linux)",
+                f"voice is off, text works: {exc.message}",
+                "Install PortAudio (apt install libportaudio2 on Linux) and sounddevice",
             )
         ]
-    try:
-        devices = sd.query_devices()
-        inputs = [d["name"] for d in devices if d.get("max_input_channels", 0) > 0]
-        outputs = [d["name"] for d in devices if d.get("max_output_channels", 0) > 0]
     except Exception as exc:
         return [
             Check(
@@ -294,6 +283,8 @@ def check_audio() -> list[Check]:
                 "Connect a microphone/speaker; text chat works meanwhile.",
             )
         ]
+    inputs = [d.name for d in devices if d.input_channels > 0]
+    outputs = [d.name for d in devices if d.output_channels > 0]
     checks = []
     checks.append(
         Check(

@@ -24,6 +24,7 @@ from her_desktop.audio.devices import (
     AudioDevice,
     AudioDeviceError,
     choose_device,
+    portaudio_query,
     sounddevice_module,
     stream_closed,
     stream_opened,
@@ -188,15 +189,16 @@ class AudioCapture(DeviceStream):
     def _settings(self, sd: Any, device: AudioDevice) -> tuple[int, int]:
         native = int(device.default_samplerate) or self.sample_rate
         channel_options = [1] + ([device.input_channels] if device.input_channels > 1 else [])
-        for rate in (self.sample_rate, native):
-            for channels in channel_options:
-                try:
-                    sd.check_input_settings(
-                        device=device.index, samplerate=rate, channels=channels, dtype="float32"
-                    )
-                except Exception:
-                    continue
-                return rate, channels
+        with portaudio_query("input"):
+            for rate in (self.sample_rate, native):
+                for channels in channel_options:
+                    try:
+                        sd.check_input_settings(
+                            device=device.index, samplerate=rate, channels=channels, dtype="float32"
+                        )
+                    except Exception:
+                        continue
+                    return rate, channels
         return native, channel_options[-1]
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:

@@ -7,7 +7,8 @@
 - PortAudio keeps the device list it saw at start-up. :func:`refresh` re-initialises it so that a
   re-plugged device is seen; it refuses while one of our streams is open (re-initialising closes
   every stream), see :func:`stream_opened` / :func:`stream_closed`; it never runs while a
-  stream is being opened or devices are listed.
+  stream is being opened or devices are listed (every such call runs inside
+  :func:`portaudio_query`).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def _to_device(info: Any, hostapis: list[str]) -> AudioDevice:
 def list_devices(kind: DeviceKind | None = None) -> list[AudioDevice]:
     """All devices, or those with channels of ``kind``. Raises only when PortAudio is missing."""
     sd = sounddevice_module(kind or "input")
-    with _in_use(kind or "input"):
+    with portaudio_query(kind or "input"):
         hostapis = _hostapi_names(sd)
         infos = list(sd.query_devices())
     devices: list[AudioDevice] = []
@@ -117,6 +118,14 @@ def list_devices(kind: DeviceKind | None = None) -> list[AudioDevice]:
     if kind is None:
         return devices
     return [d for d in devices if d.channels(kind) > 0]
+
+
+def default_device_index(kind: DeviceKind) -> int | None:
+    """The index of the system's default ``kind`` device, or None when there is none."""
+    sd = sounddevice_module(kind)
+    with portaudio_query(kind):
+        default = _default_device(sd, kind, _hostapi_names(sd))
+    return default.index if default is not None else None
 
 
 def _default_device(sd: ModuleType, kind: DeviceKind, hostapis: list[str]) -> AudioDevice | None:
@@ -153,7 +162,7 @@ def choose_device(kind: DeviceKind, name: str = "") -> AudioDevice:
             f"{_FALLBACK[kind]}",
             "not_found",
         )
-    with _in_use(kind):
+    with portaudio_query(kind):
         default = _default_device(sd, kind, _hostapi_names(sd))
     return default or candidates[0]
 
@@ -202,8 +211,9 @@ def open_stream_count() -> int:
 
 
 @contextmanager
-def _in_use(kind: DeviceKind) -> Iterator[None]:
-    """A device query: not while PortAudio is re-initialised, and no re-init during it."""
+def portaudio_query(kind: DeviceKind) -> Iterator[None]:
+    """Around any PortAudio call that is not on an open stream (listing devices, checking
+    settings): it waits (bounded) for a re-initialisation to end, and none starts during it."""
     global _users
     with _gate:
         _wait_refreshed(kind)

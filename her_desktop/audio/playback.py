@@ -34,6 +34,7 @@ from her_desktop.audio.devices import (
     AudioDevice,
     AudioDeviceError,
     choose_device,
+    portaudio_query,
     sounddevice_module,
     stream_closed,
     stream_opened,
@@ -345,14 +346,15 @@ class AudioPlayer(DeviceStream):
         log.info("speaker open: %s at %d Hz, %d channel(s)", device.name, rate, channels)
 
     def _channels_for(self, sd: Any, device: AudioDevice, rate: int) -> int:
-        for channels in (1, min(2, device.output_channels)):
-            try:
-                sd.check_output_settings(
-                    device=device.index, samplerate=rate, channels=channels, dtype="float32"
-                )
-            except Exception:
-                continue
-            return channels
+        with portaudio_query("output"):
+            for channels in (1, min(2, device.output_channels)):
+                try:
+                    sd.check_output_settings(
+                        device=device.index, samplerate=rate, channels=channels, dtype="float32"
+                    )
+                except Exception:
+                    continue
+                return channels
         return max(1, min(2, device.output_channels))
 
     def _restart_stream(self) -> None:

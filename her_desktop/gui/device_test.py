@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
@@ -73,18 +72,6 @@ CAPTURE_GRACE_S = 5.0
 """How much longer than the test itself a device may take to start before it is reported."""
 
 
-def _sounddevice() -> ModuleType:
-    try:
-        import sounddevice
-    except (ImportError, OSError) as exc:
-        raise DeviceTestError(
-            f"Sound devices cannot be used: the audio library did not load ({exc}). "
-            "Install PortAudio (libportaudio2 on Linux) and restart her_desktop."
-        ) from exc
-    module: ModuleType = sounddevice
-    return module
-
-
 def _to_dbfs(value: float) -> float:
     return 20.0 * math.log10(value) if value > 1e-10 else -200.0
 
@@ -93,30 +80,33 @@ def list_devices(kind: DeviceKind) -> list[AudioDevice]:
     """The microphones (``"input"``) or speakers (``"output"``) PortAudio sees, default first.
 
     An empty list means there are none. Raises :class:`DeviceTestError` when the audio library
-    cannot be used at all.
+    cannot be used at all. The listing is the app's own (``audio.devices``), so it never runs
+    while another thread re-initialises PortAudio to see a re-plugged device.
     """
-    sd = _sounddevice()
+    from her_desktop.audio import devices as audio_devices
+
     try:
-        devices: Any = sd.query_devices()
-        default_pair: Any = sd.default.device
+        listed = audio_devices.list_devices(kind)
+        default_index = audio_devices.default_device_index(kind) if listed else None
+    except audio_devices.AudioDeviceError as exc:
+        if exc.reason == "no_portaudio":
+            raise DeviceTestError(
+                f"Sound devices cannot be used: the audio library did not load ({exc}). "
+                "Install PortAudio (libportaudio2 on Linux) and restart her_desktop."
+            ) from exc
+        raise DeviceTestError(f"Could not list sound devices ({exc}).") from exc
     except Exception as exc:  # PortAudioError and friends
         raise DeviceTestError(f"Could not list sound devices ({exc}).") from exc
-    channel_key = "max_input_channels" if kind == "input" else "max_output_channels"
-    default_index = default_pair[0 if kind == "input" else 1] if default_pair else -1
-    found: list[AudioDevice] = []
-    for index, info in enumerate(devices):
-        channels = int(info.get(channel_key, 0))
-        if channels <= 0:
-            continue
-        found.append(
-            AudioDevice(
-                index=index,
-                name=str(info.get("name", f"device {index}")),
-                channels=channels,
-                default_samplerate=float(info.get("default_samplerate", 48_000.0)),
-                is_default=index == default_index,
-            )
+    found = [
+        AudioDevice(
+            index=device.index,
+            name=device.name,
+            channels=device.channels(kind),
+            default_samplerate=device.default_samplerate or 48_000.0,
+            is_default=device.index == default_index,
         )
+        for device in listed
+    ]
     found.sort(key=lambda d: not d.is_default)
     return found
 
