@@ -31,6 +31,29 @@ def new_turn_id() -> int:
     return next(_turn_ids)
 
 
+@dataclass(frozen=True, slots=True)
+class AudioClip:
+    """Mono float32 samples with their rate: audio on the bus never travels without its format
+    (as pipecat's ``AudioRawFrame`` and wyoming's ``AudioChunk`` carry theirs). The microphone
+    side hands it on at ``audio.format.CAPTURE_RATE``; a consumer that needs another rate
+    resamples (``audio.resample.resample``)."""
+
+    samples: Any = field(repr=False)
+    """numpy.ndarray, float32, 1-D"""
+    rate: int
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0:
+            raise ValueError(f"an audio clip needs a positive sample rate, not {self.rate}")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.rate
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """Base of all events. ``ts`` is ``time.monotonic()`` at creation."""
@@ -79,8 +102,8 @@ class UserText(Event):
     text: str
     turn_id: int = field(default_factory=new_turn_id)
     source: Literal["text", "voice"] = "text"
-    audio: Any = field(default=None, compare=False, repr=False)
-    """For a spoken turn: what was said (numpy float32, 16 kHz mono), for the voice's tone."""
+    audio: AudioClip | None = field(default=None, compare=False, repr=False)
+    """For a spoken turn: what was said, for the voice's tone."""
 
 
 DialogueStateName = Literal["idle", "listening", "thinking", "speaking"]
@@ -299,11 +322,10 @@ class SpeechResumed(ControlEvent):
 
 @dataclass(frozen=True, slots=True)
 class SpeechEnded(Event):
-    """End of the user's utterance, with its audio (16 kHz mono float32, pre-roll included)."""
+    """End of the user's utterance, with its audio (pre-roll included)."""
 
     utterance_id: int
-    audio: Any = field(compare=False, repr=False)
-    """numpy.ndarray, float32, 16 kHz mono"""
+    audio: AudioClip = field(compare=False, repr=False)
     duration_s: float = 0.0
     """(``ts``, as for every event, is when the end of the utterance was decided)"""
     end_reason: str = "silence"
@@ -322,8 +344,7 @@ class SpeechProgress(Event):
     """The utterance so far, while the user is still speaking (for partial transcripts)."""
 
     utterance_id: int
-    audio: Any = field(compare=False, repr=False)
-    """numpy.ndarray, float32, 16 kHz mono"""
+    audio: AudioClip = field(compare=False, repr=False)
     pause: bool = False
     """The user just fell silent: this may be the whole utterance (transcribe it now, so the
     transcript is ready when the end of the utterance is confirmed)."""

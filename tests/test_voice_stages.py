@@ -17,6 +17,7 @@ from her_desktop.bus import Bus
 from her_desktop.config import VADSettings
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import (
+    AudioClip,
     CancelReply,
     DeviceStatus,
     DialogueState,
@@ -66,6 +67,11 @@ class EnergyVAD:
 
     def reset(self) -> None:
         pass
+
+
+def clip(samples: np.ndarray) -> AudioClip:
+    """What the listener hands on: 16 kHz mono float32 with its rate."""
+    return AudioClip(samples, 16000)
 
 
 def tone(seconds: float, amp: float = 0.3) -> np.ndarray:
@@ -174,8 +180,8 @@ async def test_transcript_becomes_a_voice_turn_and_silence_does_not() -> None:
     seen = Collector(bus)
     stage = TranscribeStage(bus, FakeSTT(["what time is it", ""]))
     await stage.start()
-    await bus.publish(SpeechEnded(1, tone(1.0), duration_s=1.0))
-    await bus.publish(SpeechEnded(2, np.zeros(16000, np.float32), duration_s=1.0))
+    await bus.publish(SpeechEnded(1, clip(tone(1.0)), duration_s=1.0))
+    await bus.publish(SpeechEnded(2, clip(np.zeros(16000, np.float32)), duration_s=1.0))
     await wait_until(lambda: len(seen.of(FinalTranscript)) == 2)
     turns = seen.of(UserText)
     assert [t.text for t in turns if isinstance(t, UserText)] == ["what time is it"]
@@ -189,7 +195,7 @@ async def test_a_missing_speech_model_is_reported_once_in_plain_words() -> None:
     stage = TranscribeStage(bus, FakeSTT(fail="the speech model folder is missing"))
     await stage.start()
     for i in range(3):
-        await bus.publish(SpeechEnded(i, tone(0.5)))
+        await bus.publish(SpeechEnded(i, clip(tone(0.5))))
     await wait_until(lambda: len(seen.of(FinalTranscript)) == 3)
     errors = seen.of(StageError)
     assert len(errors) == 1
@@ -334,14 +340,14 @@ async def test_a_pause_transcript_is_the_final_one_when_nothing_follows() -> Non
     stage = TranscribeStage(bus, stt, end_silence_s=0.6)
     await stage.start()
     speech = tone(1.0)
-    await bus.publish(SpeechProgress(1, speech, pause=True))
-    await bus.publish(SpeechEnded(1, np.concatenate([speech, np.zeros(9600, np.float32)])))
+    await bus.publish(SpeechProgress(1, clip(speech), pause=True))
+    await bus.publish(SpeechEnded(1, clip(np.concatenate([speech, np.zeros(9600, np.float32)]))))
     await wait_until(lambda: seen.of(UserText))
     assert stt.finals == 1  # the pause's decode was the final one
     assert stage.reused_pauses == 1
     # the user went on talking after the pause: the whole utterance is decoded again
-    await bus.publish(SpeechProgress(2, speech, pause=True))
-    await bus.publish(SpeechEnded(2, np.concatenate([speech, tone(2.0), np.zeros(9600)])))
+    await bus.publish(SpeechProgress(2, clip(speech), pause=True))
+    await bus.publish(SpeechEnded(2, clip(np.concatenate([speech, tone(2.0), np.zeros(9600)]))))
     await wait_until(lambda: len(seen.of(UserText)) == 2)
     assert stt.finals == 3
     assert stage.reused_pauses == 1

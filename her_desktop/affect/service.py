@@ -44,7 +44,6 @@ from her_desktop.affect.lm_label import LMLabeler
 from her_desktop.affect.prosody import ProsodyResult, VoiceBaseline, analyze
 from her_desktop.affect.tone import tone_note
 from her_desktop.affect.tracker import Clock, MoodState, MoodTracker
-from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.bus import Bus
 from her_desktop.events import AffectEstimate, MoodChange, UserText
 from her_desktop.llm.base import BusyError, LLMError, NotSupportedError
@@ -126,7 +125,7 @@ class AffectService:
 
     async def _on_user_text(self, event: UserText) -> None:
         if event.audio is not None:
-            self.set_turn_audio(event.turn_id, event.audio, CAPTURE_RATE)
+            self.set_turn_audio(event.turn_id, event.audio.samples, event.audio.rate)
 
     def set_turn_audio(self, turn_id: int, samples: npt.ArrayLike, sample_rate: int) -> None:
         """Hand over the audio of a voice turn (before its ``before_reply``); ignored unless

@@ -47,6 +47,7 @@ from her_desktop.audio.levels import LevelMeter
 from her_desktop.audio.vad import UtteranceEnd, UtteranceSegmenter, UtteranceStart
 from her_desktop.bus import Bus
 from her_desktop.events import (
+    AudioClip,
     AudioLevel,
     DeviceStatus,
     EndOfTurnHint,
@@ -366,7 +367,9 @@ class ListenStage(Stage):
         audio = self.segmenter.audio_so_far()
         if audio is not None and self._utterance_id is not None:
             self._last_progress = time.monotonic()
-            self._publish(SpeechProgress(self._utterance_id, audio, pause=pause))
+            self._publish(
+                SpeechProgress(self._utterance_id, AudioClip(audio, CAPTURE_RATE), pause=pause)
+            )
 
     def _early_end(self, silence_ms: int) -> str | None:
         """The rule that ends the turn before the full end silence, or None (keep listening).
@@ -418,7 +421,7 @@ class ListenStage(Stage):
                 self._publish(
                     SpeechEnded(
                         event.index,
-                        event.audio,
+                        AudioClip(event.audio, CAPTURE_RATE),
                         duration_s=event.duration_s,
                         end_reason=reason,
                         turn_probability=self._turn_p,

@@ -20,8 +20,10 @@ import logging
 import re
 
 from her_desktop.audio.format import CAPTURE_RATE
+from her_desktop.audio.resample import FloatArray, resample
 from her_desktop.bus import Bus, Overflow
 from her_desktop.events import (
+    AudioClip,
     EndOfTurnHint,
     FinalTranscript,
     PartialTranscript,
@@ -128,6 +130,14 @@ def reads_open(text: str) -> bool:
     return bool(words) and words[-1] in _OPEN_TAIL
 
 
+def for_stt(clip: AudioClip) -> FloatArray:
+    """The clip's samples at the speech model's rate (the capture rate)."""
+    if clip.rate == CAPTURE_RATE:
+        samples: FloatArray = clip.samples
+        return samples
+    return resample(clip.samples, clip.rate, CAPTURE_RATE)
+
+
 PAUSE_SLACK_SAMPLES = 3 * 512
 """A pause transcript may miss this much audio at the end (VAD chunk rounding)."""
 
@@ -207,7 +217,7 @@ class TranscribeStage(Stage):
                 continue
             async with self._decode_lock:
                 try:
-                    transcript = await asyncio.to_thread(self.stt.transcribe, event.audio)
+                    transcript = await asyncio.to_thread(self.stt.transcribe, for_stt(event.audio))
                 except STTError:
                     continue  # the final decode reports it
             self._at_pause = (event.utterance_id, len(event.audio), transcript)
@@ -236,7 +246,9 @@ class TranscribeStage(Stage):
             return  # stale, or a decode is running: the next progress will do
         async with self._decode_lock:
             try:
-                transcript = await asyncio.to_thread(self.stt.transcribe, event.audio, partial=True)
+                transcript = await asyncio.to_thread(
+                    self.stt.transcribe, for_stt(event.audio), partial=True
+                )
             except STTError as exc:
                 self._report(exc)
                 return
@@ -249,7 +261,7 @@ class TranscribeStage(Stage):
                 self._next_pause = None
             await asyncio.wait({self._pause_task})  # its decode is most of ours
         self._latest_final = max(self._latest_final, event.utterance_id)
-        reused = self._pause_covers(event, int(self.end_silence_s * CAPTURE_RATE))
+        reused = self._pause_covers(event, int(self.end_silence_s * event.audio.rate))
         self._at_pause = None
         if reused is not None:
             transcript = reused
@@ -257,7 +269,7 @@ class TranscribeStage(Stage):
         else:
             async with self._decode_lock:
                 try:
-                    transcript = await asyncio.to_thread(self.stt.transcribe, event.audio)
+                    transcript = await asyncio.to_thread(self.stt.transcribe, for_stt(event.audio))
                 except STTError as exc:
                     self._report(exc)
                     await self.bus.publish(FinalTranscript(event.utterance_id, ""))

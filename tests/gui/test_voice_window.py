@@ -9,12 +9,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from her_desktop.audio import devices as audio_devices
 from her_desktop.bus import Bus
 from her_desktop.events import (
+    AudioClip,
     AudioLevel,
     CancelReply,
     DeviceStatus,
@@ -62,7 +64,9 @@ class FakeVoice:
 
     def final(self, text: str) -> None:
         """End of the utterance: as listener + transcriber do it."""
-        self.bus.publish_nowait(SpeechEnded(self.utterance, None))
+        self.bus.publish_nowait(
+            SpeechEnded(self.utterance, AudioClip(np.zeros(0, np.float32), 16000))
+        )
         self.bus.publish_nowait(FinalTranscript(self.utterance, text))
         self.bus.publish_nowait(UserText(text, source="voice"))
 
