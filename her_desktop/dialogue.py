@@ -475,6 +475,18 @@ class DialogueStage(Stage):
             )
         return list(fitted.messages)
 
+    def _ran_out_of_time(self, deadline_s: float) -> None:
+        """The model did not finish within the reply's deadline: say so in plain words (what
+        was said is kept; a reply left with nothing says she was too slow, not a filler)."""
+        self.bus.publish_nowait(
+            Notice(
+                self.name,
+                f"The reply was cut off: the language model took longer than {deadline_s:g} s "
+                "(llm.deadline_s in Settings). The computer may be busy, or the model too "
+                "large for it.",
+            )
+        )
+
     def _turn_params(self, guide: Guide | None) -> GenerationParams:
         """The generation settings of one turn: a task's reply is its likeliest answer."""
         params = self._params()
@@ -531,7 +543,7 @@ class DialogueStage(Stage):
         speculation = ""
 
         async def emit(
-            chunks: list[str], *, cut: bool = False, checked: bool = True
+            chunks: list[str], *, cut: FinishReason | None = None, checked: bool = True
         ) -> ReplyProblem | None:
             """Show and speak what the reply filter keeps of ``chunks``; with guards, each
             chunk is checked first. Returns the problem of the first chunk that must not be
@@ -552,7 +564,8 @@ class DialogueStage(Stage):
                         chunk = problem.replacement  # fixed in Python: say it and go on
                     elif problem is not None:
                         return problem
-                kept = style.accept(chunk, unfinished=cut and i == len(chunks) - 1)
+                last = cut is not None and i == len(chunks) - 1
+                kept = style.accept(chunk, unfinished=last, out_of_time=last and cut == "deadline")
                 if kept is None:
                     continue
                 if kept.spoken:
@@ -622,7 +635,8 @@ class DialogueStage(Stage):
                         await aclose()
                 reason = "stop" if style.done or enough else (stats.finish_reason or "stop")
                 if problem is None:
-                    problem = await emit(splitter.flush(), cut=reason in ("length", "deadline"))
+                    cut = reason if reason in ("length", "deadline") else None
+                    problem = await emit(splitter.flush(), cut=cut)
                 if problem is None:
                     break
                 splitter = SentenceSplitter(first_min_chars=FIRST_CHUNK_MIN_CHARS)
@@ -635,7 +649,9 @@ class DialogueStage(Stage):
                 break
             if shape is not None and shape.complete:
                 reason = "stop"  # the turn was only a correction: the opening was the reply
-            fallback = style.fallback()
+            if reason == "deadline":
+                self._ran_out_of_time(params.deadline_s)
+            fallback = style.fallback(too_slow=reason == "deadline")
             if fallback is not None:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))
                 await self.bus.publish(ReplyToken(turn_id, fallback.shown))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
@@ -71,11 +72,15 @@ class FakeEngine(LLMEngine):
         if self.fail is not None:
             raise self.fail
         self.active += 1
+        started = time.monotonic()
         try:
             i = 0
             while True:
                 if i >= params.max_tokens:
                     stats.finish_reason = "length"
+                    return
+                if time.monotonic() - started >= params.deadline_s:
+                    stats.finish_reason = "deadline"  # as the real engines: out of time
                     return
                 if not self.forever and i >= len(self.pieces):
                     stats.finish_reason = "stop"

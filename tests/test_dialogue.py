@@ -12,6 +12,7 @@ from her_desktop.events import (
     CancelReply,
     DialogueState,
     Event,
+    Notice,
     ReplyFinished,
     ReplySentence,
     ReplyToken,
@@ -349,6 +350,22 @@ async def test_generation_stops_at_the_first_question() -> None:
     done = await col.next_finished()
     assert (done.reason, done.text) == ("stop", "That's great! How did it go?")
     assert engine.active == 0
+    await stage.stop()
+    await bus.close()
+
+
+async def test_a_model_out_of_time_before_a_sentence_says_so_not_a_filler() -> None:
+    """The deadline passed before one sentence was complete (a busy machine): she says she
+    was too slow — "I'm listening." would sound like an answer — and a Notice says why."""
+    engine = FakeEngine(["The capital", " of France", " is Paris."], delay=0.2)
+    bus, stage, col = await make(engine, deadline_s=0.1)
+    await bus.publish(UserText("What is the capital of France?", turn_id=1))
+    done = await col.next_finished()
+    assert done.reason == "deadline"
+    assert done.text.startswith("Sorry, I")
+    assert "slow" in done.text
+    notices = [e.message for e in col.of(Notice)]  # type: ignore[attr-defined]
+    assert any("took longer than 0.1 s" in n for n in notices)
     await stage.stop()
     await bus.close()
 

@@ -95,6 +95,8 @@ class StylePhrases:
     human_experience: tuple[re.Pattern[str], ...]
     long_request: re.Pattern[str]
     fallbacks: tuple[str, ...]
+    too_slow: tuple[str, ...]
+    """Said when the model ran out of time before a sentence was complete."""
     openers: tuple[str, ...] = ()
     """Words a reply may not start with (``GenerationParams.banned_openers``)."""
 
@@ -112,6 +114,7 @@ class StylePhrases:
             human_experience=tuple(re.compile(p, re.IGNORECASE) for p in data["human_experience"]),
             long_request=re.compile(data["long_request"], re.IGNORECASE),
             fallbacks=tuple(data["fallbacks"]),
+            too_slow=tuple(data["too_slow"]),
             openers=tuple(data.get("openers", ())),
         )
 
@@ -238,11 +241,15 @@ class ReplyFilter:
         self._last_kind = kind
         return prefix + shown
 
-    def accept(self, chunk: str, *, unfinished: bool = False) -> Kept | None:
+    def accept(
+        self, chunk: str, *, unfinished: bool = False, out_of_time: bool = False
+    ) -> Kept | None:
         """The kept form of ``chunk``, or None when it is dropped (or the reply is done).
 
         ``unfinished``: this is the stream's last fragment and the reply was cut (token cap or
-        deadline) — a fragment without a closing mark is dropped when something was said.
+        deadline) — a fragment without a closing mark is dropped when something was said, and
+        always when the cut was the deadline (``out_of_time``: "The capital of France is" is
+        no answer; :meth:`fallback` then says she was too slow).
         """
         if self.done:
             return None
@@ -264,7 +271,7 @@ class ReplyFilter:
             self._shown.append(shown)
             return Kept("", shown)
         spoken = piece.spoken
-        if unfinished and self.kept_any and spoken[-1] not in _TERMINALS:
+        if unfinished and (self.kept_any or out_of_time) and spoken[-1] not in _TERMINALS:
             self._drop("cut", chunk)
             return None
         if self.phrases.cliche(spoken) is not None:
@@ -294,14 +301,15 @@ class ReplyFilter:
             self.done = True
         return Kept(spoken, shown)
 
-    def fallback(self) -> Kept | None:
-        """A short line for a reply that kept nothing (None when something was kept)."""
+    def fallback(self, *, too_slow: bool = False) -> Kept | None:
+        """A short line for a reply that kept nothing (None when something was kept).
+
+        ``too_slow``: the model ran out of time before a sentence was complete; she says so
+        rather than a line that sounds like an answer ("I'm listening." to a question)."""
         if self.kept_any or self.passthrough:
             return None
         recent = {normalize(r) for r in self._recent}
-        line = next(
-            (f for f in self.phrases.fallbacks if normalize(f) not in recent),
-            self.phrases.fallbacks[0],
-        )
+        lines = self.phrases.too_slow if too_slow else self.phrases.fallbacks
+        line = next((f for f in lines if normalize(f) not in recent), lines[0])
         self._shown.append(line)
         return Kept(line, line)
