@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,7 +16,7 @@ from her_desktop.affect.combine import (
     combine,
 )
 from her_desktop.affect.head import EmotionHead, fit_softmax, softmax
-from her_desktop.affect.train import folds, pool_grid, pool_labels
+from her_desktop.affect.train import _lm_probs, folds, pool_grid, pool_labels
 
 
 def test_fit_softmax_learns_a_separable_problem() -> None:
@@ -88,3 +91,26 @@ def test_the_real_head_detector_reads_situations() -> None:
     result = detector.detect("we buried my grandfather on saturday")
     assert result.label == "sadness"
     assert result.valence < 0
+
+
+def test_lm_probabilities_ask_only_what_the_cache_lacks(tmp_path: Path) -> None:
+    from tests.test_affect_lm_label import LabelEngine
+
+    cache = tmp_path / "lm.json"
+    engines: list[LabelEngine] = []
+
+    def make() -> LabelEngine:
+        engines.append(LabelEngine({"the roof fell in": "fear", "a cake for me?": "surprise"}))
+        return engines[-1]
+
+    first = _lm_probs(["the roof fell in"], cache, make)
+    assert EMOTIONS[int(first.argmax())] == "fear"
+    assert first.sum() == pytest.approx(1.0)
+    both = _lm_probs(["a cake for me?", "the roof fell in", "a cake for me?"], cache, make)
+    assert [EMOTIONS[int(n)] for n in both.argmax(1)] == ["surprise", "fear", "surprise"]
+    assert np.allclose(both[1], first[0])
+    assert [len(e.scored) for e in engines] == [1, 1]  # the cached line is not asked again
+    assert _lm_probs(["the roof fell in"], cache, make).shape == (1, 6)
+    assert len(engines) == 2  # all cached: no engine is made
+    rows = json.loads(cache.read_text(encoding="utf-8"))
+    assert sorted(r["text"] for r in rows) == ["a cake for me?", "the roof fell in"]

@@ -19,8 +19,9 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +31,9 @@ from her_desktop.affect.blend import EMBEDDING_SHARE
 from her_desktop.affect.combine import FLOOR, HEAD_CALIBRATION, Calibration
 from her_desktop.affect.head import HEAD_FILE, HEAD_SHARE, EmotionHead, fit_softmax
 from her_desktop.affect.text import LexiconDetector
-from her_desktop.events import EmotionLabel
+
+if TYPE_CHECKING:
+    from her_desktop.llm.base import LLMEngine
 
 DATA = Path(__file__).with_name("data")
 FOLDS = 5
@@ -105,27 +108,48 @@ def train_head() -> None:
     print(f"wrote {DATA / HEAD_FILE}")
 
 
-def _lm_probs(texts: Sequence[str], cache: Path | None) -> Array:
+def _lm_probs(
+    texts: Sequence[str],
+    cache: Path | None,
+    make_engine: Callable[[], LLMEngine] | None = None,
+) -> Array:
+    """The LM's label probabilities for ``texts`` (rows in ``EMOTIONS`` order). ``cache`` (JSON
+    rows ``{"text", "probs"}``) is read first: only the texts it lacks go to the LM (the
+    configured one, or ``make_engine()``), and the cache is written back every ten answers, so
+    a grown set costs only its new lines and a cut-short run keeps what it did."""
+    stored: dict[str, dict[str, float]] = {}
     if cache is not None and cache.exists():
-        stored = json.loads(cache.read_text(encoding="utf-8"))
-        if [r["text"] for r in stored] == list(texts):
-            return np.array([[r["probs"][e] for e in EMOTIONS] for r in stored])
-    from her_desktop.affect.lm_label import LMLabeler
-    from her_desktop.bench.affect import _default_engine
+        rows = json.loads(cache.read_text(encoding="utf-8"))
+        stored = {r["text"]: r["probs"] for r in rows}
+    missing = list(dict.fromkeys(t for t in texts if t not in stored))
+    if missing:
+        from her_desktop.affect.lm_label import LMLabeler
 
-    async def run() -> list[dict[EmotionLabel, float]]:
-        engine = _default_engine()
-        try:
-            labeler = LMLabeler(engine, deadline_s=300.0)
-            return [await labeler.probabilities(t) for t in texts]
-        finally:
-            await engine.close()
+        def save() -> None:
+            if cache is not None:
+                rows = [{"text": t, "probs": p} for t, p in stored.items()]
+                cache.write_text(json.dumps(rows), encoding="utf-8")
 
-    probs = asyncio.run(run())
-    if cache is not None:
-        rows = [{"text": t, "probs": p} for t, p in zip(texts, probs, strict=True)]
-        cache.write_text(json.dumps(rows), encoding="utf-8")
-    return np.array([[p[e] for e in EMOTIONS] for p in probs])
+        async def run() -> None:
+            if make_engine is None:
+                from her_desktop.bench.affect import _default_engine
+
+                engine = _default_engine()
+            else:
+                engine = make_engine()
+            try:
+                labeler = LMLabeler(engine, deadline_s=300.0)
+                for n, text in enumerate(missing, start=1):
+                    probs = await labeler.probabilities(text)
+                    stored[text] = {str(e): p for e, p in probs.items()}
+                    if n % 10 == 0:
+                        save()
+            finally:
+                save()
+                await engine.close()
+
+        asyncio.run(run())
+    return np.array([[stored[t][e] for e in EMOTIONS] for t in texts])
 
 
 def fast_out_of_fold(texts: Sequence[str], head_oof: Array) -> Array:
