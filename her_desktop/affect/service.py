@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.affect.base import EmotionDetector, TextAffect
-from her_desktop.affect.combine import Calibration, calibration_for, combine
+from her_desktop.affect.combine import Pool, calibration_for, combine
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.history import MoodSample
 from her_desktop.affect.lm_label import LMLabeler
@@ -73,7 +73,7 @@ class _Turn:
     fast: TextAffect
     sample: MoodSample
     voice_arousal: float
-    calibration: Calibration
+    calibration: Pool
 
 
 class AffectService:
@@ -90,7 +90,7 @@ class AffectService:
         checkins_enabled: bool,
         clock: Clock = time.time,
         labeler: LMLabeler | None = None,
-        calibration: Calibration | None = None,
+        calibration: Pool | None = None,
         voice_arousal: bool = False,
     ) -> None:
         self.bus = bus

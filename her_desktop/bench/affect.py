@@ -45,6 +45,7 @@ from her_desktop.affect.blend import BlendDetector
 from her_desktop.affect.combine import (
     HEAD_DETECTOR_SUFFIX,
     Calibration,
+    Pool,
     calibration_for,
     combine,
 )
@@ -220,7 +221,7 @@ def run_affect_bench(
     set_name: str = "locked",
     engine: LLMEngine | None = None,
     use_lm: bool = True,
-    calibration: Calibration | None = None,
+    calibration: Pool | None = None,
 ) -> int:
     """Run the bench on the set ``set_name``; write JSON to ``out`` (stdout when None).
     ``use_lm``: also the LM candidates, with ``engine`` (default: the configured LM)."""
@@ -287,7 +288,7 @@ def _lm_candidates(
     items: list[Item],
     fast: EmotionDetector,
     engine: LLMEngine | None,
-    calibration: Calibration,
+    calibration: Pool,
 ) -> None:
     from her_desktop.llm.base import LLMError
 
