@@ -10,8 +10,8 @@ log-probabilities, ``train stack``): on the grown dev set (593) it measured 80.8
 cross-validation against 78.2 % for the two-weight pool.
 
 Valence and arousal are made consistent with the final label: the valence's sign follows the
-label (joy positive; sadness, anger and fear negative; neutral near zero; surprise keeps the
-LM's answer to "good or bad news?" or else the fast estimate's sign), its size follows the
+label (joy positive; sadness, anger and fear negative; neutral near zero; surprise takes the
+sign the LM's label distribution leans to, ``lm_surprise_valence``), its size follows the
 probabilities.
 """
 
@@ -169,19 +169,33 @@ def combine(
     surprise_valence: float | None = None,
 ) -> TextAffect:
     """The refined estimate of one turn from the fast one and the LM's probabilities.
-    ``surprise_valence``: how good (+) or bad (-) a surprise is, when known (the LM's
-    ``polarity``); otherwise the fast estimate's valence decides."""
+    ``surprise_valence``: how good (+) or bad (-) a surprise is, when known; otherwise the
+    LM's own label distribution decides (``lm_surprise_valence``)."""
     scores = calibration.scores(lm, fast)
     top = max(scores.values())
     weights = {e: math.exp(s - top) for e, s in scores.items()}
     total = sum(weights.values())
     probs = {e: w / total for e, w in weights.items()}
     label = max(EMOTIONS, key=lambda e: probs[e])
-    hint = fast.valence if surprise_valence is None else surprise_valence
+    hint = lm_surprise_valence(lm) if surprise_valence is None else surprise_valence
     valence = consistent_valence(label, probs, hint)
     arousal = sum(probs[e] * BASE_AROUSAL[e] for e in EMOTIONS)
     arousal = (1.0 - AROUSAL_FAST_SHARE) * arousal + AROUSAL_FAST_SHARE * fast.arousal
     return TextAffect.from_scores(probs, valence, arousal)
+
+
+def lm_surprise_valence(lm: Mapping[EmotionLabel, float]) -> float:
+    """How good (+) or bad (-) news a surprise is, read from the LM's probabilities for the four
+    polar labels (joy against sadness, anger and fear, weighted by ``BASE_VALENCE``, over their
+    mass): the LM that says "surprise" still leans to "joy" for good news and to "fear" or
+    "sadness" for bad. On the dev set's surprises (gold sign + or -) the sign was right for 83 %
+    (85 % on the 46 where both were measured, against 72 % for asking the LM "good or bad
+    news?" and 36 % for the fast estimate's valence), and it costs no second LM pass."""
+    polar = [e for e in EMOTIONS if e not in ("surprise", "neutral")]
+    mass = sum(max(lm.get(e, 0.0), 0.0) for e in polar)
+    if mass <= 0.0:
+        return 0.0
+    return sum(max(lm.get(e, 0.0), 0.0) * BASE_VALENCE[e] for e in polar) / mass
 
 
 def consistent_valence(

@@ -25,7 +25,6 @@ refinement off for the session.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -198,11 +197,7 @@ class AffectService:
         except LLMError as exc:  # BusyError: it gave way to a reply; the fast estimate stays
             log.info("affect: LM refinement skipped: %s", exc)
             return
-        refined = combine(turn.fast, probs, turn.calibration)
-        if refined.label == "surprise":  # good or bad news? the words rarely say
-            with contextlib.suppress(LLMError):
-                good = await self.labeler.polarity(user_text)
-                refined = combine(turn.fast, probs, turn.calibration, surprise_valence=good)
+        refined = combine(turn.fast, probs, turn.calibration)  # one LM pass, surprise included
         arousal = clamp(refined.arousal + turn.voice_arousal, 0.0, 1.0)
         self._publish_estimate(turn_id, refined, arousal, "lm")
         old = turn.sample

@@ -302,19 +302,10 @@ def _lm_candidates(
             combined = [
                 combine(f, p, calibration) for f, p in zip(fast_results, probs, strict=True)
             ]
-            # a surprise asks the LM once more: good or bad news?
-            labeler = LMLabeler(lm, deadline_s=120.0)
-            refined_latencies = list(latencies)
-            for n, item in enumerate(items):
-                if combined[n].label == "surprise":
-                    start = time.perf_counter()
-                    good = await labeler.polarity(item.text)
-                    refined_latencies[n] += (time.perf_counter() - start) * 1000.0
-                    combined[n] = combine(fast_results[n], probs[n], calibration, good)
         finally:
             if engine is None:
                 await lm.close()
-        return [lm_only(p) for p in probs], latencies, combined, refined_latencies
+        return [lm_only(p) for p in probs], latencies, combined, list(latencies)
 
     try:
         lm_results, lm_latencies, combined, latencies = asyncio.run(measure())
