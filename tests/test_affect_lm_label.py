@@ -18,7 +18,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from her_desktop.affect.base import EMOTIONS, TextAffect, as_label
-from her_desktop.affect.combine import Calibration, combine, consistent_valence
+from her_desktop.affect.combine import (
+    Calibration,
+    combine,
+    consistent_valence,
+    lm_surprise_valence,
+)
 from her_desktop.affect.history import InMemoryMoodHistory, MoodSample, RevisableMoodHistory
 from her_desktop.affect.lm_label import (
     ANSWERS,
@@ -145,8 +150,10 @@ def test_valence_and_arousal_always_agree_with_the_label(
         assert refined.valence <= -0.2
     elif refined.label == "neutral":
         assert abs(refined.valence) < 0.1
-    else:  # surprise: the hint's sign, or none
-        sign = hint if hint is not None else fast_valence
+    else:  # surprise: the hint's sign, or the LM's lean, or none
+        sign = (
+            hint if hint is not None else lm_surprise_valence(dict(zip(EMOTIONS, lm, strict=True)))
+        )
         if abs(sign) >= 0.1:
             assert refined.valence * sign > 0
             assert abs(refined.valence) >= 0.2
@@ -248,10 +255,26 @@ async def test_the_refined_estimate_replaces_the_turns_sample() -> None:
     await bus.close()
 
 
-async def test_a_surprise_gets_its_sign_from_the_polarity_question() -> None:
+def test_a_surprise_leans_the_way_the_lm_leans() -> None:
+    good: dict[EmotionLabel, float] = {"surprise": 0.8, "joy": 0.15, "sadness": 0.02, "fear": 0.01}
+    bad: dict[EmotionLabel, float] = {"surprise": 0.7, "joy": 0.05, "fear": 0.2, "anger": 0.05}
+    assert lm_surprise_valence(good) > 0.3
+    assert lm_surprise_valence(bad) < -0.3
+    assert lm_surprise_valence({"surprise": 0.9, "neutral": 0.1}) == 0.0
+
+
+async def test_a_surprise_gets_its_sign_from_the_same_lm_pass() -> None:
     text = "wait, the bakery is giving away all its bread today?"
-    engine = LabelEngine({text: "surprise"})
-    engine.good = 0.9
+    lean: dict[EmotionLabel, float] = {"surprise": 0.8, "joy": 0.15, "sadness": 0.02}
+
+    class Leaning(LabelEngine):
+        async def score_labels(
+            self, messages: Sequence[Message], labels: Sequence[str], *, deadline_s: float = 5.0
+        ) -> dict[str, float]:
+            self.scored.append(list(messages))
+            return {ANSWERS[e]: math.log(lean.get(e, 0.01)) for e in EMOTIONS}
+
+    engine = Leaning()
     bus, service, seen = await make_service(engine)
     await service.before_reply(1, text)
     await service.after_reply(1, text, "Lucky you!")
@@ -259,7 +282,7 @@ async def test_a_surprise_gets_its_sign_from_the_polarity_question() -> None:
     refined = next(e for e in seen if isinstance(e, AffectEstimate) and e.source == "lm")
     assert refined.label == "surprise"
     assert refined.valence >= 0.2
-    assert engine.scored[-1][-1].content == POLARITY_QUESTION
+    assert all(m[-1].content != POLARITY_QUESTION for m in engine.scored)  # no second pass
     await bus.close()
 
 

@@ -4,23 +4,33 @@ A log-linear pool: ``score(e) = LM_WEIGHT * log p_lm(e) + FAST_WEIGHT * log p_fa
 BIAS[e]``, softmaxed. The weights and biases were calibrated on the dev set only, for each fast
 detector (``calibration_for``; ``python -m her_desktop.affect.train calibrate`` reports the
 nested cross-validation). The lexicon is reliable on neutral, where the
-small LM over-reads feelings; the LM understands situations that name no feeling.
+small LM over-reads feelings; the LM understands situations that name no feeling. With the
+MiniLM head the pool is a ``StackedPool`` (a softmax regression on both detectors'
+log-probabilities, ``train stack``): on the grown dev set (593) it measured 80.8 % in 5-fold
+cross-validation against 78.2 % for the two-weight pool.
 
 Valence and arousal are made consistent with the final label: the valence's sign follows the
-label (joy positive; sadness, anger and fear negative; neutral near zero; surprise keeps the
-LM's answer to "good or bad news?" or else the fast estimate's sign), its size follows the
+label (joy positive; sadness, anger and fear negative; neutral near zero; surprise takes the
+sign the LM's label distribution leans to, ``lm_surprise_valence``), its size follows the
 probabilities.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Final
 
 from her_desktop.affect.base import BASE_AROUSAL, BASE_VALENCE, EMOTIONS, TextAffect
 from her_desktop.events import EmotionLabel
 from her_desktop.numeric import clamp
+
+log = logging.getLogger(__name__)
 
 FLOOR = 1e-4
 """Probabilities below this count as this (one detector's certainty cannot veto the other)."""
@@ -32,9 +42,90 @@ POLAR_VALENCE_MIN = 0.2
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
+    """The log-linear pool (see the module docstring)."""
+
     lm_weight: float = 1.0
     fast_weight: float = 0.5
     bias: Mapping[EmotionLabel, float] = field(default_factory=dict)
+
+    def scores(
+        self, lm: Mapping[EmotionLabel, float], fast: TextAffect
+    ) -> dict[EmotionLabel, float]:
+        return {
+            e: self.lm_weight * math.log(max(lm.get(e, 0.0), FLOOR))
+            + self.fast_weight * math.log(max(fast.prob(e), FLOOR))
+            + self.bias.get(e, 0.0)
+            for e in EMOTIONS
+        }
+
+
+STACKED_POOL_FILE: Final = "pool.json"
+
+
+@dataclass(frozen=True, slots=True)
+class StackedPool:
+    """A softmax regression on the twelve log-probabilities (the LM's six, then the fast
+    estimate's six, in ``EMOTIONS`` order, each at least ``log FLOOR``): ``score = features @
+    weights + bias``. Trained by ``python -m her_desktop.affect.train stack`` on the dev set,
+    the fast estimate's probabilities out of fold (``data/pool.json``). A general linear pool:
+    it can learn that the LM's "fear" often means the fast estimate's "anger" is right, which
+    the two-weight pool cannot; when both detectors agree it keeps their label in 95 % of the
+    dev turns (and was right in 10 of the 17 it overrode); never when both give the label at
+    least ``AGREED_MIN``."""
+
+    weights: tuple[tuple[float, ...], ...]
+    bias: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        n = len(EMOTIONS)
+        if len(self.weights) != 2 * n or any(len(r) != n for r in self.weights):
+            raise ValueError("the stacked pool's weights must be 12 rows of 6")
+        if len(self.bias) != n:
+            raise ValueError("the stacked pool's bias must have 6 values")
+
+    @classmethod
+    def from_arrays(cls, weights: Sequence[Sequence[float]], bias: Sequence[float]) -> StackedPool:
+        return cls(
+            tuple(tuple(float(v) for v in r) for r in weights), tuple(float(v) for v in bias)
+        )
+
+    @classmethod
+    def load(cls) -> StackedPool:
+        """The packaged pool. Raises ``OSError`` / ``ValueError`` / ``KeyError`` when missing or
+        malformed."""
+        source = resources.files("her_desktop.affect").joinpath(f"data/{STACKED_POOL_FILE}")
+        data = json.loads(source.read_text(encoding="utf-8"))
+        if list(data.get("labels", [])) != list(EMOTIONS):
+            raise ValueError("the stacked pool's labels do not match")
+        return cls.from_arrays(data["weights"], data["bias"])
+
+    def scores(
+        self, lm: Mapping[EmotionLabel, float], fast: TextAffect
+    ) -> dict[EmotionLabel, float]:
+        features = [math.log(max(lm.get(e, 0.0), FLOOR)) for e in EMOTIONS] + [
+            math.log(max(fast.prob(e), FLOOR)) for e in EMOTIONS
+        ]
+        scores = {
+            e: self.bias[c] + sum(f * row[c] for f, row in zip(features, self.weights, strict=True))
+            for c, e in enumerate(EMOTIONS)
+        }
+        agreed = max(EMOTIONS, key=lambda e: lm.get(e, 0.0))
+        if (
+            fast.label == agreed
+            and min(lm.get(agreed, 0.0), fast.prob(agreed)) >= AGREED_MIN
+            and max(scores.values()) > scores[agreed]
+        ):
+            scores[agreed] = max(scores.values()) + AGREED_MARGIN
+        return scores
+
+
+Pool = Calibration | StackedPool
+
+AGREED_MIN: Final = 0.5
+AGREED_MARGIN: Final = 0.1
+"""Both detectors giving one label at least ``AGREED_MIN`` keep it in the stacked pool (its
+score is lifted ``AGREED_MARGIN`` over the top one). On the dev set the fitted pool never
+overrode such a pair, but on flat inputs it turns a joint 'joy' at 0.7 into 'surprise'."""
 
 
 DEFAULT_CALIBRATION = Calibration(lm_weight=1.0, fast_weight=1.5, bias={"surprise": 0.5})
@@ -55,36 +146,56 @@ with two detectors that agree, so it is not used."""
 HEAD_DETECTOR_SUFFIX = "+minilm-head"
 
 
-def calibration_for(fast_name: str) -> Calibration:
+@cache
+def head_pool() -> Pool:
+    """The pool for the MiniLM head: the packaged ``StackedPool``, or ``HEAD_CALIBRATION`` when
+    it cannot be loaded."""
+    try:
+        return StackedPool.load()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("affect: the stacked pool could not be loaded (%s); using the plain pool", exc)
+        return HEAD_CALIBRATION
+
+
+def calibration_for(fast_name: str) -> Pool:
     """The combination calibrated for the fast detector named ``fast_name``."""
-    return HEAD_CALIBRATION if fast_name.endswith(HEAD_DETECTOR_SUFFIX) else DEFAULT_CALIBRATION
+    return head_pool() if fast_name.endswith(HEAD_DETECTOR_SUFFIX) else DEFAULT_CALIBRATION
 
 
 def combine(
     fast: TextAffect,
     lm: Mapping[EmotionLabel, float],
-    calibration: Calibration = DEFAULT_CALIBRATION,
+    calibration: Pool = DEFAULT_CALIBRATION,
     surprise_valence: float | None = None,
 ) -> TextAffect:
     """The refined estimate of one turn from the fast one and the LM's probabilities.
-    ``surprise_valence``: how good (+) or bad (-) a surprise is, when known (the LM's
-    ``polarity``); otherwise the fast estimate's valence decides."""
-    scores = {
-        e: calibration.lm_weight * math.log(max(lm.get(e, 0.0), FLOOR))
-        + calibration.fast_weight * math.log(max(fast.prob(e), FLOOR))
-        + calibration.bias.get(e, 0.0)
-        for e in EMOTIONS
-    }
+    ``surprise_valence``: how good (+) or bad (-) a surprise is, when known; otherwise the
+    LM's own label distribution decides (``lm_surprise_valence``)."""
+    scores = calibration.scores(lm, fast)
     top = max(scores.values())
     weights = {e: math.exp(s - top) for e, s in scores.items()}
     total = sum(weights.values())
     probs = {e: w / total for e, w in weights.items()}
     label = max(EMOTIONS, key=lambda e: probs[e])
-    hint = fast.valence if surprise_valence is None else surprise_valence
+    hint = lm_surprise_valence(lm) if surprise_valence is None else surprise_valence
     valence = consistent_valence(label, probs, hint)
     arousal = sum(probs[e] * BASE_AROUSAL[e] for e in EMOTIONS)
     arousal = (1.0 - AROUSAL_FAST_SHARE) * arousal + AROUSAL_FAST_SHARE * fast.arousal
     return TextAffect.from_scores(probs, valence, arousal)
+
+
+def lm_surprise_valence(lm: Mapping[EmotionLabel, float]) -> float:
+    """How good (+) or bad (-) news a surprise is, read from the LM's probabilities for the four
+    polar labels (joy against sadness, anger and fear, weighted by ``BASE_VALENCE``, over their
+    mass): the LM that says "surprise" still leans to "joy" for good news and to "fear" or
+    "sadness" for bad. On the dev set's surprises (gold sign + or -) the sign was right for 83 %
+    (85 % on the 46 where both were measured, against 72 % for asking the LM "good or bad
+    news?" and 36 % for the fast estimate's valence), and it costs no second LM pass."""
+    polar = [e for e in EMOTIONS if e not in ("surprise", "neutral")]
+    mass = sum(max(lm.get(e, 0.0), 0.0) for e in polar)
+    if mass <= 0.0:
+        return 0.0
+    return sum(max(lm.get(e, 0.0), 0.0) * BASE_VALENCE[e] for e in polar) / mass
 
 
 def consistent_valence(

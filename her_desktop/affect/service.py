@@ -25,7 +25,6 @@ refinement off for the session.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -37,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.affect.base import EmotionDetector, TextAffect
-from her_desktop.affect.combine import Calibration, calibration_for, combine
+from her_desktop.affect.combine import Pool, calibration_for, combine
 from her_desktop.affect.detectors import create_detector
 from her_desktop.affect.history import MoodSample
 from her_desktop.affect.lm_label import LMLabeler
@@ -73,7 +72,7 @@ class _Turn:
     fast: TextAffect
     sample: MoodSample
     voice_arousal: float
-    calibration: Calibration
+    calibration: Pool
 
 
 class AffectService:
@@ -90,7 +89,7 @@ class AffectService:
         checkins_enabled: bool,
         clock: Clock = time.time,
         labeler: LMLabeler | None = None,
-        calibration: Calibration | None = None,
+        calibration: Pool | None = None,
         voice_arousal: bool = False,
     ) -> None:
         self.bus = bus
@@ -198,11 +197,7 @@ class AffectService:
         except LLMError as exc:  # BusyError: it gave way to a reply; the fast estimate stays
             log.info("affect: LM refinement skipped: %s", exc)
             return
-        refined = combine(turn.fast, probs, turn.calibration)
-        if refined.label == "surprise":  # good or bad news? the words rarely say
-            with contextlib.suppress(LLMError):
-                good = await self.labeler.polarity(user_text)
-                refined = combine(turn.fast, probs, turn.calibration, surprise_valence=good)
+        refined = combine(turn.fast, probs, turn.calibration)  # one LM pass, surprise included
         arousal = clamp(refined.arousal + turn.voice_arousal, 0.0, 1.0)
         self._publish_estimate(turn_id, refined, arousal, "lm")
         old = turn.sample

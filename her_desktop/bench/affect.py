@@ -45,6 +45,7 @@ from her_desktop.affect.blend import BlendDetector
 from her_desktop.affect.combine import (
     HEAD_DETECTOR_SUFFIX,
     Calibration,
+    Pool,
     calibration_for,
     combine,
 )
@@ -220,7 +221,7 @@ def run_affect_bench(
     set_name: str = "locked",
     engine: LLMEngine | None = None,
     use_lm: bool = True,
-    calibration: Calibration | None = None,
+    calibration: Pool | None = None,
 ) -> int:
     """Run the bench on the set ``set_name``; write JSON to ``out`` (stdout when None).
     ``use_lm``: also the LM candidates, with ``engine`` (default: the configured LM)."""
@@ -287,7 +288,7 @@ def _lm_candidates(
     items: list[Item],
     fast: EmotionDetector,
     engine: LLMEngine | None,
-    calibration: Calibration,
+    calibration: Pool,
 ) -> None:
     from her_desktop.llm.base import LLMError
 
@@ -301,19 +302,10 @@ def _lm_candidates(
             combined = [
                 combine(f, p, calibration) for f, p in zip(fast_results, probs, strict=True)
             ]
-            # a surprise asks the LM once more: good or bad news?
-            labeler = LMLabeler(lm, deadline_s=120.0)
-            refined_latencies = list(latencies)
-            for n, item in enumerate(items):
-                if combined[n].label == "surprise":
-                    start = time.perf_counter()
-                    good = await labeler.polarity(item.text)
-                    refined_latencies[n] += (time.perf_counter() - start) * 1000.0
-                    combined[n] = combine(fast_results[n], probs[n], calibration, good)
         finally:
             if engine is None:
                 await lm.close()
-        return [lm_only(p) for p in probs], latencies, combined, refined_latencies
+        return [lm_only(p) for p in probs], latencies, combined, list(latencies)
 
     try:
         lm_results, lm_latencies, combined, latencies = asyncio.run(measure())
