@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from her_desktop.llm.arithmetic import exact_answer
+from her_desktop.llm.arithmetic import evaluate, exact_answer, find_sum
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,33 @@ from her_desktop.llm.arithmetic import exact_answer
         ("what is twenty-five plus seventeen", "That's 42."),
         ("what's 1,250 minus 87.5", "That's 1,162.5."),
         ("10 divided by 0", "That can't be done: nothing can be divided by zero."),
+        # number words, precedence, powers and roots
+        ("what is eleven times six", "That's 66."),
+        ("what's 6 times 7 minus 2?", "That's 40."),
+        ("what's five cubed", "That's 125."),
+        ("What's the square root of 144?", "That's 12."),
+        ("how much is two and a half times four", "That's 10."),
+        ("what's 3 to the power of 4", "That's 81."),
+        # worded sums
+        ("add 19 and 23", "That's 42."),
+        ("subtract 8 from 50", "That's 42."),
+        ("multiply 14 by 3", "That's 42."),
+        ("divide 84 by 2", "That's 42."),
+        ("what's a quarter of 200?", "That's 50."),
+        ("double 21", "That's 42."),
+        # percentages: of, off, a tip, a rise
+        ("what's 30 percent off 70?", "That's 49."),
+        ("What's a 15 percent tip on 60 pounds?", "That's 9."),
+        ("what's 200 plus 10%", "That's 220."),
+        ("A jacket costs 120 and it's 50% off. How much is it now?", "That's 60."),
+        ("If it costs 50 and there's a 10 percent discount, what do I pay?", "That's 45."),
+        # sharing, units, a rate
+        ("we're splitting 150 between 6 people, how much each?", "That's 25."),
+        ("how many minutes are in a day?", "That's 1,440."),
+        ("how many hours is 3 days?", "That's 72."),
+        ("how many metres in 3.5 kilometres?", "That's 3,500."),
+        ("how many millilitres are there in two litres?", "That's 2,000."),
+        ("I save 30 pounds a week. How much is that over 10 weeks?", "That's 300."),
     ],
 )
 def test_sums_are_computed(question: str, answer: str) -> None:
@@ -36,7 +63,36 @@ def test_sums_are_computed(question: str, answer: str) -> None:
         "My rent went up 15 percent of my pay and I'm scared",
         "one hundred and five",
         "",
+        "add thirty",
+        "I walked 5 miles in 2 hours",
+        "We have 3 cats. What's your favourite animal?",
+        "How many people live in Rome?",
+        "how many kilograms in 3 metres?",
+        "what's 2 to the power of 99",
+        "Is 7 a lucky number?",
+        "I got 20 percent off my shoes today!",
     ],
 )
 def test_anything_else_goes_to_the_lm(text: str) -> None:
     assert exact_answer(text) is None
+    assert find_sum(text) is None
+
+
+def test_a_sum_inside_a_longer_message_is_found_but_not_answered_alone() -> None:
+    text = "Work has been a nightmare all week. What's 2,400 minus 650?"
+    found = find_sum(text)
+    assert found is not None
+    assert (found.spoken, found.whole) == ("1,750", False)
+    assert exact_answer(text) is None  # the LM replies, with the answer in its guide
+
+
+@pytest.mark.parametrize(
+    "expression", ["__import__('os')", "2 ** 1000", "len('x')", "1 / 0", "(1).real", "'a' * 3"]
+)
+def test_the_evaluator_takes_only_plain_arithmetic(expression: str) -> None:
+    assert evaluate(expression) is None
+
+
+def test_the_evaluator_is_exact() -> None:
+    assert evaluate("0.1 + 0.2") == evaluate("3 / 10")
+    assert evaluate("-(2 + 3) * 4") == -20
