@@ -109,3 +109,13 @@ def test_a_sum_in_a_longer_message_gives_the_lm_the_computed_answer() -> None:
     assert guide is not None
     assert guide.kind == "sum"
     assert "comes to 399" in guide.text
+
+
+def test_a_question_about_a_recent_event_is_declined_plainly() -> None:
+    guide = turn_guide("Who scored in the derby last night?")
+    assert guide is not None
+    assert guide.kind == "fact"
+    assert "don't know" in guide.text
+    plain = turn_guide("Who wrote Pride and Prejudice?")
+    assert plain is not None
+    assert "don't know" not in plain.text

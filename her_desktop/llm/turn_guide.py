@@ -14,7 +14,8 @@ said), a line in brackets that names what kind of turn it is:
   what);
 - a hard moment (loss, illness, failure, worry: ``trouble`` in ``data/reply_style.toml``):
   acknowledge the feeling first, no advice;
-- a plain question of fact: answer in a sentence, or say she is not sure.
+- a plain question of fact: answer in a sentence, or say she is not sure; one about a recent
+  event ("who won … last Tuesday"): say plainly she cannot know (the LM invents a winner).
 
 - a sum asked inside a longer message ("I'm going mad with these accounts. What's 1,250 minus
   375?"): the answer worked out in Python (``llm.arithmetic.find_sum``), to be given after a
@@ -104,6 +105,13 @@ _REQUEST = re.compile(
     r"you|would you|will you|please)\b",
     re.IGNORECASE,
 )
+_RECENT = re.compile(
+    r"\b(?:yesterday|last (?:night|week|weekend|month|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday)|this (?:morning|afternoon|evening|week|weekend)|tonight|earlier today|"
+    r"just now|right now|at the moment|currently|latest|so far this)\b",
+    re.IGNORECASE,
+)
+"""A question of fact about something recent: no LM knows it (she has no news feed)."""
 _ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
 _RELIEF = re.compile(
@@ -202,6 +210,12 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
             "trouble", "Something hard happened to them: begin with sympathy, in your own words."
         )
     if _FACT.search(text) and not _ABOUT_HER.search(text):
+        if _RECENT.search(text):
+            return Guide(
+                "fact",
+                "A question about a recent or local event: you cannot see the news or anything "
+                "outside this conversation, so say plainly that you don't know.",
+            )
         return Guide(
             "fact",
             "A question of fact: answer it correctly in one short sentence; if you are not sure, "
