@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from her_desktop.llm.translate import (
     clean,
     decline,
     language_scores,
+    sure,
     translate,
     translation_prompt,
 )
@@ -109,12 +111,15 @@ async def test_a_language_without_a_check_is_declined_without_asking_the_lm() ->
 
 
 class _Background(LLMEngine):
-    """An engine with a background path: records that it was used, or gives way."""
+    """An engine with a scored background path: records that it was used, or gives way."""
 
     name = "background"
 
-    def __init__(self, answer: str = "", *, busy: bool = False) -> None:
+    def __init__(
+        self, answer: str = "", *, busy: bool = False, logprobs: Sequence[float] = ()
+    ) -> None:
         self.answer = answer
+        self.logprobs = list(logprobs)
         self.busy = busy
         self.background: list[list[Message]] = []
 
@@ -138,13 +143,13 @@ class _Background(LLMEngine):
             raise AssertionError("the conversation's stream must not be used")
         yield ""
 
-    async def background_generate(
-        self, messages: Sequence[Message], params: GenerationParams, **_: object
-    ) -> str:
+    async def background_generate_scored(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> tuple[str, list[float]]:
         if self.busy:
             raise BusyError("Background work gave way to a reply.")
         self.background.append(list(messages))
-        return self.answer
+        return self.answer, self.logprobs
 
     def info(self) -> EngineInfo:
         return EngineInfo(engine="background", model="x", context_size=4096)
@@ -159,6 +164,19 @@ async def test_the_background_path_keeps_the_conversation_cache_and_failures_dec
     assert await translate(busy, "the dog is asleep", "German") == decline("German")
 
 
+async def test_a_translation_the_model_guessed_at_is_declined() -> None:
+    sure_words = [math.log(0.9)] * 6 + [math.log(0.3)] * 2
+    engine = _Background("Der Hund schläft im Garten.", logprobs=sure_words)
+    said = await translate(engine, "the dog is sleeping in the garden", "German")
+    assert said == "In German: Der Hund schläft im Garten."
+    guessed = [math.log(0.9)] * 5 + [math.log(0.3)] * 3
+    engine = _Background("Der Hund schläft im Garten.", logprobs=guessed)
+    assert await translate(engine, "the dog is sleeping in the garden", "German") == decline(
+        "German"
+    )
+    assert sure([]) is True
+
+
 @pytest.mark.slow
 async def test_the_real_model_translates_or_declines(default_gguf: Path) -> None:
     """Twin of the fakes above, on the default model: a short sentence it gets right, and a
@@ -167,8 +185,15 @@ async def test_the_real_model_translates_or_declines(default_gguf: Path) -> None
 
     engine = LlamaCppEngine(default_gguf, n_ctx=2048)
     try:
-        said = await translate(engine, "the book is on the table", "French")
+        # a generous bound: the test is on the answer, not on this machine's speed
+        said = await translate(engine, "the book is on the table", "French", deadline_s=600)
         assert said == "In French: Le livre est sur la table."
         assert await translate(engine, "the book is on the table", "Welsh") == decline("Welsh")
+        _, logprobs = await engine.background_generate_scored(
+            translation_prompt("the book is on the table", "French"),
+            GenerationParams(20, deadline_s=600),
+        )
+        assert len(logprobs) >= 5
+        assert all(lp <= 0.0 for lp in logprobs)
     finally:
         await engine.close()

@@ -8,16 +8,19 @@ hand-checked example pairs for the language, the words to translate, greedy deco
 cap from the length of the words, on the engine's background path where it has one (a side
 context: the conversation's cached prompt is kept).
 
-The answer is checked before she says it (:func:`check_translation`): one line, not the
-English again, in the target language by a cheap test (its common short words and letters
-outnumber those of English and of the other languages known here, or its script), a sane
-length for the source, and the source's digits kept. When a check fails, or for a language
-with no test here, she declines plainly ("I'm not sure enough of my Welsh to translate that
-well.") instead of saying something wrong with confidence.
+The answer is checked before she says it: the model must have been sure of its words (where
+the engine reports each token's probability: no more than two guessed pieces), and then
+(:func:`check_translation`) one line, not the English again, in the target language by a
+cheap test (its common short words and letters outnumber those of English and of the other
+languages known here, or its script), a sane length for the source, the source's digits
+kept, no English word left in. When a check fails, or for a language with no test here, she
+declines plainly ("I'm not sure enough of my Welsh to translate that well.") instead of
+saying something wrong with confidence.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -31,11 +34,23 @@ from her_desktop.llm.base import (
     NotSupportedError,
 )
 
-__all__ = ["check_translation", "decline", "language_scores", "translate", "translation_prompt"]
+__all__ = [
+    "check_translation",
+    "decline",
+    "language_scores",
+    "sure",
+    "translate",
+    "translation_prompt",
+]
 
 DEADLINE_S = 60.0
 """The side prompt's time limit by default (the dialogue passes its reply deadline): past it
 she declines."""
+UNSURE_P = 0.5
+MAX_UNSURE_TOKENS = 2
+"""A translation in which the model chose more than this many tokens with a probability
+under ``UNSURE_P`` is declined: it was guessing ("Ich mag keine Maisch", a scarf for an
+umbrella). Measured on the tasks part: right translations had at most two such tokens."""
 MIN_WORD_RATIO = 0.4
 MAX_WORD_RATIO = 3.0
 """A translation has between these many words per source word (sources of 3+ words)."""
@@ -259,6 +274,13 @@ def check_translation(source: str, output: str, lang: str) -> str | None:
     return text
 
 
+def sure(logprobs: Sequence[float]) -> bool:
+    """The model chose at most ``MAX_UNSURE_TOKENS`` tokens with a probability under
+    ``UNSURE_P`` (natural-log probabilities; none known: sure)."""
+    floor = math.log(UNSURE_P)
+    return sum(1 for lp in logprobs if lp < floor) <= MAX_UNSURE_TOKENS
+
+
 def _answer(lang: str, text: str) -> str:
     end = "" if text[-1] in ".?!" else "."
     return f"In {lang}: {text}{end}"
@@ -284,11 +306,14 @@ async def translate(
     params = _params(phrase, deadline_s)
     try:
         try:
-            output = await engine.background_generate(messages, params)
+            output, logprobs = await engine.background_generate_scored(messages, params)
         except NotSupportedError:
             stats = GenerationStats()
             output = "".join([piece async for piece in engine.stream(messages, params, stats)])
+            logprobs = []
     except LLMError:
+        return decline(lang)
+    if not sure(logprobs):
         return decline(lang)
     checked = check_translation(phrase, output, lang)
     return decline(lang) if checked is None else _answer(lang, checked)

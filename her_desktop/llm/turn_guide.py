@@ -193,8 +193,9 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
     if found is not None and found.value is not None and not found.whole:
         return Guide(
             "sum",
-            f"Their sum, worked out exactly, comes to {found.spoken}. Answer how they feel in "
-            f"a few words, then tell them it comes to {found.spoken}.",
+            f"Their sum, worked out exactly, comes to {found.spoken}. First a few words of "
+            f'your own to them about how they seem (say "you"), then tell them it comes to '
+            f"{found.spoken}.",
         )
     for pattern in _DEFINE:
         match = pattern.search(text)
