@@ -48,6 +48,10 @@ from her_desktop.llm.arithmetic import evaluate, exact_answer, find_sum
         ("how many metres in 3.5 kilometres?", "That's 3,500."),
         ("how many millilitres are there in two litres?", "That's 2,000."),
         ("I save 30 pounds a week. How much is that over 10 weeks?", "That's 300."),
+        # the inverted question: "tell me what X is"
+        ("can you tell me what 96 divided by 8 is?", "That's 12."),
+        ("do you know what 15% of 60 is", "That's 9."),
+        ("tell me what 3 plus 4 equals, please", "That's 7."),
     ],
 )
 def test_sums_are_computed(question: str, answer: str) -> None:
@@ -71,6 +75,8 @@ def test_sums_are_computed(question: str, answer: str) -> None:
         "what's 2 to the power of 99",
         "Is 7 a lucky number?",
         "I got 20 percent off my shoes today!",
+        "what time is it",
+        "what is 5",
     ],
 )
 def test_anything_else_goes_to_the_lm(text: str) -> None:

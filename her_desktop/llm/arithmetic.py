@@ -74,10 +74,14 @@ _LEAD = re.compile(
     r"^(?:(?:so|ok|okay|hey|and|um|well|right|quick question|also|now|please)[,\s]+)*"
     r"(?:(?:can|could|would) you (?:please )?(?:tell me |work out |calculate |figure out |do )?"
     r"|do you know |tell me |please )?"
-    r"(?:what(?:'?s| is| are| would be| will be| does| do)|how much (?:is|are|would be|will be)"
+    r"(?:what(?:'?s| is| are| would be| will be| does| do)?|how much (?:is|are|would be|will be)"
     r"|calculate|compute|work out|figure out)?\s*"
 )
-_TAIL = re.compile(r"(?:,? please)?\s*(?:equal|make|come to)?\s*[?.!]*\s*$")
+_TAIL = re.compile(
+    r"(?:,? please)?\s*(?:equals?|makes?|comes? to|is|are|would be|will be|gives? (?:you|me|us))?"
+    r"(?:,? please)?\s*[?.!]*\s*$"
+)
+"""The end of a sum's question: "… equal?", and the inverted "tell me what 6 times 7 is"."""
 _QUESTION = re.compile(
     r"(?:\?\s*$|^(?:(?:so|ok|okay|hey|and|um|well|now|please)[,\s]+)*(?:what|how|calculate|"
     r"compute|work out|figure out|add|subtract|multiply|divide|split|convert|(?:can|could|would) "
