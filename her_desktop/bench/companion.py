@@ -80,7 +80,7 @@ _ADVICE = re.compile(
 )
 _DECLINE = re.compile(
     r"\b(?:not sure|don't know|do not know|no way (?:of|to) know|can't (?:say|know|translate)|"
-    r"couldn't say|no idea|not confident)\b",
+    r"couldn't say|no idea|not confident|(?:don't|do not) have (?:any )?information)\b",
     re.IGNORECASE,
 )
 
