@@ -52,6 +52,7 @@ from her_desktop.llm.arithmetic import evaluate, exact_answer, find_sum
         ("can you tell me what 96 divided by 8 is?", "That's 12."),
         ("do you know what 15% of 60 is", "That's 9."),
         ("tell me what 3 plus 4 equals, please", "That's 7."),
+        ("can you work out 18 times 7 for me?", "That's 126."),
     ],
 )
 def test_sums_are_computed(question: str, answer: str) -> None:
@@ -76,6 +77,9 @@ def test_sums_are_computed(question: str, answer: str) -> None:
         "Is 7 a lucky number?",
         "I got 20 percent off my shoes today!",
         "what time is it",
+        "my score went from 50 to 75, what do you think?",
+        "I ran 5 km, then 3 km, so 8 km in all",
+        "we were 4 and then 2 left, so what now?",
         "what is 5",
     ],
 )
@@ -90,6 +94,22 @@ def test_a_sum_inside_a_longer_message_is_found_but_not_answered_alone() -> None
     assert found is not None
     assert (found.spoken, found.whole) == ("1,750", False)
     assert exact_answer(text) is None  # the LM replies, with the answer in its guide
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("ugh, my brain is fried, what is 84 divided by 7?", "12"),
+        ("I can't think straight today — what's 13 times 3?", "39"),
+        ("quick one: 15 times 3?", "45"),
+        ("sorry to bother you but what is 45 plus 38", "83"),
+        ("honestly I'm so tired and I need to know what 56 minus 19 is", "37"),
+    ],
+)
+def test_a_sum_asked_at_the_end_of_a_longer_sentence_is_found(text: str, value: str) -> None:
+    found = find_sum(text)
+    assert found is not None
+    assert (found.spoken, found.whole) == (value, False)
 
 
 @pytest.mark.parametrize(

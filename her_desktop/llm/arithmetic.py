@@ -14,7 +14,8 @@ small evaluator over the parsed tree: numbers and + - * / and small powers, noth
   in 2.5 kilograms", "how many minutes is two and a half hours");
 - a rate over a time ("12 pounds an hour … how much for 8 hours").
 
-Only a question (a sentence ending in "?" or starting with what/how/calculate/add …) is read,
+Only a question (a sentence ending in "?" or starting with what/how/calculate/add …, or such a
+clause ending a longer sentence: "my brain is fried, what's 84 over 7?") is read,
 and the numbers must all be accounted for, so a sentence that merely contains numbers ("I
 have 2 kids and 3 dogs", "my rent went up 15 percent") is never hijacked: ``None`` leaves the
 turn to the LM. When the sum is the whole message it is answered directly (``exact_answer``);
@@ -73,19 +74,21 @@ _EXPR = re.compile(
 _LEAD = re.compile(
     r"^(?:(?:so|ok|okay|hey|and|um|well|right|quick question|also|now|please)[,\s]+)*"
     r"(?:(?:can|could|would) you (?:please )?(?:tell me |work out |calculate |figure out |do )?"
-    r"|do you know |tell me |please )?"
+    r"|do you know |tell me |please |i (?:need|want|'d like|would like) to know |i wonder )?"
     r"(?:what(?:'?s| is| are| would be| will be| does| do)?|how much (?:is|are|would be|will be)"
     r"|calculate|compute|work out|figure out)?\s*"
 )
 _TAIL = re.compile(
     r"(?:,? please)?\s*(?:equals?|makes?|comes? to|is|are|would be|will be|gives? (?:you|me|us))?"
-    r"(?:,? please)?\s*[?.!]*\s*$"
+    r"(?:,? please| for me)?\s*[?.!]*\s*$"
 )
+_CLAUSE = re.compile(r"(?:[,;:]|\s[-–—]|\sbut\b|\sand\b|\sso\b)\s*")
+"""Where a question may begin inside a sentence ("my brain is fried, what's 84 over 7?")."""
 """The end of a sum's question: "… equal?", and the inverted "tell me what 6 times 7 is"."""
 _QUESTION = re.compile(
     r"(?:\?\s*$|^(?:(?:so|ok|okay|hey|and|um|well|now|please)[,\s]+)*(?:what|how|calculate|"
     r"compute|work out|figure out|add|subtract|multiply|divide|split|convert|(?:can|could|would) "
-    r"you|tell me|is|if))"
+    r"you|tell me|is|if|i (?:need|want|'d like|would like) to know|i wonder))"
 )
 
 _UNIT_FACTORS = {
@@ -403,6 +406,13 @@ def _core(sentence: str) -> str:
     return _TAIL.sub("", core).strip(" ,")
 
 
+def _clause_sum(clause: str) -> Fraction | None:
+    if not _QUESTION.search(clause):
+        return None
+    core = _core(clause)
+    return _expression(core) or _worded(core) or _units(core)
+
+
 def find_sum(message: str) -> Sum | None:
     """The sum a message asks for, worked out, else None (see the module's docstring)."""
     text = normalize(message)
@@ -421,13 +431,19 @@ def find_sum(message: str) -> Sum | None:
             continue
         core = _core(sentence)
         value = _expression(core) or _worded(core) or _units(core)
+        clause = False
+        for mark in _CLAUSE.finditer(sentence) if value is None else ():
+            tail = sentence[mark.end() :]  # the sum asked at the end of a longer sentence
+            if re.search(r"\d", tail) and (value := _clause_sum(tail)) is not None:
+                clause = True
+                break
         context = value is None
         if context:
             value = _context_sum(givens) or _rate(givens, sentence)
         zero = value is None and _ZERO_DIVISION.fullmatch(core) is not None
         if value is not None or zero:
             used = range(first, i + 1) if context else range(i, i + 1)
-            whole = all(j in used for j in range(len(sentences)))
+            whole = not clause and all(j in used for j in range(len(sentences)))
             return Sum(value, whole)
     return None
 
