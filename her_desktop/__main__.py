@@ -126,9 +126,12 @@ def _build_parser() -> argparse.ArgumentParser:
     bcomp = bsub.add_parser(
         "companion", help="does she sound like a companion: clichés, repeats, claims, tasks"
     )
-    bcomp.add_argument("--part", choices=("dev", "locked", "both"), default="dev")
+    bcomp.add_argument("--part", choices=("dev", "tasks", "locked", "both"), default="dev")
     bcomp.add_argument("--limit", type=int, default=None, help="N cases spread over the part")
     bcomp.add_argument("--model", help="model id, registered name or .gguf path")
+    bcomp.add_argument(
+        "--tasks", help='only task turns of these kinds ("translate,arithmetic"; "task": all)'
+    )
     bcomp.add_argument(
         "--no-filter", action="store_true", help="measure the LM's raw replies (filter off)"
     )
@@ -328,7 +331,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from her_desktop.bench.companion import run_companion_bench
 
         return run_companion_bench(
-            part=args.part, out=args.out, model=args.model, limit=args.limit, raw=args.no_filter
+            part=args.part,
+            out=args.out,
+            model=args.model,
+            limit=args.limit,
+            raw=args.no_filter,
+            kinds=args.tasks,
         )
     if args.bench_command == "memory" and args.e2e:
         from her_desktop.bench.memory_e2e import run_memory_e2e

@@ -21,6 +21,11 @@ Policies:
   the filter will keep nothing more. The history keeps the filtered reply.
 * A plain sum ("what's 15 percent of 80") is answered exactly by ``llm.arithmetic``, not
   by the LM (small models get sums wrong); it still goes through the history like any reply.
+  A sum inside a longer message is answered by the LM with the computed answer in its guide;
+  if the reply leaves the answer out, the stage says it ("That's 875.").
+* A translation the phrasebook does not hold is made on a side path (``llm.translate``: a
+  short prompt of its own, greedy, checked in Python) and said as it passed the checks, or
+  declined plainly.
 * The prompt is persona system prompt + history + the new user message, fitted to the model's
   context by ``llm.context.fit_messages`` (oldest exchanges dropped first). Earlier user
   messages are repeated exactly as the LM read them (with their turn's notes), so the LM's
@@ -69,7 +74,7 @@ from her_desktop.events import (
     UserText,
     new_turn_id,
 )
-from her_desktop.llm.arithmetic import exact_answer
+from her_desktop.llm.arithmetic import exact_answer, find_sum
 from her_desktop.llm.base import (
     EndpointError,
     GenerationParams,
@@ -82,7 +87,8 @@ from her_desktop.llm.context import fit_messages
 from her_desktop.llm.phrasebook import phrase_answer
 from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
 from her_desktop.llm.sentences import SentenceSplitter
-from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, turn_guide
+from her_desktop.llm.translate import translate
+from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, translation_request, turn_guide
 from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
@@ -593,6 +599,11 @@ class DialogueStage(Stage):
                 if greeting_notes or not self.reply_style
                 else exact_answer(user_text) or phrase_answer(user_text)
             )
+            translation = (
+                translation_request(user_text)
+                if exact is None and not greeting_notes and self.reply_style
+                else None
+            )
             attempt = messages
             sent_text = messages[-1].content if messages else ""
             params = self._turn_params(guide)
@@ -602,7 +613,7 @@ class DialogueStage(Stage):
                 params = dataclasses.replace(params, max_tokens=shape.max_tokens(params.max_tokens))
             if spec is not None:
                 complete = shape is not None and shape.complete
-                why = "exact answer" if exact is not None or complete else ""
+                why = "exact answer" if exact is not None or translation or complete else ""
                 speculation = why or await spec.mismatch(messages, params)
                 if not speculation:
                     adopt = spec  # begun at the user's pause: its text may already be there
@@ -610,6 +621,9 @@ class DialogueStage(Stage):
                 else:
                     log.debug("dialogue: speculation not used: %s", speculation)
                     await spec.cancel()  # never shown: the engine is free for this turn
+            if translation is not None and not (shape is not None and shape.complete):
+                phrase, lang = translation  # said checked, or declined plainly
+                exact = await translate(self.engine, phrase, lang, deadline_s=params.deadline_s)
             if shape is not None and shape.opening:
                 await emit([shape.opening], checked=False)
             while shape is None or not shape.complete:
@@ -651,6 +665,15 @@ class DialogueStage(Stage):
                 reason = "stop"  # the turn was only a correction: the opening was the reply
             if reason == "deadline":
                 self._ran_out_of_time(params.deadline_s)
+            elif guide is not None and guide.kind == "sum" and reason != "cancelled":
+                found = find_sum(user_text)  # the reply must carry the computed answer
+                if found is not None and found.spoken.replace(",", "") not in style.text.replace(
+                    ",", ""
+                ):
+                    said = style.must_say(found.answer)
+                    await self.bus.publish(ReplySentence(turn_id, sentence_index, said.spoken))
+                    await self.bus.publish(ReplyToken(turn_id, said.shown))
+                    sentence_index += 1
             fallback = style.fallback(too_slow=reason == "deadline")
             if fallback is not None:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))

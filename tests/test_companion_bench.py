@@ -24,13 +24,23 @@ from tests.running_app import light_settings
 
 def test_both_parts_load_with_tasks_and_negative_turns() -> None:
     for part in ("dev", "locked"):
-        cases = load_cases(part)  # type: ignore[arg-type]
+        cases = load_cases(part)
         assert len(cases) >= 30
         assert any(c.task is not None for c in cases)
         assert any(c.negative for c in cases)
         assert len({c.id for c in cases}) == len(cases)
     dev = {c.id for c in load_cases("dev")}
     assert not dev & {c.id for c in load_cases("locked")}
+
+
+def test_the_tasks_part_is_only_varied_task_turns() -> None:
+    cases = load_cases("tasks")
+    assert len(cases) >= 40
+    assert all(c.task is not None for c in cases)
+    kinds = {c.task.kind for c in cases if c.task is not None}
+    assert kinds == {"translate", "arithmetic", "fact", "definition", "summary"}
+    locked = {c.user for c in load_cases("locked")}
+    assert not locked & {c.user for c in cases}
 
 
 BAD_DAY = Case("b1", "bad_day", "My boss yelled at me today.", negative=True)
@@ -79,6 +89,17 @@ def test_a_forbidden_answer_is_wrong_even_with_an_expected_one() -> None:
     wrong = "Je n'ai pas envie de prendre une pause."
     assert score_turn(TRANSLATE, wrong, [], []).task_correct is False
     assert score_turn(TRANSLATE, "J'ai besoin d'une pause.", [], []).task_correct is True
+
+
+def test_every_required_answer_must_be_there_and_a_decline_is_counted_apart() -> None:
+    case = Case("t4", "task", "x", task=Task("translate", (), expect_all=("gato", "sofa|sillon")))
+    assert score_turn(case, "El gato duerme en el sofá.", [], []).task_correct is True
+    wrong = score_turn(case, "El gato duerme en la silla.", [], [])
+    assert (wrong.task_correct, wrong.task_declined) == (False, False)
+    declined = score_turn(case, "I'm not sure enough of my Spanish to translate that.", [], [])
+    assert (declined.task_correct, declined.task_declined) == (False, True)
+    summary = summarize_scores([wrong, declined])
+    assert (summary["task_declined"], summary["task_wrong"]) == (1, 1)
 
 
 def test_accents_and_case_do_not_matter_for_reference_answers() -> None:

@@ -428,3 +428,35 @@ async def test_the_turn_guide_reaches_this_reply_only_and_tasks_are_greedy() -> 
     ]
     await stage.stop()
     await bus.close()
+
+
+async def test_a_translation_is_made_on_its_own_prompt_and_checked() -> None:
+    engine = FakeEngine(["Le chien dort dans le jardin."])
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("How do you say 'the dog is asleep in the garden' in French?", 1))
+    done = await col.next_finished()
+    assert done.text == "In French: Le chien dort dans le jardin."
+    assert engine.calls[-1][-1].content == "the dog is asleep in the garden"  # no persona
+    assert engine.calls[-1][0].content != "You are Sam."
+    engine.pieces = ["Sure! The dog is in the garden, isn't it lovely?"]
+    await bus.publish(UserText("translate 'the garden is lovely in spring' into Spanish", 2))
+    done = await col.next_finished()
+    assert done.text == "I'm not sure enough of my Spanish to translate that well."
+    await stage.stop()
+    await bus.close()
+
+
+async def test_a_sum_inside_a_longer_message_gets_its_answer_said() -> None:
+    engine = FakeEngine(["That sounds like a long day.", " Hang in there."])
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("These bills are doing my head in. What's 480 divided by 6?", 1))
+    done = await col.next_finished()
+    assert "comes to 80" in engine.calls[-1][-1].content  # the guide gives the LM the answer
+    assert done.text.endswith("That's 80.")  # left out by the LM: said by the stage
+    assert [e.text for e in col.of(ReplySentence)][-1] == "That's 80."  # type: ignore[attr-defined]
+    engine.pieces = ["Ugh, bills.", " It comes to 80."]
+    await bus.publish(UserText("Bills again, sorry. What's 480 divided by 6?", 2))
+    done = await col.next_finished()
+    assert done.text == "Ugh, bills. It comes to 80."  # said once, not twice
+    await stage.stop()
+    await bus.close()

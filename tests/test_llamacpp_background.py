@@ -106,3 +106,15 @@ async def test_it_gives_way_to_the_user_and_to_a_waiting_reply(engine: LlamaCppE
     engine._waiting.discard(-1)
     _, stats = await chat(engine, messages)  # the engine is free again
     assert stats.finish_reason in ("stop", "length")
+
+
+async def test_the_scored_answer_is_the_same_with_a_log_probability_per_token(
+    engine: LlamaCppEngine,
+) -> None:
+    messages = [Message("system", "Translate."), Message("user", "the cat sleeps")]
+    params = GenerationParams(max_tokens=6, temperature=0.0)
+    text = await engine.background_generate(messages, params)
+    scored, logprobs = await engine.background_generate_scored(messages, params)
+    assert scored == text
+    assert 1 <= len(logprobs) <= 6
+    assert all(lp <= 0.0 for lp in logprobs)

@@ -102,3 +102,20 @@ def test_the_filter_counts_what_it_held_back_before_the_first_sound() -> None:
 def test_a_request_is_not_personal_news() -> None:
     assert turn_guide("Give me a random fun fact.") is None
     assert turn_guide("tell me a joke") is None
+
+
+def test_a_sum_in_a_longer_message_gives_the_lm_the_computed_answer() -> None:
+    guide = turn_guide("I'm fed up with this spreadsheet. What's 19 times 21?")
+    assert guide is not None
+    assert guide.kind == "sum"
+    assert "comes to 399" in guide.text
+
+
+def test_a_question_about_a_recent_event_is_declined_plainly() -> None:
+    guide = turn_guide("Who scored in the derby last night?")
+    assert guide is not None
+    assert guide.kind == "fact"
+    assert "don't know" in guide.text
+    plain = turn_guide("Who wrote Pride and Prejudice?")
+    assert plain is not None
+    assert "don't know" not in plain.text

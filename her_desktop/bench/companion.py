@@ -22,10 +22,17 @@ held_chars_turns, held_chars_total
     replies whose first sound waited on text the reply filter left out, and how many
     characters in all (deterministic given the text: the filter's cost to the first sound)
 task_accuracy
-    of the task turns, the share whose reply contains an expected answer and no forbidden one
-    (a forbidden answer is the check on invented facts; free-text inventions are not scored)
+    of the task turns, the share whose reply contains an expected answer (one of
+    ``expect_any``, and every one of ``expect_all``, whose items may list alternatives as
+    ``"a|b"``) and no forbidden one (a forbidden answer is the check on invented facts;
+    free-text inventions are not scored)
+task_declined, task_wrong
+    task turns not right: declined plainly ("I'm not sure…"), or answered wrongly
 
-The dev part is for tuning; the locked part is for reporting only. ``--no-filter`` measures
+The dev part is for tuning the voice; the tasks part (``companion_tasks.json``, task turns
+only) for tuning the task paths; the locked part is for reporting only.
+
+``--no-filter`` measures
 the LM's raw text (the reply filter off), for a before/after comparison.
 """
 
@@ -48,7 +55,7 @@ from her_desktop.bench.common import machine_info, percentile, write_report
 from her_desktop.llm.reply_filter import StylePhrases, normalize
 from her_desktop.llm.sentences import split_sentences
 
-Part = Literal["dev", "locked"]
+Part = Literal["dev", "tasks", "locked"]
 SETTLE_TIMEOUT_S = 300.0
 """How long the bench waits for the app's start-up work before the first turn."""
 TURN_TIMEOUT_S = 600.0
@@ -71,6 +78,11 @@ _ADVICE = re.compile(
     r"one way|a good idea|i recommend|i suggest|how about you)\b",
     re.IGNORECASE,
 )
+_DECLINE = re.compile(
+    r"\b(?:not sure|don't know|do not know|no way (?:of|to) know|can't (?:say|know|translate)|"
+    r"couldn't say|no idea|not confident|(?:don't|do not) have (?:any )?information)\b",
+    re.IGNORECASE,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,6 +95,7 @@ class Task:
     kind: str
     expect_any: tuple[str, ...]
     forbid: tuple[str, ...] = ()
+    expect_all: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +132,20 @@ def parse_cases(text: str) -> list[Case]:
                     kind=str(task["kind"]),
                     expect_any=tuple(str(x) for x in task.get("expect_any") or ()),
                     forbid=tuple(str(x) for x in task.get("forbid") or ()),
+                    expect_all=tuple(str(x) for x in task.get("expect_all") or ()),
                 ),
             )
         )
     return cases
+
+
+def of_kinds(cases: Sequence[Case], kinds: str | None) -> list[Case]:
+    """The task turns of the given kinds (comma-separated; "task": every task turn), or all
+    cases when ``kinds`` is None."""
+    if kinds is None:
+        return list(cases)
+    wanted = {k.strip() for k in kinds.split(",") if k.strip()}
+    return [c for c in cases if c.task is not None and ("task" in wanted or c.task.kind in wanted)]
 
 
 def spread(cases: Sequence[Case], limit: int | None) -> list[Case]:
@@ -162,6 +185,7 @@ class TurnScore:
     human_claims: list[str] = field(default_factory=list)
     acknowledged_first: bool | None = None
     task_correct: bool | None = None
+    task_declined: bool | None = None
     held_chars: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -177,6 +201,7 @@ class TurnScore:
             "human_claims": self.human_claims,
             "acknowledged_first": self.acknowledged_first,
             "task_correct": self.task_correct,
+            "task_declined": self.task_declined,
             "held_chars": self.held_chars,
         }
 
@@ -195,7 +220,14 @@ def task_correct(reply: str, task: Task) -> bool:
     folded = _fold(reply)
     if any(_fold(f) in folded for f in task.forbid):
         return False
-    return any(_fold(e) in folded for e in task.expect_any)
+    if task.expect_any and not any(_fold(e) in folded for e in task.expect_any):
+        return False
+    return all(any(_fold(alt) in folded for alt in e.split("|")) for e in task.expect_all)
+
+
+def declined(reply: str) -> bool:
+    """The reply says plainly that she does not know or cannot do it."""
+    return _DECLINE.search(normalize(reply)) is not None
 
 
 def score_turn(
@@ -229,6 +261,7 @@ def score_turn(
         score.acknowledged_first = acknowledged_first(spoken)
     if case.task is not None:
         score.task_correct = task_correct(reply, case.task)
+        score.task_declined = not score.task_correct and declined(reply)
     return score
 
 
@@ -261,6 +294,8 @@ def summarize_scores(scores: Sequence[TurnScore]) -> dict[str, Any]:
         "negative_acknowledged_first": share(negatives),
         "task_turns": len(tasks),
         "task_accuracy": share(tasks),
+        "task_declined": sum(1 for s in scores if s.task_declined),
+        "task_wrong": sum(1 for s in scores if s.task_correct is False and not s.task_declined),
         "held_chars_turns": sum(1 for s in scores if s.held_chars),
         "held_chars_total": sum(s.held_chars for s in scores),
         "finish_reasons": reasons,
@@ -334,7 +369,8 @@ async def run_cases(app: Any, cases: Sequence[Case]) -> list[TurnScore]:
                 ("repeat", score.repeated),
                 ("claim", score.human_claims),
                 ("no-ack", score.acknowledged_first is False),
-                ("wrong", score.task_correct is False),
+                ("declined", bool(score.task_declined)),
+                ("wrong", score.task_correct is False and not score.task_declined),
             )
             if bad
         ]
@@ -354,6 +390,7 @@ async def measure(
     limit: int | None = None,
     raw: bool = False,
     engine: Any = None,
+    kinds: str | None = None,
 ) -> dict[str, Any]:
     """Run the parts through a real App and return the report."""
     from her_desktop.app import build_app
@@ -385,11 +422,12 @@ async def measure(
             "parts": {},
         }
         for part in parts:
-            cases = spread(load_cases(part), limit)
+            cases = spread(of_kinds(load_cases(part), kinds), limit)
             scores = await run_cases(app, cases)
             report["parts"][part] = {
                 "cases": len(cases),
-                "subset": limit is not None,
+                "subset": limit is not None or kinds is not None,
+                "kinds": kinds,
                 "summary": summarize_scores(scores),
                 "turns": [s.as_dict() for s in scores],
             }
@@ -405,6 +443,7 @@ def run_companion_bench(
     model: str | None = None,
     limit: int | None = None,
     raw: bool = False,
+    kinds: str | None = None,
 ) -> int:
     """``her-desktop bench companion``: 0 when it ran (the figures say how well)."""
     from her_desktop.cli.common import load_config_and_persona, prepare_default_model
@@ -417,7 +456,7 @@ def run_companion_bench(
         prepare_default_model(settings.llm.model)
     parts: list[Part] = ["dev", "locked"] if part == "both" else [cast(Part, part)]
     try:
-        report = asyncio.run(measure(settings, persona, parts, limit=limit, raw=raw))
+        report = asyncio.run(measure(settings, persona, parts, limit=limit, raw=raw, kinds=kinds))
     except LLMError as exc:
         print(f"! {exc}", file=sys.stderr)
         return 2

@@ -174,5 +174,14 @@ class LLMEngine(abc.ABC):
         that cannot do it raise ``NotSupportedError``."""
         raise NotSupportedError(f"The {self.name} engine cannot work in the background.")
 
+    async def background_generate_scored(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> tuple[str, list[float]]:
+        """``background_generate`` (no ``yield_to``) that also returns the natural-log
+        probability of each token it chose: how sure the model was of each piece of its
+        answer (``llm.translate`` declines an unsure translation). Engines that cannot do it
+        raise ``NotSupportedError``."""
+        raise NotSupportedError(f"The {self.name} engine cannot score what it writes.")
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model."""

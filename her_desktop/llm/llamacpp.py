@@ -397,16 +397,42 @@ class LlamaCppEngine(LLMEngine):
         its last prompt, so a fixed instruction is read once. The stop check (a reply waiting,
         ``yield_to``, cancellation, the deadline) runs between tokens and, through the abort
         callback, inside each compute chunk."""
+        text, _ = await self._generate_aside(messages, params, yield_to, scored=False)
+        return text
+
+    async def background_generate_scored(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> tuple[str, list[float]]:
+        """See ``LLMEngine.background_generate_scored``: ``background_generate`` that also
+        keeps the log-probability of each token it chose (one log-softmax per token)."""
+        return await self._generate_aside(messages, params, lambda: False, scored=True)
+
+    async def _generate_aside(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        yield_to: Callable[[], bool],
+        *,
+        scored: bool,
+    ) -> tuple[str, list[float]]:
         await self.load()
         deadline = time.monotonic() + max(0.0, params.deadline_s)
         cancelled = threading.Event()
+        logprobs: list[float] | None = [] if scored else None
         try:
-            return await asyncio.to_thread(
-                self._background_blocking, list(messages), params, deadline, cancelled, yield_to
+            text = await asyncio.to_thread(
+                self._background_blocking,
+                list(messages),
+                params,
+                deadline,
+                cancelled,
+                yield_to,
+                logprobs,
             )
         except asyncio.CancelledError:
             cancelled.set()
             raise
+        return text, logprobs or []
 
     def _background_blocking(
         self,
@@ -415,6 +441,7 @@ class LlamaCppEngine(LLMEngine):
         deadline: float,
         cancelled: threading.Event,
         yield_to: Callable[[], bool],
+        logprobs: list[float] | None = None,
     ) -> str:
         def stop() -> bool:
             return (
@@ -444,6 +471,8 @@ class LlamaCppEngine(LLMEngine):
                 max_tokens=params.max_tokens,
                 step=self._ubatch(loaded.gpu_layers != 0),
                 stop=stop,
+                logprobs=logprobs,
+                n_vocab=int(loaded.llm._model.n_vocab()),
             )
         finally:
             self._lock.release()

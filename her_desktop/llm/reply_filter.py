@@ -301,6 +301,15 @@ class ReplyFilter:
             self.done = True
         return Kept(spoken, shown)
 
+    def must_say(self, chunk: str) -> Kept:
+        """``chunk`` kept whatever the limits: a computed answer the reply left out."""
+        piece = convert(chunk)
+        shown = self._join(piece.kind, piece.shown)
+        self._shown.append(shown)
+        self._seen.add(piece.spoken)
+        self._spoken_any = True
+        return Kept(piece.spoken, shown)
+
     def fallback(self, *, too_slow: bool = False) -> Kept | None:
         """A short line for a reply that kept nothing (None when something was kept).
 

@@ -177,9 +177,12 @@ def generate_greedy(
     max_tokens: int,
     step: int,
     stop: Callable[[], bool],
+    logprobs: list[float] | None = None,
+    n_vocab: int = 0,
 ) -> str:
     """Greedy decoding after ``prompt`` (constrained by the GBNF ``grammar`` when given), up to
-    ``max_tokens`` or an end token."""
+    ``max_tokens`` or an end token. With ``logprobs`` (and the vocabulary's size ``n_vocab``),
+    the log-probability of each chosen token is appended to it."""
     import llama_cpp
 
     sampler = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
@@ -201,6 +204,9 @@ def generate_greedy(
                 token = int(llama_cpp.llama_sampler_sample(sampler, side.ctx.ctx, -1))
                 if is_end_token(vocab, token):
                     break
+                if logprobs is not None:
+                    row = log_softmax(side.ctx.get_logits_ith(-1), n_vocab)
+                    logprobs.append(float(row[token]))
                 out.append(token)
                 side.batch.set_batch([token], n_past=len(side.tokens), logits_all=True)
                 decode(side, stop)

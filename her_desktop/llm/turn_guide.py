@@ -6,17 +6,24 @@ stage adds, after the user's message and for this reply only (the history keeps 
 said), a line in brackets that names what kind of turn it is:
 
 - a translation ("how do you say X in Italian", "translate X into Spanish"): the words and the
-  language, and the ask for only the translation — the LM otherwise copies a tone example or
-  answers in the wrong language;
+  language (the reply itself is made by ``llm.translate``; the guide keeps the task in the
+  history);
 - a definition ("what does X mean"): one plain sentence;
 - a recall of what the user said ("remind me what I said"): the user's own earlier messages in
   this conversation, quoted, to sum up speaking to them as "you" (small LMs mix up who said
   what);
 - a hard moment (loss, illness, failure, worry: ``trouble`` in ``data/reply_style.toml``):
   acknowledge the feeling first, no advice;
-- a plain question of fact: answer in a sentence, or say she is not sure.
+- a plain question of fact: answer in a sentence, or say she is not sure; one about a recent
+  event ("who won … last Tuesday"): say plainly she cannot know (the LM invents a winner).
 
-Arithmetic is not guided but answered (``llm.arithmetic``). :func:`turn_guide` is pure and fast
+- a sum asked inside a longer message ("I'm going mad with these accounts. What's 1,250 minus
+  375?"): the answer worked out in Python (``llm.arithmetic.find_sum``), to be given after a
+  word for how they feel (the dialogue says it itself if the reply leaves it out).
+
+A message that is only a sum is not guided but answered (``llm.arithmetic``); a translation
+the phrasebook does not hold is made on a side path and checked (``llm.translate``), so its
+guide only names the task in the history. :func:`turn_guide` is pure and fast
 (regular expressions on one message). The guides of everyday turns are a dozen tokens: the
 LM reads them before its first word, so they cost the first sound (about 0.1 s on 2 cores).
 """
@@ -31,11 +38,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from her_desktop.llm.arithmetic import find_sum
 from her_desktop.memory.retrieval import second_person
 
 __all__ = ["EXACT_GUIDES", "Guide", "GuideKind", "translation_request", "troubled", "turn_guide"]
 
-GuideKind = Literal["translate", "define", "recall", "trouble", "fact", "personal"]
+GuideKind = Literal["translate", "sum", "define", "recall", "trouble", "fact", "personal"]
 
 EXACT_GUIDES: frozenset[GuideKind] = frozenset({"translate", "define", "recall", "fact"})
 """Task turns: the reply is generated greedily (its likeliest answer, no sampling)."""
@@ -97,6 +105,13 @@ _REQUEST = re.compile(
     r"you|would you|will you|please)\b",
     re.IGNORECASE,
 )
+_RECENT = re.compile(
+    r"\b(?:yesterday|last (?:night|week|weekend|month|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday)|this (?:morning|afternoon|evening|week|weekend)|tonight|earlier today|"
+    r"just now|right now|at the moment|currently|latest|so far this)\b",
+    re.IGNORECASE,
+)
+"""A question of fact about something recent: no LM knows it (she has no news feed)."""
 _ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
 _RELIEF = re.compile(
@@ -156,8 +171,7 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
         phrase, lang = translation
         return Guide(
             "translate",
-            f'Task: translate "{phrase}" into {lang}. Reply with the {lang} words first, '
-            "exactly as a native speaker would say them, then stop.",
+            f'Task: translate "{phrase}" into {lang}.',
         )
     if _RECALL.search(text):
         said = [" ".join(m.split()) for m in earlier_user_messages if m.strip()]
@@ -175,6 +189,14 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
                 f'them): {quoted}. Sum that up for them in one sentence that starts with "You '
                 f'said".{kind}',
             )
+    found = find_sum(text)
+    if found is not None and found.value is not None and not found.whole:
+        return Guide(
+            "sum",
+            f"Their sum, worked out exactly, comes to {found.spoken}. First a few words of "
+            f'your own to them about how they seem (say "you"), then tell them it comes to '
+            f"{found.spoken}.",
+        )
     for pattern in _DEFINE:
         match = pattern.search(text)
         if match is not None:
@@ -189,6 +211,12 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
             "trouble", "Something hard happened to them: begin with sympathy, in your own words."
         )
     if _FACT.search(text) and not _ABOUT_HER.search(text):
+        if _RECENT.search(text):
+            return Guide(
+                "fact",
+                "A question about a recent or local event: you cannot see the news or anything "
+                "outside this conversation, so say plainly that you don't know.",
+            )
         return Guide(
             "fact",
             "A question of fact: answer it correctly in one short sentence; if you are not sure, "
