@@ -28,14 +28,10 @@ from her_desktop.affect.history import InMemoryMoodHistory, MoodSample, Revisabl
 from her_desktop.affect.lm_label import (
     ANSWERS,
     LABEL_FORMS,
-    MIN_POLARITY,
-    POLARITY_CENTRE,
-    POLARITY_QUESTION,
     SYSTEM,
     LMLabeler,
     label_messages,
     label_probabilities,
-    polarity_messages,
 )
 from her_desktop.affect.service import AffectService
 from her_desktop.affect.text import LexiconDetector
@@ -60,7 +56,6 @@ class LabelEngine(FakeEngine):
         self.answers = dict(answers or {})
         self.score_fail = fail
         self.scored: list[list[Message]] = []
-        self.good = 0.5
 
     async def score_labels(
         self, messages: Sequence[Message], labels: Sequence[str], *, deadline_s: float = 5.0
@@ -68,8 +63,6 @@ class LabelEngine(FakeEngine):
         self.scored.append(list(messages))
         if self.score_fail is not None:
             raise self.score_fail
-        if messages[-1].content == POLARITY_QUESTION:  # good or bad? the scripted polarity
-            return {f: math.log(self.good if f == "good" else 1.0 - self.good) for f in labels}
         text = json.loads(messages[-1].content.removeprefix("Message: "))
         said = ANSWERS[as_label(self.answers.get(text, "neutral"))]
         return {f: math.log(0.9 if f == said else 0.1 / (len(labels) - 1)) for f in labels}
@@ -92,7 +85,6 @@ def test_the_message_is_quoted_data_after_a_fixed_prefix() -> None:
     assert json.loads(a[-1].content.removeprefix("Message: ")) == attack
     for emotion in EMOTIONS:
         assert f"\n{ANSWERS[emotion]} - " in SYSTEM  # every label is glossed
-    assert polarity_messages(attack)[: len(a)] == a  # the follow-up extends the same prompt
 
 
 def test_label_probabilities_normalize_over_six() -> None:
@@ -282,19 +274,8 @@ async def test_a_surprise_gets_its_sign_from_the_same_lm_pass() -> None:
     refined = next(e for e in seen if isinstance(e, AffectEstimate) and e.source == "lm")
     assert refined.label == "surprise"
     assert refined.valence >= 0.2
-    assert all(m[-1].content != POLARITY_QUESTION for m in engine.scored)  # no second pass
+    assert len(engine.scored) == 1  # one pass: the sign comes from the same label scores
     await bus.close()
-
-
-async def test_the_polarity_is_centred_on_the_models_lean() -> None:
-    engine = LabelEngine({})
-    labeler = LMLabeler(engine)
-    engine.good = 0.6  # P(good) - P(bad) = 0.2: below the model's usual lean, so bad news
-    assert await labeler.polarity("so the shop is shut?") <= -0.1
-    engine.good = 0.7  # 0.4
-    assert await labeler.polarity("so the shop is shut?") >= 0.1
-    engine.good = (1.0 + POLARITY_CENTRE) / 2  # at the centre: still a sign
-    assert abs(await labeler.polarity("so the shop is shut?")) == pytest.approx(MIN_POLARITY)
 
 
 async def test_a_busy_model_keeps_the_fast_estimate() -> None:

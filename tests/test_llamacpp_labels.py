@@ -186,10 +186,8 @@ def test_real_model_reads_implicit_situations(real_engine: LlamaCppEngine) -> No
         started = time.monotonic()
         await labeler.probabilities("no way, my brother won the village raffle")
         took = time.monotonic() - started
-        good = await labeler.polarity("no way, my brother won a holiday in the raffle")
-        return got, took, good
+        return got, took
 
-    got, took, good = asyncio.run(run())
-    print(f"\nreal labeler: {got}; one message after the prefix: {took:.2f} s; polarity {good}")
+    got, took = asyncio.run(run())
+    print(f"\nreal labeler: {got}; one message after the prefix: {took:.2f} s")
     assert sum(got[t] == want for t, want in cases.items()) >= 4
-    assert good > 0

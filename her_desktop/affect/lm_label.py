@@ -62,16 +62,6 @@ EXAMPLES: Final[tuple[tuple[str, EmotionLabel], ...]] = (
 """Worked examples (written for this prompt; in none of the labelled sets). Eight measured
 better than twelve on the dev set (combined 77 % against 75 %)."""
 
-POLARITY_QUESTION: Final = (
-    "Is what happened good news or bad news for the person who said it? Answer good or bad."
-)
-POLARITY_FORMS: Final = {"good": ("good",), "bad": ("bad",)}
-POLARITY_CENTRE: Final = 0.32
-"""The small model leans to "good": on the dev set's surprises its P(good) - P(bad) ran 0.26-0.46
-for good news and 0.11-0.40 for bad. Centred here (0.30-0.34 measured alike), the sign is right
-for 74 % of the dev surprises, against 61 % uncentred and 30 % for the fast estimate's sign."""
-MIN_POLARITY: Final = 0.1
-
 LABEL_FORMS: Final[Mapping[EmotionLabel, tuple[str, ...]]] = {e: (ANSWERS[e],) for e in EMOTIONS}
 """The answer forms scored for each label (their probabilities are summed), each scored whole
 (several tokens are fine). Lower case only: the worked examples answer in lower case."""
@@ -89,16 +79,6 @@ def label_messages(text: str) -> list[Message]:
         messages.append(Message("assistant", ANSWERS[label]))
     messages.append(Message("user", quoted(text)))
     return messages
-
-
-def polarity_messages(text: str) -> list[Message]:
-    """The follow-up question for a surprise (good or bad?): it extends the label prompt, so
-    only the question itself is new to the model."""
-    return [
-        *label_messages(text),
-        Message("assistant", ANSWERS["surprise"]),
-        Message("user", POLARITY_QUESTION),
-    ]
 
 
 def label_probabilities(logprobs: Mapping[str, float]) -> dict[EmotionLabel, float]:
@@ -145,23 +125,3 @@ class LMLabeler:
             label_messages(text), forms, deadline_s=self.deadline_s
         )
         return label_probabilities(logprobs)
-
-    async def polarity(self, text: str) -> float:
-        """How good (+) or bad (-) the surprise in ``text`` is for the speaker (a second LM pass;
-        no longer used by the refined estimate: ``combine.lm_surprise_valence`` reads the sign
-        from the first pass and was right more often on the dev set's surprises, 85 % against
-        72 %). P(good) - P(bad) of the follow-up answer less ``POLARITY_CENTRE``, never smaller
-        in size than ``MIN_POLARITY`` (a surprise is good or bad news). Raises like
-        ``probabilities``."""
-        forms = [f for group in POLARITY_FORMS.values() for f in group]
-        logprobs = await self.engine.score_labels(
-            polarity_messages(text), forms, deadline_s=self.deadline_s
-        )
-        good, bad = (
-            sum(math.exp(logprobs[f]) for f in POLARITY_FORMS[k] if f in logprobs)
-            for k in ("good", "bad")
-        )
-        if good + bad <= 0.0:
-            return 0.0
-        centred = (good - bad) / (good + bad) - POLARITY_CENTRE
-        return math.copysign(max(abs(centred), MIN_POLARITY), centred)
