@@ -145,7 +145,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--part",
         choices=("dev", "locked", "both"),
         default="dev",
-        help="dev (22, tune on these), locked (14, report only) or both",
+        help="dev (44, tune on these), locked (14, report only) or both",
     )
     bfeed.add_argument(
         "--only",

@@ -38,7 +38,7 @@ Policies:
   allergies, things avoided, dislikes): while a guard has something to check, the reply is
   shown and spoken sentence by sentence, each checked first. An offending first sentence makes
   the LM try once more with an explicit instruction; an offending later one (or a second
-  offence) is replaced by the guard's reminder and the reply ends there.
+  offence) is replaced by the guard's reminder (none: left out) and the reply ends there.
 * A failing LM never kills the stage: it becomes a ``StageError`` with a plain message and a
   ``ReplyFinished(reason="error")``; the next turn tries again.
 """
@@ -658,7 +658,8 @@ class DialogueStage(Stage):
                     log.info("dialogue: the reply went against a stored constraint; asking again")
                     attempt = _with_instruction(messages, problem.instruction)
                     continue
-                await emit([problem.replacement], checked=False)
+                if problem.replacement:  # "": the reply ends before the sentence
+                    await emit([problem.replacement], checked=False)
                 reason = "stop"
                 break
             if shape is not None and shape.complete:

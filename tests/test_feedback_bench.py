@@ -18,19 +18,20 @@ from her_desktop.bench.feedback import (
     summarize_entries,
     unasked,
 )
-from her_desktop.feedback.corrections import Correction, parse
+from her_desktop.feedback.corrections import KINDS, Correction, parse
 from her_desktop.feedback.style import Style
 from her_desktop.llm.llamacpp import LlamaCppEngine
 from tests.fakes import FakeEngine
 
 
 def test_every_scenario_is_one_correction_and_there_are_enough() -> None:
-    assert len(SCENARIOS) >= 20
+    assert len(SCENARIOS) >= 40
     for s in SCENARIOS:
         assert len(parse(s.correction)) == 1, s.correction
         assert parse(s.probe) == [], s.probe
-    kinds = {parse(s.correction)[0].kind for s in pick(7)}
-    assert len(kinds) == 7
+        assert s.before == "" or len(parse(s.before)) == 1, s.before
+    kinds = {parse(s.correction)[0].kind for s in pick(8)}
+    assert kinds == set(KINDS)
 
 
 def test_language_guess() -> None:
@@ -47,11 +48,24 @@ def test_scoring() -> None:
     assert obeyed(Correction("max_sentences", 2), "One. Two.", style)
     assert not obeyed(Correction("max_sentences", 1), "One. Two.", style)
     assert not obeyed(Correction("max_sentences", 1), "Rainbows form when light,", style)
+    assert obeyed(Correction("no_questions", True), "Painting is lovely. Enjoy it!", style)
+    assert not obeyed(Correction("no_questions", True), "Lovely! What do you paint?", style)
     assert unasked(Correction("name", "Sam"), "Good morning.", style) == []
     assert unasked(Correction("banned_word", "x"), "Bonjour, je suis là pour vous.", style) == [
         "rule name=Sam",
         "reply in French",
     ]
+
+
+async def test_a_correction_taken_back_is_scored_after_the_first_one() -> None:
+    engine = FakeEngine(["That sounds lovely, and you should rest."])
+    scenario = Scenario("English again please.", "Hi", before="Talk to me in French.")
+    entry = await run_scenario(engine, scenario, "You are Ava.")
+    assert entry["before"].startswith("Got it — French")
+    assert entry["confirmation"] == "Got it — English from now on."
+    for session in ("same_session", "new_session"):
+        assert entry[session]["obeyed"], entry
+        assert entry[session]["unasked"] == [], entry
 
 
 async def test_a_scenario_on_a_fake_lm_is_scored() -> None:
@@ -89,7 +103,7 @@ async def test_the_default_model_obeys_two_corrections(default_gguf: Path) -> No
 def test_the_locked_part_states_its_rules_and_differs_from_dev() -> None:
     locked = load_scenarios("locked")
     assert len(locked) >= 10
-    assert {s.rule.kind for s in locked} == {s.rule.kind for s in SCENARIOS}
+    assert {s.rule.kind for s in locked} <= {s.rule.kind for s in SCENARIOS}
     dev = {s.correction.lower() for s in SCENARIOS}
     assert not any(s.correction.lower() in dev for s in locked)
     assert all(parse(s.probe) == [] for s in locked)

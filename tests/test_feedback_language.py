@@ -358,6 +358,16 @@ def test_a_plainly_english_sentence_is_told_apart() -> None:
     assert not wrong_language("それは the best と思う it is.", "Japanese")
 
 
+def test_a_short_english_opening_counts_at_the_start_only() -> None:
+    for opening in ("Sure!", "Of course, Sam!", "Hello there!", "Great question."):
+        assert wrong_language(opening, "French", opening=True), opening
+        assert not wrong_language(opening, "French"), opening  # later: too short to tell
+    for french in ("Bien sûr !", "Oui, Sam.", "Salut Sam !", "D'accord.", "Sam !"):
+        assert not wrong_language(french, "French", opening=True), french
+    assert not wrong_language("Claro que sí.", "Spanish", opening=True)
+    assert not wrong_language("Na klar, Sam!", "German", opening=True)
+
+
 class EnglishFirst(FakeEngine):
     """Answers in English unless told, after the user's message, to use the language."""
 
@@ -402,6 +412,64 @@ async def test_the_second_try_is_taken_as_it_comes(store: MemoryStore) -> None:
         reply = await _turn(bus, finished, "Hi")
         assert reply.text == "That is what it is and you know it."  # not lost: asked once only
         assert len(engine.calls) == 2
+    finally:
+        await stage.stop()
+        await bus.close()
+
+
+class SureFirst(EnglishFirst):
+    """Opens with a bare "Sure!" (then French) unless told to use the language."""
+
+    async def stream(
+        self, messages: Sequence[Message], params: GenerationParams, stats: Any = None
+    ) -> AsyncIterator[str]:
+        if "[Reply only in French" in messages[-1].content:
+            async for piece in super().stream(messages, params, stats):
+                yield piece
+            return
+        self.pieces = ["Sure! ", "Voici une idée."]
+        async for piece in FakeEngine.stream(self, messages, params, stats):
+            yield piece
+
+
+async def test_a_short_english_opening_is_asked_again(store: MemoryStore) -> None:
+    engine = SureFirst()
+    bus, stage, finished, _ = await _dialogue(engine, StyleService(store))
+    try:
+        await _turn(bus, finished, "Talk to me in French.")
+        reply = await _turn(bus, finished, "How is the weather?")
+        assert reply.text == "C'est une belle journée aujourd'hui. Et toi ?"
+        assert len(engine.calls) == 2
+    finally:
+        await stage.stop()
+        await bus.close()
+
+
+async def test_an_english_sentence_later_in_the_reply_ends_it(store: MemoryStore) -> None:
+    engine = FakeEngine(
+        ["C'est une belle journée. ", "And you should really go out and enjoy it.", " Et toi ?"]
+    )
+    bus, stage, finished, _ = await _dialogue(engine, StyleService(store))
+    try:
+        await _turn(bus, finished, "Talk to me in French.")
+        reply = await _turn(bus, finished, "How is the weather?")
+        assert reply.text == "C'est une belle journée."  # the rest is left out, not asked again
+        assert reply.reason == "stop"
+        assert len(engine.calls) == 1
+    finally:
+        await stage.stop()
+        await bus.close()
+
+
+async def test_every_sentence_is_checked_after_an_opening(store: MemoryStore) -> None:
+    """A turn that is a correction and a question: the confirmation is said first, then each
+    sentence of the LM's reply is checked (the first one too)."""
+    engine = FakeEngine(["Il fait beau. ", "That is a lovely day and you should go out."])
+    bus, stage, finished, _ = await _dialogue(engine, StyleService(store))
+    try:
+        reply = await _turn(bus, finished, "Talk to me in French. How is the weather?")
+        assert reply.text.endswith("Il fait beau.")
+        assert "lovely" not in reply.text
     finally:
         await stage.stop()
         await bus.close()

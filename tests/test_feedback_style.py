@@ -80,6 +80,33 @@ def test_check_drops_check_in_questions_when_asked() -> None:
     assert Style().check().sentence("Are you okay?") == "Are you okay?"
 
 
+def test_check_drops_every_question_when_asked_for_none() -> None:
+    check = Style(no_questions=True).check()
+    assert check.sentence("Painting is a lovely thing to start.") == (
+        "Painting is a lovely thing to start."
+    )
+    assert check.sentence("What do you like to paint?") == ""
+    assert check.sentence("Oils? Or watercolours?") == ""
+    assert check.sentence("Have fun. What will you paint first?") == "Have fun."
+    assert Style().check().sentence("What do you paint?") == "What do you paint?"
+    block = Style(no_questions=True).block()
+    assert "no questions" in block
+
+
+async def test_no_questions_is_stored_read_back_and_undone(store: MemoryStore) -> None:
+    service = StyleService(store)
+    await service.before_reply(1, "No more questions at the end, please.")
+    asked = service.style
+    assert [r.text for r in style_records(store)] == ["Don't end with a question."]
+    stored = read_style(store)  # the stored text reads back as the rule
+    await service.before_reply(2, "You can ask me questions.")
+    undone = service.style
+    assert asked.no_questions
+    assert stored.no_questions
+    assert not undone.no_questions
+    assert not read_style(store).no_questions
+
+
 def test_confirmation_is_short() -> None:
     assert confirmation([Correction("name", "Sam")]) == "Got it — Sam."
     both = confirmation([Correction("name", "Sam"), Correction("max_sentences", 2)])

@@ -1,8 +1,9 @@
 """``her-desktop bench feedback``: does she obey what the user said about how she talks?
 
-``SCENARIOS`` holds 22 scripted corrections in everyday words ("call me Sam", "don't call me
-buddy", "answer in one sentence", "talk to me in French", "stop asking if I'm okay", "you can
-swear", "speak a bit slower"). Each runs on its own fresh memory store:
+``SCENARIOS`` holds 44 scripted corrections in everyday words ("call me Sam", "don't call me
+buddy", "answer in one sentence", "talk to me in French", "stop asking if I'm okay", "no more
+questions at the end", "you can swear", "speak a bit slower", "English again please"). Each
+runs on its own fresh memory store:
 
 1. the correction, as a turn of its own (she confirms it: "Got it — Sam.");
 2. a probe turn in the same session, worded to tempt her to break the rule (the user says
@@ -13,8 +14,8 @@ swear", "speak a bit slower"). Each runs on its own fresh memory store:
 Each probe reply is scored in Python, never by the LM:
 
 - ``obeyed``: name used / banned word absent / at most N sentences / written in the language /
-  no check-in question; for "swear" and "slower" (nothing to see in a text reply) the stored
-  rule and the speaking rate are checked;
+  no check-in question / no question at all; for "swear" and "slower" (nothing to see in a
+  text reply) the stored rule and the speaking rate are checked;
 - ``unasked``: anything the user did not ask for that changed: stored rules other than the one
   asked, a speaking rate other than 1.0 when not asked, a reply not in English when no language
   was asked.
@@ -22,7 +23,7 @@ Each probe reply is scored in Python, never by the LM:
 Reports the shares over all probes (target ≥ 90 % obeyed, 0 unasked), per kind, and every
 reply. ``--limit N`` runs the first N scenarios spread over the kinds (a short run).
 
-Two parts: ``dev`` (``SCENARIOS``, 22: tune on these) and ``locked`` (14 in
+Two parts: ``dev`` (``SCENARIOS``, 44: tune on these) and ``locked`` (14 in
 ``data/feedback_locked.json``, other wordings, written before any dev failure was looked at:
 report only, never tune on them).
 Writes JSON (stdout, or ``out``) and a summary on stderr.
@@ -66,6 +67,9 @@ class Scenario:
     expect: Correction | None = None
     """the rule the user means (the locked part states it; the dev part's is what ``parse``
     reads, checked by a unit test)"""
+    before: str = ""
+    """a correction said first, that this one takes back ("Talk to me in French." before
+    "English again please.")"""
 
     @property
     def rule(self) -> Correction:
@@ -100,6 +104,33 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (  # the dev part: tune on these
     Scenario("Don't ask me how I'm feeling.", "My cat is sick and I'm at the vet."),
     Scenario("You can swear.", "Tell me about your day."),
     Scenario("Speak a bit slower.", "Tell me a short fact about owls."),
+    # more wordings (written before the parser was made general; tune on these too)
+    Scenario("Answer me in German from now on.", "What's a good book to read?"),
+    Scenario("Could you reply in German from now on?", "Tell me about your favourite season."),
+    Scenario("Let's switch to Italian.", "What should I do this evening?"),
+    Scenario("Spanish only from now on.", "What's the best thing about summer?"),
+    Scenario(
+        "English again please.",
+        "What's a good way to relax after work?",
+        before="Talk to me in French.",
+    ),
+    Scenario("Quit calling me dude.", "Dude, guess what happened today!"),
+    Scenario("I hate it when you call me sweetheart.", "I'm home, sweetheart! Did you miss me?"),
+    Scenario("Don't say literally.", "Tell me something literally amazing about octopuses."),
+    Scenario("Hey, could you call me Robin from now on?", "Say hi to me by name."),
+    Scenario("My name's Lea, use it.", "Cheer me up, and use my name."),
+    Scenario("Less chatty, please.", "What do you think about space travel?"),
+    Scenario("Stop rambling.", "Why is the sky blue?"),
+    Scenario("Not so long-winded, please.", "How do airplanes fly?"),
+    Scenario("Please keep it to two sentences.", "Explain how the internet works."),
+    Scenario("No more questions at the end.", "I started learning to paint."),
+    Scenario("Stop asking me so many questions.", "I went hiking yesterday."),
+    Scenario("Don't end your replies with a question.", "I just adopted a puppy!"),
+    Scenario("Don't keep asking how I'm doing.", "Work was exhausting today."),
+    Scenario("Feel free to curse around me.", "My code broke again today."),
+    Scenario("Please don't swear.", "Tell me how annoying traffic is."),
+    Scenario("Don't talk so fast.", "Tell me a fun fact about bees."),
+    Scenario("Speed up a little.", "Say something encouraging."),
 )
 
 
@@ -146,6 +177,8 @@ def obeyed(rule: Correction, reply: str, style: Style) -> bool:
         return language_of(reply) == rule.value
     if rule.kind == "no_checkins":
         return CHECKIN_QUESTION.search(reply) is None
+    if rule.kind == "no_questions":
+        return "?" not in reply
     if rule.kind == "swearing":
         return style.swearing is bool(rule.value)
     return style.tts_rate < 1.0 if float(rule.value) < 1.0 else style.tts_rate > 1.0
@@ -218,6 +251,8 @@ async def run_scenario(engine: LLMEngine, scenario: Scenario, system_prompt: str
                 "parsed": [f"{c.kind}={c.value}" for c in parse(scenario.correction)],
             }
             async with _Session(engine, store, system_prompt) as session:
+                if scenario.before:
+                    entry["before"], _, _ = await session.turn(scenario.before)
                 entry["confirmation"], _, _ = await session.turn(scenario.correction)
                 reply, seconds, reason = await session.turn(scenario.probe)
                 entry["same_session"] = _score(rule, reply, session.style.style, seconds, reason)

@@ -3,7 +3,10 @@
 It is a ``TurnContextProvider`` (before each reply: parse the user's turn for corrections,
 reload the stored rules, give the prompt the style block) and the dialogue's ``ReplyShaper``
 (the reply's token cap, the one-time confirmation, the Python check of each sentence), and a
-``ReplyGuard`` for the language asked: a first sentence in plain English is asked for again.
+``ReplyGuard`` for the language asked, on every sentence of the reply: an English first
+sentence has the LM asked once more (a second English start is taken as it comes), an English
+sentence later ends the reply before it (Python cannot translate it). Bounded: one second try
+per reply.
 
 Storage: each rule is a memory of kind ``preference`` with subject ``style:<kind>`` and, as text,
 the rule in the user's words (``corrections.canonical``), so the memory view and
@@ -52,7 +55,12 @@ class TurnShape:
     user_text: str = ""
     check: ReplyCheck = field(init=False)
 
-    language_checked: bool = field(init=False, default=False)
+    said: int = field(init=False, default=0)
+    """sentences that passed the language check (the opening counts as one)"""
+    retried: bool = field(init=False, default=False)
+    """the LM was asked once more for this reply (never twice)"""
+    taken: bool = field(init=False, default=False)
+    """the second try began in English too: taken as it comes, unchecked"""
 
     def __post_init__(self) -> None:
         self.check = self.style.check(self.user_text)
@@ -166,7 +174,7 @@ class StyleService:
             return None
         opening = " ".join(n for n in (confirmation(found), note, in_language(found)) if n)
         self._shape = TurnShape(opening, bool(found) and only, self.style, user_text)
-        self._shape.language_checked = bool(opening)  # after an opening, nothing to retry
+        self._shape.said = 1 if opening else 0  # after an opening, nothing to retry
         return self._shape
 
     # -- the dialogue's guard: the language asked ------------------------------------------
@@ -175,21 +183,28 @@ class StyleService:
         return self.style.language is not None
 
     def reply_problem(self, sentence: str) -> ReplyProblem | None:
-        """Her first sentence in plain English when another language was asked: the dialogue
-        asks the LM once more with the instruction after the user's message (the small model
-        follows an instruction there better than a note before it). Checked once per reply, so
-        the second try is taken as it comes."""
+        """A sentence of hers in English when another language was asked (every sentence is
+        checked; a short English opening such as "Sure!" counts at the start). At the start,
+        the dialogue asks the LM once more with the instruction after the user's message (the
+        small model follows an instruction there better than a note before it); a second try that
+        starts in English too is taken as it comes (its content is not lost). Later in the
+        reply, an English sentence ends the reply before it (the replacement is empty)."""
         shape, language = self._shape, self.style.language
-        if shape is None or language is None or shape.language_checked:
+        if shape is None or language is None or shape.taken:
             return None
-        shape.language_checked = True
-        if not wrong_language(sentence, language):
+        start = shape.said == 0
+        if not wrong_language(sentence, language, opening=start):
+            shape.said += 1
             return None
+        instruction = f"Reply only in {language}, as the user asked, not in English."
+        if not start:
+            return ReplyProblem(instruction=instruction, replacement="")
+        if shape.retried:  # the second try is taken as it comes: its content is not lost
+            shape.taken = True
+            return None
+        shape.retried = True
         shape.restart()  # the retry's sentences are counted afresh
-        return ReplyProblem(
-            instruction=f"Reply only in {language}, as the user asked, not in English.",
-            replacement=IN_LANGUAGE.get(language, ""),
-        )
+        return ReplyProblem(instruction=instruction, replacement=IN_LANGUAGE.get(language, ""))
 
     # -- settings the app reads ------------------------------------------------------------
 

@@ -7,8 +7,13 @@ into one value. It shapes every reply in three ways:
 * ``max_tokens(cap)``: a token cap that fits the asked number of sentences;
 * ``ReplyCheck``: a Python check on each sentence of her reply, where a rule can be checked
   without trusting the small LM: a banned word is replaced by the user's name (or removed), a
-  check-in question is dropped when the user asked for none, and the reply stops at a sentence
-  boundary once it holds the asked number of sentences.
+  check-in question is dropped when the user asked for none, any question is dropped when the
+  user asked for no questions, and the reply stops at a sentence boundary once it holds the
+  asked number of sentences.
+
+The language asked is checked on every sentence too (``wrong_language``), by the service's
+reply guard (``service.StyleService.reply_problem``): a Python check cannot translate, so an
+English first sentence has the LM asked once more, and a later one ends the reply.
 
 ``confirmation(corrections)`` is the one short line she says when a correction is first heard
 ("Got it — Sam.").
@@ -61,6 +66,7 @@ class Style:
     max_sentences: int = 0
     """0: no limit"""
     no_checkins: bool = False
+    no_questions: bool = False
     swearing: bool | None = None
     """None: not said (the persona's default)"""
     tts_rate: float = 1.0
@@ -74,6 +80,7 @@ class Style:
         banned: list[str] = []
         max_sentences = 0
         no_checkins = False
+        no_questions = False
         swearing: bool | None = None
         rate = 1.0
         language: str | None = None
@@ -88,6 +95,8 @@ class Style:
                 max_sentences = int(c.value)
             elif c.kind == "no_checkins":
                 no_checkins = bool(c.value)
+            elif c.kind == "no_questions":
+                no_questions = bool(c.value)
             elif c.kind == "swearing":
                 swearing = bool(c.value)
             elif c.kind == "tts_rate":
@@ -95,7 +104,16 @@ class Style:
                 rate = round(min(max(value, MIN_RATE), MAX_RATE), 2)
             elif c.kind == "language":
                 language = None if str(c.value) == "English" else str(c.value)
-        return cls(name, tuple(banned), max_sentences, no_checkins, swearing, rate, language)
+        return cls(
+            name=name,
+            banned=tuple(banned),
+            max_sentences=max_sentences,
+            no_checkins=no_checkins,
+            no_questions=no_questions,
+            swearing=swearing,
+            tts_rate=rate,
+            language=language,
+        )
 
     def rules(self) -> list[Correction]:
         """The style as its canonical rules (what is stored and shown)."""
@@ -107,6 +125,8 @@ class Style:
             out.append(Correction("max_sentences", self.max_sentences))
         if self.no_checkins:
             out.append(Correction("no_checkins", True))
+        if self.no_questions:
+            out.append(Correction("no_questions", True))
         if self.swearing is not None:
             out.append(Correction("swearing", self.swearing))
         if self.tts_rate != 1.0:
@@ -133,6 +153,8 @@ class Style:
             )
         if self.no_checkins:
             lines.append("The user asked not to be asked how they feel or whether they are okay.")
+        if self.no_questions:
+            lines.append("The user asked for no questions: end each reply with a statement.")
         if self.swearing is True:
             lines.append("The user said casual swearing is fine.")
         elif self.swearing is False:
@@ -153,6 +175,16 @@ class Style:
 
     def check(self, user_text: str = "") -> ReplyCheck:
         return ReplyCheck(self, name_asked=bool(NAME_ASKED.search(user_text)))
+
+
+QUESTION_SENTENCE = re.compile(r"[^.!?…]*\?+['\")\]’”]*\s*")
+"""a question sentence within a chunk, with its trailing space"""
+
+
+def _without_questions(text: str) -> str:
+    """``text`` without its question sentences ("" when it held nothing else)."""
+    out = QUESTION_SENTENCE.sub("", text).strip()
+    return out if re.search(r"\w", out) else ""
 
 
 def _word_pattern(word: str) -> re.Pattern[str]:
@@ -184,6 +216,8 @@ class ReplyCheck:
             out = CHECKIN_QUESTION.sub("", out).strip()
             if not re.search(r"\w", out):
                 out = ""
+        if self.style.no_questions and "?" in out:
+            out = _without_questions(out)
         for pattern in self._banned:
             out = self._replace(pattern, out)
         out = re.sub(r"\s{2,}", " ", out).strip()
@@ -252,6 +286,8 @@ def confirmation(corrections: Sequence[Correction]) -> str:
                 parts.append("one sentence" if n == 1 else f"{n} sentences at most")
         elif c.kind == "no_checkins":
             parts.append("I'll stop asking")
+        elif c.kind == "no_questions":
+            parts.append("no more questions" if c.value else "questions are fine")
         elif c.kind == "swearing":
             parts.append("I can swear" if c.value else "no swearing")
         elif c.kind == "tts_rate":
@@ -302,20 +338,37 @@ _COMMON_WORDS: dict[str, frozenset[str]] = {
 }
 ENGLISH_EVIDENCE = 3
 """English common words a sentence needs before it counts as English"""
+ENGLISH_OPENERS = frozenset(
+    re.split(
+        r"\s+",
+        "sure of course absolutely certainly definitely yes yeah yep alright thanks thank sounds "
+        "good great nice wow let's let me think see question happy glad help here's here well "
+        "oh hey hi hello morning evening night goodnight welcome congratulations congrats luck "
+        "what a an the",
+    )
+)
+"""words of a short English opening ("Sure!", "Of course, Sam!", "Hello there!")"""
 
 
-def wrong_language(sentence: str, language: str) -> bool:
+def wrong_language(sentence: str, language: str, *, opening: bool = False) -> bool:
     """The sentence is plainly English when ``language`` was asked: at least
     ``ENGLISH_EVIDENCE`` common English words and no sign of the language asked (its common
     words; for a language without a list, any letter outside ASCII). A short or mixed sentence
-    is given the benefit of the doubt."""
+    is given the benefit of the doubt, except as the reply's ``opening``: there a short
+    sentence of English openers ("Sure!", "Hello, Sam!") is English too (the LM is asked again
+    before anything is said; past it, the rest would follow in English)."""
     words = re.findall(r"[^\W\d_][\w']*", sentence.lower())
     known = _COMMON_WORDS.get(language, frozenset())
+    foreign = known - _COMMON_WORDS["English"]
     english_words = _COMMON_WORDS["English"] - known  # "on", "a", "me" are French too
-    if sum(w in english_words for w in words) < ENGLISH_EVIDENCE:
-        return False
+    english = sum(w in english_words for w in words)
+    if english < ENGLISH_EVIDENCE:
+        if not opening or not sentence.isascii() or any(w in foreign for w in words):
+            return False
+        openers = sum(w in ENGLISH_OPENERS or w in english_words for w in words)
+        return openers >= 1 and 2 * openers >= len(words)
     if known:
-        return not any(w in known - _COMMON_WORDS["English"] for w in words)
+        return not any(w in foreign for w in words)
     return all(ch.isascii() for ch in sentence)
 
 
