@@ -1,5 +1,6 @@
-"""The feedback bench: scoring in Python, the scenario run on a fake LM, and (slow) two
-corrections obeyed by the real default model in the same and a new session."""
+"""The feedback bench: scoring in Python, the scenario run on a fake LM, and (slow) corrections
+obeyed by the real default model in the same and a new session (a name, a length bound, no
+questions, a language kept past the first sentence)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from her_desktop.bench.feedback import (
     unasked,
 )
 from her_desktop.feedback.corrections import KINDS, Correction, parse
-from her_desktop.feedback.style import Style
+from her_desktop.feedback.style import Style, wrong_language
 from her_desktop.llm.llamacpp import LlamaCppEngine
+from her_desktop.llm.sentences import split_sentences
 from tests.fakes import FakeEngine
 
 
@@ -96,6 +98,36 @@ async def test_the_default_model_obeys_two_corrections(default_gguf: Path) -> No
             for session in ("same_session", "new_session"):
                 assert entry[session]["obeyed"], entry
                 assert entry[session]["unasked"] == [], entry
+    finally:
+        await engine.close()
+
+
+@pytest.mark.slow
+async def test_the_default_model_asks_no_questions_and_keeps_to_the_language(
+    default_gguf: Path,
+) -> None:
+    """The twins of the fake-LM guard tests: on the real default model, a reply after "no more
+    questions" holds none, and after "talk to me in French" no sentence past the first is
+    plainly English (the guard checks each one: a later English sentence ends the reply)."""
+    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
+    try:
+        entry = await run_scenario(
+            engine,
+            Scenario("No more questions at the end.", "I started learning to paint."),
+            "You are Ava, a warm companion.",
+        )
+        for session in ("same_session", "new_session"):
+            assert entry[session]["reply"].strip(), entry
+            assert entry[session]["obeyed"], entry
+        entry = await run_scenario(
+            engine,
+            Scenario("Talk to me in French.", "What's a good thing to do this weekend?"),
+            "You are Ava, a warm companion.",
+        )
+        for session in ("same_session", "new_session"):
+            sentences = split_sentences(entry[session]["reply"])
+            assert sentences, entry
+            assert not any(wrong_language(x, "French") for x in sentences[1:]), entry
     finally:
         await engine.close()
 
