@@ -103,6 +103,8 @@ PARSES: list[tuple[str, Correction]] = [
     ("Stop swearing.", Correction("swearing", False)),
     ("No cursing around me please.", Correction("swearing", False)),
     ("Don't talk so fast.", Correction("tts_rate", 0.85, relative=True)),
+    ("Don't be so long.", Correction("max_sentences", 2)),
+    ("Stop saying sorry.", Correction("banned_word", "sorry")),
 ]
 
 NEAR_MISSES = [
@@ -149,6 +151,10 @@ NEAR_MISSES = [
     "You can ask him.",
     "Don't speak to me like that.",
     "Enough with the rain already.",
+    "Don't be long!",
+    "Don't say a word.",
+    "Never say never.",
+    "Don't say no.",
 ]
 
 

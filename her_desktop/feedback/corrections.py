@@ -88,6 +88,8 @@ _NOT_NAMES: Final = _words(
     "old"
 )
 _NOT_WORDS: Final = _words("that this it so things stuff anything something everything those these")
+_NOT_BANNED: Final = _words("never no yes goodbye bye")
+"""idioms, not words to avoid ("never say never", "don't say no", "don't say goodbye")"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +252,8 @@ _EXPLICIT_LENGTH = _compile(
     rf"{_NUM}[- ]sentence (?:answers|replies|responses)",
 )
 _TALKATIVE = (
-    r"(?:so |too |that |as |this )?(?:chatty|wordy|verbose|long-winded|talkative|rambly|"
-    r"long|lengthy)"
+    r"(?:(?:so |too |that |as |this )?(?:chatty|wordy|verbose|long-winded|talkative|rambly)|"
+    r"(?:so|too|that|this) (?:long|lengthy))"  # "don't be long" is about coming back soon
 )
 _SHORTER = _compile(
     r"(?:give me |use |i want |i'd like )?(?:much |a bit |a little )?"
@@ -405,7 +407,10 @@ def _rate(match: re.Match[str]) -> float:
 
 def _banned(m: re.Match[str]) -> Correction | None:
     word = m.group("word").strip().strip("'\"").lower()
-    return None if word in _NOT_WORDS or word in _NOT_NAMES else Correction("banned_word", word)
+    first = word.split()[0]  # "don't say a word", "never say never"
+    if word in _NOT_WORDS or first in _NOT_NAMES or first in _NOT_BANNED:
+        return None
+    return Correction("banned_word", word)
 
 
 def _maybe(kind: Kind, value: str | int | None) -> Correction | None:
