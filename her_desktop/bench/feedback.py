@@ -57,7 +57,8 @@ BENCH_MAX_TOKENS: Final = 160
 BENCH_DEADLINE_S: Final = 240.0
 """generous: on a shared, loaded CPU a reply may take minutes; obedience is measured here, not
 speed (``bench llm`` / ``bench voice``)"""
-REPLY_TIMEOUT_S: Final = BENCH_DEADLINE_S + 60.0
+REPLY_TIMEOUT_S: Final = 2 * BENCH_DEADLINE_S + 60.0
+"""a reply may ask the LM twice (the language guard's second try), each under the deadline"""
 
 
 @dataclass(frozen=True, slots=True)
