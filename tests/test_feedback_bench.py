@@ -103,12 +103,9 @@ async def test_the_default_model_obeys_two_corrections(default_gguf: Path) -> No
 
 
 @pytest.mark.slow
-async def test_the_default_model_asks_no_questions_and_keeps_to_the_language(
-    default_gguf: Path,
-) -> None:
-    """The twins of the fake-LM guard tests: on the real default model, a reply after "no more
-    questions" holds none, and after "talk to me in French" no sentence past the first is
-    plainly English (the guard checks each one: a later English sentence ends the reply)."""
+async def test_the_default_model_asks_no_questions(default_gguf: Path) -> None:
+    """The twin of the fake-LM "no questions" tests: on the real default model, a reply after
+    "no more questions at the end" holds none, in the same and a new session."""
     engine = LlamaCppEngine(default_gguf, n_ctx=2048)
     try:
         entry = await run_scenario(
@@ -119,6 +116,19 @@ async def test_the_default_model_asks_no_questions_and_keeps_to_the_language(
         for session in ("same_session", "new_session"):
             assert entry[session]["reply"].strip(), entry
             assert entry[session]["obeyed"], entry
+    finally:
+        await engine.close()
+
+
+@pytest.mark.slow
+async def test_the_default_model_keeps_to_the_language_past_the_first_sentence(
+    default_gguf: Path,
+) -> None:
+    """The twin of the fake-LM guard tests: on the real default model, after "talk to me in
+    French" no sentence of a reply past the first is plainly English (the guard checks each
+    one: a later English sentence ends the reply)."""
+    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
+    try:
         entry = await run_scenario(
             engine,
             Scenario("Talk to me in French.", "What's a good thing to do this weekend?"),
