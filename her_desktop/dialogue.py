@@ -86,9 +86,9 @@ from her_desktop.llm.base import (
 from her_desktop.llm.context import fit_messages
 from her_desktop.llm.phrasebook import phrase_answer
 from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
-from her_desktop.llm.sentences import SentenceSplitter
 from her_desktop.llm.translate import translate
 from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, translation_request, turn_guide
+from her_desktop.sentences import SentenceSplitter
 from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (

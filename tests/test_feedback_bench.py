@@ -22,7 +22,7 @@ from her_desktop.bench.feedback import (
 from her_desktop.feedback.corrections import KINDS, Correction, parse
 from her_desktop.feedback.style import Style, wrong_language
 from her_desktop.llm.llamacpp import LlamaCppEngine
-from her_desktop.llm.sentences import split_sentences
+from her_desktop.sentences import split_sentences
 from tests.fakes import FakeEngine
 
 

@@ -22,9 +22,9 @@ from her_desktop.llm.reply_filter import (
     StylePhrases,
     sentence_limit,
 )
-from her_desktop.llm.sentences import split_sentences
 from her_desktop.llm.spoken_markdown import convert
 from her_desktop.persona import load_persona
+from her_desktop.sentences import split_sentences
 
 
 def run(reply: str, **kwargs: object) -> tuple[list[str], str, ReplyFilter]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from her_desktop.llm.sentences import SentenceSplitter, split_sentences
+from her_desktop.sentences import SentenceSplitter, split_sentences
 
 ZWJ = "\u200d"
 FAMILY = "👩\u200d👩\u200d👧\u200d👦"  # four emoji joined by ZWJ (7 code points)

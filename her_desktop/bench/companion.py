@@ -53,7 +53,7 @@ from typing import Any, Literal, cast
 
 from her_desktop.bench.common import machine_info, percentile, write_report
 from her_desktop.llm.reply_filter import StylePhrases, normalize
-from her_desktop.llm.sentences import split_sentences
+from her_desktop.sentences import split_sentences
 
 Part = Literal["dev", "tasks", "locked"]
 SETTLE_TIMEOUT_S = 300.0

@@ -112,7 +112,7 @@ def score(question: Question, reply: str) -> dict[str, Any]:
 
 
 def _sentences(text: str) -> list[str]:
-    from her_desktop.llm.sentences import split_sentences
+    from her_desktop.sentences import split_sentences
 
     return split_sentences(text, max_chars=1000)
 

@@ -36,8 +36,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from her_desktop.llm.sentences import split_sentences
 from her_desktop.llm.spoken_markdown import convert
+from her_desktop.sentences import split_sentences
 
 __all__ = [
     "LONG_SENTENCES",

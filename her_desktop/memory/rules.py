@@ -37,9 +37,9 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from her_desktop.llm.sentences import split_sentences
 from her_desktop.memory.extraction import Candidate, clean_text, dedupe, normalize_subject
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.sentences import split_sentences
 
 PETS: Final = {
     "dog": "dog", "puppy": "dog", "cat": "cat", "kitten": "cat", "hamster": "hamster",

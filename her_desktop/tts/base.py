@@ -4,7 +4,7 @@ Policy:
 
 - ``synthesize(text)`` is a generator that yields ONE :class:`AudioChunk` per sentence, as soon
   as that sentence is synthesised, so playback starts after the first sentence. Sentences come
-  from the project's splitter (``her_desktop.llm.sentences``, fed lazily so a megabyte of text
+  from the project's splitter (``her_desktop.sentences``, fed lazily so a megabyte of text
   costs nothing up front); each is normalised for speech (``normalize.py``) and skipped when
   nothing speakable is left (emoji, punctuation), so empty or emoji-only text yields no chunks.
 - Cancelling: set the ``cancel`` event (checked before and after each sentence) or simply stop
@@ -31,8 +31,8 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.audio.resample import clean
-from her_desktop.llm.sentences import SentenceSplitter
 from her_desktop.numeric import finite_clamp
+from her_desktop.sentences import SentenceSplitter
 from her_desktop.tts.normalize import normalize_for_speech
 
 __all__ = [
