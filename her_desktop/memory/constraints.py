@@ -92,6 +92,8 @@ def constraints_from(records: Iterable[MemoryRecord]) -> list[Constraint]:
     for r in records:
         if r.subject is None or not r.subject.startswith(CONSTRAINT_PREFIXES):
             continue
+        if lapsed(r.text):  # "I'm not vegetarian anymore…" replaced "I'm vegetarian."
+            continue
         if r.subject.startswith("health.allergy."):
             kind = "allergy"
         elif r.subject.startswith("avoids."):
@@ -114,6 +116,18 @@ def constraints_from(records: Iterable[MemoryRecord]) -> list[Constraint]:
         if len(out) >= MAX_CONSTRAINTS:
             break
     return out
+
+
+LAPSED: Final = re.compile(
+    r"\b(?:anymore|any more|no longer|gave up|given up|stopped|quit|again)\b", re.IGNORECASE
+)
+STILL_AVOIDS: Final = re.compile(r"^I (?:don't|do not|never|can't|cannot|avoid)\b", re.IGNORECASE)
+
+
+def lapsed(text: str) -> bool:
+    """A constraint's memory that now says it no longer holds ("I'm not vegetarian anymore",
+    "I eat meat again"); "I don't eat pork any more" still avoids it."""
+    return LAPSED.search(text) is not None and STILL_AVOIDS.match(text) is None
 
 
 def _mentions(said: list[str], term: str) -> int | None:

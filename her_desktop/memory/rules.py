@@ -69,7 +69,12 @@ RELATIONS: Final = {
     "landlord": "landlord", "landlady": "landlord", "manager": "manager", "stepmother":
     "stepmother", "stepfather": "stepfather", "stepson": "stepson", "stepdaughter":
     "stepdaughter", "twin": "twin", "godson": "godson", "goddaughter": "goddaughter",
+    "parents": "parents", "grandparents": "grandparents", "in-laws": "in_laws",
 }  # fmt: skip
+PLURAL_RELATIONS: Final = frozenset({"parents", "grandparents", "in-laws"})
+"""relations that are several people ("my parents live…", "…are called…")"""
+PARTNERS: Final = frozenset({"wife", "husband", "partner", "girlfriend", "boyfriend", "fiance"})
+"""relations a breakup ends"""
 MANY: Final = frozenset({"friend", "colleague", "neighbour", "cousin"})
 """relations people have several of: each name is its own memory"""
 _OCCUPATION_WORDS: Final = (
@@ -119,7 +124,7 @@ EVENT_START: Final = re.compile(
 FILLERS: Final = re.compile(
     r"^((actually|well|oh|so|and|but|also|anyway|btw|by the way|um+|uh+|hm+|hey|hi|no|yes|"
     r"yeah|ok|okay|oh and|you know what|wait|sorry|right|honestly|I mean|big news|good news|"
-    r"bad news|guess what|news|update|oops|whoops|oh wait)[,!.:]?\s+)+",
+    r"bad news|guess what|news|update|oops|whoops|oh wait|now|these days)[,!.:]?\s+)+",
     re.IGNORECASE,
 )
 SKIP_START: Final = re.compile(
@@ -158,6 +163,7 @@ WHEN_PHRASE: Final = (
 """a day, date or time ("Thursday at two", "Wednesdays", "the 12th", "March")"""
 _MOVE_NOISE: Final = "called rang phoned texted emailed said told just now"
 MOVE_NOISE: Final = frozenset(_MOVE_NOISE.split())
+WHEN_SPAN: Final = re.compile(rf"(?<!\w){WHEN_PHRASE}(?!\w)", re.IGNORECASE)
 MAX_SENTENCE_CHARS: Final = 1000
 MAX_SUBJECT_WORDS: Final = 4
 
@@ -233,6 +239,28 @@ def _trim_clause(text: str) -> str:
     return " ".join(words[:MAX_CLAUSE_WORDS])
 
 
+_STOP_VERBS: Final = (
+    r"(?:sold|got rid of|gave away|given away|gave up|given up|quit|stopped|dropped|ditched|"
+    r"cancelled|canceled|no longer have|don't have|left|resigned from|"
+    r"handed in my notice (?:at|to))"
+)
+_STOP_NOISE: Final = "completely entirely altogether totally now recently again finally job work"
+STOP_NOISE: Final = frozenset(_STOP_NOISE.split()) - {"job", "work"}
+_NOT_PLACE_STARTS: Final = "a an the my our his her their it that this be get start work"
+NOT_PLACE_STARTS: Final = frozenset(_NOT_PLACE_STARTS.split()) - {"the"}
+PLACE_END: Final = re.compile(
+    r"\s+(?:for|with|because|after|since|as|so|when|where|which|who|last|this|next|a few|"
+    r"in (?:the|a|an) |in (?:january|february|march|april|may|june|july|august|september|"
+    r"october|november|december)|to (?:be|get|start|live|work|study|look)|two|three|four)\b.*$",
+    re.IGNORECASE,
+)
+
+
+def _place(text: str) -> str:
+    """ "Málaga for the sun" → "Málaga"; "Glasgow, new school and everything" → "Glasgow"."""
+    return PLACE_END.sub("", _trim_object(text)).strip(" .!,")
+
+
 _DROPPED_SUBJECT_VERBS: Final = (
     "made went got had took saw bought finished started visited met cooked baked booked "
     "ran walked watched read wrote called lost found tried"
@@ -243,6 +271,33 @@ _EVALUATIVE: Final = (
     "fun funny kind lovely best worst cool"
 )
 EVALUATIVE: Final = frozenset(_EVALUATIVE.split())
+CHANGE_CUES: Final = re.compile(
+    r"\b(now|anymore|any more|no longer|these days|nowadays|instead|from now on)\b", re.I
+)
+"""a sentence that says a value changed (``_changed_slot``)"""
+SUBJECT_ADVERBS: Final = re.compile(
+    r"^(?P<who>i|we|i'm|we're|he|she|they|he's|she's|they're|it's|my [\w-]+|our [\w-]+)"
+    r"(?: now| currently| actually| really| just| recently| finally| officially| still)+ "
+    r"(?=(?:a |an |the )?[\w'-]+)",
+    re.IGNORECASE,
+)
+"""an adverb between the subject and the verb, dropped before the patterns are tried"""
+IRREALIS_START: Final = re.compile(
+    r"\b(looking for|want|wants|would love|'d love|hoping|hope to|thinking of|thinking about|"
+    r"might|maybe|if)\b",
+    re.IGNORECASE,
+)
+RELATION_FIELDS: Final = (
+    ("name", re.compile(r"\b(call|calls|calling|called|name|named|goes by|go by)\b", re.I)),
+    (
+        "home",
+        re.compile(
+            r"\b(live|lives|living|moved|based|relocated|house|flat|apartment|home)\b", re.I
+        ),
+    ),
+    ("work", re.compile(r"\b(work|works|working|job|employed|office|company|firm)\b", re.I)),
+)
+"""a relation a change can be about, and the words that say it"""
 UPDATE_WORDS: Final = re.compile(
     r"\b(now|anymore|any more|no longer|actually|instead|moved|renamed|changed|not)\b", re.I
 )
@@ -293,6 +348,8 @@ class RuleExtractor:
     def __init__(self) -> None:
         self.last_named: _Named | None = None
         self.last_said: str | None = None
+        self._changing = False
+        """the sentence being read says something changed (``CHANGE_CUES``)"""
         """the last sentence that told something (what "her" in "I'm worried about her" is)"""
         self._methods = (
             self._name, self._got_pet, self._rename, self._named, self._pronoun, self._lives,
@@ -317,14 +374,23 @@ class RuleExtractor:
         if not s or SKIP_START.match(s):
             return []
         s = re.sub(r"\bI am\b", "I'm", s, flags=re.IGNORECASE)
+        self._changing = CHANGE_CUES.search(s) is not None
+        s = SUBJECT_ADVERBS.sub(r"\g<who> ", s)  # "I now work at…", "she's actually called…"
         s = re.sub(r"\bI've got\b|\bI have got\b", "I have", s, flags=re.IGNORECASE)
         s = re.sub(r"\b(don|doesn|didn|can|isn|wasn|won)t\b", r"\1't", s, flags=re.IGNORECASE)
-        correction = self._correction(s) or self._moved(s) or self._ended(s)
-        if correction is not None:
-            return [correction]
+        change = (
+            self._correction(s) or self._relocated(s) or self._renamed(s)
+            or self._split_up(s) or self._substitution(s) or self._moved(s)
+            or self._retimed(s)
+        )  # fmt: skip
+        if change is not None:
+            return [change]
         switched = self._switched(s)
         if switched:
             return switched
+        ended = self._no_longer(s) or self._ended(s)  # a keyed fact first ("user.workplace")
+        if ended is not None:
+            return [ended]
         self._mentioned(s)
         found: list[Candidate] = []
         named = False
@@ -344,6 +410,9 @@ class RuleExtractor:
                     found.append(candidate)
                     break
         if not found:
+            slot = self._changed_slot(s)  # "she's living in Leeds now": where she lives
+            if slot is not None:
+                return [slot]
             about = self._about_them(s)
             if about is not None:
                 return [about]
@@ -361,6 +430,54 @@ class RuleExtractor:
             if episode is not None:
                 found.append(episode)
         return found
+
+    def _changed_slot(self, s: str) -> Candidate | None:
+        """A sentence no rule reads that says something changed ("now", "anymore", "no
+        longer", "these days", "instead") about one relation (a name, a home, work) of one
+        person or pet: kept in the user's words under that key (``<who>.<field>``), so it
+        replaces the value stored there (which stays as its history)."""
+        if not self._changing or IRREALIS_START.search(s):
+            return None
+        fields = [field for field, said in RELATION_FIELDS if said.search(s)]
+        if len(fields) != 1:
+            return None
+        field = fields[0]
+        mine = re.search(
+            rf"\b(?:my|our|the) (?:little |older |younger |big |old |new |baby )?(?P<noun>{_PET}|"
+            rf"{_REL})\b",
+            s,
+            re.IGNORECASE,
+        )
+        start = re.match(r"^(?P<w>[\w'-]+)", s)
+        first = start["w"].lower() if start else ""
+        who: _Named | None = None
+        if mine is not None:
+            who = self._entity(mine.group(0))
+        elif first in ("i", "i'm", "i've", "we", "we're", "we've"):
+            who = _Named("user", "")
+        elif first in ("he", "she", "they", "it", "he's", "she's", "they're", "it's"):
+            who = self._entity(first.split("'")[0])
+        elif start is not None:
+            who = self._entity(start["w"])
+        if who is None or (who.subject == "user" and field == "name"):
+            return None  # "we call him Max now": not the user's name
+        if field == "work":  # the user's workplace when one is named, else the job
+            named_place = re.search(r"\b(?:at|for|with) (?:the )?(?-i:[A-Z])", s)
+            field = "workplace" if who.subject == "user" and named_place else "job"
+        said = s
+        if mine is None and who.noun and first.split("'")[0] in ("he", "she", "they", "it"):
+            plural = first.startswith("they")  # "she's living in…": "My uncle is living in…"
+            said = re.sub(
+                r"^(?:he|she|it|they)(?:'s|'re)?",
+                lambda m: f"My {who.noun}" + ((" are" if plural else " is") if "'" in m[0] else ""),
+                s,
+                count=1,
+                flags=re.IGNORECASE,
+            )
+        text = clean_text(said if said[-1] in ".!" else said + ".")
+        if text is None:
+            return None
+        return Candidate("fact", text, f"{who.subject}.{field}", 0.75, 0.0, 0.5)
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -384,7 +501,7 @@ class RuleExtractor:
             re.IGNORECASE,
         )
         my = re.match(
-            rf"^my (?:little |older |younger |big |old |new )?(?P<noun>{_PET}|{_REL})"
+            rf"^(?:my|our|the) (?:little |older |younger |big |old |new )?(?P<noun>{_PET}|{_REL})"
             rf"{_NAMING}(?P<actually> actually| now| really)?(?P<called> called| named)?\s+{NAME}",
             s,
             re.IGNORECASE,
@@ -493,22 +610,227 @@ class RuleExtractor:
         when = m["when"].strip()
         return Candidate("episode", text, None, 0.85, 0.0, 0.6, moves=(" ".join(topic), when))
 
+    def _retimed(self, s: str) -> Candidate | None:
+        """ "the dentist is on Thursday now", "practice is Tuesdays these days": a sentence
+        that says something changed and names a day or time moves the memory about its topic
+        to that time, like ``_moved``."""
+        span = WHEN_SPAN.search(s)
+        if not self._changing or span is None or IRREALIS_START.search(s):
+            return None
+        if re.match(r"^(?:i|i'm|we|we're|you)\b", s, re.IGNORECASE):
+            return None  # "I'm off on Friday now": about the user's week, not a plan's time
+        rest = s[: span.start()] + " " + s[span.end() :]
+        topic = [
+            w
+            for w in words(rest)
+            if w not in FUNCTION_WORDS and w not in MOVE_NOISE and not CHANGE_CUES.fullmatch(w)
+        ]
+        text = clean_text(s if s[-1] in ".!" else s + ".")
+        if not topic or text is None:
+            return None
+        when = re.sub(r"^(?:on|every|at|in|next) ", "", span.group(0).strip(), flags=re.I)
+        return Candidate("episode", text, None, 0.8, 0.0, 0.6, moves=(" ".join(topic), when))
+
     def _ended(self, s: str) -> Candidate | None:
-        """ "I sold the Fiat": the memory about it is replaced by this sentence (``moves`` with
-        no time: the service finds the memory naming it; the old text stays as history)."""
+        """ "I sold the Fiat", "I gave up the violin", "I've quit coffee", "I left Brasa", "I'm
+        not vegetarian anymore", "I don't play tennis anymore": what the user stopped having or
+        doing. The memory about it is replaced by this sentence (``moves`` with no time: the
+        service finds the memory naming it, a keyed fact first; the old text stays as its
+        history; with none, the sentence is kept as an episode)."""
+        m = (
+            re.match(
+                rf"^i(?: have|'ve)?(?: just| finally| recently| already| now)? {_STOP_VERBS} "
+                r"(?:my |the |our |a |an )?(?P<x>[\w'&. -]{2,40}?)"
+                r"(?:[,.;!]| and | because | after | since | last | this | for | so |$)",
+                s,
+                re.IGNORECASE,
+            )
+            or re.match(
+                r"^i(?:'m| am) (?:not|no longer) (?:an? |the )?(?P<x>[\w' -]{2,40}?)"
+                r"(?: anymore| any more)?(?:[,.;!]|$)",
+                s,
+                re.IGNORECASE,
+            )
+            or re.match(
+                r"^i (?:don't|do not|no longer) (?:really )?(?!(?:eat|drink|touch|like|love|enjoy|"
+                r"adore|hate|mind|work|live|know|think|want|need)\b)"
+                r"(?P<verb>[a-z]+(?: to| with| at| in)?) (?:my |the |a |an )?(?P<x>[\w' -]{2,40}?)"
+                r" (?:anymore|any more)(?:[,.;!]|$)",
+                s,
+                re.IGNORECASE,
+            )
+        )
+        if not m:
+            return None
+        left = re.match(r"^i(?: have|'ve)?(?: just| finally| recently| already)? left ", s, re.I)
+        if left and not re.match(r"(?-i:[A-Z])|(?:my )?(?:job|work)\b", m["x"]):
+            return None  # "I left my keys at home": only a named place or the job is left
+        topic = [w for w in words(m["x"]) if w not in FUNCTION_WORDS and w not in STOP_NOISE]
+        if "verb" in m.groupdict() and m["verb"]:
+            topic = [m["verb"].split()[0].lower(), *topic]
+        text = clean_text(s if s[-1] in ".!" else s + ".")
+        if not topic or text is None or topic[-1] in ("it", "that", "time", "any", "anything"):
+            return None
+        if topic[0] in ("it", "that", "this", "sure", "worried", "sorry", "happy", "ok", "okay"):
+            return None
+        return Candidate("fact", text, None, 0.85, 0.0, 0.5, moves=(" ".join(topic), ""))
+
+    def _entity(self, who: str) -> _Named | None:
+        """Whom a change is about: the user ("I", "we"), "my sister", "the puppy", a pronoun (the
+        one named last) or a name ("Mira": ``people.named.mira``, found by the service).
+        ``subject`` is the key without its field ("people.sister")."""
+        who = who.strip()
+        low = who.lower()
+        if low in ("i", "we", "me", "my partner and i", "my family and i"):
+            return _Named("user", "")
+        m = re.fullmatch(
+            rf"(?:my|our|the) (?:little |older |younger |big |old |new |baby )?(?P<noun>{_PET}|"
+            rf"{_REL})",
+            low,
+        )
+        if m:
+            noun = m["noun"]
+            if noun in PETS:
+                return _Named(f"pet.{PETS[noun]}", noun)
+            if RELATIONS[noun] in MANY:
+                return None  # "my friend moved": which one?
+            return _Named(f"people.{RELATIONS[noun]}", noun)
+        if low in ("he", "she", "they", "it") and self.last_named is not None:
+            named = self.last_named.subject
+            base = named.removesuffix(".name") if named.endswith(".name") else named
+            return _Named(base, self.last_named.noun)
+        if re.fullmatch(r"(?-i:[A-Z])[\w'-]+", who) and low not in NOT_NAMES:
+            slug = _slug(who)
+            return _Named(f"people.named.{slug}", who) if slug else None
+        return None
+
+    def _relocated(self, s: str) -> Candidate | None:
+        """ "we've relocated to Glasgow", "my sister moved from Osaka to Kyoto", "my parents
+        have moved to Málaga", "she's moved back to Leeds": where someone lives now, under the
+        same key as where they lived (``<who>.home``), so the old place becomes its history."""
         m = re.match(
-            r"^i (?:just |finally )?(?:sold|got rid of|gave away|no longer have|don't have) "
-            r"(?:my |the |our )?(?P<x>[\w' -]{2,40}?)(?:[,.;!]| and |$)",
+            r"^(?P<who>i|we|(?:my|our) [\w-]+(?: [\w-]+)??|he|she|they|(?-i:[A-Z])[\w'-]+)"
+            r"(?: have| has|'ve|'s)?(?: just| finally| recently| now| all| also| since)* "
+            r"(?:moved|relocated|moved house|upped sticks|emigrated|settled)(?: back| away| over)?"
+            r"(?: from (?P<old>[^,;]{2,40}?))? (?:to|into) (?:live in )?(?P<x>.{2,80})",
             s,
             re.IGNORECASE,
         )
         if not m:
             return None
-        topic = [w for w in words(m["x"]) if w not in FUNCTION_WORDS]
-        text = clean_text(s if s[-1] in ".!" else s + ".")
-        if not topic or text is None or topic[0] in ("it", "that", "time", "any", "anything"):
+        who = self._entity(m["who"])
+        place = _place(m["x"])
+        if who is None or not place or place.lower().split()[0] in NOT_PLACE_STARTS:
             return None
-        return Candidate("fact", text, None, 0.85, 0.0, 0.5, moves=(" ".join(topic), ""))
+        if who.subject == "user":
+            return Candidate("fact", f"I live in {place}.", "user.home", 0.85, 0.0, 0.5)
+        if who.subject.startswith("people.named."):
+            text = f"{who.noun} lives in {place}."
+        else:
+            verb = "live" if who.noun in PLURAL_RELATIONS else "lives"
+            text = f"My {who.noun} {verb} in {place}."
+        return Candidate("fact", text, f"{who.subject}.home", 0.85, 0.0, 0.5)
+
+    def _renamed(self, s: str) -> Candidate | None:
+        """ "we've renamed the tortoise to Gus", "my best friend goes by Margaret now", "she
+        changed her name to Noor": the same key as the first naming (``<who>.name``)."""
+        m = re.match(
+            rf"^(?:we|i)(?: have|'ve| just| finally| now)* (?:renamed|re-named|changed the name "
+            rf"of) (?P<who>(?:the|our|my) (?:little |new |old )?(?:{_PET}|{_REL})|him|her|it|them)"
+            rf" (?:to |as )?{NAME}",
+            s,
+            re.IGNORECASE,
+        ) or re.match(
+            r"^(?P<who>(?:my|our|the) [\w-]+(?: [\w-]+)?|he|she|they|it|(?-i:[A-Z])[\w'-]+)"
+            r"(?: now| actually| these days)? (?:goes by|go by|is going by|'s going by|"
+            r"prefers to be called|wants to be called|(?:has |'s )?changed (?:his|her|their|its) "
+            rf"name to|is called|'s called) {NAME}(?P<now> now| these days| nowadays)?",
+            s,
+            re.IGNORECASE,
+        )
+        if not m or not _is_name(m["name"], capitalised=True):
+            return None
+        if " called " in m.group(0).lower() and not m.groupdict().get("now"):
+            return None  # "my dog is called Rex": a first naming (``_named``)
+        who_text = m["who"].lower()
+        who_text = {"him": "he", "her": "she", "them": "they"}.get(who_text, who_text)
+        who = self._entity(who_text if who_text in ("he", "she", "they", "it") else m["who"])
+        if who is None or who.subject == "user":
+            return None
+        self.last_named = _Named(f"{who.subject}.name", who.noun)
+        if who.subject.startswith("people.named."):
+            return Candidate(
+                "fact", f"{who.noun} is called {m['name']}.", f"{who.subject}.name", 0.85, 0.3, 0.6
+            )
+        verb = "are" if who.noun in PLURAL_RELATIONS else "is"
+        text = f"My {who.noun} {verb} called {m['name']}."
+        return Candidate("fact", text, f"{who.subject}.name", 0.9, 0.3, 0.6)
+
+    def _split_up(self, s: str) -> Candidate | None:
+        """ "Lena and I aren't together anymore", "I broke up with my boyfriend", "we split
+        up": the memory naming the partner is replaced by this sentence (its history keeps
+        the old one)."""
+        together = (
+            r"(?:have |'ve )?(?:just |finally )?(?:broke up|broken up|split up|split|separated|"
+            r"divorced|are not together|aren't together|are no longer together|'re not together|"
+            r"'re no longer together|are over|called it off|called off the wedding)"
+        )
+        m = (
+            re.match(rf"^(?P<who>[\w' -]{{2,30}}?) and i {together}\b", s, re.I)
+            or re.match(
+                rf"^i {together} (?:with|from) (?P<who>[\w' -]{{2,30}}?)"
+                r"(?:[,.;!]| last | in | after | because |$)",
+                s,
+                re.IGNORECASE,
+            )
+            or re.match(rf"^(?P<who>we) {together}\b", s, re.I)
+        )
+        if not m:
+            return None
+        who = m["who"].strip()
+        low = who.lower()
+        rel = re.fullmatch(rf"my (?:ex-?)?(?P<noun>{_REL})", low)
+        if rel is not None and RELATIONS[rel["noun"]] in PARTNERS:
+            topic = rel["noun"]
+        elif low == "we":
+            topic = " ".join(sorted(PARTNERS))
+        elif re.fullmatch(r"(?-i:[A-Z])[\w'-]+", who) and low not in NOT_NAMES:
+            topic = low
+        else:
+            return None
+        text = clean_text(s if s[-1] in ".!" else s + ".")
+        if text is None:
+            return None
+        return Candidate("fact", text, None, 0.85, -0.3, 0.7, moves=(topic, ""))
+
+    def _substitution(self, s: str) -> Candidate | None:
+        """A value replaced by another anywhere in a sentence: "my boss is Greta, not
+        Gretchen", "I meant Ripon, not Harrogate", "switched from Mondays to Tuesdays". The
+        service replaces the old word in the memories that hold it (``replaces``); when none
+        does, the sentence is kept as it is."""
+        cap = r"(?-i:[A-Z])[\w'-]+(?: (?-i:[A-Z])[\w'-]+){0,2}"
+        m = re.search(
+            rf"(?<![\w'])(?P<new>{cap})(?: with an? \w\b)?(?: now| instead| actually)?,? "
+            rf"(?:not|instead of) (?P<old>{cap})\b",
+            s,
+        )
+        if m is None:
+            m = re.search(
+                r"\b(?:switched|changed|moved|gone|went|upgraded|swapped)(?: it| them)? "
+                r"from (?P<old>[\w'-]+(?: [\w'-]+){0,2}?) "
+                r"to (?P<new>[\w'-]+(?: [\w'-]+){0,2}?)"
+                r"(?=[,.;!]|$| now\b| instead\b| last\b| this\b| in\b| for\b| because\b)",
+                s,
+                re.IGNORECASE,
+            )
+        if m is None or m["new"].lower() == m["old"].lower():
+            return None
+        if m["new"].lower() in NOT_NAMES or m["new"].split()[0].lower() in ("i", "it"):
+            return None
+        text = clean_text(s if s[-1] in ".!" else s + ".")
+        if text is None:
+            return None
+        return Candidate("fact", text, None, 0.9, 0.0, 0.5, replaces=(m["old"], m["new"]))
 
     def _switched(self, s: str) -> list[Candidate]:
         """ "I've switched jobs, I'm at Deloitte now"; "I stopped learning French, I'm doing
@@ -519,7 +841,8 @@ class RuleExtractor:
             s,
             re.IGNORECASE,
         ) or re.match(
-            r"^i(?:'ve| have)? (?:just )?started (?:a new job |working )(?:at|for) (?P<x>.{2,60})",
+            r"^i(?:'ve| have)? (?:just )?(?:started (?:a new job |working )?|got a (?:new )?job |"
+            r"(?:was|got|have been|'ve been) hired )(?:at|for|with|by) (?P<x>.{2,60})",
             s,
             re.IGNORECASE,
         )
@@ -608,10 +931,20 @@ class RuleExtractor:
     def _their_job(self, s: str) -> Candidate | None:
         """ "he's a carpenter" (the person named last)."""
         m = re.match(
-            r"^(?:he|she|they)(?:'s| is| are|'re) an? (?P<x>[\w' -]{2,40}?)[.!]*$", s, re.I
+            r"^(?P<who>he|she|they|my [\w-]+(?: [\w-]+)??)(?:'s| is| are|'re) (?:now )?an? "
+            r"(?P<x>[\w' -]{2,40}?)(?: now| these days)?[.!]*$",
+            s,
+            re.I,
         )
-        named = self.last_named
-        if not m or named is None or not named.subject.startswith("people."):
+        if not m:
+            return None
+        who = m["who"].lower()
+        named = self.last_named if who in ("he", "she", "they") else None
+        if who.startswith("my "):
+            entity = self._entity(who)
+            if entity is not None and entity.subject.startswith("people."):
+                named = _Named(f"{entity.subject}.name", entity.noun)
+        if named is None or not named.subject.startswith("people."):
             return None
         job = _trim_object(m["x"])
         if not job or job.lower().split()[-1] not in OCCUPATIONS:
@@ -696,7 +1029,8 @@ class RuleExtractor:
         if not place:
             return None
         prep = "in" if m["prep"].lower() == "to" else m["prep"].lower()
-        return Candidate("fact", f"My {noun} lives {prep} {place}.", subject, 0.85, 0.0, 0.5)
+        verb = "live" if noun in PLURAL_RELATIONS else "lives"
+        return Candidate("fact", f"My {noun} {verb} {prep} {place}.", subject, 0.85, 0.0, 0.5)
 
     def _no_longer(self, s: str) -> Candidate | None:
         """ "I don't work there anymore", "I quit my job", "I'm not a nurse anymore": the same
@@ -810,7 +1144,8 @@ class RuleExtractor:
         """ "it's Ana, not Anna": the old word is replaced in what is stored (``replaces``)."""
         m = re.match(
             rf"^(?:it's|it is|its|her name is|his name is|the name is|that's|it was|"
-            rf"it's spelled|it's spelt|i said) (?P<new>{_NAME_BODY})(?: with an? \w\b)?[,;]? "
+            rf"it's spelled|it's spelt|i said|i meant|i mean) (?P<new>{_NAME_BODY})"
+            r"(?: with an? \w\b)?[,;]? "
             rf"(?:and )?not (?P<old>[^\W\d_][\w'-]*)(?:[.!]*$|[,;] .*$)",
             s,
             re.IGNORECASE,
@@ -829,7 +1164,7 @@ class RuleExtractor:
 
     def _job_at(self, s: str) -> list[Candidate]:
         m = re.match(
-            r"^i(?:'m| work as| work as) an? (?P<job>[\w' -]{2,40}?) "
+            r"^i(?:'m| work as)(?: now)? (?:an? |the )?(?P<job>[\w' -]{2,40}?) "
             r"(?:at|for|in) (?P<place>.{2,80})",
             s,
             re.IGNORECASE,
@@ -846,8 +1181,13 @@ class RuleExtractor:
 
     def _favorite(self, s: str) -> Candidate | None:
         m = re.match(
-            r"^my (?:all-time |absolute )?favou?rite (?P<thing>[\w ]{1,30}?) (?:is|are) "
-            r"(?P<value>.{1,80})",
+            r"^my (?:all-time |absolute |new |current |latest |real )?favou?rite "
+            r"(?P<thing>[\w ]{1,30}?) (?:is|are) (?P<value>.{1,80})",
+            s,
+            re.IGNORECASE,
+        ) or re.match(
+            r"^(?P<value>(?-i:[A-Z])[^,;]{0,60}?) (?:is|are) (?:now |definitely )?my "
+            r"(?:new |current |all-time )?favou?rite (?P<thing>[\w ]{1,30}?)(?: now)?[.!]*$",
             s,
             re.IGNORECASE,
         )

@@ -74,7 +74,7 @@ from her_desktop.memory.retrieval import (
     relative_time,
     second_person,
 )
-from her_desktop.memory.rules import WHEN_PHRASE, RuleExtractor
+from her_desktop.memory.rules import WHEN_SPAN, RuleExtractor
 from her_desktop.memory.store import Clock, MemoryRecord, MemoryStore, NewMemory, Upserted
 from her_desktop.turn_context import ReplyProblem
 
@@ -120,7 +120,6 @@ ASKING: Final = re.compile(
 PROTECTED_PREFIXES: Final = ("style:", "feedback:")
 """subjects other services own (her_desktop.feedback: how she talks, ratings): memory never
 re-files, corrects or quotes them as notes"""
-WHEN_SPAN: Final = re.compile(rf"(?<!\w){WHEN_PHRASE}(?!\w)", re.IGNORECASE)
 ADVICE: Final = re.compile(
     r"\b(should|shall|could|can|would|might|must) (i|we)\b|\bhow (do|can|would) (i|we)\b|"
     r"\b(do|would) (i|we) need\b|\b(suggest|recommend|ideas?|tips?|advice)\b|"
@@ -129,6 +128,22 @@ ADVICE: Final = re.compile(
 )
 RECALL_BUDGET_S: Final = 0.9
 """Recall by meaning gets this long (the dialogue waits 1.5 s at most); then by words."""
+RESCHEDULE_CANDIDATES: Final = 5
+RESCHEDULE_COSINE: Final = 0.4
+"""a rescheduling with no word in common with a timed memory moves it when this close"""
+PARTNER_NAME: Final = re.compile(
+    r"^people\.(?:wife|husband|partner|girlfriend|boyfriend|fiance)\.name$"
+)
+STATEMENT_WORDS: Final = 6
+"""a correction no memory holds is kept when it is at least this long (a statement)"""
+IRREALIS: Final = re.compile(
+    r"\b(?:looking for|look for|searching for|want|wants|wanted|would love|'d love|would like|"
+    r"'d like|hoping for|hope to|hoping to|wish|dream of|thinking of|thinking about|"
+    r"planning to|saving for|need|needs)\b[^.,;]*",
+    re.IGNORECASE,
+)
+"""what a note wants or looks for, not what the user has ("I'm looking for a new job" does not
+answer "What's my new job?")"""
 FLUSH_TIMEOUT_S: Final = 5.0
 """How long closing waits for the last turns to be written."""
 
@@ -463,9 +478,10 @@ class MemoryService:
         leaves no trace: the conversation is started again by the next turn."""
         if not self.enabled:
             return SavedTurn(None, [], [])
-        fixes = self._corrections([c for c in candidates if c.replaces])
-        moved, unmatched = self._moves([c for c in candidates if c.moves])
+        fixes, unmatched = self._corrections([c for c in candidates if c.replaces])
+        moved, unmoved = self._moves([c for c in candidates if c.moves])
         fixes += moved
+        unmatched += unmoved
         plain = [
             self._who_is_named(self._fill_there(c))
             for c in candidates
@@ -497,14 +513,20 @@ class MemoryService:
         self.refresh_constraints()
         return SavedTurn(user_id, kept, stored)
 
-    def _corrections(self, corrections: Sequence[Candidate]) -> list[tuple[int, Candidate]]:
+    def _corrections(
+        self, corrections: Sequence[Candidate]
+    ) -> tuple[list[tuple[int, Candidate]], list[Candidate]]:
         """ "it's Ana, not Anna": each stored memory with the old word, with the new one (the
-        store keeps the old text as history)."""
+        store keeps the old text as history). A correction no memory holds is kept as what
+        the user said (an episode) when it is a whole statement ("I meant Ripon, not
+        Harrogate, …"), else dropped ("It's Ana, not Anna." says nothing on its own)."""
         out: list[tuple[int, Candidate]] = []
+        unmatched: list[Candidate] = []
         for c in corrections:
             assert c.replaces is not None
             old, new = c.replaces
-            word = re.compile(rf"(?<!\w){re.escape(old)}(?!\w)")
+            word = re.compile(rf"(?<!\w){re.escape(old)}(?!\w)", re.IGNORECASE)
+            before = len(out)
             for record in self.store.search_text(old, limit=20):
                 if not word.search(record.text) or record.id in {i for i, _ in out}:
                     continue
@@ -519,7 +541,9 @@ class MemoryService:
                     record.salience,
                 )
                 out.append((record.id, fixed))
-        return out
+            if len(out) == before and len(c.text.split()) >= STATEMENT_WORDS:
+                unmatched.append(dataclasses.replace(c, kind="episode", replaces=None))
+        return out, unmatched
 
     def _moves(
         self, moves: Sequence[Candidate]
@@ -541,14 +565,20 @@ class MemoryService:
                     if not when or WHEN_SPAN.search(record.text):  # no time: "I sold the Fiat"
                         found[record.id] = record
             best: MemoryRecord | None = None
-            best_key: tuple[int, float] = (0, 0.0)
+            best_key: tuple[int, int, float] = (0, 0, 0.0)
             for record in found.values():
                 shared = len(stems & {stem(w) for w in words(record.text)})
-                if shared and (shared, record.updated) > best_key:
-                    best, best_key = record, (shared, record.updated)
+                # what ended replaces the current value (a keyed fact) before an episode
+                keyed = int(not when and record.subject is not None)
+                if shared and (shared, keyed, record.updated) > best_key:
+                    best, best_key = record, (shared, keyed, record.updated)
+            if best is None and when:  # "the wedding got moved…": "getting married in May"
+                best = self._timed_by_meaning(c.text)
             if best is None:
                 unmatched.append(dataclasses.replace(c, moves=None))
                 continue
+            if not when and PARTNER_NAME.match(best.subject or ""):
+                out += self._exes(best)  # a breakup: "my girlfriend is a dentist" → "ex-"
             if not when:  # the memory about it is replaced by what the user says now
                 fixed = Candidate(
                     best.kind, c.text, best.subject, c.confidence, best.valence, best.salience
@@ -568,6 +598,35 @@ class MemoryService:
             )  # fmt: skip
             out.append((best.id, fixed))
         return out, unmatched
+
+    def _timed_by_meaning(self, text: str) -> MemoryRecord | None:
+        """The memory saying when something is that a rescheduling is closest to in meaning
+        (no shared word: "the wedding" and "getting married in May"), if close enough."""
+        for found in self.recall(text, limit=RESCHEDULE_CANDIDATES):
+            record = found.record
+            if protected(record.subject) or not WHEN_SPAN.search(record.text):
+                continue
+            if found.scored.relevance >= RESCHEDULE_COSINE:
+                return record
+        return None
+
+    def _exes(self, ended: MemoryRecord) -> list[tuple[int, Candidate]]:
+        """After a breakup (``ended``: the partner's name), the partner's other facts say
+        "my ex-girlfriend" (the old text goes to each one's history)."""
+        base = (ended.subject or "").removesuffix(".name")
+        noun = base.split(".")[-1]
+        out: list[tuple[int, Candidate]] = []
+        mine = re.compile(rf"\b([Mm]y) {re.escape(noun)}\b")
+        for record in self.store.with_subject_prefix((f"{base}.",)):
+            if record.id == ended.id or not mine.search(record.text):
+                continue
+            text = mine.sub(rf"\1 ex-{noun}", record.text)
+            fixed = Candidate(
+                record.kind, text, record.subject, record.confidence, record.valence,
+                record.salience,
+            )  # fmt: skip
+            out.append((record.id, fixed))
+        return out
 
     def _who_is_named(self, c: Candidate) -> Candidate:
         """ "Mira moved to Berlin" (``people.named.mira.home``): when a stored memory names
@@ -800,7 +859,10 @@ def asks_about_told(text: str, records: Sequence[MemoryRecord]) -> bool:
         re.I,
     ):
         return True
-    names = set(re.findall(r"(?<=\s)(?-i:[A-Z])[\w'-]+", " " + text[1:]))
+    names = {
+        n.removesuffix("'s")  # "Theo's fiancée": Theo
+        for n in re.findall(r"(?<=\s)(?-i:[A-Z])[\w'-]+", " " + text[1:].replace("’", "'"))
+    }
     told = " ".join(r.text for r in records)
     return any(re.search(rf"\b{re.escape(n)}\b", told) for n in names)
 
@@ -824,7 +886,9 @@ def asked_phrase(question: str) -> list[str]:
     )
     named = [
         n
-        for n in re.finditer(r"\b((?-i:[A-Z])[\w-]+)'s ([\w-]+)\b", question.replace("’", "'"))
+        for n in re.finditer(  # overlapping: "What's Theo's fiancée" has "Theo's fiancée"
+            r"(?=\b((?-i:[A-Z])[\w-]+)'s ([\w-]+)\b)", question.replace("’", "'")
+        )
         if n.group(1).lower() not in QUESTION_WORDS | {"it", "that", "there", "here", "let"}
     ]
     if m is None and named and re.search(r"\b(called|name)\b", question, re.I):
@@ -847,7 +911,8 @@ def answers(question: str, record: MemoryRecord) -> bool:
     ends with it ("shop" by "bookshop")."""
     asked = {stem(w) for w in words(question) if w not in FUNCTION_WORDS | QUESTION_WORDS}
     subject = (record.subject or "").replace(".", " ").replace("_", " ")
-    have = {stem(w) for w in words(f"{record.text} {subject}") if w not in FUNCTION_WORDS}
+    said = IRREALIS.sub(" ", record.text)
+    have = {stem(w) for w in words(f"{said} {subject}") if w not in FUNCTION_WORDS}
     flat = " ".join(sorted(have))
 
     def held(w: str) -> bool:
@@ -857,7 +922,44 @@ def answers(question: str, record: MemoryRecord) -> bool:
         return False
     if not all(held(stem(w)) for w in asked_phrase(question)):
         return False
+    if not identifies(question, said):
+        return False
     return all(fits(record) for asks, fits in SLOTS if asks.search(question))
+
+
+WHICH_THING: Final = re.compile(
+    r"^\s*(?:what|which) (?!kind\b|sort\b|type\b)([a-z][\w-]+)\b", re.IGNORECASE
+)
+_COLOURS: Final = (
+    "red orange yellow green blue purple pink brown black white grey gray lilac violet navy "
+    "teal gold silver beige cream maroon turquoise"
+)
+COLOURS: Final = frozenset(_COLOURS.split())
+
+
+def identifies(question: str, said: str) -> bool:
+    """ "What binoculars do I have?" asks which ones: a note naming the binoculars only as
+    "my binoculars" ("my binoculars are ancient") does not say which. When the note holds
+    the asked noun, it must also hold something that tells it apart: a word before the noun
+    other than a determiner ("the blue Yaris", "a watercolour course"), a name, a number, or
+    a colour when a colour is asked."""
+    m = WHICH_THING.match(question)
+    if m is None or m.group(1).lower() in FUNCTION_WORDS | QUESTION_WORDS:
+        return True
+    noun = stem(m.group(1).lower())
+    if noun in ("colour", "color"):
+        return any(w in COLOURS for w in words(said))
+    if noun in ("day", "time", "date", "year", "month"):
+        return True  # the ``SLOTS`` check when
+    said_words = said.replace("’", "'").split()
+    stems = [stem(re.sub(r"[^\w'-]", "", w).lower()) for w in said_words]
+    if noun not in stems:
+        return True  # the note answers in other words ("I drive a blue Yaris")
+    if re.search(r"\d|\s(?-i:[A-Z])[\w'-]+", " " + said[1:]):
+        return True
+    i = stems.index(noun)
+    before = stems[i - 1] if i > 0 else ""
+    return bool(before) and before not in FUNCTION_WORDS and before not in ("my", "our", "your")
 
 
 def _gives_a_name(r: MemoryRecord) -> bool:
