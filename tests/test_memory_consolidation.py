@@ -236,3 +236,62 @@ async def test_real_default_model_consolidates_and_gives_way(
         await engine.close()
         store.close()
         await bus.close()
+
+
+def _answer() -> str:
+    return json.dumps([_item("fact", "people.sister.home", "Porto", "My sister lives in Porto.")])
+
+
+async def test_what_was_not_read_before_a_close_is_read_at_the_first_idle_time_after_a_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "memory.sqlite3"
+    said = "my sister finally settled down, she says living in Porto suits her"
+    engine = BackgroundEngine(_answer())
+    bus, store = Bus(), MemoryStore.open(path)
+    service = MemoryService(bus, store, HashingEmbedder(), engine=engine, enabled=True)
+    _consolidate(service, idle_s=3600.0)  # she is never idle long enough: the app closes first
+    await service.after_reply(1, said, "Oh nice!")
+    await service.close()
+    store.close()
+    await bus.close()
+    assert engine.calls == []
+    assert path.stat().st_mode & 0o077 == 0  # the queue is in the same owner-only file
+
+    engine = BackgroundEngine(_answer())
+    bus, store = Bus(), MemoryStore.open(path)
+    service = MemoryService(bus, store, HashingEmbedder(), engine=engine, enabled=True)
+    try:
+        ((message_id, text),) = store.pending(64)
+        assert text == said
+        consolidator = _consolidate(service)
+        assert await _until(lambda: bool(engine.calls))
+        assert await consolidator.drained(10.0)
+        assert said in engine.calls[0][-1].content
+        record = store.get_by_subject("people.sister.home")
+        assert record is not None
+        assert record.text == "My sister lives in Porto."
+        assert record.source_message_id == message_id  # the source turn, from before the restart
+        assert await _until(lambda: not store.pending(64))  # read: off the queue
+    finally:
+        await service.close()
+        store.close()
+        await bus.close()
+
+
+def test_the_persisted_queue_goes_with_its_message_and_with_forget_all(tmp_path: Path) -> None:
+    store = MemoryStore.open(tmp_path / "memory.sqlite3")
+    try:
+        with store.turn() as tx:
+            conversation = tx.new_conversation()
+            first = tx.add_message(conversation, "user", "my sister lives in Porto now")
+            tx.add_pending(first)
+            second = tx.add_message(conversation, "user", "my brother lives in Faro now")
+            tx.add_pending(second)
+        assert [m for m, _ in store.pending(64)] == [first, second]
+        assert [m for m, _ in store.pending(1)] == [second]  # the oldest are let go
+        assert [m for m, _ in store.pending(64)] == [second]
+        store.forget_all()
+        assert store.pending(64) == []
+    finally:
+        store.close()

@@ -20,8 +20,9 @@ idle) set a flag the engine checks between tokens and, through llama.cpp's abort
 inside each compute chunk of the prompt: the work stops with ``BusyError`` within one token or
 chunk (tens of ms on two cores) and the message goes back to the front of the queue, read again
 at the next idle time. Messages that tell nothing about the user (questions, short chit-chat)
-are not queued. What is still queued when the app closes is not read (the rules' memories of
-those turns are kept).
+are not queued. The queue is kept in the memory store too (``pending_consolidation``, written
+with the turn): what is still queued when the app closes is read at the first idle time after
+the next start (``MemoryService.resume_pending``); ``finished`` removes a message once read.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ IDLE_S: Final = 2.0
 POLL_S: Final = 0.1
 MAX_PENDING: Final = 64
 """Messages waiting to be read (the oldest are dropped past this: the rules kept theirs)."""
+MAX_SEEN: Final = 4096
 MIN_WORDS: Final = 4
 ABOUT_THEM: Final = re.compile(r"\b(i|i'm|i've|i'd|my|me|we|we're|our|us|mine)\b", re.I)
 ACTIVITY: Final = (DialogueState, PushToTalk, SpeechStarted, UserText, UserTyping)
@@ -82,6 +84,7 @@ def worth_reading(text: str) -> bool:
 
 
 Store = Callable[[int | None, Sequence[Candidate]], Awaitable[object]]
+Finished = Callable[[Pending], Awaitable[object]]
 
 
 class Consolidator:
@@ -95,10 +98,13 @@ class Consolidator:
         *,
         idle_s: float = IDLE_S,
         clock: Callable[[], float] = time.monotonic,
+        finished: Finished | None = None,
     ) -> None:
         self.bus = bus
         self.extractor = extractor
         self.store = store
+        self.finished = finished
+        """told when a message was read (its persisted queue entry is then removed)"""
         self.idle_s = idle_s
         self.clock = clock
         self.queue: deque[Pending] = deque(maxlen=MAX_PENDING)
@@ -109,6 +115,8 @@ class Consolidator:
         """times the work gave way (for tests and benches)"""
         self.read = 0
         self._state = "idle"
+        self._seen: set[int] = set()
+        """the message ids queued in this run"""
         self._queued = asyncio.Event()
         self._emptied = asyncio.Event()
         self._emptied.set()
@@ -130,8 +138,16 @@ class Consolidator:
             self._sub = None
 
     def submit(self, item: Pending) -> None:
+        """Queue a message (once: a message queued again after a restart while this run
+        already has it, or has read it, is not read twice)."""
         if not worth_reading(item.text):
             return
+        if item.message_id is not None:
+            if item.message_id in self._seen:
+                return
+            if len(self._seen) >= MAX_SEEN:
+                self._seen.clear()
+            self._seen.add(item.message_id)
         self.queue.append(item)
         self._emptied.clear()
         self._queued.set()
@@ -193,3 +209,8 @@ class Consolidator:
                     await self.store(item.message_id, extra)
                 except Exception:
                     log.exception("memory: background memories could not be stored")
+            if self.finished is not None:
+                try:
+                    await self.finished(item)
+                except Exception:
+                    log.exception("memory: a read message could not be taken off the queue")

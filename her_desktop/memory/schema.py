@@ -65,6 +65,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX mood_samples_ts ON mood_samples(ts);
     """,
+    # 2: user messages the background LM has not read yet (read at the next idle time, also
+    # after a restart); a forgotten message takes its row with it
+    """
+    CREATE TABLE pending_consolidation (
+        message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+        queued REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

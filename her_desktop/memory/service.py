@@ -48,7 +48,7 @@ import numpy as np
 from her_desktop.bus import Bus
 from her_desktop.events import MemoryForgotten, MemoryStored, Notice
 from her_desktop.llm.base import LLMEngine, LLMError
-from her_desktop.memory.consolidation import Consolidator, Pending
+from her_desktop.memory.consolidation import MAX_PENDING, Consolidator, Pending, worth_reading
 from her_desktop.memory.constraints import (
     CONSTRAINT_PREFIXES,
     Constraint,
@@ -221,6 +221,7 @@ class MemoryService:
         self._index_lock = threading.RLock()
         self._recalled: OrderedDict[int, list[MemoryRecord]] = OrderedDict()
         self._recent: list[tuple[str, str]] = []
+        self._resuming: asyncio.Task[int] | None = None
 
     # -- start -------------------------------------------------------------------------------
 
@@ -430,9 +431,40 @@ class MemoryService:
         after the reply: where the engine can work in a side context. Call on the loop."""
         if self.lm is None or not self.lm.engine.works_in_background:
             return None
-        self.consolidator = Consolidator(self.bus, self.lm, self.learned)
+        self.consolidator = Consolidator(
+            self.bus, self.lm, self.learned, finished=self._consolidated
+        )
         self.consolidator.start()
+        self._resuming = asyncio.create_task(self.resume_pending(), name="memory:resume")
         return self.consolidator
+
+    async def resume_pending(self) -> int:
+        """Queue again the messages the background LM had not read when the app last closed
+        (kept in the store with their turns): read at the first idle time. Returns how many."""
+        if self.consolidator is None or not self.enabled:
+            return 0
+        items = await asyncio.to_thread(self._pending_items)
+        for item in items:
+            self.consolidator.submit(item)
+        if items:
+            log.info("memory: %d message(s) from before the restart queued for reading", len(items))
+        return len(items)
+
+    def _pending_items(self) -> list[Pending]:
+        items: list[Pending] = []
+        for message_id, text in self.store.pending(MAX_PENDING):
+            stored = self.store.sourced_from(message_id)
+            have = {r.subject for r in stored if r.subject} | {r.text.casefold() for r in stored}
+            known = tuple((r.subject, r.text) for r in self.recall_by_words(text, 4))
+            items.append(Pending(message_id, text, known, frozenset(have)))
+        return items
+
+    async def _consolidated(self, item: Pending) -> None:
+        """A message read by the background LM leaves the persisted queue (writer thread)."""
+        if item.message_id is None:
+            return
+        done = self._writer.submit(self.store.done_pending, item.message_id)
+        await asyncio.shield(asyncio.wrap_future(done))
 
     async def learned(self, source_message_id: int | None, found: Sequence[Candidate]) -> None:
         """Store what the background LM found in a kept message (writer thread), announce it."""
@@ -465,6 +497,9 @@ class MemoryService:
     async def close(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
         """Stop the background reading, write what is pending (bounded), then stop the writer
         thread."""
+        if self._resuming is not None:
+            self._resuming.cancel()
+            await asyncio.gather(self._resuming, return_exceptions=True)
         if self.consolidator is not None:
             await self.consolidator.close()
         if not await self.flush(timeout_s):
@@ -498,6 +533,8 @@ class MemoryService:
             if conversation_id is None:
                 conversation_id = tx.new_conversation()
             user_id = tx.add_message(conversation_id, "user", user_text, turn_id=turn_id)
+            if self.consolidator is not None and worth_reading(user_text):
+                tx.add_pending(user_id)  # read by the LM later, even after a restart
             if reply_text.strip():
                 tx.add_message(conversation_id, "assistant", reply_text, turn_id=turn_id)
             for i, c in enumerate(kept):

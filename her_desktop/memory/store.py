@@ -180,6 +180,14 @@ class Turn:
         )
         return int(cur.lastrowid or 0)
 
+    def add_pending(self, message_id: int) -> None:
+        """Queue a kept user message for the background LM (``consolidation``): the queue
+        survives a restart."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO pending_consolidation (message_id, queued) VALUES (?, ?)",
+            (message_id, self.now),
+        )
+
     def upsert_memory(self, memory: NewMemory, *, source_message_id: int | None) -> Upserted:
         """Add ``memory``; where one with the same subject exists, update it instead (the old
         text is kept in ``memory_history``)."""
@@ -467,7 +475,10 @@ class MemoryStore:
         then ``VACUUM`` and truncate the WAL so no trace remains in the files; and the damaged
         copies set aside earlier (:func:`set_aside_copies`), zeroed, then deleted."""
         with self.turn():
-            for table in ("memory_history", "memories", "messages", "conversations"):
+            for table in (
+                "pending_consolidation", "memory_history", "memories", "messages",
+                "conversations",
+            ):  # fmt: skip
                 self._conn.execute(f"DELETE FROM {table}")
             self._conn.execute("DELETE FROM mood_samples")
         with self._lock:
@@ -476,6 +487,36 @@ class MemoryStore:
         for copy in set_aside_copies(self.path):
             overwrite_with_zeros(copy)
             copy.unlink(missing_ok=True)
+
+    def pending(self, limit: int) -> list[tuple[int, str]]:
+        """The user messages still queued for the background LM, oldest first: the newest
+        ``limit`` (the older ones are let go: the rules kept their memories)."""
+        rows = self._query(
+            "SELECT p.message_id, m.text FROM pending_consolidation p "
+            "JOIN messages m ON m.id = p.message_id ORDER BY p.message_id DESC LIMIT ?",
+            (limit,),
+        )
+        with self.turn():
+            self._conn.execute(
+                "DELETE FROM pending_consolidation WHERE message_id NOT IN "
+                "(SELECT message_id FROM pending_consolidation ORDER BY message_id DESC LIMIT ?)",
+                (limit,),
+            )
+        return [(int(r[0]), str(r[1])) for r in reversed(rows)]
+
+    def done_pending(self, message_id: int) -> None:
+        """The background LM has read this message."""
+        with self.turn():
+            self._conn.execute(
+                "DELETE FROM pending_consolidation WHERE message_id = ?", (message_id,)
+            )
+
+    def sourced_from(self, message_id: int) -> list[MemoryRecord]:
+        """The memories whose source is this message."""
+        rows = self._query(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE source_message_id = ?", (message_id,)
+        )
+        return [_record(r) for r in rows]
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database and truncate it (forgotten text leaves the WAL)."""
