@@ -97,3 +97,10 @@ def test_notes_only_scores_what_memory_hands_her(tmp_path: Path) -> None:
         ("unknown", True),
         ("constraint", True),
     ]
+    assert not any("why" in r for r in got)
+    stale = e2e.Scenario(
+        "n2",
+        (("My puppy is called Biscuit.",),),
+        (e2e.Question("What's my puppy called?", "update", ("Pepper",), ("Biscuit",)),),
+    )
+    assert e2e.notes_only([stale], HashingEmbedder())[0]["why"] == "missing"

@@ -358,3 +358,15 @@ async def test_wanted_or_unnamed_things_are_not_answers(
     notes = await service.before_reply(57, asked)
     assert notes is not None
     assert "you do not know it yet" in notes
+
+
+async def test_a_keyed_note_naming_a_replaced_value_is_not_recalled(
+    service: MemoryService,
+) -> None:
+    await _say(service, "my hamster is called Nugget", "my favourite photo is of Nugget asleep")
+    before = await service.before_reply(58, "Which photo is my favourite?")
+    assert before is not None
+    assert "Nugget" in before
+    await _say(service, "we've renamed the hamster to Pip")
+    after = await service.before_reply(59, "Which photo is my favourite?")
+    assert after is None or "Nugget" not in after  # written before the rename: outdated

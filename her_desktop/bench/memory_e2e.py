@@ -321,15 +321,19 @@ def notes_only(scenarios: Sequence[Scenario], embedder: Any) -> list[dict[str, A
             for q in scenario.questions:
                 notes = await asyncio.to_thread(service.notes_for, q.ask) or ""
                 low = notes.lower()
+                why: str | None = None  # why it is wrong: "missing", "stale" or "answered"
                 if q.kind == "unknown":
                     ok = UNKNOWN_NOTE in notes
+                    why = None if ok else "answered"  # a note was taken for an answer
                 elif q.kind == "constraint":
                     ok = service.guarding()
                 else:
                     hit = any(e.lower() in low for e in q.expect_any) if q.expect_any else True
                     stale = q.kind == "update" and any(f.lower() in low for f in q.forbid)
                     ok = hit and not stale
-                out.append({"scenario": scenario.id, "kind": q.kind, "ask": q.ask, "ok": ok})
+                    why = "missing" if not hit else "stale" if stale else None
+                result = {"scenario": scenario.id, "kind": q.kind, "ask": q.ask, "ok": ok}
+                out.append(result | ({"why": why} if why else {}))
             await service.close()
             return out
         finally:
@@ -387,12 +391,18 @@ def run_memory_e2e(
             for k in KINDS
             if (n := sum(1 for r in got if r["kind"] == k))
         }
+        wrong: dict[str, int] = {}  # "update:stale": 2 (counts only: safe to read on locked)
+        for r in got:
+            if "why" in r:
+                key = f"{r['kind']}:{r['why']}"
+                wrong[key] = wrong.get(key, 0) + 1
         notes_report = {
             "bench": "memory-notes",
             "part": part,
             "scenarios": [s.id for s in scenarios],
             "embedder": embedder.name,
             "accuracy_by_kind": by_kind,
+            "wrong_by_reason": dict(sorted(wrong.items())),
             "results": got,
         }
         write_report(notes_report, out)

@@ -134,6 +134,8 @@ RESCHEDULE_COSINE: Final = 0.4
 PARTNER_NAME: Final = re.compile(
     r"^people\.(?:wife|husband|partner|girlfriend|boyfriend|fiance)\.name$"
 )
+VALUE_WORDS: Final = re.compile(r"(?<=\s)(?:(?-i:[A-Z])[\w'-]+|\d[\w'-]*)")
+"""the words of a text that are values: names, places, numbers (not its first word)"""
 STATEMENT_WORDS: Final = 6
 """a correction no memory holds is kept when it is at least this long (a statement)"""
 IRREALIS: Final = re.compile(
@@ -216,6 +218,8 @@ class MemoryService:
         self._told: list[Told] = []
         """the first-person phrases of this turn's recalled memories (``person``)"""
         self._stale: set[str] = set()
+        self._stale_values: dict[str, float] = {}
+        """replaced values (names, places, numbers) and when they were replaced"""
         """words of replaced values ("Denver" after "I moved to Austin")"""
         self._index: VectorIndex | None = None
         self._index_lock = threading.RLock()
@@ -295,13 +299,8 @@ class MemoryService:
             self._told = told_phrases(r.text for r in records)  # ``reply_problem``
             while len(self._recalled) > RECALL_CACHE_TURNS:
                 self._recalled.popitem(last=False)
-        if self._stale:  # an old episode naming a replaced value would contradict the update
-            stale = self._stale
-            records = [
-                r
-                for r in records
-                if r.subject is not None or not {stem(w) for w in words(r.text)} & stale
-            ]
+        if self._stale:  # a note naming a replaced value would contradict the update
+            records = [r for r in records if not self._outdated(r)]
         question = is_self_question(user_text) or asks_about_told(user_text, records)
         if question:  # the notes that answer it first, the latest first (an update wins)
             records.sort(key=lambda r: (not answers(user_text, r), -r.updated))
@@ -347,10 +346,28 @@ class MemoryService:
         that were replaced since (in a worker thread)."""
         self._constraints = constraints_from(self.store.with_subject_prefix(CONSTRAINT_PREFIXES))
         stale: set[str] = set()
-        for old, new in self.store.replaced_texts():
+        values: dict[str, float] = {}
+        for old, new, replaced in self.store.replaced_values():
             now = {stem(w) for w in words(new)}
-            stale |= {stem(w) for w in words(old) if w not in FUNCTION_WORDS and stem(w) not in now}
+            gone = {stem(w) for w in words(old) if w not in FUNCTION_WORDS and stem(w) not in now}
+            stale |= gone
+            for w in VALUE_WORDS.findall(" " + old[1:]):  # "Biscuit", "Denver", "9th"
+                if stem(w.lower()) in gone:
+                    values[stem(w.lower())] = max(values.get(stem(w.lower()), 0.0), replaced)
         self._stale = stale
+        self._stale_values = values
+
+    def _outdated(self, record: MemoryRecord) -> bool:
+        """A note that names a value replaced since: an episode naming any word of a replaced
+        text ("My friends in Denver threw me a party" after "I moved to Austin"), or another
+        keyed note naming the replaced value itself (a name, a place, a number) and written
+        before it was replaced ("Biscuit sleeps in his basket" after the puppy's rename)."""
+        said = {stem(w) for w in words(record.text)}
+        if record.subject is None:
+            return bool(said & self._stale)
+        return any(
+            record.updated < replaced for w, replaced in self._stale_values.items() if w in said
+        )
 
     def guarding(self) -> bool:
         return self.enabled and (bool(self._constraints) or self._unknown_asked or bool(self._told))

@@ -609,6 +609,16 @@ class MemoryStore:
         )
         return [(str(old), str(new)) for old, new in rows]
 
+    def replaced_values(self, *, limit: int = 500) -> list[tuple[str, str, float]]:
+        """(old text, current text, when it was replaced) of each memory's earlier versions,
+        newest first."""
+        rows = self._query(
+            "SELECT h.text, m.text, h.replaced FROM memory_history h "
+            "JOIN memories m ON m.id = h.memory_id ORDER BY h.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(str(old), str(new), float(when)) for old, new, when in rows]
+
     def count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM memories")[0][0])
 
