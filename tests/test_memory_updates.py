@@ -370,3 +370,21 @@ async def test_a_keyed_note_naming_a_replaced_value_is_not_recalled(
     await _say(service, "we've renamed the hamster to Pip")
     after = await service.before_reply(59, "Which photo is my favourite?")
     assert after is None or "Nugget" not in after  # written before the rename: outdated
+
+
+@pytest.mark.parametrize(
+    ("told", "asked", "known"),
+    [
+        (["I'm learning to bake sourdough"], "What instrument am I learning?", False),
+        (["I'm learning the cello"], "What instrument am I learning?", True),
+        (["I've taken up pottery"], "What sport do I play?", False),
+        (["my scarf is my favourite thing"], "What colour is my scarf?", False),
+    ],
+)  # fmt: skip
+async def test_a_question_for_a_kind_of_thing_needs_a_note_naming_one(
+    service: MemoryService, told: list[str], asked: str, known: bool
+) -> None:
+    await _say(service, *told)
+    notes = await service.before_reply(60, asked)
+    assert notes is not None
+    assert ("you do not know it yet" not in notes) is known

@@ -989,6 +989,29 @@ _COLOURS: Final = (
     "teal gold silver beige cream maroon turquoise"
 )
 COLOURS: Final = frozenset(_COLOURS.split())
+_INSTRUMENTS: Final = (
+    "piano guitar violin cello viola bass drums drum ukulele flute clarinet saxophone sax "
+    "trumpet trombone harp banjo mandolin accordion harmonica keyboard oboe bassoon organ"
+)
+_LANGUAGES: Final = (
+    "english french spanish german italian portuguese dutch polish russian ukrainian greek "
+    "turkish arabic hebrew hindi urdu bengali japanese korean chinese mandarin cantonese thai "
+    "vietnamese swedish norwegian danish finnish czech hungarian romanian welsh irish latin "
+    "swahili indonesian tagalog persian farsi catalan basque"
+)
+_SPORTS: Final = (
+    "football soccer rugby cricket tennis golf basketball baseball hockey netball volleyball "
+    "badminton squash swimming running cycling rowing climbing bouldering boxing judo karate "
+    "yoga pilates skiing snowboarding surfing sailing skating athletics triathlon darts"
+)
+MEMBERS: Final[dict[str, frozenset[str]]] = {
+    "colour": COLOURS,
+    "color": COLOURS,
+    "instrument": frozenset(_INSTRUMENTS.split()),
+    "language": frozenset(_LANGUAGES.split()),
+    "sport": frozenset(_SPORTS.split()),
+}
+"""what a "what <category>" question needs a note to name one of"""
 
 
 def identifies(question: str, said: str) -> bool:
@@ -1001,8 +1024,8 @@ def identifies(question: str, said: str) -> bool:
     if m is None or m.group(1).lower() in FUNCTION_WORDS | QUESTION_WORDS:
         return True
     noun = stem(m.group(1).lower())
-    if noun in ("colour", "color"):
-        return any(w in COLOURS for w in words(said))
+    if noun in MEMBERS:  # "What instrument am I learning?": a note naming one
+        return any(w in MEMBERS[noun] or stem(w) in MEMBERS[noun] for w in words(said))
     if noun in ("day", "time", "date", "year", "month"):
         return True  # the ``SLOTS`` check when
     said_words = said.replace("’", "'").split()
