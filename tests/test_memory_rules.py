@@ -27,7 +27,7 @@ from her_desktop.memory.rules import RuleExtractor
         ("I am a software engineer.", "fact", "user.job", "I'm a software engineer."),
         ("I'm a morning person.", "fact", "user.is.morning_person", "I'm a morning person."),
         ("I work for a small bakery.", "fact", "user.workplace", "I work at a small bakery."),
-        ("We live in Porto now.", "fact", "user.home", "We live in Porto now."),  # their words
+        ("We live in Porto now.", "fact", "user.home", "I live in Porto."),
         ("I live in Porto now.", "fact", "user.home", "I live in Porto."),
         ("I grew up in Ghent.", "fact", "user.hometown", "I grew up in Ghent."),
         ("I am 41.", "fact", "user.age", "I'm 41 years old."),

@@ -388,3 +388,27 @@ async def test_a_question_for_a_kind_of_thing_needs_a_note_naming_one(
     notes = await service.before_reply(60, asked)
     assert notes is not None
     assert ("you do not know it yet" not in notes) is known
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "subject", "now"),
+    [
+        ("our hamster Fudge is a menace", "we call the hamster Toffee now", "pet.hamster.name",
+         "My hamster is called Toffee."),
+        ("Rolo, our terrier, is three", "Scout is the terrier's new name", "pet.dog.name",
+         "My terrier is called Scout."),
+        ("I've been living in Exeter for years", "we're in Truro now", "user.home",
+         "I live in Truro."),
+        ("I've been at Unilever for two years", "I got laid off from Unilever", "user.workplace",
+         "I no longer work at Unilever."),
+        ("I teach at Elmwood Academy", "I now work for Ashby College", "user.workplace",
+         "I work at Ashby College."),
+    ],
+)  # fmt: skip
+async def test_a_first_mention_said_in_passing_is_keyed_so_a_change_replaces_it(
+    service: MemoryService, first: str, then: str, subject: str, now: str
+) -> None:
+    await _say(service, first, then)
+    text, history = _current(service, subject)
+    assert text == now
+    assert history

@@ -957,12 +957,19 @@ class RuleExtractor:
     def _appositive(self, s: str) -> Candidate | None:
         """ "My sister Ana lives in Porto": the name (the rest of the clause is read too)."""
         m = re.match(
-            rf"^my (?:little |older |younger |big |old |new )?(?P<noun>{_PET}|{_REL}),? "
+            rf"^(?:my|our) (?:little |older |younger |big |old |new )?(?P<noun>{_PET}|{_REL}),? "
             r"(?P<name>(?-i:[A-Z])[\w'-]+)(?= [a-z]|,|$)",
+            s,
+            re.IGNORECASE,
+        ) or re.match(  # "Biscuit, our beagle, …", "Pepper is the puppy's new name"
+            r"^(?P<name>(?-i:[A-Z])[\w'-]+)(?:,| is) (?:my|our|the) (?:little |older |younger |"
+            rf"big |old |new )?(?P<noun>{_PET}|{_REL})(?:'s (?:new |real |actual )?name)?\b",
             s,
             re.IGNORECASE,
         )
         if not m or not _is_name(m["name"], capitalised=True):
+            return None
+        if m["name"].lower() in ("i", "we", "it", "he", "she", "they", "that", "this"):
             return None
         return self._naming(m["noun"].lower(), m["name"], 0.85)
 
@@ -1062,6 +1069,19 @@ class RuleExtractor:
         if m:
             where = f"in {_trim_object(m['x'])}" if m["x"] else "there"
             return Candidate("fact", f"I no longer live {where}.", "user.home", 0.85, 0.0, 0.5)
+        m = re.match(
+            r"^i (?:got|was|have been|'ve been|just got) (?:laid off|made redundant|fired|let go|"
+            r"sacked)(?: (?:from|at|by) (?P<x>.{2,80}))?",
+            s,
+            re.IGNORECASE,
+        )
+        if m:
+            where = f"at {_trim_object(m['x'])}" if m["x"] else "there"
+            return Candidate("fact", f"I no longer work {where}.", "user.workplace", 0.85, 0.0, 0.6)
+        if re.match(r"^i(?:'ve| have)? (?:just |finally )?retired\b", s, re.IGNORECASE):
+            text = clean_text(s if s[-1] in ".!" else s + ".")
+            if text is not None:
+                return Candidate("fact", text, "user.job", 0.85, 0.0, 0.6)
         m = re.match(
             r"^i'm (?:not|no longer) an? (?P<x>.{2,60}?)(?: anymore| any more)?[.!]*$",
             s,
@@ -1242,6 +1262,19 @@ class RuleExtractor:
              "I'm {x} years old."),
             (r"^i work (?:at|for) (?P<x>.{2,80})", "user.workplace", "I work at {x}."),
             (r"^i (?:live|reside) in (?P<x>.{2,80})", "user.home", "I live in {x}."),
+            (r"^(?:i|we)(?:'ve| have)?(?: been)? (?:live|lived|living|staying|settled|based)"
+             r"(?: here)? in (?P<x>(?-i:[A-Z]).{1,80})", "user.home", "I live in {x}."),
+            (r"^(?:i'm|we're|we are|i am) (?:now )?in (?P<x>(?-i:[A-Z])[^,;]{1,60}?) now[.!]*$",
+             "user.home", "I live in {x}."),
+            (r"^(?:home is|home's) (?:now )?(?P<x>(?-i:[A-Z]).{1,60})", "user.home",
+             "I live in {x}."),
+            (r"^i(?:'ve| have)?(?: been)? (?:work|worked|working|teach|teaching|taught|"
+             r"volunteer|volunteering)(?: nights| days| shifts| weekends| part-time| full-time)? "
+             r"(?:at|for) "
+             r"(?P<x>(?:(?-i:[A-Z])|the |a |an ).{2,80})", "user.workplace",
+             "I work at {x}."),
+            (r"^i(?:'m|'ve been| have been) at (?P<x>(?-i:[A-Z])[^,;]{1,60}?)"
+             r"(?: now| these days| for [\w ]+)?[.!]*$", "user.workplace", "I work at {x}."),
             (r"^i (?:just |recently )?moved to (?P<x>.{2,80})", "user.home", "I live in {x}."),
             (r"^i(?:'m| come) from (?P<x>.{2,80})", "user.hometown", "I'm from {x}."),
             (r"^i grew up in (?P<x>.{2,80})", "user.hometown", "I grew up in {x}."),
@@ -1282,6 +1315,8 @@ class RuleExtractor:
             if not m:
                 continue
             value = _trim_object(m["x"])
+            if subject in ("user.home", "user.workplace"):  # "Lyon for years": Lyon
+                value = _place(m["x"])
             if not value:
                 return None
             slug = _slug(value)
