@@ -184,7 +184,7 @@ class _Named:
 
 
 def _split_sentences(text: str) -> list[str]:
-    """Sentences by the reply splitter (``llm.sentences``: "St. Mary's", "Dr. Lee", "3.5" are
+    """Sentences by the reply splitter (``sentences``: "St. Mary's", "Dr. Lee", "3.5" are
     not cut), then cut again where casual typing goes on in lower case ("i'm fine. my dog…")
     or at a semicolon."""
     text = text.replace("’", "'")
