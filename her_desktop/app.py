@@ -32,7 +32,8 @@ from her_desktop.llm.base import GenerationParams, LLMEngine, ModelLoadError
 from her_desktop.memory.embeddings import create_embedder
 from her_desktop.memory.mood import StoreMoodHistory
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.store import MemoryStore, MemoryStoreError
+from her_desktop.memory.store import MemoryStore
+from her_desktop.memory.store_file import MemoryStoreError
 from her_desktop.persona import Persona
 from her_desktop.stage import Stage
 

@@ -30,7 +30,7 @@ from typing import Final
 
 from her_desktop.config import PrivacySettings, Settings
 from her_desktop.instance import LOCK_NAME
-from her_desktop.memory.store import DB_NAME, SIDE_FILES
+from her_desktop.memory.store_file import DB_NAME, SIDE_FILES
 from her_desktop.paths import cache_dir, config_dir, data_dir, models_dir, overwrite_with_zeros
 
 WIPE_CHUNK: Final = 1 << 20

@@ -89,7 +89,7 @@ def test_learned_notes_need_agreeing_evidence() -> None:
 
 def test_rating_text_reads_back() -> None:
     from her_desktop.feedback.ratings import from_record
-    from her_desktop.memory.store import MemoryRecord
+    from her_desktop.memory.records import MemoryRecord
 
     r = rating_for(42, 'She said "hi". How are you?', good=False, why="too nosy")
     record = MemoryRecord(7, "preference", "feedback:42", r.text(), 0, 0, None, 0, None, 0, 1)

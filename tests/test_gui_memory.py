@@ -27,8 +27,9 @@ from her_desktop.gui.memory_view import MemoryMoodDialog
 from her_desktop.gui.mood_plot import MoodPlot, decimate
 from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.mood import StoreMoodHistory
+from her_desktop.memory.records import NewMemory
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.store import MemoryStore, NewMemory
+from her_desktop.memory.store import MemoryStore
 
 DAY = 86_400.0
 MEMORIES = (

@@ -11,7 +11,9 @@ import pytest
 
 from her_desktop.cli import memory_cmd
 from her_desktop.memory.embeddings import HashingEmbedder
-from her_desktop.memory.store import MemoryStore, NewMemory, default_path
+from her_desktop.memory.records import NewMemory
+from her_desktop.memory.store import MemoryStore
+from her_desktop.memory.store_file import default_path
 
 
 @pytest.fixture(autouse=True)

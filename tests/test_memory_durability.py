@@ -18,7 +18,8 @@ WRITER = r"""
 import sys
 import numpy as np
 from pathlib import Path
-from her_desktop.memory.store import MemoryStore, NewMemory
+from her_desktop.memory.records import NewMemory
+from her_desktop.memory.store import MemoryStore
 
 path, start = Path(sys.argv[1]), int(sys.argv[2])
 store = MemoryStore.open(path)

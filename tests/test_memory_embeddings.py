@@ -16,7 +16,7 @@ from her_desktop.memory.embeddings import (
     describe,
 )
 from her_desktop.memory.index import VectorIndex
-from her_desktop.memory.store import EmbeddingTable
+from her_desktop.memory.records import EmbeddingTable
 
 
 def test_hashing_embedder_is_unit_length_deterministic_and_spelling_aware() -> None:

@@ -17,7 +17,8 @@ from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.extraction import LMExtractor
 from her_desktop.memory.mood import StoreMoodHistory
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.store import MemoryStore, MemoryStoreError, Turn
+from her_desktop.memory.store import MemoryStore, Turn
+from her_desktop.memory.store_file import MemoryStoreError
 from tests.fakes import FakeEngine
 from tests.running_app import disk_full, say, started
 from tests.waiting import wait_until

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from her_desktop.memory.index import VectorIndex
+from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.retrieval import (
     DAY_S,
     HEADER,
@@ -20,7 +21,6 @@ from her_desktop.memory.retrieval import (
     recency,
     relative_time,
 )
-from her_desktop.memory.store import MemoryRecord
 
 NOW = 1_800_000_000.0
 

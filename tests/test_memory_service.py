@@ -17,9 +17,10 @@ from her_desktop.events import Event, MemoryForgotten, MemoryStored, Notice
 from her_desktop.llm.base import LLMError
 from her_desktop.memory.embeddings import HashingEmbedder, create_embedder
 from her_desktop.memory.mood import StoreMoodHistory
+from her_desktop.memory.records import NewMemory
 from her_desktop.memory.retrieval import HEADER
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.store import MemoryStore, NewMemory
+from her_desktop.memory.store import MemoryStore
 from her_desktop.turn_context import TurnContextProvider
 from tests.fakes import FakeEngine
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from her_desktop.memory.records import NewMemory
 from her_desktop.memory.schema import SCHEMA_VERSION
-from her_desktop.memory.store import (
+from her_desktop.memory.store import MemoryStore
+from her_desktop.memory.store_file import (
     DB_NAME,
-    MemoryStore,
     MemoryStoreError,
     MemoryStoreLocked,
-    NewMemory,
     default_path,
     set_aside_copies,
 )

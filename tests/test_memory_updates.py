@@ -10,8 +10,9 @@ import pytest
 from her_desktop.bus import Bus
 from her_desktop.cli import memory_cmd
 from her_desktop.memory.embeddings import HashingEmbedder
+from her_desktop.memory.records import NewMemory
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.store import MemoryStore, NewMemory
+from her_desktop.memory.store import MemoryStore
 
 
 @pytest.fixture

@@ -35,7 +35,8 @@ import pytest
 
 from her_desktop.events import Event, Notice, ReplyFinished, StageError
 from her_desktop.llm.base import LLMError
-from her_desktop.memory.store import MemoryStore, MemoryStoreError, Turn, set_aside_copies
+from her_desktop.memory.store import MemoryStore, Turn
+from her_desktop.memory.store_file import MemoryStoreError, set_aside_copies
 from her_desktop.paths import data_dir
 from tests.fakes import FakeEngine
 from tests.running_app import disk_full, light_settings, saved_messages, say, started

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from her_desktop.config import ENV_PREFIX, Settings, load_settings
 from her_desktop.dialogue import clean_user_text
+from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.retrieval import HEADER, format_notes, quote
-from her_desktop.memory.store import MemoryRecord
 
 _fuzz = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -24,8 +24,8 @@ from her_desktop.events import ReplyFinished, UserText
 from her_desktop.llm.base import GenerationParams, Message
 from her_desktop.llm.control_tokens import ControlTokenFilter
 from her_desktop.llm.llamacpp import LlamaCppEngine
+from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.retrieval import HEADER, format_notes
-from her_desktop.memory.store import MemoryRecord
 from her_desktop.persona import load_persona
 from tests.fakes import FakeEngine
 from tests.tiny_gguf import CONTROL_TOKENS

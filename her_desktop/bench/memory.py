@@ -42,9 +42,10 @@ from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.bus import Bus
 from her_desktop.llm.base import LLMEngine
 from her_desktop.memory.embeddings import Embedder, HashingEmbedder, create_embedder
+from her_desktop.memory.records import NewMemory
 from her_desktop.memory.retrieval import rank
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.store import MemoryStore, NewMemory
+from her_desktop.memory.store import MemoryStore
 
 DAY: Final = 86400.0
 START: Final = 1_767_225_600.0  # 2026-01-01

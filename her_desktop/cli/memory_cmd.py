@@ -32,9 +32,11 @@ from typing import Any
 from her_desktop.memory.embeddings import create_embedder, describe
 from her_desktop.memory.extraction import clean_text
 from her_desktop.memory.index import VectorIndex
+from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.retrieval import Weights, quote, rank, relative_time
 from her_desktop.memory.schema import MEMORY_KINDS
-from her_desktop.memory.store import MemoryRecord, MemoryStore, MemoryStoreError, set_aside_copies
+from her_desktop.memory.store import MemoryStore
+from her_desktop.memory.store_file import MemoryStoreError, set_aside_copies
 from her_desktop.paths import atomic_write_text
 
 SEARCH_WEIGHTS = Weights(relevance=1.0, recency=0.0, salience=0.0)

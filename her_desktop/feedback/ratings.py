@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from her_desktop.memory.store import MemoryRecord, MemoryStore, NewMemory
+from her_desktop.memory.records import MemoryRecord, NewMemory
+from her_desktop.memory.store import MemoryStore
 
 SUBJECT_PREFIX: Final = "feedback:"
 MIN_EVIDENCE: Final = 2

@@ -37,7 +37,8 @@ from her_desktop.feedback.style import (
     in_language,
     wrong_language,
 )
-from her_desktop.memory.store import MemoryRecord, MemoryStore, NewMemory
+from her_desktop.memory.records import MemoryRecord, NewMemory
+from her_desktop.memory.store import MemoryStore
 from her_desktop.turn_context import ReplyProblem
 
 log = logging.getLogger(__name__)

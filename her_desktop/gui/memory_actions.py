@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from her_desktop.affect.history import InMemoryMoodHistory, MoodHistory
 from her_desktop.memory.embeddings import Embedder, create_embedder
 from her_desktop.memory.mood import StoreMoodHistory
-from her_desktop.memory.store import MemoryRecord, MemoryStore, MemoryStoreError
+from her_desktop.memory.records import MemoryRecord
+from her_desktop.memory.store import MemoryStore
+from her_desktop.memory.store_file import MemoryStoreError
 from her_desktop.paths import atomic_write_text
 
 if TYPE_CHECKING:

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 from her_desktop.gui.background import run_in_background
 from her_desktop.gui.memory_actions import MemoryActions, write_export
 from her_desktop.memory.extraction import clean_text
+from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.retrieval import relative_time
-from her_desktop.memory.store import MemoryRecord
 
 T = TypeVar("T")
 

@@ -22,7 +22,8 @@ from her_desktop.feedback import ratings
 from her_desktop.feedback.service import read_style, style_records
 from her_desktop.feedback.style import Style
 from her_desktop.gui.background import run_in_background
-from her_desktop.memory.store import MemoryRecord, MemoryStore
+from her_desktop.memory.records import MemoryRecord
+from her_desktop.memory.store import MemoryStore
 
 EMPTY_TEXT = (
     'Nothing yet. Tell her, e.g. "call me Sam" or "shorter answers please", or rate a reply.'

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.retrieval import second_person
-from her_desktop.memory.store import MemoryRecord
 
 CONSTRAINT_PREFIXES: Final = ("health.allergy.", "avoids.", "likes.", "favorite.")
 CONTAINED_IN: Final[dict[str, tuple[str, ...]]] = {

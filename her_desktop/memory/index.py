@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from her_desktop.memory.store import EmbeddingTable
+from her_desktop.memory.records import EmbeddingTable
 
 Vector = npt.NDArray[np.float32]
 

@@ -17,7 +17,8 @@ import threading
 from typing import Final
 
 from her_desktop.affect.history import MoodSample
-from her_desktop.memory.store import MemoryStore, MemoryStoreError
+from her_desktop.memory.store import MemoryStore
+from her_desktop.memory.store_file import MemoryStoreError
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.memory.index import IndexView, Vector
-from her_desktop.memory.store import MemoryRecord
+from her_desktop.memory.records import MemoryRecord
 
 HEADER: Final = (
     "Things the user told you before, as you would say them back to the user "

@@ -60,6 +60,7 @@ from her_desktop.memory.extraction import Candidate, LMExtractor, clean_text
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.index import Vector, VectorIndex
 from her_desktop.memory.person import Told, speaks_as_user, told_phrases
+from her_desktop.memory.records import MemoryRecord, NewMemory, Upserted
 from her_desktop.memory.retrieval import (
     DEFAULT_BUDGET_TOKENS,
     DEFAULT_LIMIT,
@@ -75,7 +76,7 @@ from her_desktop.memory.retrieval import (
     second_person,
 )
 from her_desktop.memory.rules import WHEN_SPAN, RuleExtractor
-from her_desktop.memory.store import Clock, MemoryRecord, MemoryStore, NewMemory, Upserted
+from her_desktop.memory.store import Clock, MemoryStore
 from her_desktop.turn_context import ReplyProblem
 
 log = logging.getLogger(__name__)

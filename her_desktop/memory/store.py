@@ -1,5 +1,9 @@
 """The memory database: conversations, messages, memories and mood samples in one SQLite file.
 
+This module is the SQL API; the values it reads and writes are in ``records.py``, and the
+file's custody (opening it safely, setting a damaged one aside, errors in plain words) in
+``store_file.py``.
+
 Policy:
 
 - One file, ``data_dir() / "memory.sqlite3"``, owner-only (``0o600``; SQLite gives its ``-wal``
@@ -25,112 +29,45 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
 
-from her_desktop.memory.schema import MEMORY_KINDS, MIGRATIONS, ROLES, SCHEMA_VERSION
-from her_desktop.paths import FILE_MODE, data_dir, ensure_private_dir, overwrite_with_zeros
+from her_desktop.memory.records import (
+    EmbeddingTable,
+    HistoryEntry,
+    MemoryRecord,
+    MoodRow,
+    NewMemory,
+    Upserted,
+    Vector,
+)
+from her_desktop.memory.schema import MEMORY_KINDS, ROLES, SCHEMA_VERSION
+from her_desktop.memory.store_file import (
+    BUSY_TIMEOUT_S,
+    Corrupt,
+    connect,
+    default_path,
+    set_aside,
+    set_aside_copies,
+    translate,
+)
+from her_desktop.paths import ensure_private_dir, overwrite_with_zeros
 
 log = logging.getLogger(__name__)
 
-DB_NAME: Final = "memory.sqlite3"
-BUSY_TIMEOUT_S: Final = 5.0
-SIDE_FILES: Final = ("-wal", "-shm")
-
 Clock = Callable[[], float]
-Vector = npt.NDArray[np.float32]
-
-
-class MemoryStoreError(Exception):
-    """The memory database cannot be used. The message says what happened and what to do."""
-
-
-class MemoryStoreLocked(MemoryStoreError):
-    """Another program holds the memory database."""
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryRecord:
-    id: int
-    kind: str
-    subject: str | None
-    text: str
-    created: float
-    updated: float
-    source_message_id: int | None
-    valence: float
-    arousal: float | None
-    salience: float
-    confidence: float
-
-
-@dataclass(frozen=True, slots=True)
-class NewMemory:
-    """A memory to store (already validated and clamped by the extractor)."""
-
-    kind: str
-    text: str
-    subject: str | None = None
-    confidence: float = 0.5
-    valence: float = 0.0
-    arousal: float | None = None
-    salience: float = 0.5
-    embedding: Vector | None = None
-    embedder: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Upserted:
-    id: int
-    status: str
-    """``"added"``, ``"updated"`` (same subject, new text: the old text went to the history) or
-    ``"same"`` (same subject and text: only the time and confidence were refreshed)."""
-    previous_text: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    text: str
-    replaced: float
-    source_message_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class MoodRow:
-    ts: float
-    valence: float
-    arousal: float
-    label: str
-    turn_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class EmbeddingTable:
-    """Every memory embedded by one embedder, for the in-memory index."""
-
-    ids: npt.NDArray[np.int64]
-    vectors: Vector
-    updated: npt.NDArray[np.float64]
-    salience: npt.NDArray[np.float32]
 
 
 _MEMORY_COLUMNS: Final = (
     "id, kind, subject, text, created, updated, source_message_id, valence, arousal, salience, "
     "confidence"
 )
-
-
-def default_path() -> Path:
-    return data_dir() / DB_NAME
 
 
 def _record(row: sqlite3.Row | tuple[Any, ...]) -> MemoryRecord:
@@ -310,7 +247,7 @@ class MemoryStore:
         ensure_private_dir(path.parent)
         try:
             return cls._open_checked(path, clock, timeout_s)
-        except _Corrupt as exc:
+        except Corrupt as exc:
             moved = set_aside(path, clock())
             store = cls._open_checked(path, clock, timeout_s)
             store.set_aside = moved
@@ -323,39 +260,7 @@ class MemoryStore:
 
     @classmethod
     def _open_checked(cls, path: Path, clock: Clock, timeout_s: float) -> MemoryStore:
-        _precheck(path, timeout_s)
-        _create_private(path)
-        try:
-            conn = sqlite3.connect(
-                path, timeout=timeout_s, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise _translate(exc, path) from exc
-        try:
-            _check_readable(conn)
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                log.warning("memory: journal mode is %s, not WAL", mode)
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA secure_delete = ON")
-            _migrate(conn, path)
-        except _Corrupt:
-            conn.close()
-            raise
-        except sqlite3.Error as exc:
-            conn.close()
-            if _is_corruption(exc):
-                raise _Corrupt(str(exc)) from exc
-            raise _translate(exc, path) from exc
-        except BaseException:
-            conn.close()
-            raise
-        for suffix in SIDE_FILES:
-            with contextlib.suppress(OSError):
-                Path(f"{path}{suffix}").chmod(FILE_MODE)
-        return cls(conn, path, clock=clock)
+        return cls(connect(path, timeout_s), path, clock=clock)
 
     def close(self) -> None:
         with self._lock:
@@ -384,14 +289,14 @@ class MemoryStore:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.rollback()
                 if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full"
-                    raise _translate(exc, self.path) from exc
+                    raise translate(exc, self.path) from exc
                 raise
 
     def _begin(self) -> None:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from exc
+            raise translate(exc, self.path) from exc
 
     def add_mood_sample(
         self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None = None
@@ -530,7 +435,7 @@ class MemoryStore:
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+                raise translate(exc, self.path) from exc
 
     def get(self, memory_id: int) -> MemoryRecord | None:
         rows = self._query(f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id = ?", (memory_id,))
@@ -716,149 +621,3 @@ class MemoryStore:
             "messages": self.messages(),
             "mood_samples": moods,
         }
-
-
-# -- opening helpers -------------------------------------------------------------------------
-
-
-class _Corrupt(Exception):
-    pass
-
-
-_CORRUPTION_WORDS: Final = ("not a database", "malformed", "corrupt", "file is encrypted")
-
-
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in _CORRUPTION_WORDS)
-
-
-def _translate(exc: sqlite3.Error, path: Path) -> MemoryStoreError:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return MemoryStoreLocked(
-            f"The memory file {path} is in use by another program (is her_desktop already "
-            "running?). Close the other one and try again."
-        )
-    if "disk is full" in text or "no space" in text:
-        return MemoryStoreError(
-            f"The disk is full: this turn could not be saved to {path}. What was saved before "
-            "is safe. Free some disk space and she will remember again."
-        )
-    if _is_corruption(exc):
-        return MemoryStoreError(
-            f"The memory file {path} is damaged ({exc}). Restart her_desktop: it sets the "
-            "damaged file aside and starts a fresh one."
-        )
-    return MemoryStoreError(
-        f"The memory file {path} could not be used ({exc}). Check that the folder exists, is "
-        "yours and has free space."
-    )
-
-
-def _create_private(path: Path) -> None:
-    """Create the file owner-only before SQLite does (SQLite would use the umask)."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    except OSError as exc:
-        raise MemoryStoreError(
-            f"The memory file {path} could not be opened ({exc.strerror}). Check that the "
-            "folder is yours and has free space."
-        ) from exc
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        path.chmod(FILE_MODE)
-
-
-SQLITE_HEADER: Final = b"SQLite format 3\x00"
-
-
-def _precheck(path: Path, timeout_s: float) -> None:
-    """Check an existing file without changing it: its header, then a read-only connection
-    (which never checkpoints nor deletes the WAL) runs ``_check_readable``. Raises ``_Corrupt``,
-    ``MemoryStoreLocked`` or ``MemoryStoreError``."""
-    try:
-        if not path.exists() or path.stat().st_size == 0:
-            return
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise MemoryStoreError(
-            f"The memory file {path} could not be read ({exc.strerror}). Check that it is yours."
-        ) from exc
-    if header != SQLITE_HEADER:
-        raise _Corrupt("file is not a database")
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout_s)
-    except sqlite3.Error as exc:
-        raise _translate(exc, path) from exc
-    try:
-        _check_readable(conn)
-        _check_version(conn, path)
-    except sqlite3.Error as exc:
-        raise _translate(exc, path) from exc
-    finally:
-        conn.close()
-
-
-def _check_readable(conn: sqlite3.Connection) -> None:
-    """Raise ``_Corrupt`` for a file SQLite cannot read as a database or whose pages fail
-    ``PRAGMA quick_check``."""
-    try:
-        conn.execute("PRAGMA user_version").fetchone()
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        result = conn.execute("PRAGMA quick_check(1)").fetchone()
-    except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and not _is_corruption(exc):
-            raise
-        raise _Corrupt(str(exc)) from exc
-    if result is None or str(result[0]).lower() != "ok":
-        raise _Corrupt(f"integrity check: {result[0] if result else 'no answer'}")
-
-
-def _check_version(conn: sqlite3.Connection, path: Path) -> int:
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise MemoryStoreError(
-            f"The memory file {path} was written by a newer version of her_desktop (schema "
-            f"{version}, this one knows {SCHEMA_VERSION}). Update her_desktop to use it."
-        )
-    return version
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    version = _check_version(conn, path)
-    for number in range(version + 1, SCHEMA_VERSION + 1):
-        script = MIGRATIONS[number - 1]
-        try:
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
-        log.info("memory: schema migrated to version %d", number)
-
-
-def set_aside(path: Path, now: float) -> Path:
-    """Rename a damaged database (and its ``-wal``/``-shm``) to
-    ``<name>.corrupt-<timestamp>``; never overwrites an earlier one. Returns the new path."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists() or any(Path(f"{target}{s}").exists() for s in SIDE_FILES):
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        n += 1
-    os.replace(path, target)
-    for suffix in SIDE_FILES:
-        side = Path(f"{path}{suffix}")
-        if side.exists():
-            os.replace(side, Path(f"{target}{suffix}"))
-    return target
-
-
-def set_aside_copies(path: Path | None = None) -> list[Path]:
-    """Damaged databases set aside earlier (and their side files), for the user to delete."""
-    path = path or default_path()
-    return sorted(p for p in path.parent.glob(f"{path.name}.corrupt-*") if p.is_file())

@@ -86,7 +86,7 @@ def test_style_tab_lists_rules_and_undoes_learning(qtbot: QtBot, tmp_path: objec
     store = MemoryStore.open(Path(str(tmp_path)) / "memory.sqlite3")
     try:
         from her_desktop.feedback.corrections import Correction, canonical, subject
-        from her_desktop.memory.store import NewMemory
+        from her_desktop.memory.records import NewMemory
 
         with store.turn() as tx:
             for c in (Correction("name", "Sam"), Correction("max_sentences", 2)):
