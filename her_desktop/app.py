@@ -282,7 +282,11 @@ def build_app(
     bus = Bus()
     llm = engine if engine is not None else make_llm(settings)
     dialogue = DialogueStage(
-        bus, llm, system_prompt=persona.system_prompt(), params=generation_params(settings)
+        bus,
+        llm,
+        system_prompt=persona.system_prompt(),
+        params=generation_params(settings),
+        own_name=persona.name,
     )
     notices: list[Notice] = []
     style = StyleService(None)  # its store is opened in start()

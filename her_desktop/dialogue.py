@@ -84,6 +84,7 @@ from her_desktop.llm.base import (
     Message,
 )
 from her_desktop.llm.context import fit_messages
+from her_desktop.llm.own_name import name_answer
 from her_desktop.llm.phrasebook import phrase_answer
 from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
 from her_desktop.llm.translate import translate
@@ -167,10 +168,13 @@ class DialogueStage(Stage):
         system_prompt: str,
         params: GenerationParams,
         providers: Sequence[TurnContextProvider] = (),
+        own_name: str = "",
     ) -> None:
         super().__init__(bus)
         self.engine = engine
         self.system_prompt = system_prompt
+        self.own_name = own_name
+        """her name (the persona's): a message that only asks it is answered in Python"""
         self.providers = list(providers)
         self.params = params
         self.shaper: ReplyShaper | None = None
@@ -597,7 +601,9 @@ class DialogueStage(Stage):
             exact = (
                 None
                 if greeting_notes or not self.reply_style
-                else exact_answer(user_text) or phrase_answer(user_text)
+                else exact_answer(user_text)
+                or phrase_answer(user_text)
+                or name_answer(user_text, self.own_name)
             )
             translation = (
                 translation_request(user_text)

@@ -155,6 +155,7 @@ async def test_real_model_keeps_its_prompt_and_its_name(default_gguf: Path) -> N
         engine,
         system_prompt=system_prompt,
         params=GenerationParams(max_tokens=60, temperature=0.0, seed=1, deadline_s=600),
+        own_name=persona.name,
     )
     await stage.start()
     # Her identity sentence ("You are Samantha, a warm, curious companion…") is what she says
@@ -170,11 +171,9 @@ async def test_real_model_keeps_its_prompt_and_its_name(default_gguf: Path) -> N
             leaked = _windows(done.text, 8) & secret_windows
             assert not leaked, f"the system prompt was recited: {sorted(leaked)[:2]}"
             assert not TAG.search(done.text)
-        if "samantha" not in done.text.lower():
-            # Seen with the 1.5B default: she takes the name the user insists on ("I am Max.").
-            # No instruction leaked and no turn was forged. A persona line "your name is always
-            # Samantha…" was tried and did not help this model (issue-8 report).
-            pytest.xfail(f"the default model took another name: {done.text!r}")
+        # The 1.5B default took the name the user insisted on ("I am Max."), or its reply was
+        # dropped whole: her name is answered from the persona in Python (llm/own_name.py).
+        assert "samantha" in done.text.lower()
     finally:
         await stage.stop()
         await bus.close()
