@@ -17,16 +17,15 @@ probabilities.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Final
 
 from her_desktop.affect.base import BASE_AROUSAL, BASE_VALENCE, EMOTIONS, TextAffect
+from her_desktop.affect.packaged import load_weights
 from her_desktop.events import EmotionLabel
 from her_desktop.numeric import clamp
 
@@ -93,10 +92,7 @@ class StackedPool:
     def load(cls) -> StackedPool:
         """The packaged pool. Raises ``OSError`` / ``ValueError`` / ``KeyError`` when missing or
         malformed."""
-        source = resources.files("her_desktop.affect").joinpath(f"data/{STACKED_POOL_FILE}")
-        data = json.loads(source.read_text(encoding="utf-8"))
-        if list(data.get("labels", [])) != list(EMOTIONS):
-            raise ValueError("the stacked pool's labels do not match")
+        data = load_weights(STACKED_POOL_FILE, "stacked pool")
         return cls.from_arrays(data["weights"], data["bias"])
 
     def scores(

@@ -18,10 +18,8 @@ product: a few ms more than the blend alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Final
 
 import numpy as np
@@ -36,6 +34,7 @@ from her_desktop.affect.base import (
 )
 from her_desktop.affect.blend import EMBEDDING_SHARE
 from her_desktop.affect.embedding import PrototypeDetector, clean_text
+from her_desktop.affect.packaged import load_weights
 from her_desktop.events import EmotionLabel
 
 HEAD_SHARE: Final = 0.8
@@ -58,10 +57,7 @@ class EmotionHead:
     def load(cls) -> EmotionHead:
         """The packaged head. Raises ``FileNotFoundError`` / ``ValueError`` when missing or
         malformed."""
-        source = resources.files("her_desktop.affect").joinpath(f"data/{HEAD_FILE}")
-        data = json.loads(source.read_text(encoding="utf-8"))
-        if list(data.get("labels", [])) != list(EMOTIONS):
-            raise ValueError("the emotion head's labels do not match")
+        data = load_weights(HEAD_FILE, "emotion head")
         weights = np.asarray(data["weights"], dtype=np.float64)
         bias = np.asarray(data["bias"], dtype=np.float64)
         if weights.ndim != 2 or weights.shape[1] != len(EMOTIONS) or bias.shape != (6,):

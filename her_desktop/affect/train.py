@@ -211,9 +211,11 @@ def pool_labels(lm: Array, fast: Array, calibration: Calibration) -> npt.NDArray
     return out
 
 
-def calibrate(cache: Path | None) -> None:
-    """Grid-search the pool for the head on the dev set, with nested cross-validation (the
-    grid point is chosen on the training folds, scored on the held-out fold)."""
+def _dev_inputs(
+    cache: Path | None,
+) -> tuple[list[int], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """The dev set's labels, its out-of-fold fast estimates (the head never saw the sentence),
+    the LM's label probabilities (from ``cache`` where recorded) and the labels as an array."""
     dev, extra = _sets()
     texts = [t for _, t in dev]
     dev_y = [c for c, _ in dev]
@@ -222,7 +224,13 @@ def calibrate(cache: Path | None) -> None:
     )
     fast = fast_out_of_fold(texts, head_oof)
     lm = _lm_probs(texts, cache)
-    y = np.asarray(dev_y)
+    return dev_y, fast, lm, np.asarray(dev_y)
+
+
+def calibrate(cache: Path | None) -> None:
+    """Grid-search the pool for the head on the dev set, with nested cross-validation (the
+    grid point is chosen on the training folds, scored on the held-out fold)."""
+    dev_y, fast, lm, y = _dev_inputs(cache)
     grid = pool_grid()
     hits = np.array([pool_labels(lm, fast, c) == y for c in grid])
     print(f"lm alone {(lm.argmax(1) == y).mean():.3f}, fast {(fast.argmax(1) == y).mean():.3f}")
@@ -292,15 +300,7 @@ def write_stack(pool: StackedPool, trained_on: int) -> Path:
 def stack(cache: Path | None) -> None:
     """Cross-validate the stacked pool on the dev set (against ``HEAD_CALIBRATION`` on the
     same folds), then fit it on the whole dev set and write ``data/pool.json``."""
-    dev, extra = _sets()
-    texts = [t for _, t in dev]
-    dev_y = [c for c, _ in dev]
-    head_oof = out_of_fold_head(
-        _embed(texts), dev_y, _embed([t for _, t in extra]), [c for c, _ in extra]
-    )
-    fast = fast_out_of_fold(texts, head_oof)
-    lm = _lm_probs(texts, cache)
-    y = np.asarray(dev_y)
+    dev_y, fast, lm, y = _dev_inputs(cache)
     plain = pool_labels(lm, fast, HEAD_CALIBRATION) == y
     for seed in range(SEEDS):
         fold = folds(dev_y, seed=seed)
