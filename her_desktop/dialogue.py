@@ -574,8 +574,7 @@ class DialogueStage(Stage):
                         chunk = problem.replacement  # fixed in Python: say it and go on
                     elif problem is not None:
                         return problem
-                last = cut is not None and i == len(chunks) - 1
-                kept = style.accept(chunk, unfinished=last, out_of_time=last and cut == "deadline")
+                kept = style.accept(chunk, cut=cut if i == len(chunks) - 1 else None)
                 if kept is None:
                     continue
                 if kept.spoken:

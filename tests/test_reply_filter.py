@@ -177,10 +177,10 @@ def test_voice_replies_are_short_unless_more_was_asked() -> None:
 def test_a_cut_fragment_is_dropped_but_a_lone_one_is_kept() -> None:
     style = ReplyFilter()
     assert style.accept("That sounds hard.") is not None
-    assert style.accept("Maybe you could", unfinished=True) is None
+    assert style.accept("Maybe you could", cut="length") is None
     assert style.dropped["cut"] == 1
     alone = ReplyFilter()
-    kept = alone.accept("xxxxx", unfinished=True)
+    kept = alone.accept("xxxxx", cut="length")
     assert kept is not None
     assert alone.text == "xxxxx"
 

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from her_desktop.events import FinishReason
 from her_desktop.llm.spoken_markdown import convert
 from her_desktop.sentences import split_sentences
 
@@ -241,15 +242,13 @@ class ReplyFilter:
         self._last_kind = kind
         return prefix + shown
 
-    def accept(
-        self, chunk: str, *, unfinished: bool = False, out_of_time: bool = False
-    ) -> Kept | None:
+    def accept(self, chunk: str, *, cut: FinishReason | None = None) -> Kept | None:
         """The kept form of ``chunk``, or None when it is dropped (or the reply is done).
 
-        ``unfinished``: this is the stream's last fragment and the reply was cut (token cap or
-        deadline) — a fragment without a closing mark is dropped when something was said, and
-        always when the cut was the deadline (``out_of_time``: "The capital of France is" is
-        no answer; :meth:`fallback` then says she was too slow).
+        ``cut``: this is the stream's last fragment and the reply was cut there (``"length"``,
+        the token cap, or ``"deadline"``) — a fragment without a closing mark is dropped when
+        something was said, and always at the deadline ("The capital of France is" is no
+        answer; :meth:`fallback` then says she was too slow).
         """
         if self.done:
             return None
@@ -271,7 +270,7 @@ class ReplyFilter:
             self._shown.append(shown)
             return Kept("", shown)
         spoken = piece.spoken
-        if unfinished and (self.kept_any or out_of_time) and spoken[-1] not in _TERMINALS:
+        if cut and (self.kept_any or cut == "deadline") and spoken[-1] not in _TERMINALS:
             self._drop("cut", chunk)
             return None
         if self.phrases.cliche(spoken) is not None:
@@ -289,7 +288,7 @@ class ReplyFilter:
         self._seen.add(spoken)
         shown = self._join(piece.kind, piece.shown)
         self._shown.append(shown)
-        if spoken[-1] in _TERMINALS or unfinished:
+        if spoken[-1] in _TERMINALS or cut:
             self._spoken += 1
         self._words += len(spoken.split())
         self._spoken_any = True
