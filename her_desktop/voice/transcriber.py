@@ -195,6 +195,11 @@ class TranscribeStage(Stage):
         except STTError as exc:
             self._report(exc)
 
+    def _transcribe(self, clip: AudioClip, *, partial: bool = False) -> Transcript:
+        """In a worker thread: the clip at the speech model's rate (resampled here, never on the
+        loop), then decoded."""
+        return self.stt.transcribe(for_stt(clip), partial=partial)
+
     def _report(self, exc: STTError) -> None:
         message = f"{exc} Voice input is off for now; typing still works."
         if message != self._reported:  # once, not at every utterance
@@ -217,7 +222,7 @@ class TranscribeStage(Stage):
                 continue
             async with self._decode_lock:
                 try:
-                    transcript = await asyncio.to_thread(self.stt.transcribe, for_stt(event.audio))
+                    transcript = await asyncio.to_thread(self._transcribe, event.audio)
                 except STTError:
                     continue  # the final decode reports it
             self._at_pause = (event.utterance_id, len(event.audio), transcript)
@@ -246,9 +251,7 @@ class TranscribeStage(Stage):
             return  # stale, or a decode is running: the next progress will do
         async with self._decode_lock:
             try:
-                transcript = await asyncio.to_thread(
-                    self.stt.transcribe, for_stt(event.audio), partial=True
-                )
+                transcript = await asyncio.to_thread(self._transcribe, event.audio, partial=True)
             except STTError as exc:
                 self._report(exc)
                 return
@@ -269,7 +272,7 @@ class TranscribeStage(Stage):
         else:
             async with self._decode_lock:
                 try:
-                    transcript = await asyncio.to_thread(self.stt.transcribe, for_stt(event.audio))
+                    transcript = await asyncio.to_thread(self._transcribe, event.audio)
                 except STTError as exc:
                     self._report(exc)
                     await self.bus.publish(FinalTranscript(event.utterance_id, ""))
