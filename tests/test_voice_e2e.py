@@ -85,12 +85,12 @@ async def test_spoken_question_gets_a_spoken_answer_and_barge_in_stops_it(
         await asyncio.gather(voice.transcriber.warm_up(), voice.speaker.warm_up())
         await asyncio.sleep(1.0)  # the microphone stream is running
 
-        question = espeak_wav("What is the capital of France?")
+        question = espeak_wav("What is the weather like tomorrow?")
         await asyncio.to_thread(play_in_background(question).join, 30)
         await wait_until(lambda: any(isinstance(e, SpeakingStarted) for e in seen), 90)
         final = next(e for e in seen if isinstance(e, FinalTranscript) and e.text)
         assert isinstance(final, FinalTranscript)
-        assert {"capital", "france"} <= words(final.text)
+        assert {"weather", "tomorrow"} <= words(final.text), final.text
 
         await asyncio.sleep(2.0)  # she talks; her own voice must not interrupt her
         assert not any(isinstance(e, SpeakingFinished) for e in seen), "she interrupted herself"

@@ -12,8 +12,12 @@ lower-casing and dropping punctuation), load time, and decode time / real-time f
 and p90 over ``runs`` passes after one warm-up clip). Final decodes (as the app does at the end
 of an utterance) and partial decodes are both timed. Writes JSON (and a short table to stderr).
 
+Each model is measured twice: as the app decodes (a short clip in its own short window first,
+``stt/short_window.py``) and in Whisper's full 30 s window, so the saving and any cost in words
+are seen side by side.
+
 Command: ``python -m her_desktop.bench.stt [--models whisper-tiny.en whisper-base] [--runs 3]
-[--out FILE]``.
+[--windows short full] [--out FILE]``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from her_desktop.stt.models import resolve_stt_model
 from her_desktop.stt.whisper import WhisperEngine
 
 ALSA_DIR = Path("/usr/share/sounds/alsa")
+WINDOWS = ("short", "full")
 ALSA_CLIPS = {
     "Front_Center.wav": "front center",
     "Front_Left.wav": "front left",
@@ -169,10 +174,16 @@ def evaluate(engine: WhisperEngine, clips: Sequence[Clip], runs: int) -> dict[st
 
 
 def bench_model(
-    model: str, sets: dict[str, list[Clip]], runs: int, n_threads: int | None
+    model: str,
+    sets: dict[str, list[Clip]],
+    runs: int,
+    n_threads: int | None,
+    short_window: bool = True,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    engine = WhisperEngine(resolve_stt_model(model), n_threads=n_threads, model_name=model)
+    engine = WhisperEngine(
+        resolve_stt_model(model), n_threads=n_threads, model_name=model, short_window=short_window
+    )
     engine.load()
     result: dict[str, Any] = {"load_s": time.perf_counter() - started, "info": engine.info()}
     warm = next((clip for clips in sets.values() for clip in clips), None)
@@ -189,8 +200,11 @@ def run_stt_bench(
     runs: int = 3,
     out: Path | None = None,
     n_threads: int | None = None,
+    windows: Sequence[str] = WINDOWS,
 ) -> int:
-    """Run the bench; write JSON to ``out`` (stdout when None). Returns the exit status."""
+    """Run the bench; write JSON to ``out`` (stdout when None). Returns the exit status.
+    ``windows``: "short" (the app's way: the clip's own window first, ``stt/short_window.py``)
+    and/or "full" (always Whisper's 30 s window), each reported under its own name."""
     sets = {"alsa": alsa_clips(), "espeak": espeak_clips()}
     report: dict[str, Any] = {
         "bench": "stt",
@@ -199,14 +213,15 @@ def run_stt_bench(
         "sets": {name: len(clips) for name, clips in sets.items()},
         "models": {},
     }
-    for model in models:
+    for model, window in [(m, w) for m in models for w in windows]:
+        name = model if window == "short" else f"{model} (full window)"
         try:
-            result = bench_model(model, sets, runs, n_threads)
+            result = bench_model(model, sets, runs, n_threads, short_window=window == "short")
         except Exception as exc:  # report the others
-            report["models"][model] = {"unavailable": f"{type(exc).__name__}: {exc}"}
+            report["models"][name] = {"unavailable": f"{type(exc).__name__}: {exc}"}
             continue
-        report["models"][model] = result
-        line = f"{model:18} load {result['load_s']:.2f} s"
+        report["models"][name] = result
+        line = f"{name:32} load {result['load_s']:.2f} s"
         for name in sets:
             if name in result:
                 r = result[name]
@@ -236,8 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--windows", nargs="+", choices=WINDOWS, default=list(WINDOWS))
     args = parser.parse_args(argv)
-    return run_stt_bench(args.models, max(1, args.runs), args.out, args.threads)
+    return run_stt_bench(args.models, max(1, args.runs), args.out, args.threads, args.windows)
 
 
 if __name__ == "__main__":
