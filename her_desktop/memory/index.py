@@ -7,7 +7,11 @@ sqlite-vec was the alternative; it needs ``sqlite3`` built with extension loadin
 builds do not all have (this project's does not), and it would not be faster at this scale.
 
 Rows are kept in a growable buffer (capacity doubles), so adding a memory is amortised O(1);
-removing swaps the last row in. Not thread-safe by itself: the service guards it with a lock.
+removing swaps the last row in. Not thread-safe by itself: the service guards it with a lock,
+held only for the few statements of a change or of taking a view.
+
+Copy on write: a view stays valid after later changes (the first change after a view copies
+the live rows first), so a reader ranks its view with no lock held while the writer goes on.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ Vector = npt.NDArray[np.float32]
 
 @dataclass(frozen=True, slots=True)
 class IndexView:
-    """Read-only views of the live rows (valid until the next change)."""
+    """The live rows at the time of ``view()`` (unchanged by later changes: copy on write)."""
 
     ids: npt.NDArray[np.int64]
     vectors: Vector
@@ -42,6 +46,8 @@ class VectorIndex:
         self._salience = np.zeros(capacity, dtype=np.float32)
         self._rows: dict[int, int] = {}
         self._n = 0
+        self._shared = False
+        """A view shares the arrays: the next change copies them first."""
 
     @classmethod
     def from_table(cls, table: EmbeddingTable, dim: int) -> VectorIndex:
@@ -62,6 +68,7 @@ class VectorIndex:
         return memory_id in self._rows
 
     def upsert(self, memory_id: int, vector: Vector, updated: float, salience: float) -> None:
+        self._own()
         row = self._rows.get(memory_id)
         if row is None:
             if self._n == len(self._ids):
@@ -75,9 +82,10 @@ class VectorIndex:
         self._salience[row] = salience
 
     def remove(self, memory_id: int) -> bool:
-        row = self._rows.pop(memory_id, None)
-        if row is None:
+        if memory_id not in self._rows:
             return False
+        self._own()
+        row = self._rows.pop(memory_id)
         last = self._n - 1
         if row != last:
             moved = int(self._ids[last])
@@ -95,11 +103,22 @@ class VectorIndex:
 
     def view(self) -> IndexView:
         n = self._n
+        self._shared = True
         return IndexView(self._ids[:n], self._vectors[:n], self._updated[:n], self._salience[:n])
 
     def vector(self, memory_id: int) -> Vector | None:
         row = self._rows.get(memory_id)
-        return None if row is None else self._vectors[row]
+        return None if row is None else self._vectors[row].copy()
+
+    def _own(self) -> None:
+        """Before a change: stop sharing the arrays with the views given out (copy them)."""
+        if not self._shared:
+            return
+        self._ids = self._ids.copy()
+        self._vectors = self._vectors.copy()
+        self._updated = self._updated.copy()
+        self._salience = self._salience.copy()
+        self._shared = False
 
     def _grow(self) -> None:
         capacity = len(self._ids) * 2

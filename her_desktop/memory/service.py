@@ -223,7 +223,9 @@ class MemoryService:
         """replaced values (names, places, numbers) and when they were replaced"""
         """words of replaced values ("Denver" after "I moved to Austin")"""
         self._index: VectorIndex | None = None
-        self._index_lock = threading.RLock()
+        self._index_lock = threading.Lock()
+        """Guards ``_index``'s rows for the few statements of a change or of taking a view
+        (copy on write); never held across SQLite, an embedding or ranking."""
         self._recalled: OrderedDict[int, list[MemoryRecord]] = OrderedDict()
         self._recent: list[tuple[str, str]] = []
         self._resuming: asyncio.Task[int] | None = None
@@ -242,11 +244,16 @@ class MemoryService:
             done = await asyncio.to_thread(self.reembed_stale, REEMBED_BATCH)
 
     def index(self) -> VectorIndex:
-        """The in-memory index, loaded from the store on first use."""
+        """The in-memory index, loaded from the store on first use (a worker thread: it reads
+        SQLite; two first uses may both load, the first one kept)."""
+        with self._index_lock:
+            if self._index is not None:
+                return self._index
+        table = self.store.embeddings(self.embedder.name, self.embedder.dim)
+        loaded = VectorIndex.from_table(table, self.embedder.dim)
         with self._index_lock:
             if self._index is None:
-                table = self.store.embeddings(self.embedder.name, self.embedder.dim)
-                self._index = VectorIndex.from_table(table, self.embedder.dim)
+                self._index = loaded
             return self._index
 
     def reembed_stale(self, batch: int = REEMBED_BATCH) -> int:
@@ -329,14 +336,15 @@ class MemoryService:
         query = self.embedder.embed([text])[0]
         index = self.index()
         with self._index_lock:
-            scored = rank(
-                index.view(),
-                query,
-                now=self.clock(),
-                min_relevance=self.embedder.min_relevance,
-                limit=limit or self.limit,
-                weights=self.weights,
-            )
+            view = index.view()  # unchanged by later writes (copy on write): ranked unlocked
+        scored = rank(
+            view,
+            query,
+            now=self.clock(),
+            min_relevance=self.embedder.min_relevance,
+            limit=limit or self.limit,
+            weights=self.weights,
+        )
         records = self.store.get_many([s.memory_id for s in scored])
         return [Recalled(records[s.memory_id], s) for s in scored if s.memory_id in records]
 
@@ -774,9 +782,9 @@ class MemoryService:
         out: list[Candidate] = []
         index = self.index()
         with self._index_lock:
-            view = index.view()
-            sims = view.vectors @ vectors.T if len(view.ids) else None
-            ids = view.ids.copy()
+            view = index.view()  # copy on write: compared unlocked
+        sims = view.vectors @ vectors.T if len(view.ids) else None
+        ids = view.ids
         best_records = (
             self.store.get_many(
                 [int(ids[int(np.argmax(sims[:, j]))]) for j in range(len(candidates))]
@@ -843,8 +851,7 @@ class MemoryService:
     async def forget(self, memory_id: int) -> bool:
         found = await asyncio.to_thread(self.store.forget, memory_id)
         await asyncio.to_thread(self.refresh_constraints)
-        with self._index_lock:
-            self.index().remove(memory_id)
+        await asyncio.to_thread(self._unindex, memory_id)  # may read SQLite, copy the rows
         if found:
             await self.bus.publish(MemoryForgotten(memory_id))
         return found
@@ -856,11 +863,19 @@ class MemoryService:
             self._constraints = []
 
         await asyncio.wrap_future(self._writer.submit(work))
-        with self._index_lock:
-            self.index().clear()
+        await asyncio.to_thread(self._unindex, None)
         self._recalled.clear()
         self._recent.clear()
         await self.bus.publish(MemoryForgotten(None))
+
+    def _unindex(self, memory_id: int | None) -> None:
+        """Remove a memory from the index (None: all of them). A worker thread."""
+        index = self.index()
+        with self._index_lock:
+            if memory_id is None:
+                index.clear()
+            else:
+                index.remove(memory_id)
 
     async def edit(self, memory_id: int, text: str) -> bool:
         """Replace a memory's text (the user's edit; the old text goes to its history)."""
@@ -877,8 +892,9 @@ class MemoryService:
             record = self.store.get(memory_id)
             self.refresh_constraints()
             if record is not None:
+                index = self.index()
                 with self._index_lock:
-                    self.index().upsert(memory_id, vector, record.updated, record.salience)
+                    index.upsert(memory_id, vector, record.updated, record.salience)
             return record
 
         record = await asyncio.to_thread(work)

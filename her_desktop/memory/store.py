@@ -22,22 +22,30 @@ Policy:
 - Forgetting really deletes: ``forget`` removes the memory, its history and the messages it was
   learned from; ``forget_all`` empties every table and then ``VACUUM``s, and both truncate the
   WAL, so the text is gone from the files' bytes.
-- Thread-safe: one connection guarded by a lock (the service writes from a worker thread).
+- Threads: one thread owns the connection (``owner.OwnerThread``): every read and write runs
+  there, one at a time, and the caller waits at most ``call_timeout_s`` (a slow write never
+  holds the asyncio loop longer than that; past it the caller gets ``MemoryStoreBusy`` in plain
+  words, and the job is cancelled, or interrupted and rolled back). No lock is held anywhere
+  across a SQLite call. ``with store.turn() as tx:`` keeps its transaction open on that thread
+  while the caller's block runs (its statements are sent there one by one); an abandoned one is
+  rolled back after ``TX_IDLE_S``. Keep slow work (embedding) out of the block.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 import numpy as np
 
+from her_desktop.memory.owner import Job, OwnerClosed, OwnerThread, OwnerTimeout
 from her_desktop.memory.records import (
     EmbeddingTable,
     HistoryEntry,
@@ -51,6 +59,8 @@ from her_desktop.memory.schema import MEMORY_KINDS, ROLES, SCHEMA_VERSION
 from her_desktop.memory.store_file import (
     BUSY_TIMEOUT_S,
     Corrupt,
+    MemoryStoreBusy,
+    MemoryStoreError,
     connect,
     default_path,
     set_aside,
@@ -62,6 +72,111 @@ from her_desktop.paths import ensure_private_dir, overwrite_with_zeros
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+T = TypeVar("T")
+
+CALL_TIMEOUT_S: Final = 10.0
+"""How long a caller waits for the memory's thread: the jobs queued before its own, and its own
+(SQLite's busy timeout, 5 s, is inside it)."""
+LONG_TIMEOUT_S: Final = 120.0
+"""Opening (integrity check, migration), ``VACUUM`` and closing: the whole file is read."""
+TX_IDLE_S: Final = 10.0
+"""An open ``turn()`` whose caller sends nothing for this long is rolled back (its thread died
+or hung); the memory's thread goes on with the other jobs."""
+
+
+class _Result(Protocol):
+    """What a statement gives back: a ``sqlite3.Cursor`` on the owner thread, a ``_Rows``
+    elsewhere (a cursor never leaves the owner thread)."""
+
+    @property
+    def lastrowid(self) -> int | None: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class _Executes(Protocol):
+    def execute(self, sql: str, parameters: Any = (), /) -> _Result: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> _Result: ...
+
+
+class _Rows:
+    """A statement's result, read whole on the owner thread."""
+
+    __slots__ = ("_rows", "lastrowid", "rowcount")
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._rows: list[Any] = cursor.fetchall()
+        self.lastrowid: int | None = cursor.lastrowid
+        self.rowcount: int = cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+
+_END = object()
+
+
+class _Session:
+    """An open ``turn()``: its statements run on the owner thread, inside one transaction that
+    stays open there (and holds the other jobs back) until the caller commits or rolls back."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.jobs: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+    def serve(self) -> None:
+        """On the owner thread: run the caller's statements until it ends the session (or
+        sends nothing for ``TX_IDLE_S``); a transaction left open is rolled back."""
+        conn = self.store._conn
+        try:
+            while True:
+                try:
+                    item = self.jobs.get(timeout=TX_IDLE_S)
+                except queue.Empty:
+                    log.warning("memory: a write was left open for %.0f s; rolled back", TX_IDLE_S)
+                    return
+                if item is _END:
+                    return
+                assert isinstance(item, Job)
+                item.run()
+        finally:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.rollback()
+
+    def run(self, fn: Callable[[sqlite3.Connection], T], timeout: float) -> T:
+        """Run ``fn(connection)`` in the session and wait at most ``timeout`` for it."""
+        job = Job(lambda: fn(self.store._conn), detached=False)
+        self.jobs.put(job)
+        return self.store._wait(job, timeout)
+
+    def end(self) -> None:
+        self.jobs.put(_END)
+
+
+class _SessionConnection:
+    """The connection as a ``turn()``'s ``Turn`` sees it off the owner thread: each statement
+    is sent to the session and its whole result comes back."""
+
+    def __init__(self, session: _Session, timeout: float) -> None:
+        self._session = session
+        self._timeout = timeout
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Rows:
+        return self._session.run(lambda conn: _Rows(conn.execute(sql, parameters)), self._timeout)
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> _Rows:
+        rows = list(parameters)
+        return self._session.run(lambda conn: _Rows(conn.executemany(sql, rows)), self._timeout)
 
 
 _MEMORY_COLUMNS: Final = (
@@ -95,9 +210,16 @@ def _weights_and_vector(memory: NewMemory) -> tuple[Any, ...]:
 class Turn:
     """The writes of one turn, inside one transaction (see ``MemoryStore.turn``)."""
 
-    def __init__(self, conn: sqlite3.Connection, now: float) -> None:
+    def __init__(self, conn: _Executes, now: float) -> None:
         self._conn = conn
         self.now = now
+
+    def execute(self, sql: str, parameters: Any = ()) -> _Result:
+        """A statement of the store's own (``MemoryStore`` methods), in this transaction."""
+        return self._conn.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Any]) -> _Result:
+        return self._conn.executemany(sql, parameters)
 
     def new_conversation(self, title: str | None = None) -> int:
         cur = self._conn.execute(
@@ -220,17 +342,38 @@ class Turn:
         return cursor.rowcount > 0
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.rollback()
+
+
 class MemoryStore:
     """The memory database (see the module docstring for the policy)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, *, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        clock: Clock = time.time,
+        owner: OwnerThread | None = None,
+        call_timeout_s: float = CALL_TIMEOUT_S,
+    ) -> None:
         self._conn = conn
+        """Used on the owner thread only (opened with ``check_same_thread=False`` so that the
+        thread that opened it may hand it over)."""
         self.path = path
         self.clock = clock
+        self.call_timeout_s = call_timeout_s
         self.problem: str | None = None
         """Set when a damaged file was set aside at open: a message for the user."""
         self.set_aside: Path | None = None
-        self._lock = threading.RLock()
+        self._owner = owner or OwnerThread("memory-sqlite")
+        self._owner.on_timeout = conn.interrupt  # a statement past its caller's bound stops
+        self._sessions: dict[int, _Session] = {}
+        """The open ``turn()`` of each thread (a thread reads inside its own transaction).
+        Each thread adds and removes only its own key: no lock needed."""
+        self._closed = False
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -241,32 +384,59 @@ class MemoryStore:
         *,
         clock: Clock = time.time,
         timeout_s: float = BUSY_TIMEOUT_S,
+        call_timeout_s: float = CALL_TIMEOUT_S,
     ) -> MemoryStore:
-        """Open (or create) the database; set a damaged one aside and start afresh."""
+        """Open (or create) the database; set a damaged one aside and start afresh. The file is
+        opened on the store's own thread (bounded)."""
         path = path or default_path()
         ensure_private_dir(path.parent)
+        owner = OwnerThread("memory-sqlite")
         try:
-            return cls._open_checked(path, clock, timeout_s)
-        except Corrupt as exc:
-            moved = set_aside(path, clock())
-            store = cls._open_checked(path, clock, timeout_s)
-            store.set_aside = moved
-            store.problem = (
-                f"Your memory file was damaged and could not be read ({exc}). It was set aside "
-                f"as {moved.name} (nothing was deleted) and a fresh memory was started."
-            )
-            log.warning("memory: %s", store.problem)
-            return store
+            try:
+                conn = cls._connect(owner, path, timeout_s)
+            except Corrupt as exc:
+                moved = set_aside(path, clock())
+                conn = cls._connect(owner, path, timeout_s)
+                store = cls(conn, path, clock=clock, owner=owner, call_timeout_s=call_timeout_s)
+                store.set_aside = moved
+                store.problem = (
+                    f"Your memory file was damaged and could not be read ({exc}). It was set "
+                    f"aside as {moved.name} (nothing was deleted) and a fresh memory was started."
+                )
+                log.warning("memory: %s", store.problem)
+                return store
+        except BaseException:
+            owner.close()
+            raise
+        return cls(conn, path, clock=clock, owner=owner, call_timeout_s=call_timeout_s)
 
-    @classmethod
-    def _open_checked(cls, path: Path, clock: Clock, timeout_s: float) -> MemoryStore:
-        return cls(connect(path, timeout_s), path, clock=clock)
+    @staticmethod
+    def _connect(owner: OwnerThread, path: Path, timeout_s: float) -> sqlite3.Connection:
+        try:
+            return owner.call(lambda: connect(path, timeout_s), timeout=LONG_TIMEOUT_S)
+        except OwnerTimeout as exc:
+            raise MemoryStoreBusy(
+                f"The memory file {path} took more than {LONG_TIMEOUT_S:.0f} s to open (is the "
+                "disk very slow or busy?). Memory is off for now; restart to try again."
+            ) from exc
 
     def close(self) -> None:
-        with self._lock:
+        """Checkpoint and close the file on its thread (bounded), then end the thread."""
+        if self._closed:
+            return
+        self._closed = True
+
+        def close() -> None:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
+
+        try:
+            self._owner.call(close, timeout=LONG_TIMEOUT_S)
+        except OwnerTimeout:
+            log.error("memory: the file did not close within %.0f s", LONG_TIMEOUT_S)
+        finally:
+            self._owner.close()
 
     def __enter__(self) -> MemoryStore:
         return self
@@ -274,104 +444,165 @@ class MemoryStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- the owner thread --------------------------------------------------------------------
+
+    def _wait(self, job: Job[T], timeout: float) -> T:
+        """Wait (bounded) for a job on the owner thread; errors in plain words."""
+        try:
+            return self._owner.wait(job, timeout)
+        except OwnerTimeout as exc:
+            raise MemoryStoreBusy(
+                f"The memory file {self.path} did not answer within {timeout:.0f} s (is the disk "
+                "very slow or busy?). This was not saved or read; what was saved before is safe."
+            ) from exc
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from exc
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T], timeout: float | None = None) -> T:
+        """Run ``fn(connection)`` on the owner thread (inside this thread's open ``turn()``, if
+        any) and wait at most ``timeout`` (default ``call_timeout_s``)."""
+        bound = self.call_timeout_s if timeout is None else timeout
+        if self._owner.in_worker():
+            try:
+                return fn(self._conn)
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path) from exc
+        session = self._sessions.get(threading.get_ident())
+        if session is not None:
+            return session.run(fn, bound)
+        try:
+            job = self._owner.enqueue(lambda: fn(self._conn))
+        except OwnerClosed as exc:
+            raise MemoryStoreError("The memory is closed (the app is shutting down).") from exc
+        return self._wait(job, bound)
+
+    def write(self, fn: Callable[[Turn], T], *, timeout: float | None = None) -> T:
+        """Run ``fn`` in one transaction on the owner thread (one hop: its statements need no
+        round trips); commits when it returns, rolls back when it raises."""
+
+        def job(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(Turn(conn, self.clock()))
+                conn.commit()
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.rollback()
+                raise
+            return result
+
+        return self._run(job, timeout)
+
     # -- writing -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[Turn]:
         """One transaction: everything written through the ``Turn`` commits together on exit,
-        or nothing does (an exception rolls back and propagates)."""
-        with self._lock:
-            self._begin()
+        or nothing does (an exception rolls back and propagates). Its statements run on the
+        owner thread; each waits at most ``call_timeout_s``."""
+        ident = threading.get_ident()
+        if self._owner.in_worker() or ident in self._sessions:
+            raise RuntimeError("memory: a turn() inside a transaction")
+        session = _Session(self)
+        timeout = self.call_timeout_s
+        try:
+            self._owner.submit(session.serve)
+        except OwnerClosed as exc:
+            raise MemoryStoreError("The memory is closed (the app is shutting down).") from exc
+        self._sessions[ident] = session
+        try:
+            session.run(lambda conn: conn.execute("BEGIN IMMEDIATE"), timeout)
             try:
-                yield Turn(self._conn, self.clock())
-                self._conn.commit()
+                yield Turn(_SessionConnection(session, timeout), self.clock())
+                session.run(lambda conn: conn.commit(), timeout)
             except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.rollback()
+                with contextlib.suppress(MemoryStoreError):
+                    session.run(_rollback, timeout)
                 if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full"
                     raise translate(exc, self.path) from exc
                 raise
-
-    def _begin(self) -> None:
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise translate(exc, self.path) from exc
+        finally:
+            del self._sessions[ident]
+            session.end()
 
     def add_mood_sample(
         self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None = None
     ) -> None:
         """Keep one mood sample (its own transaction)."""
-        with self.turn() as tx:
-            tx.add_mood_sample(ts, valence, arousal, label, turn_id)
+        self.write(lambda tx: tx.add_mood_sample(ts, valence, arousal, label, turn_id))
 
     def revise_mood_sample(
         self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None
     ) -> bool:
         """Replace the mood sample of ``turn_id`` at ``ts`` (a better estimate of that turn
         arrived; its own transaction). False when there is none."""
-        with self.turn() as tx:
-            return tx.revise_mood_sample(ts, valence, arousal, label, turn_id)
+        return self.write(lambda tx: tx.revise_mood_sample(ts, valence, arousal, label, turn_id))
 
     def update_text(
         self, memory_id: int, text: str, *, embedding: Vector | None, embedder: str | None
     ) -> bool:
         """The user edited a memory: new text (the old one goes to the history). False when
         there is no such memory."""
-        with self.turn() as tx:
-            row = self._conn.execute(
-                "SELECT id FROM memories WHERE id = ?", (memory_id,)
-            ).fetchone()
-            if row is None:
+
+        def work(tx: Turn) -> bool:
+            if tx.execute("SELECT id FROM memories WHERE id = ?", (memory_id,)).fetchone() is None:
                 return False
-            self._conn.execute(
+            tx.execute(
                 "INSERT INTO memory_history (memory_id, text, replaced, source_message_id) "
                 "SELECT id, text, ?, source_message_id FROM memories WHERE id = ?",
                 (tx.now, memory_id),
             )
-            self._conn.execute(
+            tx.execute(
                 "UPDATE memories SET text = ?, updated = ?, confidence = 1.0, embedding = ?, "
                 "embedder = ? WHERE id = ?",
                 (text, tx.now, _blob(embedding), embedder, memory_id),
             )
             return True
 
+        return self.write(work)
+
     def set_source(self, memory_id: int, message_id: int) -> None:
         """Link a memory stored before its turn was saved (a style rule, ``feedback``) to the
         message it was learned from."""
-        with self.turn():
-            self._conn.execute(
+        self.write(
+            lambda tx: tx.execute(
                 "UPDATE memories SET source_message_id = ? WHERE id = ?", (message_id, memory_id)
             )
+        )
 
     def set_embeddings(self, rows: list[tuple[int, Vector]], embedder: str) -> None:
         """Store re-computed embeddings (a change of embedder)."""
-        with self.turn():
-            self._conn.executemany(
-                "UPDATE memories SET embedding = ?, embedder = ? WHERE id = ?",
-                [(_blob(vec), embedder, memory_id) for memory_id, vec in rows],
+        params = [(_blob(vec), embedder, memory_id) for memory_id, vec in rows]
+        self.write(
+            lambda tx: tx.executemany(
+                "UPDATE memories SET embedding = ?, embedder = ? WHERE id = ?", params
             )
+        )
 
     def forget(self, memory_id: int) -> bool:
         """Delete one memory, its history, and the messages of the turns it was learned from.
         False when there is no such memory."""
-        with self.turn():
-            sources = self._conn.execute(
+
+        def work(tx: Turn) -> bool:
+            sources = tx.execute(
                 "SELECT source_message_id FROM memories WHERE id = ? "
                 "UNION SELECT source_message_id FROM memory_history WHERE memory_id = ?",
                 (memory_id, memory_id),
             ).fetchall()
-            cur = self._conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
-            found = cur.rowcount > 0
+            found = tx.execute("DELETE FROM memories WHERE id = ?", (memory_id,)).rowcount > 0
             for (message_id,) in sources:
                 if message_id is None:
                     continue
-                self._conn.execute(
+                tx.execute(
                     "DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m JOIN messages "
                     "s ON s.id = ? WHERE m.id = s.id OR (m.conversation_id = s.conversation_id "
                     "AND m.turn_id IS NOT NULL AND m.turn_id = s.turn_id))",
                     (message_id,),
                 )
+            return found
+
+        found = self.write(work)
         self.checkpoint()
         return found
 
@@ -379,42 +610,52 @@ class MemoryStore:
         """Delete everything: memories, their history, conversations, messages, mood samples;
         then ``VACUUM`` and truncate the WAL so no trace remains in the files; and the damaged
         copies set aside earlier (:func:`set_aside_copies`), zeroed, then deleted."""
-        with self.turn():
+
+        def work(tx: Turn) -> None:
             for table in (
                 "pending_consolidation", "memory_history", "memories", "messages",
-                "conversations",
+                "conversations", "mood_samples",
             ):  # fmt: skip
-                self._conn.execute(f"DELETE FROM {table}")
-            self._conn.execute("DELETE FROM mood_samples")
-        with self._lock:
-            self._conn.execute("VACUUM")
-        self.checkpoint()
-        for copy in set_aside_copies(self.path):
-            overwrite_with_zeros(copy)
-            copy.unlink(missing_ok=True)
+                tx.execute(f"DELETE FROM {table}")
+
+        def wipe(conn: sqlite3.Connection) -> None:
+            conn.execute("VACUUM")
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for copy in set_aside_copies(self.path):
+                overwrite_with_zeros(copy)
+                copy.unlink(missing_ok=True)
+
+        self.write(work)
+        self._run(wipe, LONG_TIMEOUT_S)
 
     def pending(self, limit: int) -> list[tuple[int, str]]:
         """The user messages still queued for the background LM, oldest first: the newest
         ``limit`` (the older ones are let go: the rules kept their memories)."""
-        rows = self._query(
-            "SELECT p.message_id, m.text FROM pending_consolidation p "
-            "JOIN messages m ON m.id = p.message_id ORDER BY p.message_id DESC LIMIT ?",
-            (limit,),
-        )
-        with self.turn():
-            self._conn.execute(
+
+        def work(tx: Turn) -> list[Any]:
+            rows = tx.execute(
+                "SELECT p.message_id, m.text FROM pending_consolidation p "
+                "JOIN messages m ON m.id = p.message_id ORDER BY p.message_id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            tx.execute(
                 "DELETE FROM pending_consolidation WHERE message_id NOT IN "
                 "(SELECT message_id FROM pending_consolidation ORDER BY message_id DESC LIMIT ?)",
                 (limit,),
             )
+            return rows
+
+        rows = self.write(work)
         return [(int(r[0]), str(r[1])) for r in reversed(rows)]
 
     def done_pending(self, message_id: int) -> None:
         """The background LM has read this message."""
-        with self.turn():
-            self._conn.execute(
+        self.write(
+            lambda tx: tx.execute(
                 "DELETE FROM pending_consolidation WHERE message_id = ?", (message_id,)
             )
+        )
 
     def sourced_from(self, message_id: int) -> list[MemoryRecord]:
         """The memories whose source is this message."""
@@ -425,17 +666,17 @@ class MemoryStore:
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database and truncate it (forgotten text leaves the WAL)."""
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        def work(conn: sqlite3.Connection) -> None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        self._run(work, LONG_TIMEOUT_S)
 
     # -- reading -----------------------------------------------------------------------------
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise translate(exc, self.path) from exc
+        return self._run(lambda conn: conn.execute(sql, params).fetchall())
 
     def get(self, memory_id: int) -> MemoryRecord | None:
         rows = self._query(f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id = ?", (memory_id,))

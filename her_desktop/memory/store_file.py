@@ -40,6 +40,11 @@ class MemoryStoreLocked(MemoryStoreError):
     """Another program holds the memory database."""
 
 
+class MemoryStoreBusy(MemoryStoreError):
+    """The memory's thread did not answer within the caller's bound (a very slow disk, or a
+    long write ahead of this call). Nothing of this call was kept."""
+
+
 def default_path() -> Path:
     return data_dir() / DB_NAME
 
