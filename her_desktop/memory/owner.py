@@ -33,6 +33,17 @@ class OwnerClosed(RuntimeError):
     """The owner thread was closed: no more jobs."""
 
 
+_running = threading.local()
+"""The job running on this thread (``given_up``)."""
+
+
+def given_up() -> bool:
+    """In a job: True when its caller stopped waiting for it (a write then rolls back instead
+    of committing what the caller was told was not saved)."""
+    job = getattr(_running, "job", None)
+    return job is not None and job.cancelled
+
+
 class Job(Generic[T]):
     __slots__ = ("_state", "cancelled", "detached", "done", "error", "fn", "result", "started")
 
@@ -59,7 +70,12 @@ class Job(Generic[T]):
                 if self.cancelled:
                     return
                 self.started = True
-            self.result = self.fn()
+            outer = getattr(_running, "job", None)
+            _running.job = self
+            try:
+                self.result = self.fn()
+            finally:
+                _running.job = outer
         except BaseException as exc:  # handed to the caller (or logged when nobody waits)
             self.error = exc
             if self.detached:

@@ -45,7 +45,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 import numpy as np
 
-from her_desktop.memory.owner import Job, OwnerClosed, OwnerThread, OwnerTimeout
+from her_desktop.memory.owner import Job, OwnerClosed, OwnerThread, OwnerTimeout, given_up
 from her_desktop.memory.records import (
     EmbeddingTable,
     HistoryEntry,
@@ -484,6 +484,8 @@ class MemoryStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(Turn(conn, self.clock()))
+                if given_up():  # the caller was told it was not saved: keep it so
+                    raise OwnerTimeout("the caller stopped waiting")
                 conn.commit()
             except BaseException:
                 if conn.in_transaction:
