@@ -160,6 +160,33 @@ def test_file_sink_drops_audio_made_before_a_flush() -> None:
     assert sink.audio().size == 100
 
 
+@pytest.mark.parametrize("realtime", [False, True])
+def test_file_sink_calls_back_with_no_lock_held(realtime: bool) -> None:
+    """A started/finished callback may ask the sink about progress (it takes the sink's lock):
+    it is called after the lock is released, and resampling runs outside it too."""
+    sink = FileSink(realtime=realtime)
+    seen: list[tuple[str, float]] = []
+    finished = threading.Event()
+
+    def on_started(tag: object) -> None:
+        seen.append(("started", sink.played_fraction(tag)))
+
+    def on_finished(tag: object) -> None:
+        seen.append(("finished", sink.played_fraction(tag)))
+        finished.set()
+
+    sink.set_callbacks(on_started=on_started, on_finished=on_finished)
+    assert finishes(lambda: sink.play(tone(160), 16000, "a"), bound_s=5.0)
+    assert finished.wait(5.0)
+    finished.clear()
+    assert finishes(lambda: sink.play(tone(320), 32000, "b"), bound_s=5.0)
+    assert finished.wait(5.0)
+    assert seen[-1] == ("finished", 1.0)
+    assert [kind for kind, _ in seen] == ["started", "finished"] * 2
+    assert sink.audio().size == 320  # the second chunk resampled to 16 kHz
+    sink.close()
+
+
 def test_capture_stop_start_close_while_the_callback_runs(threaded_sd: FakeSoundDevice) -> None:
     blocks: list[np.ndarray] = []
     capture = AudioCapture(block=512, on_audio=blocks.append)
@@ -185,7 +212,7 @@ def test_a_hung_portaudio_call_is_abandoned_in_plain_words(fake_sd: FakeSoundDev
     player.play(tone(480), 48000)
     stream = fake_sd.last("output")
     release = threading.Event()
-    stream.abort = lambda: release.wait(30)  # type: ignore[method-assign]  # a wedged backend
+    stream.abort = lambda: release.wait(30)  # type: ignore[method-assign,assignment]  # a wedged backend
     try:
         assert finishes(player.close, bound_s=5.0)  # shutdown completes
     finally:
@@ -232,14 +259,48 @@ def test_refresh_never_reinitialises_while_a_stream_is_being_opened(
     assert devices.refresh() is True
 
 
+class _SlowApm:
+    """WebRTC that stays inside ``process_stream`` until released (a capture mid-call)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def process_stream(self, frame: Any) -> None:
+        self.inside.set()
+        self.release.wait(10.0)
+        self.real.process_stream(frame)
+
+    def process_reverse_stream(self, frame: Any) -> None:
+        self.real.process_reverse_stream(frame)
+
+    def set_stream_delay_ms(self, ms: int) -> None:
+        self.real.set_stream_delay_ms(ms)
+
+
 def test_echo_reference_never_waits_for_the_capture_side() -> None:
-    """The speaker callback hands its block to the echo canceller while the capture side is
-    inside WebRTC (holding the canceller's lock): it must not wait."""
+    """While the capture thread is inside WebRTC, the speaker callback hands its block over
+    and a device change asks for a reset: neither waits (no lock is held across WebRTC)."""
     pytest.importorskip("livekit")
     echo = WebRtcEchoCanceller()
-    with echo._lock:  # the capture thread, mid-WebRTC call
-        assert finishes(lambda: echo.render(tone(480), 48000), bound_s=2.0)
+    assert finishes(lambda: echo.render(tone(480), 48000), bound_s=2.0)
     assert 0 < echo.queued_reference() <= 160  # 480 samples at 48 kHz → 160 at 16 kHz
+    slow = _SlowApm(echo._apm)
+    echo._apm = slow
+    capture = threading.Thread(target=lambda: echo.capture(tone(320, 0.1)), daemon=True)
+    capture.start()
+    try:
+        assert slow.inside.wait(5.0)
+        assert finishes(lambda: echo.render(tone(480), 48000), bound_s=2.0)
+        assert finishes(echo.reset, bound_s=2.0)
+        assert capture.is_alive()  # both came back while WebRTC was still busy
+    finally:
+        slow.release.set()
+        capture.join(5.0)
+    assert echo.capture(tone(320, 0.1)).shape == (320,)  # the reset is honoured here
+    assert echo._apm is not slow
+    assert echo.queued_reference() == 0
     gate = HalfDuplexGate(clock=lambda: 100.0)
     gate.render(tone(1600), 16000)
     assert gate.speaking_until() == pytest.approx(100.1)

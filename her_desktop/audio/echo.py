@@ -13,9 +13,9 @@ the user, and she interrupts herself (a false barge-in). Three ways to handle it
   so what the VAD hears then cannot interrupt her. Robust on any hardware; no barge-in by voice.
 * ``"off"`` — :class:`NoEcho`: headphones.
 
-How a stage uses it (both calls are thread-safe and cheap; neither blocks on I/O, and ``render``,
-called on the PortAudio thread, never waits for a lock: it only appends to a deque that the
-capture side drains):
+How a stage uses it (no lock anywhere: ``render``, called on the PortAudio thread, only appends
+to a deque that the capture side drains; ``capture`` runs on the capture thread alone, which
+owns WebRTC; ``reset`` only raises a flag that the capture side honours before its next block):
 
 * playback calls :meth:`EchoCanceller.render` with every block it hands to the speaker, at the
   moment it hands it over (the *reference*, float32 at the playback rate, any length);
@@ -37,7 +37,6 @@ of 15–70 dB). Reference waiting for a microphone that is not running is bounde
 
 from __future__ import annotations
 
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -261,8 +260,11 @@ class WebRtcEchoCanceller(EchoCanceller):
         self.latency_samples = self._base_latency
         """How far the cleaned signal lags the microphone signal (samples at 16 kHz): 10 ms of
         framing plus WebRTC's own delay (18 ms in all; 24 ms with noise suppression)."""
-        self._lock = threading.Lock()
-        """Held by the capture side (across WebRTC calls): ``render`` never takes it."""
+        self._reset_asked = False
+        """Set by ``reset`` (any thread); the capture side honours it before its next block.
+        No lock: the buffers and WebRTC belong to the capture thread (``capture`` and
+        ``queued_reference`` are called there only); ``render`` hands blocks over through a
+        deque and ``reset`` through this flag, so nobody ever waits for a WebRTC call."""
         self._rendered: deque[tuple[Samples, int]] = deque(maxlen=_MAX_RENDERED_BLOCKS)
         """Reference blocks handed over by ``render`` (the speaker's thread), not yet resampled."""
         self._reference = _FifoBuffer(int(MAX_REFERENCE_S * CAPTURE_RATE))
@@ -293,10 +295,10 @@ class WebRtcEchoCanceller(EchoCanceller):
         return self._reference.dropped
 
     def queued_reference(self) -> int:
-        """Reference samples (16 kHz) waiting for the microphone."""
-        with self._lock:
-            self._take_rendered()
-            return len(self._reference)
+        """Reference samples (16 kHz) waiting for the microphone (on the capture thread)."""
+        self._honour_reset()
+        self._take_rendered()
+        return len(self._reference)
 
     def render(self, samples: Samples, sample_rate: int) -> None:
         if sample_rate <= 0:
@@ -306,7 +308,7 @@ class WebRtcEchoCanceller(EchoCanceller):
             self._rendered.append((block, sample_rate))  # atomic: no lock on this thread
 
     def _take_rendered(self) -> None:
-        """With ``_lock`` held: move the rendered blocks into the 16 kHz reference FIFO."""
+        """On the capture thread: move the rendered blocks into the 16 kHz reference FIFO."""
         while True:
             try:
                 block, sample_rate = self._rendered.popleft()
@@ -328,24 +330,24 @@ class WebRtcEchoCanceller(EchoCanceller):
     def _capture(self, samples: Samples) -> Samples:
         if samples.size == 0:
             return samples
-        with self._lock:
-            self._take_rendered()
-            self._input.push(samples)
-            frames = len(self._input) // FRAME
-            queued = len(self._reference) // FRAME
-            fed = 0
-            for i in range(frames):  # the queued reference, spread evenly over the frames
-                due = -(-queued * (i + 1) // frames)
-                while fed < due:
-                    self._render_frame(self._reference.pop(FRAME))
-                    fed += 1
-                self._output.push(self._capture_frame(self._input.pop(FRAME)))
-            if len(self._output) < samples.size:  # a block size change: pad, keep the length
-                missing = samples.size - len(self._output)
-                pad = np.zeros(missing, dtype=np.float32)
-                self._output.push(pad)
-                self.latency_samples += missing
-            return self._output.pop(samples.size)
+        self._honour_reset()
+        self._take_rendered()
+        self._input.push(samples)
+        frames = len(self._input) // FRAME
+        queued = len(self._reference) // FRAME
+        fed = 0
+        for i in range(frames):  # the queued reference, spread evenly over the frames
+            due = -(-queued * (i + 1) // frames)
+            while fed < due:
+                self._render_frame(self._reference.pop(FRAME))
+                fed += 1
+            self._output.push(self._capture_frame(self._input.pop(FRAME)))
+        if len(self._output) < samples.size:  # a block size change: pad, keep the length
+            missing = samples.size - len(self._output)
+            pad = np.zeros(missing, dtype=np.float32)
+            self._output.push(pad)
+            self.latency_samples += missing
+        return self._output.pop(samples.size)
 
     def _render_frame(self, reference: Samples) -> None:
         render = self._rtc.AudioFrame(_to_int16_bytes(reference), CAPTURE_RATE, 1, FRAME)
@@ -359,15 +361,22 @@ class WebRtcEchoCanceller(EchoCanceller):
         return _from_int16(frame.data)
 
     def reset(self) -> None:
-        with self._lock:
-            self._rendered.clear()
-            self._reference.clear()
-            self._input.clear()
-            self._output.clear()
-            self._resamplers.clear()
-            self.latency_samples = self._base_latency
-            self._output.push(np.zeros(FRAME, dtype=np.float32))
-            self._apm = self._new_apm()
+        """Ask for a fresh start (any thread, never waits): done before the next block."""
+        self._reset_asked = True
+
+    def _honour_reset(self) -> None:
+        """On the capture thread: forget everything if ``reset`` asked for it."""
+        if not self._reset_asked:
+            return
+        self._reset_asked = False
+        self._rendered.clear()
+        self._reference.clear()
+        self._input.clear()
+        self._output.clear()
+        self._resamplers.clear()
+        self.latency_samples = self._base_latency
+        self._output.push(np.zeros(FRAME, dtype=np.float32))
+        self._apm = self._new_apm()
 
 
 def create_echo(

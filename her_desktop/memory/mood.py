@@ -30,14 +30,20 @@ class StoreMoodHistory:
         self.store = store
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mood-write")
         self._lock = threading.Lock()
+        """Guards ``_pending`` and ``_futures`` for a few statements; never held across SQLite
+        or ``submit`` (which may start the writer thread and wait for it)."""
         self._pending: list[MoodSample] = []
         self._futures: list[concurrent.futures.Future[None]] = []
 
     def add(self, sample: MoodSample) -> None:
         with self._lock:
             self._pending.append(sample)
+        self._keep(self._writer.submit(self._write, sample))
+
+    def _keep(self, future: concurrent.futures.Future[None]) -> None:
+        with self._lock:
             self._futures = [f for f in self._futures if not f.done()]
-            self._futures.append(self._writer.submit(self._write, sample))
+            self._futures.append(future)
 
     def _write(self, sample: MoodSample) -> None:
         try:
@@ -59,8 +65,7 @@ class StoreMoodHistory:
                 sample if (p.ts, p.turn_id) == (sample.ts, sample.turn_id) else p
                 for p in self._pending
             ]
-            self._futures = [f for f in self._futures if not f.done()]
-            self._futures.append(self._writer.submit(self._revise, sample))
+        self._keep(self._writer.submit(self._revise, sample))
         return True
 
     def _revise(self, sample: MoodSample) -> None:

@@ -27,6 +27,8 @@ class FileSink:
         self._queue: deque[tuple[Hashable, Samples, int]] = deque()
         self._progress: dict[Hashable, float] = {}
         self._lock = threading.Lock()
+        """Guards the queue, progress and played list for a few statements; never held across
+        resampling, joining the audio or a callback."""
         self._wake = threading.Event()
         self._closed = False
         self._on_started: TagCallback | None = None
@@ -65,28 +67,45 @@ class FileSink:
                 return  # made before a flush: never played
             if self.sample_rate is None:
                 self.sample_rate = sample_rate
-            elif sample_rate != self.sample_rate:
-                from her_desktop.audio.resample import resample
+            rate = self.sample_rate
+        if sample_rate != rate:  # resampled with no lock held
+            from her_desktop.audio.resample import resample
 
-                samples = resample(samples, sample_rate, self.sample_rate)
+            samples = resample(samples, sample_rate, rate)
+        with self._lock:
+            if epoch is not None and epoch < self._epoch:
+                return  # flushed while it was resampled
             self._progress[tag] = 0.0
-            if not self.realtime:
-                self._emit(tag, samples, len(samples))
-                return
-            self._queue.append((tag, samples, 0))
+            if self.realtime:
+                self._queue.append((tag, samples, 0))
+                events = []
+            else:
+                events = self._emit(tag, samples, len(samples))
+        self._fire(events)
         self._wake.set()
 
-    def _emit(self, tag: Hashable, samples: Samples, upto: int) -> None:
-        """Record ``samples[:upto]`` of chunk ``tag`` as played (lock held)."""
+    def _emit(
+        self, tag: Hashable, samples: Samples, upto: int
+    ) -> list[tuple[TagCallback, Hashable]]:
+        """Record ``samples[:upto]`` of chunk ``tag`` as played (lock held); returns the
+        callbacks to call once it is released."""
+        events: list[tuple[TagCallback, Hashable]] = []
         if self.first_sample_ts is None and upto > 0:
             self.first_sample_ts = time.monotonic()
         self._played.append(samples[:upto])
         total = max(1, len(samples))
         if self._on_started is not None:
-            self._on_started(tag)
+            events.append((self._on_started, tag))
         self._progress[tag] = min(1.0, upto / total)
         if upto >= len(samples) and self._on_finished is not None:
-            self._on_finished(tag)
+            events.append((self._on_finished, tag))
+        return events
+
+    @staticmethod
+    def _fire(events: list[tuple[TagCallback, Hashable]]) -> None:
+        """Call the started/finished callbacks (no lock held: they may publish, or wait)."""
+        for callback, tag in events:
+            callback(tag)
 
     def _clock(self) -> None:
         while not self._closed:
@@ -100,6 +119,7 @@ class FileSink:
             rate = self.sample_rate or 16000
             step = max(1, int(rate * TICK_S))
             started = time.monotonic()
+            events: list[tuple[TagCallback, Hashable]] = []
             with self._lock:
                 if not self._queue or self._queue[0][0] != tag:
                     continue  # flushed meanwhile
@@ -107,16 +127,17 @@ class FileSink:
                     if self.first_sample_ts is None:
                         self.first_sample_ts = started
                     if self._on_started is not None:
-                        self._on_started(tag)
+                        events.append((self._on_started, tag))
                 upto = min(len(samples), done + step)
                 self._played.append(samples[done:upto])
                 self._progress[tag] = upto / max(1, len(samples))
                 if upto >= len(samples):
                     self._queue.popleft()
                     if self._on_finished is not None:
-                        self._on_finished(tag)
+                        events.append((self._on_finished, tag))
                 else:
                     self._queue[0] = (tag, samples, upto)
+            self._fire(events)
             time.sleep(max(0.0, TICK_S - (time.monotonic() - started)))
 
     def flush(self) -> None:
@@ -136,9 +157,10 @@ class FileSink:
     def audio(self) -> Samples:
         """Everything played so far, in order."""
         with self._lock:
-            if not self._played:
-                return np.zeros(0, dtype=np.float32)
-            return np.concatenate(self._played).astype(np.float32, copy=False)
+            played = list(self._played)  # joined with no lock held
+        if not played:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(played).astype(np.float32, copy=False)
 
     def close(self) -> None:
         self._closed = True
