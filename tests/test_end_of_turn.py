@@ -180,3 +180,42 @@ def test_a_damaged_model_file_is_refused_in_plain_words(tmp_path: object) -> Non
     bad.write_bytes(b"not a model")
     with pytest.raises(TurnModelError, match="damaged"):
         SmartTurn(bad).load()
+
+
+def test_the_listener_never_waits_for_a_load_in_progress() -> None:
+    """The model loads on the loop's worker at start; a pause judged meanwhile (the listener's
+    thread) gets no judgement (0.0: silence ends the turn) instead of waiting for the load,
+    and a second ``load`` waits at most its bound."""
+    import threading
+
+    model = SmartTurn()
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_load() -> None:
+        inside.set()
+        release.wait(30.0)
+
+    model._load = slow_load  # type: ignore[method-assign]
+    loader = threading.Thread(target=model.load, daemon=True)
+    loader.start()
+    try:
+        assert inside.wait(5.0)
+        assert model.complete_probability(np.zeros(16000, np.float32)) == 0.0
+        with pytest.raises(TurnModelError, match="still loading"):
+            model.load(timeout=0.05)
+        assert loader.is_alive()
+    finally:
+        release.set()
+        loader.join(5.0)
+    model.load(timeout=1.0)  # done: returns at once
+
+
+def test_a_failed_load_is_told_to_every_caller(tmp_path: object) -> None:
+    from pathlib import Path
+
+    bad = Path(str(tmp_path)) / "smart-turn-v3.2-cpu.onnx"
+    bad.write_bytes(b"not a model")
+    model = SmartTurn(bad)
+    for _ in range(2):
+        with pytest.raises(TurnModelError, match="damaged"):
+            model.load()

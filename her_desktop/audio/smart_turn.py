@@ -29,6 +29,9 @@ from her_desktop.audio.whisper_mel import last_window, log_mel
 
 log = logging.getLogger(__name__)
 
+LOAD_WAIT_S: Final = 30.0
+"""How long a second caller of ``load`` waits for the first one's load."""
+
 MODEL_FILE: Final = "smart-turn-v3.2-cpu.onnx"
 MODEL_SHA256: Final = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
 MODEL_SIZE: Final = 8679182
@@ -76,34 +79,65 @@ class SmartTurn:
         self.path = path
         self.threads = threads
         self._session: Any = None
-        self._load_lock = threading.Lock()  # guards the one-time load; never held by callers
+        self._claim = threading.Lock()  # guards the claim below; never held across the load
+        self._loader: threading.Thread | None = None
+        """The thread that claimed the load (the others do not wait for it)."""
+        self._loaded = threading.Event()
+        self._error: TurnModelError | None = None
 
-    def load(self) -> None:
-        with self._load_lock:
-            if self._session is not None:
-                return
-            path = self.path or find_model()
-            if path is None:
-                raise TurnModelError(
-                    "the end-of-turn model is not installed (the pipecat-ai package, installed "
-                    "with --no-deps by scripts/setup); turns end by silence alone"
-                )
-            _verify(path)
-            import onnxruntime
+    def load(self, timeout: float = LOAD_WAIT_S) -> None:
+        """Load the model (once). Another thread already loading it is waited for at most
+        ``timeout``; raises :class:`TurnModelError` (also when that load failed)."""
+        with self._claim:
+            mine = self._loader is None
+            if mine:
+                self._loader = threading.current_thread()
+        if not mine:
+            if not self._loaded.wait(timeout):
+                raise TurnModelError("the end-of-turn model is still loading")
+            if self._error is not None:
+                raise self._error
+            return
+        try:
+            self._load()
+        except TurnModelError as exc:
+            self._error = exc
+            raise
+        except BaseException as exc:
+            self._error = TurnModelError(f"the end-of-turn model could not load ({exc})")
+            raise
+        finally:
+            self._loaded.set()
 
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-            options.log_severity_level = 3
-            try:
-                self._session = onnxruntime.InferenceSession(
-                    str(path), sess_options=options, providers=["CPUExecutionProvider"]
-                )
-            except Exception as exc:  # onnxruntime's own exception types
-                raise TurnModelError(f"the end-of-turn model could not load ({exc})") from exc
-            self.path = path
-            log.info("end-of-turn model loaded: %s", path)
+    @property
+    def loading(self) -> bool:
+        """Another thread is loading it right now."""
+        return self._loader is not None and not self._loaded.is_set()
+
+    def _load(self) -> None:
+        path = self.path or find_model()
+        if path is None:
+            raise TurnModelError(
+                "the end-of-turn model is not installed (the pipecat-ai package, installed "
+                "with --no-deps by scripts/setup); turns end by silence alone"
+            )
+        _verify(path)
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        try:
+            session = onnxruntime.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's own exception types
+            raise TurnModelError(f"the end-of-turn model could not load ({exc})") from exc
+        self.path = path
+        self._session = session
+        log.info("end-of-turn model loaded: %s", path)
 
     def complete_probability(self, audio: npt.ArrayLike) -> float:
         """P(the speaker has finished) for an utterance so far (16 kHz mono float32).
@@ -112,6 +146,8 @@ class SmartTurn:
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
         if samples.size < MIN_AUDIO_S * CAPTURE_RATE:
             return 0.0
+        if self._session is None and self.loading:
+            return 0.0  # still loading elsewhere: no judgement yet (silence ends the turn)
         self.load()
         samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
         features = log_mel(last_window(samples))[None, :, :]
