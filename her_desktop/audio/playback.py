@@ -134,9 +134,10 @@ class AudioPlayer(DeviceStream):
         self.underflows = 0
         self._queue: deque[_Chunk] = deque()
         self._consumer = threading.Lock()
-        """Held by whoever takes chunks off the queue; the callback only tries it."""
+        """Held by whoever takes chunks off the queue (deque work and one block's copy; never
+        across a PortAudio call or a callback out of this class); the callback only tries it."""
         self._epoch = 0
-        self._epoch_lock = threading.Lock()  # flush's increment only
+        self._epoch_lock = threading.Lock()  # flush's increment only; never held across a call
         self._progress: dict[Hashable, _Chunk] = {}
         self._progress_lock = threading.Lock()  # play's bookkeeping only; never the callback
         self._idle = threading.Event()

@@ -70,6 +70,8 @@ class GuiThreadCollector(QObject):
 
 
 _guard = threading.Lock()
+"""Guards the three counters below for a few statements; never held across a Qt call (the
+timer is made, started and stopped outside it)."""
 _holders = 0
 _collector: GuiThreadCollector | None = None
 _was_enabled = True
@@ -79,14 +81,18 @@ def hold() -> GuiThreadCollector:
     """From the GUI thread (a QApplication exists): collect only here until :func:`release`."""
     global _holders, _collector, _was_enabled
     with _guard:
-        if _holders == 0:
+        first = _holders == 0
+        if first:
             _was_enabled = gc.isenabled()
             gc.disable()
-            _collector = GuiThreadCollector()
-            _collector.start()
         _holders += 1
-        assert _collector is not None
-        return _collector
+        collector = _collector
+    if collector is None:  # the first hold (GUI thread only: no second one meanwhile)
+        collector = GuiThreadCollector()
+        collector.start()
+        with _guard:
+            _collector = collector
+    return collector
 
 
 def release() -> None:
