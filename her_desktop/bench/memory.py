@@ -42,10 +42,10 @@ from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.bus import Bus
 from her_desktop.llm.base import LLMEngine
 from her_desktop.memory.embeddings import Embedder, HashingEmbedder, create_embedder
-from her_desktop.memory.records import NewMemory
+from her_desktop.memory.records import NewMemory, Vector
 from her_desktop.memory.retrieval import rank
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.store import MemoryStore
+from her_desktop.memory.store import LONG_TIMEOUT_S, MemoryStore, Turn
 
 DAY: Final = 86400.0
 START: Final = 1_767_225_600.0  # 2026-01-01
@@ -313,21 +313,28 @@ def evaluate_latency(
         store = MemoryStore.open(Path(tmp) / "memory.sqlite3", clock=clock)
         have = 0
         for size in sorted(sizes):
-            with store.turn() as tx:
-                for i in range(have, size):
-                    vec = rng.standard_normal(embedder.dim).astype(np.float32)
-                    vec /= np.linalg.norm(vec)
+            vecs = rng.standard_normal((size - have, embedder.dim)).astype(np.float32)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            saliences = rng.random(size - have)
+
+            def fill(
+                tx: Turn, first: int = have, vecs: Vector = vecs, sal: Any = saliences
+            ) -> None:
+                for j, vec in enumerate(vecs):  # one transaction on the store's thread
+                    i = first + j
                     tx.now = START + (i % 365) * DAY
                     tx.upsert_memory(
                         NewMemory(
                             "fact",
                             f"synthetic memory number {i} about topic {i % 97}",
-                            salience=float(rng.random()),
+                            salience=float(sal[j]),
                             embedding=vec,
                             embedder=embedder.name,
                         ),
                         source_message_id=None,
                     )
+
+            store.write(fill, timeout=LONG_TIMEOUT_S)
             have = size
             service = MemoryService(Bus(), store, embedder, engine=None, enabled=True, clock=clock)
             started = time.perf_counter()
