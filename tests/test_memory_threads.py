@@ -158,7 +158,8 @@ def test_a_turn_whose_thread_hangs_is_rolled_back_and_lets_the_others_go(
     assert [r.label for r in quick.mood_samples(0.0)] == ["ok"]
     hang.set()
     t.join(5.0)
-    assert [type(e) for e in errors] == [MemoryStoreBusy]  # told: not saved
+    assert [type(e) for e in errors] == [MemoryStoreBusy]  # told, at once: not saved
+    assert "was undone" in str(errors[0])
     assert quick.messages() == []
 
 

@@ -1,13 +1,16 @@
 """One thread owns a resource (the memory's SQLite connection); callers hand it jobs and wait
 with a bound.
 
-The same shape as :class:`her_desktop.audio.native.NativeCalls` (``call``, ``submit``,
+The same shape and names as ``NativeCalls`` (``audio/native.py``, moving to
+``her_desktop/native_calls.py`` on the engines branch: ``call``, ``start``, ``submit``,
 ``close``, ``in_worker``), so the two can become one mechanism. One difference, because the
 resource outlives a slow call: a call that runs past its bound does not abandon the thread (a
-SQLite connection cannot be handed to a fresh thread while the old one is still inside it).
-Instead the job is cancelled if it has not started, and ``on_timeout`` is told if it has (the
-store interrupts the running statement, which rolls its transaction back); the caller gets
-:class:`OwnerTimeout` either way and the thread goes on with the next job.
+SQLite connection cannot be handed to a fresh thread while the old one is still inside it, and
+a slow disk is no reason to switch memory off for the session). Instead the job is cancelled if
+it has not started, and ``on_timeout`` is told if it has (the store interrupts the running
+statement, which rolls its transaction back); the caller gets :class:`OwnerTimeout` either way
+and the thread goes on with the next job. (On ``NativeCalls``: ``start``, then ``cancel`` or
+the interrupt, never ``abandon``.)
 
 No lock is held across a job: ``_guard`` only guards the thread and queue fields.
 """
@@ -113,10 +116,10 @@ class OwnerThread:
         """
         if self.in_worker():
             return fn()
-        return self.wait(self.enqueue(fn), timeout)
+        return self.wait(self.start(fn), timeout)
 
-    def enqueue(self, fn: Callable[[], T]) -> Job[T]:
-        """Queue ``fn`` and return its job, for :meth:`wait`."""
+    def start(self, fn: Callable[[], T]) -> Job[T]:
+        """Queue ``fn`` and return its job, for a caller that watches it (:meth:`wait`)."""
         return self._enqueue(Job(fn, detached=False))
 
     def wait(self, job: Job[T], timeout: float) -> T:

@@ -132,6 +132,8 @@ class _Session:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self.jobs: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.over = False
+        """Its transaction was rolled back for want of statements: later ones fail at once."""
 
     def serve(self) -> None:
         """On the owner thread: run the caller's statements until it ends the session (or
@@ -143,6 +145,7 @@ class _Session:
                     item = self.jobs.get(timeout=TX_IDLE_S)
                 except queue.Empty:
                     log.warning("memory: a write was left open for %.0f s; rolled back", TX_IDLE_S)
+                    self.over = True
                     return
                 if item is _END:
                     return
@@ -155,6 +158,11 @@ class _Session:
 
     def run(self, fn: Callable[[sqlite3.Connection], T], timeout: float) -> T:
         """Run ``fn(connection)`` in the session and wait at most ``timeout`` for it."""
+        if self.over:
+            raise MemoryStoreBusy(
+                f"This change to the memory file {self.store.path} waited too long between its "
+                "steps and was undone; what was saved before is safe."
+            )
         job = Job(lambda: fn(self.store._conn), detached=False)
         self.jobs.put(job)
         return self.store._wait(job, timeout)
@@ -471,7 +479,7 @@ class MemoryStore:
         if session is not None:
             return session.run(fn, bound)
         try:
-            job = self._owner.enqueue(lambda: fn(self._conn))
+            job = self._owner.start(lambda: fn(self._conn))
         except OwnerClosed as exc:
             raise MemoryStoreError("The memory is closed (the app is shutting down).") from exc
         return self._wait(job, bound)
