@@ -209,6 +209,18 @@ def test_owner_thread_cancels_what_it_did_not_start() -> None:
     assert owner.close(5.0)
 
 
+def test_owner_thread_goes_on_after_a_job_that_ended_its_thread() -> None:
+    owner = OwnerThread("test-owner")
+
+    def leave() -> None:
+        raise SystemExit("ends the thread")
+
+    with pytest.raises(SystemExit):
+        owner.call(leave, timeout=5.0)
+    assert owner.call(lambda: "fresh", timeout=5.0) == "fresh"  # a fresh thread, same queue
+    assert owner.close(5.0)
+
+
 def test_a_view_of_the_index_is_unchanged_by_later_writes() -> None:
     """Copy on write: the service ranks a view with no lock held while a writer goes on."""
     index = VectorIndex(4, capacity=2)

@@ -139,16 +139,18 @@ class OwnerThread:
         self._enqueue(Job(fn, detached=True))
 
     def _enqueue(self, job: Job[T]) -> Job[T]:
+        fresh: threading.Thread | None = None
         with self._guard:
             if self._closed:
                 raise OwnerClosed(f"{self.name} is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(
+            if self._thread is None:  # the first job, or the thread ended (see ``_run``)
+                fresh = threading.Thread(
                     target=self._run, args=(self._jobs,), name=self.name, daemon=True
                 )
-                self._worker = self._thread
-                self._thread.start()
+                self._thread = self._worker = fresh
             self._jobs.put(job)
+        if fresh is not None:
+            fresh.start()  # outside the guard: ``start`` waits for the thread to run
         return job
 
     def close(self, timeout: float = 1.0) -> bool:
@@ -163,16 +165,23 @@ class OwnerThread:
         jobs.put(_STOP)
         if thread is threading.current_thread():
             return True
-        thread.join(timeout)
+        try:
+            thread.join(timeout)
+        except RuntimeError:  # not started yet (an enqueuer is starting it): it sees the stop
+            return False
         return not thread.is_alive()
 
-    @staticmethod
-    def _run(jobs: queue.SimpleQueue[object]) -> None:
-        while True:
-            item = jobs.get()
-            if item is _STOP:
-                return
-            assert isinstance(item, Job)
-            item.run()
-            if item.error is not None and not isinstance(item.error, Exception):
-                return  # KeyboardInterrupt / SystemExit: the thread ends
+    def _run(self, jobs: queue.SimpleQueue[object]) -> None:
+        try:
+            while True:
+                item = jobs.get()
+                if item is _STOP:
+                    return
+                assert isinstance(item, Job)
+                item.run()
+                if item.error is not None and not isinstance(item.error, Exception):
+                    return  # KeyboardInterrupt / SystemExit: the thread ends
+        finally:
+            with self._guard:  # the next job starts a fresh thread (the queue is kept)
+                if self._thread is threading.current_thread():
+                    self._thread = None
