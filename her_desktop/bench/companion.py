@@ -69,7 +69,9 @@ _ACK = re.compile(
     r"that's (?:so |really |such |a )?(?:hard|rough|tough|awful|a lot|frustrating|stressful|"
     r"scary|painful|heavy|horrible|terrible|exhausting|sad|lonely|unfair|brutal)|"
     r"i can (?:imagine|only imagine|tell)|makes sense|of course you|i'm here|with you|"
-    r"that hurts|heartbreaking|i'm so|poor you|understandable)\b",
+    r"that hurts|heartbreaking|poor you|understandable|sad news|you (?:sound|seem) (?:really |so |"
+    r"very |quite |a bit |pretty )?(?:stressed|worried|anxious|upset|sad|down|frustrated|"
+    r"overwhelmed|exhausted|shaken|scared|hurt|low))\b",
     re.IGNORECASE,
 )
 _ADVICE = re.compile(
