@@ -367,7 +367,7 @@ def _context_sum(sentence: str) -> Fraction | None:
         )
         if len(rate) == 1 and len(bill) == 1 and len(_numbers(sentence)) == 2:
             return Fraction(bill[0]) * Fraction(rate[0]) / 100
-    if re.search(r"\b(?:split|share|shared|divide|divided|between|among)\b", sentence):
+    if re.search(r"\b(?:split|share|shared|divide|divided|between|among|of us)\b", sentence):
         people = re.findall(
             rf"(?:between|among|by|into) ({_NUM})(?: (?:people|persons|friends|of us|ways))?\b"
             rf"|({_NUM}) (?:people|persons|friends|of us|ways)\b",
