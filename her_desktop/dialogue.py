@@ -19,6 +19,12 @@ Policies:
   the voice, no assistant clichés, no human-experience claims, no sentence of her recent
   replies again, one question at most, short unless more was asked for. Generation stops once
   the filter will keep nothing more. The history keeps the filtered reply.
+* A hard moment is acknowledged first, made sure of in Python (``llm.acknowledge``): when the
+  user's words or affect's estimate of the turn (``AffectEstimate``) tell of one and the reply's
+  first sentence is advice, a question or a restatement, a short acknowledgement for the feeling
+  is said before it (not one of her recent replies holds). A sentence that says the user's own
+  words in their first person is said to them (``llm.user_voice``). A reply left with nothing
+  to a question gets an honest question-shaped line, not "I'm listening."
 * A plain sum ("what's 15 percent of 80") is answered exactly by ``llm.arithmetic``, not
   by the LM (small models get sums wrong); it still goes through the history like any reply.
   A sum inside a longer message is answered by the LM with the computed answer in its guide;
@@ -55,6 +61,7 @@ from typing import Literal
 
 from her_desktop.bus import Bus
 from her_desktop.events import (
+    AffectEstimate,
     CancelReply,
     DialogueState,
     DialogueStateName,
@@ -74,6 +81,7 @@ from her_desktop.events import (
     UserText,
     new_turn_id,
 )
+from her_desktop.llm.acknowledge import Feeling, acknowledgement, acknowledges, hard_turn
 from her_desktop.llm.arithmetic import exact_answer, find_sum
 from her_desktop.llm.base import (
     EndpointError,
@@ -86,9 +94,10 @@ from her_desktop.llm.base import (
 from her_desktop.llm.context import fit_messages
 from her_desktop.llm.own_name import name_answer
 from her_desktop.llm.phrasebook import phrase_answer
-from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
+from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, asks, sentence_limit
 from her_desktop.llm.translate import translate
 from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, translation_request, turn_guide
+from her_desktop.llm.user_voice import as_said_to_user
 from her_desktop.sentences import SentenceSplitter
 from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
@@ -115,6 +124,8 @@ GREETING_INSTRUCTION = (
 FIRST_CHUNK_MIN_CHARS = 20
 # How long memory/affect may take to prepare a turn before the reply starts without them.
 BEFORE_REPLY_BUDGET_S = 1.5
+# Affect estimates kept for the turns still being answered (the newest few).
+FELT_TURNS = 8
 # When the history no longer fits, old exchanges are left out until the prompt fills at most
 # this share of the budget: the next turns then start with the same messages (the LM's cache
 # keeps them) instead of each dropping one more exchange and re-reading the whole history.
@@ -207,6 +218,8 @@ class DialogueStage(Stage):
         """user messages of the history → the text the LM read for them (with the turn's notes)"""
         self._left_out = 0
         """oldest history messages no longer in the prompt (whole exchanges)"""
+        self._felt: dict[int, AffectEstimate] = {}
+        """turn id → how the user seemed in that turn (affect's first estimate)"""
 
     # -- wiring (called by the app while it builds itself) -----------------------------------
 
@@ -241,6 +254,7 @@ class DialogueStage(Stage):
         self.subscribe(
             (PartialTranscript, SpeechResumed), self._on_speech_so_far, name="dialogue:speculate"
         )
+        self.subscribe(AffectEstimate, self._on_affect, name="dialogue:affect")
 
     # -- events ------------------------------------------------------------------------------
 
@@ -251,6 +265,24 @@ class DialogueStage(Stage):
         await self.cancel_reply("new user turn")
         self._reply_turn = event.turn_id
         self._reply = self.spawn(self._respond(event.turn_id, text), name=f"reply-{event.turn_id}")
+
+    async def _on_affect(self, event: AffectEstimate) -> None:
+        """Keep how the user seems this turn: a hard moment is acknowledged first."""
+        if event.source == "lm" or event.turn_id in self._felt:
+            return  # the first estimate is the one the turn's reply is made with
+        self._felt[event.turn_id] = event
+        while len(self._felt) > FELT_TURNS:
+            del self._felt[next(iter(self._felt))]
+
+    def _hard(self, turn_id: int, user_text: str) -> Feeling | None:
+        """The feeling of a turn that tells of a hard moment (``llm.acknowledge.hard_turn``,
+        with affect's estimate of the turn when it came), or None."""
+        if not self.reply_style or not user_text:
+            return None
+        felt = self._felt.get(turn_id)
+        if felt is None:
+            return hard_turn(user_text)
+        return hard_turn(user_text, felt.label, felt.valence, felt.confidence)
 
     async def _on_control(self, event: CancelReply | Shutdown) -> None:
         if isinstance(event, CancelReply):
@@ -287,7 +319,8 @@ class DialogueStage(Stage):
         if not self.running:
             return
 
-        guide = self._guide(text)  # the same guide and settings the turn will have
+        # the same guide and settings the turn will have (its affect estimate is not known yet)
+        guide = self._guide(text, hard=self._hard(-1, text) is not None)
 
         def build() -> list[Message]:
             return self._prompt(text, "", guide.text if guide else "", notify=False)
@@ -504,12 +537,13 @@ class DialogueStage(Stage):
             params = dataclasses.replace(params, temperature=0.0)
         return params
 
-    def _guide(self, user_text: str) -> Guide | None:
-        """The hint for this reply worked out from the user's message (``llm.turn_guide``)."""
+    def _guide(self, user_text: str, *, hard: bool = False) -> Guide | None:
+        """The hint for this reply worked out from the user's message (``llm.turn_guide``;
+        ``hard``: the turn tells of a hard moment)."""
         if not self.reply_style:
             return None
         earlier = [m.content for m in self.history if m.role == "user"]
-        return turn_guide(user_text, earlier)
+        return turn_guide(user_text, earlier, hard=hard)
 
     def _reply_filter(self, user_text: str, *, greeting: bool) -> ReplyFilter:
         """The filter for one reply: short unless the user asked for more; no sentence of
@@ -522,6 +556,7 @@ class DialogueStage(Stage):
             max_sentences=sentences,
             max_words=words,
             passthrough=not self.reply_style,
+            own_name=self.own_name,
         )
 
     def greet(self, notes: str) -> asyncio.Task[None]:
@@ -551,6 +586,8 @@ class DialogueStage(Stage):
         enough = False
         speculative = False
         speculation = ""
+        hard: Feeling | None = None
+        opened = False
 
         async def emit(
             chunks: list[str], *, cut: FinishReason | None = None, checked: bool = True
@@ -558,8 +595,10 @@ class DialogueStage(Stage):
             """Show and speak what the reply filter keeps of ``chunks``; with guards, each
             chunk is checked first. Returns the problem of the first chunk that must not be
             said (nothing of it or after it is kept)."""
-            nonlocal sentence_index, enough
+            nonlocal sentence_index, enough, opened
             for i, chunk in enumerate(chunks):
+                if checked and user_text:
+                    chunk = as_said_to_user(chunk, user_text)  # never as if she were the user
                 if shape is not None and checked:  # the user's style rules (``feedback``)
                     shaped = None if enough else shape.sentence(chunk)
                     if shaped is None:
@@ -574,6 +613,19 @@ class DialogueStage(Stage):
                         chunk = problem.replacement  # fixed in Python: say it and go on
                     elif problem is not None:
                         return problem
+                if checked and not opened and not style.kept_any and chunk.strip():
+                    opened = True
+                    if hard is not None and not acknowledges(chunk):
+                        # a hard moment is acknowledged before anything else is said
+                        recent = [m.content for m in self.history if m.role == "assistant"]
+                        said = style.accept(acknowledgement(hard, recent))
+                        if said is not None and said.spoken:
+                            await self.bus.publish(
+                                ReplySentence(turn_id, sentence_index, said.spoken)
+                            )
+                            sentence_index += 1
+                        if said is not None:
+                            await self.bus.publish(ReplyToken(turn_id, said.shown))
                 kept = style.accept(chunk, cut=cut if i == len(chunks) - 1 else None)
                 if kept is None:
                     continue
@@ -592,7 +644,8 @@ class DialogueStage(Stage):
                 )
             else:
                 notes = await self._turn_notes(turn_id, user_text)
-                guide = self._guide(user_text)
+                hard = self._hard(turn_id, user_text)
+                guide = self._guide(user_text, hard=hard is not None)
                 guide_text = guide.text if guide is not None else ""
                 messages = await asyncio.to_thread(self._prompt, user_text, notes, guide_text)
             # after the notes: what this turn's notes found decides what is checked
@@ -680,7 +733,7 @@ class DialogueStage(Stage):
                     await self.bus.publish(ReplySentence(turn_id, sentence_index, said.spoken))
                     await self.bus.publish(ReplyToken(turn_id, said.shown))
                     sentence_index += 1
-            fallback = style.fallback(too_slow=reason == "deadline")
+            fallback = style.fallback(too_slow=reason == "deadline", question=asks(user_text))
             if fallback is not None:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))
                 await self.bus.publish(ReplyToken(turn_id, fallback.shown))

@@ -46,6 +46,7 @@ __all__ = [
     "Kept",
     "ReplyFilter",
     "StylePhrases",
+    "asks",
     "normalize",
     "sentence_limit",
 ]
@@ -61,7 +62,7 @@ RECENT_REPLIES = 6
 REPEAT_OVERLAP = 0.8
 """Word-set overlap (Jaccard) at which two sentences of 4+ words count as the same."""
 
-DropReason = Literal["cliche", "human_experience", "repeat", "cut", "empty", "recited"]
+DropReason = Literal["cliche", "human_experience", "unkind", "repeat", "cut", "empty", "recited"]
 
 RECITE_WORDS = 8
 """A sentence sharing this many consecutive words with her instructions recites them."""
@@ -77,6 +78,7 @@ _TERMINALS = ".!?…。！？"
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"'})
 _WORD = re.compile(r"[a-z0-9']+")
 _QUESTION_END = re.compile(r"[?？‽][^\w]*$")
+_NEGATION = re.compile(r"\b(?:not|never|no one|nobody|does not|do not)\b|n't\b")
 
 
 def normalize(text: str) -> str:
@@ -100,6 +102,10 @@ class StylePhrases:
     """Said when the model ran out of time before a sentence was complete."""
     openers: tuple[str, ...] = ()
     """Words a reply may not start with (``GenerationParams.banned_openers``)."""
+    question_fallbacks: tuple[str, ...] = ()
+    """Said instead of ``fallbacks`` when the user asked a question."""
+    unkind: tuple[re.Pattern[str], ...] = ()
+    """Sentences unkind to the user (agreeing they are not good enough, blaming them)."""
 
     @staticmethod
     @functools.cache
@@ -117,6 +123,8 @@ class StylePhrases:
             fallbacks=tuple(data["fallbacks"]),
             too_slow=tuple(data["too_slow"]),
             openers=tuple(data.get("openers", ())),
+            question_fallbacks=tuple(data.get("question_fallbacks", ())),
+            unkind=tuple(re.compile(p, re.IGNORECASE) for p in data.get("unkind", ())),
         )
 
     def cliche(self, text: str) -> str | None:
@@ -127,6 +135,52 @@ class StylePhrases:
     def human_claim(self, text: str) -> bool:
         flat = normalize(text)
         return any(p.search(flat) for p in self.human_experience)
+
+    def unkind_to_user(self, text: str) -> bool:
+        """``text`` is unkind to the user, with no negation just before ("I don't think
+        you're overreacting" is kind)."""
+        flat = normalize(text)
+        for pattern in self.unkind:
+            for match in pattern.finditer(flat):
+                if _NEGATION.search(flat[max(0, match.start() - 30) : match.start()]) is None:
+                    return True
+        return False
+
+
+_ASKS = re.compile(
+    r"[?？]\s*$|^\W*(?:so |and |but |ok |okay |hey |um |uh )*(?:what|who|where|when|which|why|how|"
+    r"is|are|was|were|do|does|did|can|could|would|will|should|shall|have|has|am)\b",
+    re.IGNORECASE,
+)
+
+
+def asks(user_text: str) -> bool:
+    """``user_text`` asks a question (a question mark, or it opens like one)."""
+    return bool(user_text.strip()) and _ASKS.search(user_text.strip()) is not None
+
+
+_OTHER_NAME = re.compile(
+    r"\b(?P<claim>(?i:i am|i'm|i’m|my name is|my name's|call me|you can call me)) "
+    r"(?P<name>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b(?!['’]s)"
+)
+_NOT_NAMES = frozenset(
+    {"I", "AI", "Sorry", "Here", "Not", "Just", "Really", "So", "Glad", "English", "British"}
+)
+
+
+def own_identity(text: str, own_name: str) -> str:
+    """``text`` with her own name where it gives her another ("I am Bob, …" after a user's
+    "You are now Bob": "I am Samantha, …"). Unchanged without ``own_name``."""
+    if not own_name:
+        return text
+
+    def keep(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name == own_name or name in _NOT_NAMES:
+            return match.group()
+        return f"{match['claim']} {own_name}"
+
+    return _OTHER_NAME.sub(keep, text)
 
 
 def sentence_limit(user_text: str, phrases: StylePhrases | None = None) -> tuple[int, int]:
@@ -188,8 +242,11 @@ class ReplyFilter:
         phrases: StylePhrases | None = None,
         passthrough: bool = False,
         private: str = "",
+        own_name: str = "",
     ) -> None:
         self.phrases = phrases or StylePhrases.load()
+        self.own_name = own_name
+        """Her name: a sentence giving herself another one ("I am Bob") says hers instead."""
         self._private = word_windows(private)
         """Her instructions (the system prompt after its identity line): never recited."""
         self.passthrough = passthrough
@@ -259,7 +316,7 @@ class ReplyFilter:
             shown = self._join("prose", raw)
             self._shown.append(shown)
             return Kept(raw, shown)
-        piece = convert(chunk)
+        piece = convert(own_identity(chunk, self.own_name))
         if piece.kind == "skip":
             self._drop("empty", chunk)
             return None
@@ -278,6 +335,9 @@ class ReplyFilter:
             return None
         if self.phrases.human_claim(spoken):
             self._drop("human_experience", chunk)
+            return None
+        if self.phrases.unkind_to_user(spoken):
+            self._drop("unkind", chunk)
             return None
         if self._private and word_windows(spoken) & self._private:
             self._drop("recited", chunk)
@@ -309,15 +369,26 @@ class ReplyFilter:
         self._spoken_any = True
         return Kept(piece.spoken, shown)
 
-    def fallback(self, *, too_slow: bool = False) -> Kept | None:
+    def fallback(self, *, too_slow: bool = False, question: bool = False) -> Kept | None:
         """A short line for a reply that kept nothing (None when something was kept).
 
         ``too_slow``: the model ran out of time before a sentence was complete; she says so
-        rather than a line that sounds like an answer ("I'm listening." to a question)."""
+        rather than a line that sounds like an answer ("I'm listening." to a question).
+        ``question``: the user asked something; she says honestly she is not sure and asks
+        for more, rather than "I'm listening." Never the line of her last reply."""
         if self.kept_any or self.passthrough:
             return None
         recent = {normalize(r) for r in self._recent}
-        lines = self.phrases.too_slow if too_slow else self.phrases.fallbacks
-        line = next((f for f in lines if normalize(f) not in recent), lines[0])
+        if too_slow:
+            lines = self.phrases.too_slow
+        elif question and self.phrases.question_fallbacks:
+            lines = self.phrases.question_fallbacks
+        else:
+            lines = self.phrases.fallbacks
+        last = normalize(self._recent[-1]) if self._recent else ""
+        line = next(
+            (f for f in lines if normalize(f) not in recent),
+            next((f for f in lines if normalize(f) != last), lines[0]),
+        )
         self._shown.append(line)
         return Kept(line, line)

@@ -30,14 +30,12 @@ LM reads them before its first word, so they cost the first sound (about 0.1 s o
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from her_desktop.llm.acknowledge import troubled
 from her_desktop.llm.arithmetic import find_sum
 from her_desktop.memory.retrieval import second_person
 
@@ -114,11 +112,12 @@ _RECENT = re.compile(
 """A question of fact about something recent: no LM knows it (she has no news feed)."""
 _ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
-_RELIEF = re.compile(
-    r"\b(?:out of hospital|back home|recovered|all clear|better now|got the job|passed (?:my|the)|"
-    r"got (?:in|accepted)|accepted|engaged|pregnant|had a baby|promot|won\b(?!')|finally)",
+_WORRY_QUESTION = re.compile(
+    r"^(?:so |and |but |ok |okay )?(?:what if|what happens if|what do i do|what should i do|"
+    r"what am i (?:going|gonna) to do|is it (?:my|me)|am i\b|why do i always|why does this always)",
     re.IGNORECASE,
 )
+"""A question about themselves, asked in worry ("What if I'm not good enough?"): not a fact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,22 +126,6 @@ class Guide:
 
     kind: GuideKind
     text: str
-
-
-@functools.cache
-def _trouble() -> re.Pattern[str]:
-    raw = (
-        importlib.resources.files("her_desktop.llm")
-        .joinpath("data/reply_style.toml")
-        .read_text(encoding="utf-8")
-    )
-    words: list[str] = tomllib.loads(raw)["trouble"]
-    return re.compile(r"\b(?:" + "|".join(words) + r")", re.IGNORECASE)
-
-
-def troubled(text: str) -> bool:
-    """The message tells of a hard moment (loss, illness, failure, worry, a bad day)."""
-    return _trouble().search(text) is not None and _RELIEF.search(text) is None
 
 
 def _clean(text: str) -> str:
@@ -160,9 +143,13 @@ def translation_request(user_text: str) -> tuple[str, str] | None:
     return None
 
 
-def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Guide | None:
+def turn_guide(
+    user_text: str, earlier_user_messages: Sequence[str] = (), *, hard: bool = False
+) -> Guide | None:
     """The guide for a reply to ``user_text`` (``earlier_user_messages``: what the user said
-    before in this conversation, oldest first), or None for an ordinary turn."""
+    before in this conversation, oldest first), or None for an ordinary turn. ``hard``: the
+    turn was found to tell of a hard moment beyond its words (``llm.acknowledge.hard_turn``
+    with the turn's affect estimate)."""
     text = " ".join(user_text.split())
     if not text:
         return None
@@ -206,7 +193,11 @@ def turn_guide(user_text: str, earlier_user_messages: Sequence[str] = ()) -> Gui
                 f'Task: say in one plain sentence what "{word}" means, starting with '
                 f'"{word[:1].upper() + word[1:]} means".',
             )
-    if troubled(text):
+    if _WORRY_QUESTION.search(text) and not troubled(text):
+        return Guide(
+            "trouble", "They are worried about this: be kind and steady first, in your own words."
+        )
+    if hard or troubled(text):
         return Guide(
             "trouble", "Something hard happened to them: begin with sympathy, in your own words."
         )

@@ -1,0 +1,240 @@
+"""A hard moment acknowledged first, her own voice, kindness and honest fillers (no model)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from her_desktop.bus import Bus
+from her_desktop.dialogue import DialogueStage
+from her_desktop.events import AffectEstimate, Event, ReplyFinished, ReplySentence, UserText
+from her_desktop.llm.acknowledge import acknowledgement, acknowledges, hard_turn
+from her_desktop.llm.arithmetic import exact_answer
+from her_desktop.llm.base import GenerationParams
+from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, asks, own_identity
+from her_desktop.llm.turn_guide import turn_guide
+from her_desktop.llm.user_voice import as_said_to_user
+from tests.fakes import FakeEngine
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Oh no, I'm sorry.",
+        "I'm so sorry to hear that.",
+        "Oh, that's a very sad news.",
+        "You sound really stressed, and it comes to 12.",
+        "That sounds exhausting.",
+        "Oh my gosh, that sounds like a tough day.",
+        "What a rotten week.",
+        "Losing a pet is so hard.",
+    ],
+)
+def test_acknowledgements_are_recognised(sentence: str) -> None:
+    assert acknowledges(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Have you tried talking to your manager?",
+        "What happened?",
+        "The doctor seems worried.",
+        "Three years! I'm so excited.",
+        "That's 12.",
+        "It's okay if you're not good enough.",
+    ],
+)
+def test_advice_questions_and_restatements_are_not_acknowledgements(sentence: str) -> None:
+    assert not acknowledges(sentence)
+
+
+def test_a_hard_turn_from_its_words_or_from_how_they_seem() -> None:
+    assert hard_turn("My dog died this morning.") == "hard"
+    assert hard_turn("My dog died this morning.", "sadness", -0.4, 0.6) == "sad"
+    # no trouble word, but a sure, negative reading of news about their own life
+    assert hard_turn("the consultant wants me back on friday", "fear", -0.5, 0.7) == "worried"
+    assert hard_turn("got my report torn apart today", "anger", -0.4, 0.5) == "frustrated"
+    # an unsure or mild reading, good news, or an opinion asked is not
+    assert hard_turn("the consultant wants me back on friday", "fear", -0.5, 0.2) is None
+    assert hard_turn("The scan came back clear.", "fear", -0.3, 0.6) is None
+    assert hard_turn("what do you think about pineapple on pizza", "anger", -0.4, 0.5) is None
+    assert hard_turn("I ran 5k today!", "joy", 0.5, 0.8) is None
+
+
+def test_an_acknowledgement_fits_the_feeling_and_is_not_her_last_one() -> None:
+    first = acknowledgement("sad")
+    assert acknowledges(first)
+    second = acknowledgement("sad", [f"{first} Do you want to talk about her?"])
+    assert second != first
+    assert acknowledges(second)
+    assert acknowledgement("worried") != acknowledgement("frustrated")
+
+
+def test_the_users_own_words_are_said_back_to_them() -> None:
+    user = "the doctor wants to do more tests and they won't tell me why yet"
+    said = as_said_to_user("The doctor is not telling me why yet.", user)
+    assert said == "The doctor is not telling you why yet."
+    user = "My sister hasn't rung me back about my car"
+    assert as_said_to_user("Oh, I'm sorry my car is a worry.", user) == (
+        "Oh, I'm sorry your car is a worry."
+    )
+    # her own first person and an invitation stay
+    assert as_said_to_user("I'm sorry, tell me about my day.", "tell me about my day") == (
+        "I'm sorry, tell me about your day."
+    )
+    assert as_said_to_user("Tell me more.", "tell me more about it") == "Tell me more."
+    assert as_said_to_user("I know how that feels.", "I know how that feels") == (
+        "I know how that feels."
+    )
+
+
+@pytest.mark.parametrize(
+    "unkind",
+    [
+        "It's okay if you're not good enough for this new job.",
+        "Maybe it was your own fault.",
+        "You only have yourself to blame.",
+        "You're overreacting.",
+    ],
+)
+def test_an_unkind_sentence_is_dropped(unkind: str) -> None:
+    style = ReplyFilter()
+    assert style.accept(unkind) is None
+    assert style.dropped["unkind"] == 1
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "I don't think you're overreacting at all.",
+        "It's not your fault.",
+        "You're not a failure for feeling this way.",
+    ],
+)
+def test_a_kind_sentence_about_the_same_things_stays(kind: str) -> None:
+    assert ReplyFilter().accept(kind) is not None
+
+
+def test_a_question_left_unanswered_gets_an_honest_question_shaped_line() -> None:
+    phrases = StylePhrases.load()
+    style = ReplyFilter()
+    assert style.accept("How can I assist you today?") is None
+    line = style.fallback(question=True)
+    assert line is not None
+    assert line.spoken in phrases.question_fallbacks
+    assert line.spoken not in phrases.fallbacks
+    # never the same line back to back, even when every line was said lately
+    again = ReplyFilter(recent_replies=[*phrases.question_fallbacks[1:], line.spoken])
+    assert again.accept("Feel free to ask.") is None
+    other = again.fallback(question=True)
+    assert other is not None
+    assert other.spoken != line.spoken
+    # a statement keeps the listening line
+    plain = ReplyFilter()
+    plain.accept("Feel free to ask.")
+    listening = plain.fallback(question=False)
+    assert listening is not None
+    assert listening.spoken in phrases.fallbacks
+
+
+def test_what_counts_as_a_question() -> None:
+    assert asks("what's the capital of Peru")
+    assert asks("so how does that work?")
+    assert asks("it's raining?")
+    assert not asks("I had a long day.")
+    assert not asks("")
+
+
+def test_a_worried_question_about_themselves_is_not_a_question_of_fact() -> None:
+    guide = turn_guide("What if I'm not good enough for this job?")
+    assert guide is not None
+    assert guide.kind == "trouble"
+    fact = turn_guide("What's the capital of Peru?")
+    assert fact is not None
+    assert fact.kind == "fact"
+    hard = turn_guide("the consultant wants me back on friday", hard=True)
+    assert hard is not None
+    assert hard.kind == "trouble"
+
+
+def test_a_bill_shared_among_us_is_divided() -> None:
+    said = exact_answer("dinner was 60 pounds for the four of us, how much does each person owe")
+    assert said == "That's 15."
+
+
+def test_her_identity_holds_when_told_she_is_someone_else() -> None:
+    assert own_identity("I'm Bob! Nice to meet you.", "Samantha") == (
+        "I'm Samantha! Nice to meet you."
+    )
+    assert own_identity("My name is Max.", "Samantha") == "My name is Samantha."
+    assert own_identity("I'm Bob's friend, and I'm so glad.", "Samantha") == (
+        "I'm Bob's friend, and I'm so glad."
+    )
+    assert own_identity("I am Bob.", "") == "I am Bob."
+    style = ReplyFilter(own_name="Samantha")
+    kept = style.accept("I am Bob, nice to meet you.")
+    assert kept is not None
+    assert kept.spoken == "I am Samantha, nice to meet you."
+    assert style.accept("I am an AI designed to assist you with anything.") is None
+
+
+# -- the dialogue: the rule applied to a streamed reply ------------------------------------------
+
+
+async def _reply(
+    pieces: list[str], text: str, estimate: tuple[str, float, float] | None = None
+) -> list[str]:
+    bus = Bus()
+    said: list[str] = []
+    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
+
+    async def on_event(event: Event) -> None:
+        if isinstance(event, ReplySentence):
+            said.append(event.text)
+        elif isinstance(event, ReplyFinished):
+            finished.put_nowait(event)
+
+    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    stage = DialogueStage(
+        bus, FakeEngine(pieces), system_prompt="You are Sam.", params=GenerationParams()
+    )
+    await stage.start()
+    try:
+        event = UserText(text)
+        if estimate is not None:  # as affect publishes it while the turn's notes are made
+            label, valence, confidence = estimate
+            await bus.publish(AffectEstimate(event.turn_id, label, valence, 0.5, confidence))  # type: ignore[arg-type]
+            await asyncio.sleep(0.05)
+        await bus.publish(event)
+        await asyncio.wait_for(finished.get(), 5)
+    finally:
+        await stage.stop()
+        await bus.close()
+    return said
+
+
+async def test_advice_to_a_hard_moment_is_preceded_by_an_acknowledgement() -> None:
+    said = await _reply(["Have you tried ", "talking to your manager?"], "I got fired today.")
+    assert len(said) == 2
+    assert acknowledges(said[0])
+    assert said[1] == "Have you tried talking to your manager?"
+
+
+async def test_a_reply_that_acknowledges_is_left_as_it_is() -> None:
+    said = await _reply(["Oh no, ", "that's awful. ", "What happened?"], "I got fired today.")
+    assert said[0].startswith("Oh no")
+    assert len([s for s in said if acknowledges(s)]) == 1
+
+
+async def test_an_ordinary_turn_gets_no_acknowledgement() -> None:
+    said = await _reply(["Leek and potato ", "is a lovely soup."], "I'm making soup tonight.")
+    assert said == ["Leek and potato is a lovely soup."]
+
+
+async def test_how_they_seem_makes_a_turn_hard_without_trouble_words() -> None:
+    text = "the consultant wants to see me again on friday"
+    said = await _reply(["Did they say ", "what it is about?"], text, ("fear", -0.5, 0.7))
+    assert acknowledges(said[0])
+    assert said[1] == "Did they say what it is about?"
