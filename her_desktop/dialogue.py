@@ -589,6 +589,17 @@ class DialogueStage(Stage):
         hard: Feeling | None = None
         opened = False
 
+        async def acknowledge(feeling: Feeling) -> None:
+            """Say a short acknowledgement of a hard moment (not one of her recent replies)."""
+            nonlocal sentence_index
+            recent = [m.content for m in self.history if m.role == "assistant"]
+            said = style.accept(acknowledgement(feeling, recent))
+            if said is not None and said.spoken:
+                await self.bus.publish(ReplySentence(turn_id, sentence_index, said.spoken))
+                sentence_index += 1
+            if said is not None:
+                await self.bus.publish(ReplyToken(turn_id, said.shown))
+
         async def emit(
             chunks: list[str], *, cut: FinishReason | None = None, checked: bool = True
         ) -> ReplyProblem | None:
@@ -616,16 +627,7 @@ class DialogueStage(Stage):
                 if checked and not opened and not style.kept_any and chunk.strip():
                     opened = True
                     if hard is not None and not acknowledges(chunk):
-                        # a hard moment is acknowledged before anything else is said
-                        recent = [m.content for m in self.history if m.role == "assistant"]
-                        said = style.accept(acknowledgement(hard, recent))
-                        if said is not None and said.spoken:
-                            await self.bus.publish(
-                                ReplySentence(turn_id, sentence_index, said.spoken)
-                            )
-                            sentence_index += 1
-                        if said is not None:
-                            await self.bus.publish(ReplyToken(turn_id, said.shown))
+                        await acknowledge(hard)  # before anything else is said
                 kept = style.accept(chunk, cut=cut if i == len(chunks) - 1 else None)
                 if kept is None:
                     continue
@@ -733,6 +735,8 @@ class DialogueStage(Stage):
                     await self.bus.publish(ReplySentence(turn_id, sentence_index, said.spoken))
                     await self.bus.publish(ReplyToken(turn_id, said.shown))
                     sentence_index += 1
+            if hard is not None and not style.kept_any and reason not in ("deadline", "error"):
+                await acknowledge(hard)  # every sentence was dropped: the acknowledgement stays
             fallback = style.fallback(too_slow=reason == "deadline", question=asks(user_text))
             if fallback is not None:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))

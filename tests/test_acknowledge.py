@@ -97,6 +97,8 @@ def test_the_users_own_words_are_said_back_to_them() -> None:
         "Maybe it was your own fault.",
         "You only have yourself to blame.",
         "You're overreacting.",
+        "Yes, you are a bad parent for shouting at them this morning.",
+        "Yes, you were wrong to say that.",
     ],
 )
 def test_an_unkind_sentence_is_dropped(unkind: str) -> None:
@@ -111,6 +113,8 @@ def test_an_unkind_sentence_is_dropped(unkind: str) -> None:
         "I don't think you're overreacting at all.",
         "It's not your fault.",
         "You're not a failure for feeling this way.",
+        "Yes, you are allowed to feel tired.",
+        "You're not a bad parent for losing your temper once.",
     ],
 )
 def test_a_kind_sentence_about_the_same_things_stays(kind: str) -> None:
@@ -238,3 +242,9 @@ async def test_how_they_seem_makes_a_turn_hard_without_trouble_words() -> None:
     said = await _reply(["Did they say ", "what it is about?"], text, ("fear", -0.5, 0.7))
     assert acknowledges(said[0])
     assert said[1] == "Did they say what it is about?"
+
+
+async def test_a_hard_moment_whose_reply_was_all_dropped_is_still_acknowledged() -> None:
+    said = await _reply(["Feel free to ", "ask me anything."], "I failed my exam.")
+    assert len(said) == 1
+    assert acknowledges(said[0])

@@ -20,6 +20,7 @@ from her_desktop.llm.translate import (
     check_translation,
     clean,
     decline,
+    kept_meaning,
     language_scores,
     sure,
     translate,
@@ -93,12 +94,33 @@ def test_the_prompt_names_the_language_and_gives_only_the_words() -> None:
     assert [m.role for m in messages[1:-1]] == ["user", "assistant"] * 2  # example pairs
 
 
+class _Scripted(FakeEngine):
+    """Streams one scripted reply per call (the translation, then its reading back)."""
+
+    def __init__(self, *replies: list[str]) -> None:
+        super().__init__(replies[0])
+        self.replies = list(replies)
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        stats: GenerationStats | None = None,
+    ) -> AsyncIterator[str]:
+        self.pieces = self.replies[min(len(self.calls), len(self.replies) - 1)]
+        return super().stream(messages, params, stats)
+
+
 async def test_a_checked_translation_is_said_and_a_bad_one_declined() -> None:
-    engine = FakeEngine(["Le chien", " dort dans", " le jardin."])
+    engine = _Scripted(
+        ["Le chien", " dort dans", " le jardin."], ["The dog is sleeping in the garden."]
+    )
     said = await translate(engine, "the dog is sleeping in the garden", "French")
     assert said == "In French: Le chien dort dans le jardin."
     assert engine.calls[0][0].role == "system"  # its own prompt, not the conversation's
     assert engine.params[0].temperature == 0.0
+    assert engine.calls[1][-1] == Message("user", "Le chien dort dans le jardin.")
+    assert "into English" in engine.calls[1][0].content
     engine = FakeEngine(["Sure! Here is the translation."])
     said = await translate(engine, "the dog is sleeping in the garden", "French")
     assert said == decline("French") == "I'm not sure enough of my French to translate that well."
@@ -116,9 +138,15 @@ class _Background(LLMEngine):
     name = "background"
 
     def __init__(
-        self, answer: str = "", *, busy: bool = False, logprobs: Sequence[float] = ()
+        self,
+        answer: str = "",
+        *,
+        busy: bool = False,
+        logprobs: Sequence[float] = (),
+        back: str = "The dog is sleeping in the garden.",
     ) -> None:
         self.answer = answer
+        self.back = back
         self.logprobs = list(logprobs)
         self.busy = busy
         self.background: list[list[Message]] = []
@@ -149,6 +177,8 @@ class _Background(LLMEngine):
         if self.busy:
             raise BusyError("Background work gave way to a reply.")
         self.background.append(list(messages))
+        if len(self.background) > 1:  # the translation read back into English
+            return self.back, []
         return self.answer, self.logprobs
 
     def info(self) -> EngineInfo:
@@ -159,7 +189,7 @@ async def test_the_background_path_keeps_the_conversation_cache_and_failures_dec
     engine = _Background("Der Hund schläft im Garten.")
     said = await translate(engine, "the dog is sleeping in the garden", "German")
     assert said == "In German: Der Hund schläft im Garten."
-    assert len(engine.background) == 1
+    assert len(engine.background) == 2  # the translation, then its reading back
     busy = _Background(busy=True)
     assert await translate(busy, "the dog is asleep", "German") == decline("German")
 
@@ -175,6 +205,21 @@ async def test_a_translation_the_model_guessed_at_is_declined() -> None:
         "German"
     )
     assert sure([]) is True
+
+
+async def test_a_translation_that_reads_back_without_part_of_the_meaning_is_declined() -> None:
+    engine = _Background(
+        "El gato está durmiendo en la silla.", back="The cat is sleeping on the chair."
+    )
+    said = await translate(engine, "the cat is sleeping on the sofa", "Spanish")
+    assert said == decline("Spanish")
+    assert kept_meaning("I need a break", "I need a break.")
+    assert not kept_meaning("we are going to the beach tomorrow", "This morning we go to the sea.")
+    # a longer sentence may lose one word in the reading back
+    source = "I forgot my umbrella at the office and got completely soaked on the way home"
+    assert kept_meaning(
+        source, "I forgot my umbrella at the office and got completely wet on the way home"
+    )
 
 
 @pytest.mark.slow
