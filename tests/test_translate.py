@@ -121,8 +121,8 @@ async def test_a_checked_translation_is_said_and_a_bad_one_declined() -> None:
     assert engine.params[0].temperature == 0.0
     assert engine.calls[1][-1] == Message("user", "Le chien dort dans le jardin.")
     assert "into English" in engine.calls[1][0].content
-    engine = FakeEngine(["Sure! Here is the translation."])
-    said = await translate(engine, "the dog is sleeping in the garden", "French")
+    chatty = FakeEngine(["Sure! Here is the translation."])
+    said = await translate(chatty, "the dog is sleeping in the garden", "French")
     assert said == decline("French") == "I'm not sure enough of my French to translate that well."
 
 
