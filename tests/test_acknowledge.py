@@ -54,10 +54,10 @@ def test_a_hard_turn_from_its_words_or_from_how_they_seem() -> None:
     assert hard_turn("My dog died this morning.") == "hard"
     assert hard_turn("My dog died this morning.", "sadness", -0.4, 0.6) == "sad"
     # no trouble word, but a sure, negative reading of news about their own life
-    assert hard_turn("the consultant wants me back on friday", "fear", -0.5, 0.7) == "worried"
+    assert hard_turn("my manager wants to see me first thing", "fear", -0.5, 0.7) == "worried"
     assert hard_turn("got my report torn apart today", "anger", -0.4, 0.5) == "frustrated"
     # an unsure or mild reading, good news, or an opinion asked is not
-    assert hard_turn("the consultant wants me back on friday", "fear", -0.5, 0.2) is None
+    assert hard_turn("my manager wants to see me first thing", "fear", -0.5, 0.2) is None
     assert hard_turn("The scan came back clear.", "fear", -0.3, 0.6) is None
     assert hard_turn("what do you think about pineapple on pizza", "anger", -0.4, 0.5) is None
     assert hard_turn("I ran 5k today!", "joy", 0.5, 0.8) is None
@@ -158,7 +158,7 @@ def test_a_worried_question_about_themselves_is_not_a_question_of_fact() -> None
     fact = turn_guide("What's the capital of Peru?")
     assert fact is not None
     assert fact.kind == "fact"
-    hard = turn_guide("the consultant wants me back on friday", hard=True)
+    hard = turn_guide("my manager wants to see me first thing", hard=True)
     assert hard is not None
     assert hard.kind == "trouble"
 
@@ -182,6 +182,15 @@ def test_her_identity_holds_when_told_she_is_someone_else() -> None:
     assert kept is not None
     assert kept.spoken == "I am Samantha, nice to meet you."
     assert style.accept("I am an AI designed to assist you with anything.") is None
+
+
+def test_the_reply_ends_where_the_model_begins_the_users_turn() -> None:
+    style = ReplyFilter()
+    assert style.accept("Oh, that's such a sad day.") is not None
+    assert style.accept("User: Mum was my best friend.") is None
+    assert style.done
+    assert style.dropped["user_turn"] == 1
+    assert style.text == "Oh, that's such a sad day."
 
 
 # -- the dialogue: the rule applied to a streamed reply ------------------------------------------
@@ -238,7 +247,7 @@ async def test_an_ordinary_turn_gets_no_acknowledgement() -> None:
 
 
 async def test_how_they_seem_makes_a_turn_hard_without_trouble_words() -> None:
-    text = "the consultant wants to see me again on friday"
+    text = "my manager wants to see me first thing tomorrow"
     said = await _reply(["Did they say ", "what it is about?"], text, ("fear", -0.5, 0.7))
     assert acknowledges(said[0])
     assert said[1] == "Did they say what it is about?"

@@ -62,7 +62,9 @@ RECENT_REPLIES = 6
 REPEAT_OVERLAP = 0.8
 """Word-set overlap (Jaccard) at which two sentences of 4+ words count as the same."""
 
-DropReason = Literal["cliche", "human_experience", "unkind", "repeat", "cut", "empty", "recited"]
+DropReason = Literal[
+    "cliche", "human_experience", "unkind", "repeat", "cut", "empty", "recited", "user_turn"
+]
 
 RECITE_WORDS = 8
 """A sentence sharing this many consecutive words with her instructions recites them."""
@@ -77,6 +79,8 @@ def word_windows(text: str, size: int = RECITE_WORDS) -> set[str]:
 _TERMINALS = ".!?…。！？"
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"'})
 _WORD = re.compile(r"[a-z0-9']+")
+_USER_TURN = re.compile(r"^\W*(?:user|human|you|me|client|customer)\s*:", re.IGNORECASE)
+"""A chunk that opens with the user's role label: the LM has begun writing their turn."""
 _QUESTION_END = re.compile(r"[?？‽][^\w]*$")
 _NEGATION = re.compile(r"\b(?:not|never|no one|nobody|does not|do not)\b|n't\b")
 
@@ -327,6 +331,10 @@ class ReplyFilter:
             self._shown.append(shown)
             return Kept("", shown)
         spoken = piece.spoken
+        if _USER_TURN.search(spoken):  # she never speaks as the user: the reply ends here
+            self._drop("user_turn", chunk)
+            self.done = True
+            return None
         if cut and (self.kept_any or cut == "deadline") and spoken[-1] not in _TERMINALS:
             self._drop("cut", chunk)
             return None
