@@ -81,7 +81,13 @@ from her_desktop.events import (
     UserText,
     new_turn_id,
 )
-from her_desktop.llm.acknowledge import Feeling, acknowledgement, acknowledges, hard_turn
+from her_desktop.llm.acknowledge import (
+    Feeling,
+    acknowledgement,
+    acknowledges,
+    cheers,
+    hard_turn,
+)
 from her_desktop.llm.arithmetic import exact_answer, find_sum
 from her_desktop.llm.base import (
     EndpointError,
@@ -624,6 +630,8 @@ class DialogueStage(Stage):
                         chunk = problem.replacement  # fixed in Python: say it and go on
                     elif problem is not None:
                         return problem
+                if checked and hard is not None and cheers(chunk):
+                    continue  # no celebrating a hard moment
                 if checked and not opened and not style.kept_any and chunk.strip():
                     opened = True
                     if hard is not None and not acknowledges(chunk):

@@ -9,7 +9,7 @@ import pytest
 from her_desktop.bus import Bus
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import AffectEstimate, Event, ReplyFinished, ReplySentence, UserText
-from her_desktop.llm.acknowledge import acknowledgement, acknowledges, hard_turn
+from her_desktop.llm.acknowledge import acknowledgement, acknowledges, cheers, hard_turn
 from her_desktop.llm.arithmetic import exact_answer
 from her_desktop.llm.base import GenerationParams
 from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, asks, own_identity
@@ -61,6 +61,15 @@ def test_a_hard_turn_from_its_words_or_from_how_they_seem() -> None:
     assert hard_turn("The scan came back clear.", "fear", -0.3, 0.6) is None
     assert hard_turn("what do you think about pineapple on pizza", "anger", -0.4, 0.5) is None
     assert hard_turn("I ran 5k today!", "joy", 0.5, 0.8) is None
+
+
+def test_a_celebration_is_told_apart_from_kind_words() -> None:
+    assert cheers("Oh, that's good news!")
+    assert cheers("Three years! I'm so excited.")
+    assert cheers("Oh, that sounds so special!")
+    assert not cheers("I'm glad you told me.")
+    assert not cheers("That's so hard.")
+    assert not cheers("I'm sorry, that sounds like a lot.")
 
 
 def test_an_acknowledgement_fits_the_feeling_and_is_not_her_last_one() -> None:
@@ -256,4 +265,11 @@ async def test_how_they_seem_makes_a_turn_hard_without_trouble_words() -> None:
 async def test_a_hard_moment_whose_reply_was_all_dropped_is_still_acknowledged() -> None:
     said = await _reply(["Feel free to ", "ask me anything."], "I failed my exam.")
     assert len(said) == 1
+    assert acknowledges(said[0])
+
+
+async def test_a_hard_moment_is_not_celebrated() -> None:
+    text = "It would have been dad's birthday today."
+    said = await _reply(["Oh, that sounds so special! ", "What will you do today?"], text)
+    assert not any(cheers(s) for s in said)
     assert acknowledges(said[0])

@@ -10,6 +10,8 @@ mood note's label, the turn guide). So the rule is kept outside the LM's free te
   the user's own life) whether the turn tells of a hard moment, and which feeling it shows;
 - :func:`acknowledges` says whether a sentence acknowledges what they said or how they seem
   ("Oh no", "I'm sorry", "That sounds…", "You sound…", "What a…");
+- :func:`cheers` says whether a sentence celebrates: the dialogue leaves such a sentence out
+  of a reply to a hard moment ("Three years! I'm so excited." to a mother's anniversary);
 - :func:`acknowledgement` picks a short line for the feeling from ``acknowledgements`` in the
   same file, not one of her recent replies holds (the dialogue says it first when the reply's
   first sentence does not acknowledge).
@@ -26,7 +28,7 @@ import tomllib
 from collections.abc import Sequence
 from typing import Literal
 
-__all__ = ["Feeling", "acknowledgement", "acknowledges", "feeling_of", "hard_turn"]
+__all__ = ["Feeling", "acknowledgement", "acknowledges", "cheers", "feeling_of", "hard_turn"]
 
 Feeling = Literal["sad", "worried", "frustrated", "hard"]
 
@@ -55,6 +57,17 @@ _ACK = re.compile(
     re.IGNORECASE,
 )
 """The start of a sentence that acknowledges what they said or how they seem."""
+_CHEER = re.compile(
+    r"\b(?:good news|great news|congratulations|congrats|how exciting|so exciting|"
+    r"(?:i'm|i am) (?:so |really |very )?(?:excited|thrilled|delighted|happy for you)|"
+    r"(?:i'm|i am) (?:so |really )?glad(?! you (?:told|said|mentioned|shared|reached|came|"
+    r"brought|can|have|had))|that's (?:so |really )?(?:great|wonderful|amazing|fantastic|"
+    r"brilliant|exciting|lovely)|how (?:lovely|wonderful|fun)|sounds (?:so |really )?"
+    r"(?:special|lovely|exciting|fun|great|wonderful|amazing)|yay|woo+)\b",
+    re.IGNORECASE,
+)
+"""A sentence that celebrates: never said to a hard moment ("Oh, that's good news! I'm glad
+the GP wants you both to come in." to a worrying call from a doctor)."""
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
 _RELIEF = re.compile(
     r"\b(?:out of hospital|back home|recovered|all clear|came back clear|better now|"
@@ -123,6 +136,11 @@ def hard_turn(
 def acknowledges(sentence: str) -> bool:
     """``sentence`` opens by acknowledging what they said or how they seem."""
     return _ACK.search(sentence.replace("’", "'")) is not None
+
+
+def cheers(sentence: str) -> bool:
+    """``sentence`` celebrates (good news, congratulations, "I'm so excited")."""
+    return _CHEER.search(sentence.replace("’", "'")) is not None
 
 
 def _words(text: str) -> str:
