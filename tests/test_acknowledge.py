@@ -108,6 +108,8 @@ def test_the_users_own_words_are_said_back_to_them() -> None:
         "You're overreacting.",
         "Yes, you are a bad parent for shouting at them this morning.",
         "Yes, you were wrong to say that.",
+        "Maybe it's just a little setback.",
+        "It's important to stay positive and focused.",
     ],
 )
 def test_an_unkind_sentence_is_dropped(unkind: str) -> None:
