@@ -174,8 +174,10 @@ _STOP = _set(
     "its it's my me us them this that these those and or but of to in on at for with from by "
     "as so not no do does did don't can could would will should shall have has had just very "
     "really please what where when how who which there here then than too also some any go "
-    "going get got let let's"
+    "going get got let let's like want wish see say tell make take put come"
 )
+"""Words left out of the comparison: function words, and verbs a reading back swaps freely
+("I would like a coffee" → "I want a coffee")."""
 
 
 def content_words(text: str) -> list[str]:
