@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -19,7 +20,7 @@ from her_desktop.events import (
     StageError,
     UserText,
 )
-from her_desktop.llm.base import GenerationParams, ModelLoadError
+from her_desktop.llm.base import GenerationParams, GenerationStats, Message, ModelLoadError
 from tests.fakes import FakeEngine
 from tests.waiting import wait_until
 
@@ -430,8 +431,26 @@ async def test_the_turn_guide_reaches_this_reply_only_and_tasks_are_greedy() -> 
     await bus.close()
 
 
+class _ReadBack(FakeEngine):
+    """Translates with its pieces, and reads a translation back into English as the source."""
+
+    def __init__(self, pieces: list[str], back: str) -> None:
+        super().__init__(pieces)
+        self.back = back
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        stats: GenerationStats | None = None,
+    ) -> AsyncIterator[str]:
+        if "into English" in messages[0].content:
+            return FakeEngine([self.back]).stream(messages, params, stats)
+        return super().stream(messages, params, stats)
+
+
 async def test_a_translation_is_made_on_its_own_prompt_and_checked() -> None:
-    engine = FakeEngine(["Le chien dort dans le jardin."])
+    engine = _ReadBack(["Le chien dort dans le jardin."], "The dog is asleep in the garden.")
     bus, stage, col = await make(engine)
     await bus.publish(UserText("How do you say 'the dog is asleep in the garden' in French?", 1))
     done = await col.next_finished()
