@@ -61,6 +61,12 @@ def test_a_hard_turn_from_its_words_or_from_how_they_seem() -> None:
     assert hard_turn("The scan came back clear.", "fear", -0.3, 0.6) is None
     assert hard_turn("what do you think about pineapple on pizza", "anger", -0.4, 0.5) is None
     assert hard_turn("I ran 5k today!", "joy", 0.5, 0.8) is None
+    # a worried question about themselves, and a plain one that is not
+    assert hard_turn("what if they don't like me at the new school") == "worried"
+    assert hard_turn("am I a bad parent for shouting at them?") == "worried"
+    assert hard_turn("Am I right that Paris is in France?") is None
+    # "got invited" is not relief ("got in")
+    assert hard_turn("Everyone else got invited except me.") == "hard"
 
 
 def test_a_celebration_is_told_apart_from_kind_words() -> None:

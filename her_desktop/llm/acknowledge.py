@@ -28,7 +28,16 @@ import tomllib
 from collections.abc import Sequence
 from typing import Literal
 
-__all__ = ["Feeling", "acknowledgement", "acknowledges", "cheers", "feeling_of", "hard_turn"]
+__all__ = [
+    "Feeling",
+    "acknowledgement",
+    "acknowledges",
+    "cheers",
+    "feeling_of",
+    "hard_turn",
+    "troubled",
+    "worried_question",
+]
 
 Feeling = Literal["sad", "worried", "frustrated", "hard"]
 
@@ -68,10 +77,19 @@ _CHEER = re.compile(
 )
 """A sentence that celebrates: never said to a hard moment ("Oh, that's good news! I'm glad
 the GP wants you both to come in." to a worrying call from a doctor)."""
+_WORRY_QUESTION = re.compile(
+    r"^\W*(?:so |and |but |ok |okay )?(?:what if|what happens if|what do i do|what should i do|"
+    r"what am i (?:going|gonna) to do|is it (?:my fault|me)\b|why do i always|"
+    r"am i (?:a |an |too |being |the )?(?:bad|terrible|awful|horrible|selfish|stupid|wrong|"
+    r"overreacting|failure|crazy|mad|boring|annoying|unlovable|ugly|worst)|"
+    r"why does this always)",
+    re.IGNORECASE,
+)
+"""A question about themselves, asked in worry ("What if I'm not good enough?"): not a fact."""
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
 _RELIEF = re.compile(
     r"\b(?:out of hospital|back home|recovered|all clear|came back clear|better now|"
-    r"got the job|passed (?:my|the)|got (?:in|accepted)|accepted|engaged|pregnant\b|"
+    r"got the job|passed (?:my|the)|got (?:in|accepted)\b|accepted|engaged|pregnant\b|"
     r"had a baby|promot|won\b(?!')|finally)",
     re.IGNORECASE,
 )
@@ -97,6 +115,11 @@ def _trouble() -> re.Pattern[str]:
 def troubled(text: str) -> bool:
     """The message tells of a hard moment in words (loss, illness, failure, worry, a bad day)."""
     return _trouble().search(text) is not None and _RELIEF.search(text) is None
+
+
+def worried_question(text: str) -> bool:
+    """``text`` is a worried question about themselves ("what if they don't like me")."""
+    return _WORRY_QUESTION.search(text) is not None
 
 
 def feeling_of(label: str | None) -> Feeling:
@@ -130,6 +153,8 @@ def hard_turn(
         return feeling_of(label)
     if _trouble().search(flat) is not None:
         return feeling_of(label) if label in _LABEL_FEELING and valence < 0 else "hard"
+    if worried_question(flat):
+        return "worried"
     return None
 
 

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from her_desktop.llm.acknowledge import troubled
+from her_desktop.llm.acknowledge import troubled, worried_question
 from her_desktop.llm.arithmetic import find_sum
 from her_desktop.memory.retrieval import second_person
 
@@ -112,12 +112,6 @@ _RECENT = re.compile(
 """A question of fact about something recent: no LM knows it (she has no news feed)."""
 _ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
-_WORRY_QUESTION = re.compile(
-    r"^(?:so |and |but |ok |okay )?(?:what if|what happens if|what do i do|what should i do|"
-    r"what am i (?:going|gonna) to do|is it (?:my|me)|am i\b|why do i always|why does this always)",
-    re.IGNORECASE,
-)
-"""A question about themselves, asked in worry ("What if I'm not good enough?"): not a fact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +187,7 @@ def turn_guide(
                 f'Task: say in one plain sentence what "{word}" means, starting with '
                 f'"{word[:1].upper() + word[1:]} means".',
             )
-    if _WORRY_QUESTION.search(text) and not troubled(text):
+    if worried_question(text) and not troubled(text):
         return Guide(
             "trouble", "They are worried about this: be kind and steady first, in your own words."
         )
