@@ -14,6 +14,7 @@ from her_desktop.bus import Bus
 from her_desktop.config import Settings
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import Event, ReplyFinished, ReplySentence, UserText
+from her_desktop.llm.acknowledge import acknowledges
 from her_desktop.llm.llamacpp import LlamaCppEngine
 from her_desktop.llm.reply_filter import (
     LONG_SENTENCES,
@@ -260,6 +261,8 @@ async def test_the_default_model_through_the_filter_speaks_like_a_companion(
             assert said, "nothing reached the voice"
             assert len(said) <= SHORT_SENTENCES
             assert sum("?" in s for s in said) <= 1
+            if "worried" in text:  # a hard moment: acknowledged first (llm.acknowledge)
+                assert acknowledges(said[0]), said
             for sentence in said:
                 assert not re.search(r"^\s*(?:[-*#]|\d+\.)\s|\*\*|`", sentence), sentence
                 assert phrases.cliche(sentence) is None, sentence
