@@ -86,6 +86,9 @@ from her_desktop.llm.acknowledge import (
     acknowledgement,
     acknowledges,
     cheers,
+    condoles,
+    glad_line,
+    good_news,
     hard_turn,
 )
 from her_desktop.llm.arithmetic import exact_answer, find_sum
@@ -289,6 +292,10 @@ class DialogueStage(Stage):
         if felt is None:
             return hard_turn(user_text)
         return hard_turn(user_text, felt.label, felt.valence, felt.confidence)
+
+    def _replies(self) -> list[str]:
+        """Her replies so far in this conversation, oldest first."""
+        return [m.content for m in self.history if m.role == "assistant"]
 
     async def _on_control(self, event: CancelReply | Shutdown) -> None:
         if isinstance(event, CancelReply):
@@ -593,13 +600,17 @@ class DialogueStage(Stage):
         speculative = False
         speculation = ""
         hard: Feeling | None = None
+        glad = False
         opened = False
 
         async def acknowledge(feeling: Feeling) -> None:
             """Say a short acknowledgement of a hard moment (not one of her recent replies)."""
+            await say(acknowledgement(feeling, self._replies()))
+
+        async def say(line: str) -> None:
+            """Say ``line`` of her own through the reply filter."""
             nonlocal sentence_index
-            recent = [m.content for m in self.history if m.role == "assistant"]
-            said = style.accept(acknowledgement(feeling, recent))
+            said = style.accept(line)
             if said is not None and said.spoken:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, said.spoken))
                 sentence_index += 1
@@ -632,6 +643,10 @@ class DialogueStage(Stage):
                         return problem
                 if checked and hard is not None and cheers(chunk):
                     continue  # no celebrating a hard moment
+                if checked and glad and condoles(chunk):
+                    if not style.kept_any:  # good news: gladness, not condolences
+                        await say(glad_line(self._replies()))
+                    continue
                 if checked and not opened and not style.kept_any and chunk.strip():
                     opened = True
                     if hard is not None and not acknowledges(chunk):
@@ -655,6 +670,7 @@ class DialogueStage(Stage):
             else:
                 notes = await self._turn_notes(turn_id, user_text)
                 hard = self._hard(turn_id, user_text)
+                glad = self.reply_style and hard is None and good_news(user_text)
                 guide = self._guide(user_text, hard=hard is not None)
                 guide_text = guide.text if guide is not None else ""
                 messages = await asyncio.to_thread(self._prompt, user_text, notes, guide_text)

@@ -9,7 +9,15 @@ import pytest
 from her_desktop.bus import Bus
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import AffectEstimate, Event, ReplyFinished, ReplySentence, UserText
-from her_desktop.llm.acknowledge import acknowledgement, acknowledges, cheers, hard_turn
+from her_desktop.llm.acknowledge import (
+    acknowledgement,
+    acknowledges,
+    cheers,
+    condoles,
+    glad_line,
+    good_news,
+    hard_turn,
+)
 from her_desktop.llm.arithmetic import exact_answer
 from her_desktop.llm.base import GenerationParams
 from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, asks, own_identity
@@ -76,6 +84,20 @@ def test_a_celebration_is_told_apart_from_kind_words() -> None:
     assert not cheers("I'm glad you told me.")
     assert not cheers("That's so hard.")
     assert not cheers("I'm sorry, that sounds like a lot.")
+
+
+def test_good_news_is_told_apart_and_condolences_are_recognised() -> None:
+    assert good_news("guess who finally paid off her student loan")
+    assert good_news("She got accepted into art school!")
+    assert not good_news("my grandad's out of hospital and back home")  # mixed: left alone
+    assert not good_news("I finally got the results and it's cancer")
+    assert not good_news("I had a long day.")
+    assert condoles("Oh no, I'm sorry.")
+    assert condoles("That sounds really draining.")
+    assert condoles("What happened?")
+    assert not condoles("That's wonderful!")
+    assert not condoles("How does it feel?")
+    assert glad_line() != glad_line([glad_line()])
 
 
 def test_an_acknowledgement_fits_the_feeling_and_is_not_her_last_one() -> None:
@@ -281,3 +303,11 @@ async def test_a_hard_moment_is_not_celebrated() -> None:
     said = await _reply(["Oh, that sounds so special! ", "What will you do today?"], text)
     assert not any(cheers(s) for s in said)
     assert acknowledges(said[0])
+
+
+async def test_good_news_gets_gladness_not_condolences() -> None:
+    pieces = ["Oh no, I'm sorry. ", "That sounds really draining. ", "What happened?"]
+    said = await _reply(pieces, "guess who finally paid off her student loan")
+    assert said == [glad_line()]
+    kept = await _reply(["That's amazing! ", "How does it feel?"], "I finally passed my test!")
+    assert kept == ["That's amazing!", "How does it feel?"]

@@ -12,6 +12,8 @@ mood note's label, the turn guide). So the rule is kept outside the LM's free te
   ("Oh no", "I'm sorry", "That sounds…", "You sound…", "What a…");
 - :func:`cheers` says whether a sentence celebrates: the dialogue leaves such a sentence out
   of a reply to a hard moment ("Three years! I'm so excited." to a mother's anniversary);
+- :func:`good_news` and :func:`condoles`: good news is never condoled with ("Oh no, I'm sorry.
+  … What happened?" to a student loan paid off); :func:`glad_line` is said instead;
 - :func:`acknowledgement` picks a short line for the feeling from ``acknowledgements`` in the
   same file, not one of her recent replies holds (the dialogue says it first when the reply's
   first sentence does not acknowledge).
@@ -33,7 +35,10 @@ __all__ = [
     "acknowledgement",
     "acknowledges",
     "cheers",
+    "condoles",
     "feeling_of",
+    "glad_line",
+    "good_news",
     "hard_turn",
     "troubled",
     "worried_question",
@@ -77,6 +82,15 @@ _CHEER = re.compile(
 )
 """A sentence that celebrates: never said to a hard moment ("Oh, that's good news! I'm glad
 the GP wants you both to come in." to a worrying call from a doctor)."""
+_CONDOLENCE = re.compile(
+    r"^\W*(?:(?:oh|ah|aw+)\b[\s,.!…-]*)?(?:oh no\b|oh dear\b|(?:i'm |i am )?(?:so |really |very |"
+    r"truly )?sorry\b|that sounds (?:really |so |very )?(?:draining|awful|hard|rough|tough|"
+    r"terrible|horrible|exhausting|sad|stressful|frustrating)|that's (?:so |really )?(?:sad|awful|"
+    r"hard|rough|tough|terrible)\b|what happened\?)",
+    re.IGNORECASE,
+)
+"""A sentence that condoles ("Oh no, I'm sorry.", "That sounds really draining."): never
+said to good news ("guess who finally paid off her student loan")."""
 _WORRY_QUESTION = re.compile(
     r"^\W*(?:so |and |but |ok |okay )?(?:what if|what happens if|what do i do|what should i do|"
     r"what am i (?:going|gonna) to do|is it (?:my fault|me)\b|why do i always|"
@@ -161,6 +175,30 @@ def hard_turn(
 def acknowledges(sentence: str) -> bool:
     """``sentence`` opens by acknowledging what they said or how they seem."""
     return _ACK.search(sentence.replace("’", "'")) is not None
+
+
+def good_news(text: str) -> bool:
+    """The message tells of relief or good news (out of hospital, got the job, finally) with
+    no word of trouble."""
+    flat = " ".join(text.split())
+    return _RELIEF.search(flat) is not None and _trouble().search(flat) is None
+
+
+def condoles(sentence: str) -> bool:
+    """``sentence`` condoles, as to bad news."""
+    return _CONDOLENCE.search(sentence.replace("’", "'")) is not None
+
+
+def glad_line(recent_replies: Sequence[str] = ()) -> str:
+    """A short line of gladness for good news, not one of ``recent_replies`` holds."""
+    table = _style()["acknowledgements"]
+    assert isinstance(table, dict)
+    lines = [str(x) for x in table["glad"]]
+    said = [_words(r) for r in recent_replies]
+    return next(
+        (line for line in lines if not any(_words(line) in s for s in said)),
+        lines[len(said) % len(lines)],
+    )
 
 
 def cheers(sentence: str) -> bool:
