@@ -19,8 +19,8 @@ import pytest
 from her_desktop.audio import devices
 from her_desktop.audio.capture import AudioCapture
 from her_desktop.audio.echo import HalfDuplexGate, WebRtcEchoCanceller
-from her_desktop.audio.native import NativeCalls, NativeTimeout
 from her_desktop.audio.playback import AudioPlayer, PlayedChunk
+from her_desktop.native_calls import NativeCalls, NativeTimeout
 from her_desktop.voice.file_sink import FileSink
 from tests.test_audio_devices import FakeSoundDevice, FakeStream, fake_sd  # noqa: F401
 

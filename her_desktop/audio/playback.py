@@ -40,9 +40,9 @@ from her_desktop.audio.devices import (
     stream_opened,
     unavailable,
 )
-from her_desktop.audio.native import NativeTimeout
 from her_desktop.audio.resample import FloatArray, clean, resample
 from her_desktop.audio.stream import DeviceStream, ErrorCallback, RestoredCallback
+from her_desktop.native_calls import NativeTimeout
 
 log = logging.getLogger(__name__)
 

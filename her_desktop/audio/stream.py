@@ -8,7 +8,7 @@ answering), tells ``on_error`` once in plain words, and brings the device back w
 Threads — the rules that keep audio from freezing:
 
 * Every PortAudio call on the stream (open, start, stop, abort, close, ``active``) runs on the
-  stream's own :class:`~her_desktop.audio.native.NativeCalls` thread, one at a time, and the
+  stream's own :class:`~her_desktop.native_calls.NativeCalls` thread, one at a time, and the
   caller waits at most ``open_timeout_s`` / ``close_timeout_s``. A call that hangs abandons the
   stream: ``on_error`` says the device stopped responding and the app keeps running.
 * No lock is held across a PortAudio call, and the audio callbacks never wait for a lock that
@@ -32,8 +32,8 @@ from her_desktop.audio.devices import (
     stream_closed,
     unavailable,
 )
-from her_desktop.audio.native import NativeCalls, NativeTimeout
 from her_desktop.events import DeviceKind
+from her_desktop.native_calls import NativeCalls, NativeTimeout
 
 log = logging.getLogger(__name__)
 
