@@ -100,10 +100,10 @@ async def test_it_gives_way_to_the_user_and_to_a_waiting_reply(engine: LlamaCppE
     with pytest.raises(BusyError):
         await engine.background_generate(messages, params, yield_to=started)
     assert checks <= 52  # stopped at the next check: between tokens or inside a chunk
-    engine._waiting.add(-1)  # a reply is waiting for the model
+    engine._calls._urgent += 1  # a reply is waiting for the model
     with pytest.raises(BusyError):
         await engine.background_generate(messages, params)
-    engine._waiting.discard(-1)
+    engine._calls._urgent -= 1
     _, stats = await chat(engine, messages)  # the engine is free again
     assert stats.finish_reason in ("stop", "length")
 

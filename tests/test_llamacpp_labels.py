@@ -121,10 +121,10 @@ async def test_it_gives_way_to_a_waiting_reply_and_to_its_deadline(
 ) -> None:
     await engine.load()
     messages = [Message("user", "hello")]
-    engine._waiting.add(-1)  # a reply is waiting for the model
+    engine._calls._urgent += 1  # a reply is waiting for the model
     with pytest.raises(BusyError):
         await engine.score_labels(messages, LABELS)
-    engine._waiting.discard(-1)
+    engine._calls._urgent -= 1
     with pytest.raises(BusyError):
         await engine.score_labels(messages, LABELS, deadline_s=0.0)
     assert await engine.score_labels(messages, LABELS)  # free again

@@ -223,13 +223,13 @@ async def test_real_default_model_consolidates_and_gives_way(
         long = "my brother Tom moved to Leeds for a new job at a bank, " * 6
         reads = consolidator.read
         consolidator.submit(Pending(None, long, (), frozenset()))
-        assert await _until(lambda: engine._lock.locked(), 60.0)  # the background pass runs
+        assert await _until(lambda: engine.busy, 60.0)  # the background pass runs
         await asyncio.sleep(0.5)  # into its prompt
         started = time.monotonic()
         await bus.publish(SpeechStarted(1))
         assert await _until(lambda: consolidator.yields > 0 or consolidator.read > reads, 60.0)
         assert consolidator.yields == 1  # it gave way before reading it all
-        assert await _until(lambda: not engine._lock.locked(), 5.0)
+        assert await _until(lambda: not engine.busy, 5.0)
         print(f"default model gave way {(time.monotonic() - started) * 1000:.0f} ms after speech")
     finally:
         await service.close()

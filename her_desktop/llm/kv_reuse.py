@@ -7,7 +7,8 @@
 - The persona's fixed prefix is saved to a state file once (:func:`save_prefix_state`) and
   restored by the next launch (:func:`restore_prefix_state`) instead of being read again.
 
-Every function that touches a context expects the caller to hold the engine's inference lock.
+Every function that touches a context runs on the engine's owner thread
+(``her_desktop.native_calls``).
 """
 
 from __future__ import annotations

@@ -6,12 +6,19 @@ Policy:
   (missing, empty, not GGUF, truncated: each a plain message naming the file and the fix) and
   then loads it in a worker thread. A failed load leaves the engine unloaded and usable for a
   retry. ``n_gpu_layers="auto"`` offloads every layer when the build supports GPU offload.
-- **One inference lock.** llama.cpp is not thread-safe: every call on the context (load,
-  prompt evaluation, sampling, close) holds one ``threading.Lock``, and concurrent streams are
-  served one after the other. Tokenizing only reads the vocabulary, which is immutable once
-  loaded (llama-server tokenizes from its HTTP threads while decoding the same way), so it
-  takes a second, tokenizer lock instead: ``count_tokens`` on the event loop never waits
-  seconds for a running reply. ``close`` takes both.
+- **One owner thread, no lock.** llama.cpp is not thread-safe: every call on the model's
+  contexts (load, prompt evaluation, sampling, prefix state, close) is a job for the engine's
+  own thread (:class:`~her_desktop.native_calls.NativeCalls` ``llamacpp``), and concurrent
+  streams are served one after the other. A reply's job is urgent: it runs before queued
+  background work, and background work that is running sees it waiting and gives way at its
+  next token or compute chunk. Every wait has a bound; a call that runs far past it leaves
+  the engine saying in plain words that the model stopped responding (:data:`STUCK`).
+- **Tokenizing beside a decode.** ``llama_tokenize`` only reads the vocabulary, immutable once
+  loaded, and is thread-safe (llama.cpp keeps it so: ggml-org/llama.cpp#9369; llama-server
+  tokenizes from its HTTP threads while decoding), so ``count_tokens`` hands it to a second
+  thread (``llamacpp-tokenize``) and never waits for a running reply; that thread also frees
+  the model at ``close``, after the owner has closed the contexts, so a tokenize never meets
+  a freed vocabulary.
 - **The model's own chat template** (:mod:`~her_desktop.llm.chat_template`), BOS added
   exactly once. The reply stops on any end-of-generation or control token, and its text goes
   through :class:`~her_desktop.llm.control_tokens.ControlTokenFilter` (defence in depth: it
@@ -43,7 +50,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from her_desktop.events import FinishReason
 from her_desktop.llm import side_context
@@ -75,23 +82,42 @@ from her_desktop.llm.llamacpp_native import (
 )
 from her_desktop.llm.side_context import BACKGROUND_CTX, SCORE_CTX, SCORE_SEQS, SideContext
 from her_desktop.models.gguf_file import FIX_HINT, GGUFFileError, check_gguf_file
+from her_desktop.native_calls import (
+    BACKGROUND,
+    NORMAL,
+    URGENT,
+    NativeCalls,
+    NativeJob,
+    NativeTimeout,
+    wait_async,
+)
 
 log = logging.getLogger(__name__)
 CPU_UBATCH = 64
 """Default compute chunk on CPU: see ``LlamaCppEngine._ubatch``."""
-LOCK_POLL_S = 0.01
-"""A queued request re-checks its abort flag and deadline this often while it waits."""
+T = TypeVar("T")
 CANCEL_WAIT_S = 5.0
-"""How long a cancelled stream waits for its worker before giving up (it normally takes ms)."""
+"""How long a cancelled stream waits for its job to stop (it normally takes ms); also the
+grace a job gets past its deadline before the engine counts it as hung."""
+LOAD_LIMIT_S = 600.0
+"""Bound on loading the model (seconds on a laptop; a slow disk and a large file, minutes)."""
+STATE_LIMIT_S = 120.0
+"""Bound on saving or restoring the prefix state, and on ``close`` (the queued replies first)."""
+TOKENIZE_LIMIT_S = 5.0
+"""Bound on a tokenizer call (milliseconds; ``count_tokens`` answers with its upper bound)."""
+STUCK = (
+    "The language model stopped responding: a call into llama.cpp ran far past its time "
+    "limit. Restart her_desktop to use it again."
+)
 HUGE_PROMPT_BYTES_PER_CTX = 32
 """``count_tokens`` returns the byte count (an upper bound) instead of tokenizing a prompt
 longer than this many bytes per context token: a 1 MB paste is not tokenized on the loop."""
 
 
 @dataclass(slots=True)
-class _Job:
-    """One generation request: what to answer, where its text goes (``emit`` from the worker
-    thread), and when to stop. The abort callback and the worker both read it."""
+class _Reply:
+    """One generation request: what to answer, where its text goes (``emit`` from the owner
+    thread), and when to stop. The abort callback and the owner both read it."""
 
     messages: list[Message]
     params: GenerationParams
@@ -101,7 +127,6 @@ class _Job:
     """``time.monotonic()`` when the request arrived; the deadline counts from here."""
     deadline: float = field(init=False)
     abort: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.deadline = self.started + max(0.0, self.params.deadline_s)
@@ -172,16 +197,16 @@ class LlamaCppEngine(LLMEngine):
         self._n_ubatch = n_ubatch
         self._seed = seed
         self._verbose = verbose
-        self._lock = threading.Lock()
-        self._tokenizer_lock = threading.Lock()
+        self._calls = NativeCalls("llamacpp", restart_after_hang=False)
+        """The owner thread: every call on the model's contexts is a job here."""
+        self._vocab_calls = NativeCalls("llamacpp-tokenize", restart_after_hang=False)
+        """Tokenizing beside a decode, and freeing the model after ``close``."""
         self._loaded: _Loaded | None = None
-        self._job: _Job | None = None
+        self._reply: _Reply | None = None
         self._scorer: SideContext | None = None
         self._background: SideContext | None = None
         """the side context of ``background_generate`` (its own KV cache: the labels' fixed
         prompt and the conversation's both stay cached)"""
-        self._waiting: set[int] = set()
-        """Replies waiting for the lock: background scoring gives way to them."""
         self._system_info = ""
         self.prefix_restored = False
         """The last ``warm`` restored the prompt state saved by an earlier launch."""
@@ -196,9 +221,21 @@ class LlamaCppEngine(LLMEngine):
     def loaded(self) -> bool:
         return self._loaded is not None
 
+    @property
+    def busy(self) -> bool:
+        """The owner thread is running a job now (a reply, scoring, background work)."""
+        return self._calls.busy
+
     async def load(self) -> None:
         if self._loaded is None:
-            await asyncio.to_thread(self._load_blocking)
+            await self._owner(self._load_blocking, limit_s=LOAD_LIMIT_S)
+
+    async def _owner(self, fn: Callable[[], T], *, limit_s: float, priority: int = URGENT) -> T:
+        """Run ``fn`` on the owner thread, waiting at most ``limit_s``."""
+        try:
+            return await self._calls.acall(fn, limit_s=limit_s, priority=priority)
+        except NativeTimeout:
+            raise LLMError(STUCK) from None
 
     def info(self) -> EngineInfo:
         import llama_cpp
@@ -244,9 +281,12 @@ class LlamaCppEngine(LLMEngine):
         if len(raw) > HUGE_PROMPT_BYTES_PER_CTX * self._n_ctx:
             return len(raw) + extra_bos
         try:
-            return len(self._tokenize(loaded, raw)) + extra_bos
-        except LLMError:  # closed meanwhile
+            count = self._vocab_calls.call(
+                lambda: len(self._tokenize(loaded, raw)), timeout=TOKENIZE_LIMIT_S
+            )
+        except (LLMError, NativeTimeout):  # closed meanwhile, or the tokenizer stopped answering
             return len(raw) + extra_bos
+        return count + extra_bos
 
     async def stream(
         self,
@@ -264,18 +304,29 @@ class LlamaCppEngine(LLMEngine):
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
                 loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
 
-        job = _Job(list(messages), params, stats, emit, started)
-        worker = threading.Thread(
-            target=self._generate_blocking,
-            args=(job,),
-            name="llamacpp-generate",
-            daemon=True,
-        )
-        worker.start()
+        reply = _Reply(list(messages), params, stats, emit, started)
+        job = self._calls.start(lambda: self._generate_blocking(reply), priority=URGENT)
+        if job.cancelled:
+            raise LLMError(STUCK)
         finished = False
+        limit = reply.deadline  # then a grace, before a job that does not stop counts as hung
         try:
             while True:
-                kind, value = await queue.get()
+                try:
+                    async with asyncio.timeout(max(0.0, limit - time.monotonic())):
+                        kind, value = await queue.get()
+                except TimeoutError:
+                    if self._calls.cancel(job):  # still queued behind another reply
+                        stats.finish_reason = "deadline"
+                        finished = True
+                        return
+                    if limit == reply.deadline:
+                        limit += CANCEL_WAIT_S
+                        continue
+                    reply.abort.set()
+                    stats.finish_reason = "error"
+                    finished = True
+                    self._abandon(job, limit - started)
                 if kind == "text":
                     yield value
                 elif kind == "done":
@@ -286,7 +337,7 @@ class LlamaCppEngine(LLMEngine):
                     raise value
         finally:
             if not finished:
-                job.abort.set()
+                reply.abort.set()
             await self._wait_for(job)
             if not finished:
                 stats.finish_reason = "cancelled"
@@ -301,28 +352,30 @@ class LlamaCppEngine(LLMEngine):
         a second instead of reading the prompt again (seconds on a small CPU). A state that
         does not fit is deleted and the prompt is read as usual."""
         await self.load()
-        self.prefix_restored = await asyncio.to_thread(self._restore_prefix, messages)
+        self.prefix_restored = await self._owner(
+            lambda: self._restore_prefix(messages), limit_s=STATE_LIMIT_S, priority=NORMAL
+        )
         if not self.prefix_restored:
             await super().warm(messages, params)
-            await asyncio.to_thread(self._save_prefix, messages)
+            await self._owner(
+                lambda: self._save_prefix(messages), limit_s=STATE_LIMIT_S, priority=NORMAL
+            )
 
     def _restore_prefix(self, messages: Sequence[Message]) -> bool:
-        with self._lock:
-            loaded = self._loaded
-            if loaded is None:
-                return False
-            tokens = self._prompt_tokens(loaded, messages)
-            path = prefix_state_path(self.model_path, self._n_ctx, loaded.gpu_layers, tokens)
-            return restore_prefix_state(loaded.llm, path, tokens, self._n_ctx)
+        loaded = self._loaded
+        if loaded is None:
+            return False
+        tokens = self._prompt_tokens(loaded, messages)
+        path = prefix_state_path(self.model_path, self._n_ctx, loaded.gpu_layers, tokens)
+        return restore_prefix_state(loaded.llm, path, tokens, self._n_ctx)
 
     def _save_prefix(self, messages: Sequence[Message]) -> None:
-        with self._lock:
-            loaded = self._loaded
-            if loaded is None:
-                return
-            tokens = self._prompt_tokens(loaded, messages)
-            path = prefix_state_path(self.model_path, self._n_ctx, loaded.gpu_layers, tokens)
-            save_prefix_state(loaded.llm, path, tokens)
+        loaded = self._loaded
+        if loaded is None:
+            return
+        tokens = self._prompt_tokens(loaded, messages)
+        path = prefix_state_path(self.model_path, self._n_ctx, loaded.gpu_layers, tokens)
+        save_prefix_state(loaded.llm, path, tokens)
 
     async def score_labels(
         self, messages: Sequence[Message], labels: Sequence[str], *, deadline_s: float = 5.0
@@ -336,13 +389,41 @@ class LlamaCppEngine(LLMEngine):
         await self.load()
         deadline = time.monotonic() + max(0.0, deadline_s)
         cancelled = threading.Event()
+        messages, labels = list(messages), list(labels)
+        return await self._aside(
+            lambda: self._score_blocking(messages, labels, deadline, cancelled),
+            deadline,
+            cancelled,
+            "The model is busy; the labels were not scored.",
+        )
+
+    async def _aside(
+        self, fn: Callable[[], T], deadline: float, cancelled: threading.Event, busy: str
+    ) -> T:
+        """Run background work ``fn`` on the owner thread after any queued reply. It stops at
+        ``deadline`` (``BusyError`` with ``busy`` when it never started); one that runs on
+        past it by ``CANCEL_WAIT_S`` is hung."""
+        job = self._calls.start(fn, priority=BACKGROUND)
         try:
-            return await asyncio.to_thread(
-                self._score_blocking, list(messages), list(labels), deadline, cancelled
-            )
+            if not await wait_async(job, max(0.0, deadline - time.monotonic())):
+                if self._calls.cancel(job):
+                    raise BusyError(busy)
+                if not await wait_async(job, CANCEL_WAIT_S):  # its stop check sees the deadline
+                    self._abandon(job, CANCEL_WAIT_S + deadline - time.monotonic())
         except asyncio.CancelledError:
             cancelled.set()
+            self._calls.cancel(job)
             raise
+        try:
+            return job.outcome()
+        except NativeTimeout:  # the engine had stopped responding before
+            raise LLMError(STUCK) from None
+
+    def _abandon(self, job: NativeJob[Any], waited: float) -> None:
+        """The owner thread is stuck in ``job``: leave it behind, the engine says so."""
+        with contextlib.suppress(NativeTimeout):
+            self._calls.abandon(job, waited)
+        raise LLMError(STUCK)
 
     def _score_blocking(
         self,
@@ -352,38 +433,34 @@ class LlamaCppEngine(LLMEngine):
         cancelled: threading.Event,
     ) -> dict[str, float]:
         def stop() -> bool:
-            return bool(self._waiting) or cancelled.is_set() or time.monotonic() >= deadline
-
-        while not self._lock.acquire(timeout=LOCK_POLL_S):
-            if stop():
-                raise BusyError("The model is busy; the labels were not scored.")
-        try:
-            if stop():
-                raise BusyError("The model is busy; the labels were not scored.")
-            loaded = self._loaded
-            if loaded is None:
-                raise LLMError("The model was closed.")
-            prompt = self._prompt_tokens(loaded, messages)
-            tokenized: dict[str, list[int]] = {}
-            for label in labels:
-                tokenized[label] = self._tokenize(loaded, label.encode("utf-8"))
-                if not tokenized[label]:
-                    raise LLMError(f"The label {label!r} has no tokens.")
-            tails = [t for t in tokenized.values() if len(t) > 1]
-            if len(tails) >= SCORE_SEQS or sum(len(t) - 1 for t in tails) > self._n_batch:
-                raise LLMError("Too many or too long labels to score at once.")
-            if len(prompt) + max(map(len, tokenized.values())) >= SCORE_CTX:
-                raise LLMError(f"The prompt ({len(prompt)} tokens) is too long to score.")
-            return side_context.score(
-                self._side_context(loaded),
-                prompt,
-                tokenized,
-                n_vocab=int(loaded.llm._model.n_vocab()),
-                step=self._ubatch(loaded.gpu_layers != 0),  # a cut-short pass keeps its chunks
-                stop=stop,
+            return (
+                self._calls.urgent_waiting() or cancelled.is_set() or time.monotonic() >= deadline
             )
-        finally:
-            self._lock.release()
+
+        if stop():
+            raise BusyError("The model is busy; the labels were not scored.")
+        loaded = self._loaded
+        if loaded is None:
+            raise LLMError("The model was closed.")
+        prompt = self._prompt_tokens(loaded, messages)
+        tokenized: dict[str, list[int]] = {}
+        for label in labels:
+            tokenized[label] = self._tokenize(loaded, label.encode("utf-8"))
+            if not tokenized[label]:
+                raise LLMError(f"The label {label!r} has no tokens.")
+        tails = [t for t in tokenized.values() if len(t) > 1]
+        if len(tails) >= SCORE_SEQS or sum(len(t) - 1 for t in tails) > self._n_batch:
+            raise LLMError("Too many or too long labels to score at once.")
+        if len(prompt) + max(map(len, tokenized.values())) >= SCORE_CTX:
+            raise LLMError(f"The prompt ({len(prompt)} tokens) is too long to score.")
+        return side_context.score(
+            self._side_context(loaded),
+            prompt,
+            tokenized,
+            n_vocab=int(loaded.llm._model.n_vocab()),
+            step=self._ubatch(loaded.gpu_layers != 0),  # a cut-short pass keeps its chunks
+            stop=stop,
+        )
 
     async def background_generate(
         self,
@@ -419,19 +496,15 @@ class LlamaCppEngine(LLMEngine):
         deadline = time.monotonic() + max(0.0, params.deadline_s)
         cancelled = threading.Event()
         logprobs: list[float] | None = [] if scored else None
-        try:
-            text = await asyncio.to_thread(
-                self._background_blocking,
-                list(messages),
-                params,
-                deadline,
-                cancelled,
-                yield_to,
-                logprobs,
-            )
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
+        messages = list(messages)
+        text = await self._aside(
+            lambda: self._background_blocking(
+                messages, params, deadline, cancelled, yield_to, logprobs
+            ),
+            deadline,
+            cancelled,
+            "The model is busy; the background work waits.",
+        )
         return text, logprobs or []
 
     def _background_blocking(
@@ -445,41 +518,35 @@ class LlamaCppEngine(LLMEngine):
     ) -> str:
         def stop() -> bool:
             return (
-                bool(self._waiting)
+                self._calls.urgent_waiting()
                 or cancelled.is_set()
                 or yield_to()
                 or time.monotonic() >= deadline
             )
 
-        while not self._lock.acquire(timeout=LOCK_POLL_S):
-            if stop():
-                raise BusyError("The model is busy; the background work waits.")
-        try:
-            if stop():
-                raise BusyError("The model is busy; the background work waits.")
-            loaded = self._loaded
-            if loaded is None:
-                raise LLMError("The model was closed.")
-            prompt = self._prompt_tokens(loaded, messages)
-            if len(prompt) + max(1, params.max_tokens) >= BACKGROUND_CTX:
-                raise LLMError(f"The prompt ({len(prompt)} tokens) is too long for the background.")
-            return side_context.generate_greedy(
-                self._side_context(loaded, background=True),
-                loaded.llm._model.vocab,
-                prompt,
-                grammar=params.grammar or "",
-                max_tokens=params.max_tokens,
-                step=self._ubatch(loaded.gpu_layers != 0),
-                stop=stop,
-                logprobs=logprobs,
-                n_vocab=int(loaded.llm._model.n_vocab()),
-            )
-        finally:
-            self._lock.release()
+        if stop():
+            raise BusyError("The model is busy; the background work waits.")
+        loaded = self._loaded
+        if loaded is None:
+            raise LLMError("The model was closed.")
+        prompt = self._prompt_tokens(loaded, messages)
+        if len(prompt) + max(1, params.max_tokens) >= BACKGROUND_CTX:
+            raise LLMError(f"The prompt ({len(prompt)} tokens) is too long for the background.")
+        return side_context.generate_greedy(
+            self._side_context(loaded, background=True),
+            loaded.llm._model.vocab,
+            prompt,
+            grammar=params.grammar or "",
+            max_tokens=params.max_tokens,
+            step=self._ubatch(loaded.gpu_layers != 0),
+            stop=stop,
+            logprobs=logprobs,
+            n_vocab=int(loaded.llm._model.n_vocab()),
+        )
 
     def _side_context(self, loaded: _Loaded, *, background: bool = False) -> SideContext:
         """The scoring context (or, ``background``, the background-generation one), made on
-        first use. Caller holds the inference lock."""
+        first use. Runs on the owner thread."""
         side = self._background if background else self._scorer
         if side is None:
             side = side_context.make_side_context(
@@ -497,10 +564,19 @@ class LlamaCppEngine(LLMEngine):
         return side
 
     async def close(self) -> None:
-        job = self._job
-        if job is not None:
-            job.abort.set()
-        await asyncio.to_thread(self._close_blocking)
+        """Stop the running reply, close the contexts on the owner thread (after the replies
+        queued before), then free the model on the tokenizer thread (after its queued work)."""
+        reply = self._reply
+        if reply is not None:
+            reply.abort.set()
+        loaded = await self._owner(self._close_contexts, limit_s=STATE_LIMIT_S)
+        if loaded is not None:
+            try:
+                await self._vocab_calls.acall(
+                    lambda: self._free(loaded), limit_s=STATE_LIMIT_S, priority=NORMAL
+                )
+            except NativeTimeout:
+                log.warning("llama.cpp's tokenizer thread did not answer; the model is not freed")
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -518,14 +594,13 @@ class LlamaCppEngine(LLMEngine):
         return int(self._n_gpu_layers) if gpu_supported else 0
 
     def _load_blocking(self) -> None:
-        with self._lock:
-            if self._loaded is not None:
-                return
-            try:
-                check_gguf_file(self.model_path)
-            except GGUFFileError as exc:
-                raise ModelLoadError(str(exc)) from None
-            self._loaded = self._load_model()
+        if self._loaded is not None:
+            return
+        try:
+            check_gguf_file(self.model_path)
+        except GGUFFileError as exc:
+            raise ModelLoadError(str(exc)) from None
+        self._loaded = self._load_model()
 
     def _load_model(self) -> _Loaded:
         import llama_cpp
@@ -565,11 +640,11 @@ class LlamaCppEngine(LLMEngine):
         model = llm._model
         chat = ChatTemplate.of(llm, self.model_path.name)
         bos_id = int(model.token_bos())
-        job_ref = self
+        engine = self
 
         def should_abort(_data: Any) -> bool:
-            job = job_ref._job
-            return job is not None and job.should_stop()
+            reply = engine._reply
+            return reply is not None and reply.should_stop()
 
         callback = llama_cpp.ggml_abort_callback(should_abort)
         llama_cpp.llama_set_abort_callback(llm.ctx, callback, None)
@@ -584,42 +659,45 @@ class LlamaCppEngine(LLMEngine):
             abort_callback=callback,
         )
 
-    def _close_blocking(self) -> None:
-        with self._lock:
-            loaded, self._loaded = self._loaded, None
-            if loaded is None:
-                return
-            import llama_cpp
+    def _close_contexts(self) -> _Loaded | None:
+        """On the owner thread: the contexts are closed; the model is freed by ``_free``."""
+        loaded, self._loaded = self._loaded, None
+        if loaded is None:
+            return None
+        import llama_cpp
 
-            llama_cpp.llama_set_abort_callback(
-                loaded.llm.ctx, llama_cpp.ggml_abort_callback(), None
-            )
-            sides = (self._scorer, self._background)
-            self._scorer = self._background = None
-            for side in sides:
-                if side is not None:
-                    side.close()
-            with self._tokenizer_lock:
-                loaded.closed = True
-                loaded.llm.close()
-            loaded.abort_callback = None
+        llama_cpp.llama_set_abort_callback(loaded.llm.ctx, llama_cpp.ggml_abort_callback(), None)
+        sides = (self._scorer, self._background)
+        self._scorer = self._background = None
+        for side in sides:
+            if side is not None:
+                side.close()
+        return loaded
+
+    @staticmethod
+    def _free(loaded: _Loaded) -> None:
+        """On the tokenizer thread, after every tokenize queued before it."""
+        loaded.closed = True
+        loaded.llm.close()
+        loaded.abort_callback = None
 
     # -- prompt ----------------------------------------------------------------------------
 
-    def _tokenize(self, loaded: _Loaded, raw: bytes) -> list[int]:
-        with self._tokenizer_lock:
-            if loaded.closed:
-                raise LLMError("The model was closed.")
-            if not raw:
-                return []
-            return list(loaded.llm._model.tokenize(raw, False, True))
+    @staticmethod
+    def _tokenize(loaded: _Loaded, raw: bytes) -> list[int]:
+        """On the owner or the tokenizer thread (the model is freed on the latter)."""
+        if loaded.closed:
+            raise LLMError("The model was closed.")
+        if not raw:
+            return []
+        return list(loaded.llm._model.tokenize(raw, False, True))
 
-    def _detokenize(self, loaded: _Loaded, tokens: Sequence[int]) -> str:
-        with self._tokenizer_lock:
-            if loaded.closed:
-                raise LLMError("The model was closed.")
-            vocab = loaded.llm._model.vocab
-            raw = b"".join(token_piece(vocab, t, special=True) for t in tokens)
+    @staticmethod
+    def _detokenize(loaded: _Loaded, tokens: Sequence[int]) -> str:
+        if loaded.closed:
+            raise LLMError("The model was closed.")
+        vocab = loaded.llm._model.vocab
+        raw = b"".join(token_piece(vocab, t, special=True) for t in tokens)
         return raw.decode("utf-8", "replace")
 
     def _prompt_tokens(self, loaded: _Loaded, messages: Sequence[Message]) -> list[int]:
@@ -637,40 +715,38 @@ class LlamaCppEngine(LLMEngine):
         loaded = self._loaded
         if loaded is None:
             raise LLMError("The model is not loaded yet.")
-        tokens = self._prompt_tokens(loaded, messages)
-        return self._detokenize(loaded, tokens), tokens
 
-    # -- generation (worker thread) --------------------------------------------------------
+        def formatted() -> tuple[str, list[int]]:
+            tokens = self._prompt_tokens(loaded, messages)
+            return self._detokenize(loaded, tokens), tokens
 
-    async def _wait_for(self, job: _Job) -> None:
-        if job.done.is_set():
+        try:
+            return self._vocab_calls.call(formatted, timeout=TOKENIZE_LIMIT_S)
+        except NativeTimeout:
+            raise LLMError(STUCK) from None
+
+    # -- generation (owner thread) ---------------------------------------------------------
+
+    async def _wait_for(self, job: NativeJob[None]) -> None:
+        """A stopped stream's job: off the queue, or finished within ``CANCEL_WAIT_S``."""
+        if job.done.is_set() or self._calls.cancel(job):
             return
-        waited = await asyncio.to_thread(job.done.wait, CANCEL_WAIT_S)
-        if not waited:
-            log.warning("llama.cpp worker did not stop within %.1f s", CANCEL_WAIT_S)
+        if not await wait_async(job, CANCEL_WAIT_S):
+            log.warning("llama.cpp did not stop the reply within %.1f s", CANCEL_WAIT_S)
 
-    def _generate_blocking(self, job: _Job) -> None:
+    def _generate_blocking(self, job: _Reply) -> None:
         stats, emit = job.stats, job.emit
         try:
-            # Wait for the model, but give up at once when this request is cancelled or its
-            # deadline passes while another reply is still running. Background label scoring
-            # sees the request waiting and gives way.
-            self._waiting.add(id(job))
+            if job.should_stop():  # cancelled, or out of time while another reply ran
+                reason: FinishReason = "cancelled" if job.abort.is_set() else "deadline"
+                stats.finish_reason = reason
+                emit("done", reason)
+                return
+            self._reply = job
             try:
-                while not self._lock.acquire(timeout=LOCK_POLL_S):
-                    if job.should_stop():
-                        reason: FinishReason = "cancelled" if job.abort.is_set() else "deadline"
-                        stats.finish_reason = reason
-                        emit("done", reason)
-                        return
-            finally:
-                self._waiting.discard(id(job))
-            try:
-                self._job = job
                 reason = self._run(job)
             finally:
-                self._job = None
-                self._lock.release()
+                self._reply = None
             stats.finish_reason = reason
             stats.total_s = time.monotonic() - job.started
             emit("done", reason)
@@ -681,10 +757,8 @@ class LlamaCppEngine(LLMEngine):
             log.exception("llama.cpp generation failed")
             stats.finish_reason = "error"
             emit("error", LLMError(f"The language model failed while answering ({exc})."))
-        finally:
-            job.done.set()
 
-    def _run(self, job: _Job) -> FinishReason:
+    def _run(self, job: _Reply) -> FinishReason:
         from llama_cpp.llama_grammar import LlamaGrammar
 
         params, stats = job.params, job.stats

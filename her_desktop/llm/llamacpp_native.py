@@ -1,7 +1,7 @@
 """llama.cpp below the engine: its log lines, its threads, and the token-level helpers that
 llama-cpp-python leaves to its callers (a token's bytes, a grammar check, a log-softmax).
 
-Nothing here holds a lock; callers that touch a context hold the engine's inference lock.
+Nothing here holds a lock; what touches a context runs on the engine's owner thread.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def check_grammar(vocab: Any, grammar: str) -> None:
     """Raise ``LLMError`` unless llama.cpp parses ``grammar``.
 
     llama-cpp-python 0.3.36 does not check: an invalid grammar crashes the process at the first
-    sampled token. Caller holds the inference lock.
+    sampled token. Runs on the engine's owner thread.
     """
     import llama_cpp
 

@@ -7,7 +7,7 @@ longest common prefix of its last prompt (a fixed instruction is read once).
 
 Both give way: ``stop`` is checked between compute chunks and, through the context's abort
 callback, inside each one; a decode cut short raises :class:`BusyError`. Every function here
-expects the caller to hold the engine's inference lock.
+runs on the engine's owner thread (``her_desktop.native_calls``).
 """
 
 from __future__ import annotations
