@@ -95,7 +95,7 @@ def test_short_window_hears_what_the_full_window_hears(
 ) -> None:
     clip = padded(espeak_wav(sentence), 0.3, 0.6)
     short = tiny_engines["short"]
-    model = short._load_locked()
+    model = short._native.call(short._load_model, timeout=300.0)  # on its owner thread
     segments = decode_short(model, clip, language="en", max_new_tokens=60)
     assert segments is not None, "a clean sentence is decided in the short window"
     heard = " ".join(s.text for s in segments).lower()
@@ -112,7 +112,8 @@ def test_short_window_hears_what_the_full_window_hears(
 def test_noise_is_never_decided_in_the_short_window(
     tiny_engines: dict[str, WhisperEngine], level: float
 ) -> None:
-    model = tiny_engines["short"]._load_locked()
+    engine = tiny_engines["short"]
+    model = engine._native.call(engine._load_model, timeout=300.0)  # on its owner thread
     noise = white_noise(2.0, level)
     assert decode_short(model, noise, language="en", max_new_tokens=40) is None
     assert tiny_engines["short"].transcribe(noise).text == ""

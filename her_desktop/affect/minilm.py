@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import struct
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -24,6 +23,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 from tokenizers import BertWordPieceTokenizer
+
+from her_desktop.native_calls import NativeCalls
 
 MAX_TOKENS: Final = 128
 _LAYERS: Final = 6
@@ -173,17 +174,29 @@ class MiniLMEncoder:
         return unit
 
 
+LOAD_LIMIT_S = 120.0
+"""Bound on loading the weights (seconds; a slow disk, more)."""
 _shared: dict[Path, MiniLMEncoder] = {}
-_shared_lock = threading.Lock()
+_loader = NativeCalls("minilm-load")
+"""The only thread that loads weights and writes ``_shared``: two callers asking at once get
+one load, with no lock held across it."""
 
 
 def shared_encoder(model_dir: Path) -> MiniLMEncoder:
     """One encoder per model folder for the whole process: affect and memory both use it, so
-    the weights are loaded (seconds, ~90 MB) once. The encoder is read-only after loading and
-    safe to use from several threads."""
+    the weights are loaded (seconds, ~90 MB) once, on the loader thread; the caller waits at
+    most ``LOAD_LIMIT_S`` (``NativeTimeout``, a ``TimeoutError``, past it). The encoder is
+    read-only after loading and safe to use from several threads (numpy, no shared state)."""
     key = model_dir.resolve()
-    with _shared_lock:
-        encoder = _shared.get(key)
-        if encoder is None:
-            encoder = _shared[key] = MiniLMEncoder(key)
+    encoder = _shared.get(key)
+    if encoder is not None:
         return encoder
+    return _loader.call(lambda: _load_shared(key), timeout=LOAD_LIMIT_S)
+
+
+def _load_shared(key: Path) -> MiniLMEncoder:
+    """On the loader thread."""
+    encoder = _shared.get(key)
+    if encoder is None:
+        encoder = _shared[key] = MiniLMEncoder(key)
+    return encoder

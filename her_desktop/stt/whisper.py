@@ -5,8 +5,11 @@ Policy:
 - Never the network: the model folder is checked before faster-whisper sees it (it would fetch
   a tokenizer from the Hugging Face hub when ``tokenizer.json`` is missing), and the model is
   opened with ``local_files_only=True``. A bad folder gives :class:`STTModelError` naming it.
-- Lazy: the model loads on the first ``transcribe`` (or ``load()``); one lock serialises load and
-  decode, so the engine is safe to share between threads.
+- Lazy: the model loads on the first ``transcribe`` (or ``load()``). One owner thread
+  (:class:`~her_desktop.native_calls.NativeCalls` ``whisper``) makes every call on the model,
+  load and decode, one at a time and without a lock, so the engine is safe to share between
+  threads; callers wait with a bound (:data:`LOAD_LIMIT_S`, :func:`transcribe_limit_s`), and a
+  call that hangs leaves the engine saying so in plain words instead of freezing its caller.
 - We segment speech ourselves (``audio/vad.py``): ``vad_filter=False``, and every clip is
   decoded on its own (``condition_on_previous_text=False``).
 - Bounded work: at most :data:`FINAL_TEMPERATURES` re-decodes for a bad clip, and a cap on new
@@ -28,13 +31,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from her_desktop.native_calls import NativeCalls, NativeTimeout
 from her_desktop.stt.base import (
     SAMPLE_RATE,
     AudioArray,
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FINAL_TEMPERATURES = (0.0, 0.4, 0.8)
 """Temperature fallback for final transcripts: at most three decodes of one window."""
@@ -69,6 +74,12 @@ REPEAT_SHARE = 0.6
 SILENCE_RMS = 3e-4
 """Clips quieter than this (RMS, about -70 dBFS) are silence: not decoded at all."""
 MIN_AUDIO_S = 0.1
+LOAD_LIMIT_S = 300.0
+"""Bound on loading the model (a few seconds; minutes from a slow disk)."""
+STUCK = (
+    "speech recognition stopped responding (a call into the speech model ran far past its "
+    "time limit) — restart her_desktop to talk again; typing still works"
+)
 TOKENS_PER_S = 8
 MAX_NEW_TOKENS = 224
 
@@ -125,6 +136,13 @@ def _is_loop(text: str) -> bool:
     return top / len(tokens) >= REPEAT_SHARE
 
 
+def transcribe_limit_s(audio_s: float) -> float:
+    """Bound on transcribing a clip of ``audio_s`` seconds, waiting for its turn included: far
+    above a slow CPU's time (three decodes of each 30 s window at most), so only a hang meets
+    it."""
+    return 60.0 + 10.0 * audio_s
+
+
 def default_threads() -> int:
     """CPU threads for decoding when not configured: up to 4, leaving one core for audio."""
     return max(1, min(4, (os.cpu_count() or 2) - 1))
@@ -157,15 +175,22 @@ class WhisperEngine(STTEngine):
         self.model_name = model_name or self.model_dir.name
         self._model: WhisperModel | None = None
         self._multilingual: bool | None = None
-        self._lock = threading.Lock()
+        self._native = NativeCalls("whisper", restart_after_hang=False)
+
+    def _call(self, fn: Callable[[], T], limit_s: float) -> T:
+        try:
+            return self._native.call(fn, timeout=limit_s)
+        except NativeTimeout:
+            raise STTError(STUCK) from None
 
     # -- loading ---------------------------------------------------------------------------
 
     def load(self) -> None:
-        with self._lock:
-            self._load_locked()
+        if self._model is None:
+            self._call(self._load_model, LOAD_LIMIT_S)
 
-    def _load_locked(self) -> WhisperModel:
+    def _load_model(self) -> WhisperModel:
+        """On the owner thread."""
         if self._model is not None:
             return self._model
         check_model_dir(self.model_dir)
@@ -213,30 +238,36 @@ class WhisperEngine(STTEngine):
     def transcribe(self, audio: AudioArray, *, partial: bool = False) -> Transcript:
         samples = sanitize_audio(audio)
         audio_s = samples.shape[0] / SAMPLE_RATE
-        with self._lock:
-            model = self._load_locked()
-            language = self._language() or ""
-            if audio_s < MIN_AUDIO_S or _rms(samples) < SILENCE_RMS:
-                return Transcript("", language, audio_s, 0.0, (), partial)
-            started = time.monotonic()
-            options = self._options(partial, audio_s)
-            short = (
-                decode_short(
-                    model,
-                    samples,
-                    language=options["language"],
-                    max_new_tokens=options["max_new_tokens"],
-                )
-                if self.short_window and (partial or self.beam_size == 1)
-                else None
+        self.load()
+        return self._call(
+            lambda: self._transcribe(samples, audio_s, partial), transcribe_limit_s(audio_s)
+        )
+
+    def _transcribe(self, samples: AudioArray, audio_s: float, partial: bool) -> Transcript:
+        """On the owner thread."""
+        model = self._load_model()
+        language = self._language() or ""
+        if audio_s < MIN_AUDIO_S or _rms(samples) < SILENCE_RMS:
+            return Transcript("", language, audio_s, 0.0, (), partial)
+        started = time.monotonic()
+        options = self._options(partial, audio_s)
+        short = (
+            decode_short(
+                model,
+                samples,
+                language=options["language"],
+                max_new_tokens=options["max_new_tokens"],
             )
-            if short is not None:
-                kept = tuple(_kept_segments(short))
-            else:
-                segments, info = model.transcribe(samples, **options)
-                kept = tuple(_kept_segments(segments))
-                language = info.language or language
-            decode_s = time.monotonic() - started
+            if self.short_window and (partial or self.beam_size == 1)
+            else None
+        )
+        if short is not None:
+            kept = tuple(_kept_segments(short))
+        else:
+            segments, info = model.transcribe(samples, **options)
+            kept = tuple(_kept_segments(segments))
+            language = info.language or language
+        decode_s = time.monotonic() - started
         text = " ".join(seg.text for seg in kept).strip()
         return Transcript(text, language, audio_s, decode_s, kept, partial)
 

@@ -12,8 +12,11 @@ Policy:
   everything at once.
 - Engines load lazily (an explicit ``load()``, or the first speakable sentence), leave
   themselves warm (a short synthesis inside ``_load``, so the first real sentence is fast),
-  and are called from worker threads, never the asyncio loop; one synthesis at a time per
-  engine.
+  and are called from worker threads, never the asyncio loop. Each engine has one owner thread
+  (:class:`~her_desktop.native_calls.NativeCalls`) that makes its model calls, ``_load`` and
+  ``_synthesize_one``, one at a time and without a lock; callers wait with a bound
+  (:data:`LOAD_LIMIT_S`, :data:`SENTENCE_LIMIT_S`), and a call that hangs leaves the engine
+  saying so in plain words (the reply is shown as text) instead of freezing its caller.
 - Samples are mono float32 in [-1, 1] at ``sample_rate``; NaN/inf are zeroed, peaks clipped.
 - Errors are :class:`TTSError` with a plain message (what happened, what to do); a missing
   voice is :class:`VoiceNotFound`, naming the voice, what is installed, and the fix. Engines
@@ -24,13 +27,16 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from her_desktop.audio.resample import clean
+from her_desktop.native_calls import NativeCalls, NativeTimeout
 from her_desktop.numeric import finite_clamp
 from her_desktop.sentences import SentenceSplitter
 from her_desktop.tts.normalize import normalize_for_speech
@@ -54,6 +60,12 @@ MIN_SPEED = 0.5
 MAX_SPEED = 2.0
 _FEED_CHARS = 4096
 """Text is handed to the sentence splitter this many characters at a time."""
+LOAD_LIMIT_S = 300.0
+"""Bound on loading a voice (seconds; minutes from a slow disk)."""
+SENTENCE_LIMIT_S = 120.0
+"""Bound on synthesising one sentence, waiting for its turn included (well under a second
+to a few seconds on a CPU): only a hang meets it."""
+T = TypeVar("T")
 
 
 class TTSError(Exception):
@@ -132,8 +144,7 @@ class TTSEngine(ABC):
     engine_name: str = ""
 
     def __init__(self) -> None:
-        self._load_lock = threading.Lock()
-        self._synth_lock = threading.Lock()
+        self._native = NativeCalls(f"tts-{self.engine_name or 'voice'}", restart_after_hang=False)
         self._loaded = False
 
     # ------------------------------------------------------------------ facts
@@ -164,19 +175,45 @@ class TTSEngine(ABC):
 
     def load(self) -> None:
         """Load the model (blocking; call from a worker thread). Idempotent and thread-safe."""
-        with self._load_lock:
-            if self._loaded:
-                return
-            try:
-                self._load()
-            except TTSError:
-                raise
-            except Exception as exc:
-                raise TTSError(
-                    f"could not load the {self.engine_name} voice ({type(exc).__name__}: {exc}) "
-                    "— run `her-desktop doctor`; replies are shown as text meanwhile"
-                ) from exc
-            self._loaded = True
+        if not self._loaded:
+            self._call(self._load_once, LOAD_LIMIT_S)
+
+    def _call(self, fn: Callable[[], T], limit_s: float) -> T:
+        try:
+            return self._native.call(fn, timeout=limit_s)
+        except NativeTimeout:
+            raise TTSError(
+                f"the {self.engine_name} voice stopped responding (a call ran far past its time "
+                "limit) — replies are shown as text; restart her_desktop to hear her again"
+            ) from None
+
+    def _load_once(self) -> None:
+        """On the owner thread."""
+        if self._loaded:
+            return
+        try:
+            self._load()
+        except TTSError:
+            raise
+        except Exception as exc:
+            raise TTSError(
+                f"could not load the {self.engine_name} voice ({type(exc).__name__}: {exc}) "
+                "— run `her-desktop doctor`; replies are shown as text meanwhile"
+            ) from exc
+        self._loaded = True
+
+    def _synthesize_owned(self, spoken: str, speed: float) -> npt.ArrayLike:
+        """On the owner thread."""
+        try:
+            return self._synthesize_one(spoken, speed)
+        except TTSError:
+            raise
+        except Exception as exc:
+            raise TTSError(
+                f"the {self.engine_name} voice failed on a sentence "
+                f"({type(exc).__name__}: {exc}) — the reply is shown as text; "
+                "if it keeps happening, pick another voice or engine in Settings"
+            ) from exc
 
     def synthesize(
         self, text: str, *, speed: float = 1.0, cancel: threading.Event | None = None
@@ -193,17 +230,7 @@ class TTSEngine(ABC):
             if not spoken:
                 continue
             self.load()
-            with self._synth_lock:
-                try:
-                    raw = self._synthesize_one(spoken, speed)
-                except TTSError:
-                    raise
-                except Exception as exc:
-                    raise TTSError(
-                        f"the {self.engine_name} voice failed on a sentence "
-                        f"({type(exc).__name__}: {exc}) — the reply is shown as text; "
-                        "if it keeps happening, pick another voice or engine in Settings"
-                    ) from exc
+            raw = self._call(partial(self._synthesize_owned, spoken, speed), SENTENCE_LIMIT_S)
             samples = clean(np.asarray(raw).reshape(-1))  # flattened, not channel-averaged
             if cancel is not None and cancel.is_set():
                 return
@@ -212,8 +239,9 @@ class TTSEngine(ABC):
 
     @abstractmethod
     def _load(self) -> None:
-        """Load the model; called once, under a lock."""
+        """Load the model; called once, on the engine's owner thread."""
 
     @abstractmethod
     def _synthesize_one(self, spoken: str, speed: float) -> npt.ArrayLike:
-        """Audio for one normalised sentence (any length >= 0; cleaned by the caller)."""
+        """Audio for one normalised sentence (any length >= 0; cleaned by the caller); called
+        on the engine's owner thread."""
