@@ -7,67 +7,52 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from her_desktop.llm.base import BusyError, GenerationParams, GenerationStats, Message
+from her_desktop.llm.base import BusyError, GenerationParams, Message
 from her_desktop.llm.llamacpp import LlamaCppEngine
 from her_desktop.memory.extraction import GRAMMAR, parse_candidates
+from tests.tiny_gguf import chat
 
 
-@pytest.fixture
-async def engine(tiny_gguf: Path) -> AsyncIterator[LlamaCppEngine]:
-    eng = LlamaCppEngine(tiny_gguf, n_ctx=512)
-    yield eng
-    await eng.close()
-
-
-async def chat(engine: LlamaCppEngine, messages: list[Message]) -> tuple[str, GenerationStats]:
-    stats = GenerationStats()
-    params = GenerationParams(max_tokens=8, temperature=0.0)
-    text = "".join([p async for p in engine.stream(messages, params, stats)])
-    return text, stats
-
-
-async def test_the_answer_follows_the_grammar(engine: LlamaCppEngine) -> None:
+async def test_the_answer_follows_the_grammar(tiny_engine: LlamaCppEngine) -> None:
     messages = [Message("system", "Answer yes or no."), Message("user", "is it raining")]
     params = GenerationParams(max_tokens=8, temperature=0.0, grammar='root ::= "yes" | "no"')
-    first = await engine.background_generate(messages, params)
+    first = await tiny_engine.background_generate(messages, params)
     assert first in ("yes", "no")
-    assert await engine.background_generate(messages, params) == first  # greedy
+    assert await tiny_engine.background_generate(messages, params) == first  # greedy
 
 
 async def test_the_memory_grammar_gives_a_json_list_or_is_cut_by_the_token_cap(
-    engine: LlamaCppEngine,
+    tiny_engine: LlamaCppEngine,
 ) -> None:
     messages = [Message("user", "my sister lives in Porto")]
     params = GenerationParams(max_tokens=120, temperature=0.0, grammar=GRAMMAR)
-    raw = await engine.background_generate(messages, params)
+    raw = await tiny_engine.background_generate(messages, params)
     assert raw.startswith("[")
     if raw.endswith("]"):
         json.loads(raw)
     parse_candidates(raw)  # never raises
 
 
-async def test_the_conversation_cache_is_not_evicted(engine: LlamaCppEngine) -> None:
+async def test_the_conversation_cache_is_not_evicted(tiny_engine: LlamaCppEngine) -> None:
     conversation = [Message("system", "You are Sam."), Message("user", "hi, how are you")]
-    reply, _ = await chat(engine, conversation)
+    reply, _ = await chat(tiny_engine, conversation)
     turn2 = [*conversation, Message("assistant", reply), Message("user", "and now?")]
-    _, before = await chat(engine, turn2)
-    await chat(engine, conversation)
+    _, before = await chat(tiny_engine, turn2)
+    await chat(tiny_engine, conversation)
     params = GenerationParams(max_tokens=20, temperature=0.0)
-    await engine.background_generate([Message("user", "abcdefghij" * 20)], params)
-    _, after = await chat(engine, turn2)
+    await tiny_engine.background_generate([Message("user", "abcdefghij" * 20)], params)
+    _, after = await chat(tiny_engine, turn2)
     assert after.cached_tokens == before.cached_tokens > 0
 
 
-async def test_a_fixed_prefix_is_read_once(engine: LlamaCppEngine) -> None:
+async def test_a_fixed_prefix_is_read_once(tiny_engine: LlamaCppEngine) -> None:
     fixed = [Message("system", "Pick out what to remember. " * 4)]
     params = GenerationParams(max_tokens=2, temperature=0.0)
-    await engine.background_generate([*fixed, Message("user", "first")], params)
-    side = engine._background
+    await tiny_engine.background_generate([*fixed, Message("user", "first")], params)
+    side = tiny_engine._background
     assert side is not None
     evaluated: list[int] = []
     real_set_batch = side.batch.set_batch
@@ -77,14 +62,14 @@ async def test_a_fixed_prefix_is_read_once(engine: LlamaCppEngine) -> None:
         real_set_batch(batch, n_past, logits_all)
 
     side.batch.set_batch = counting
-    await engine.background_generate([*fixed, Message("user", "second")], params)
-    _, prefix = engine.formatted_prompt(fixed)
-    _, whole = engine.formatted_prompt([*fixed, Message("user", "second")])
+    await tiny_engine.background_generate([*fixed, Message("user", "second")], params)
+    _, prefix = tiny_engine.formatted_prompt(fixed)
+    _, whole = tiny_engine.formatted_prompt([*fixed, Message("user", "second")])
     assert sum(evaluated) <= len(whole) - len(prefix) + 8 + params.max_tokens
 
 
-async def test_it_gives_way_to_the_user_and_to_a_waiting_reply(engine: LlamaCppEngine) -> None:
-    await engine.load()
+async def test_it_gives_way_to_the_user_and_to_a_waiting_reply(tiny_engine: LlamaCppEngine) -> None:
+    await tiny_engine.load()
     messages = [Message("user", "hello")]
     params = GenerationParams(max_tokens=400, temperature=0.0, deadline_s=60.0)
     user = threading.Event()
@@ -98,23 +83,23 @@ async def test_it_gives_way_to_the_user_and_to_a_waiting_reply(engine: LlamaCppE
         return user.is_set()
 
     with pytest.raises(BusyError):
-        await engine.background_generate(messages, params, yield_to=started)
+        await tiny_engine.background_generate(messages, params, yield_to=started)
     assert checks <= 52  # stopped at the next check: between tokens or inside a chunk
-    engine._calls._urgent += 1  # a reply is waiting for the model
+    tiny_engine._calls._urgent += 1  # a reply is waiting for the model
     with pytest.raises(BusyError):
-        await engine.background_generate(messages, params)
-    engine._calls._urgent -= 1
-    _, stats = await chat(engine, messages)  # the engine is free again
+        await tiny_engine.background_generate(messages, params)
+    tiny_engine._calls._urgent -= 1
+    _, stats = await chat(tiny_engine, messages)  # the engine is free again
     assert stats.finish_reason in ("stop", "length")
 
 
 async def test_the_scored_answer_is_the_same_with_a_log_probability_per_token(
-    engine: LlamaCppEngine,
+    tiny_engine: LlamaCppEngine,
 ) -> None:
     messages = [Message("system", "Translate."), Message("user", "the cat sleeps")]
     params = GenerationParams(max_tokens=6, temperature=0.0)
-    text = await engine.background_generate(messages, params)
-    scored, logprobs = await engine.background_generate_scored(messages, params)
+    text = await tiny_engine.background_generate(messages, params)
+    scored, logprobs = await tiny_engine.background_generate_scored(messages, params)
     assert scored == text
     assert 1 <= len(logprobs) <= 6
     assert all(lp <= 0.0 for lp in logprobs)

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,47 +20,34 @@ import pytest
 from her_desktop.affect.base import EMOTIONS
 from her_desktop.affect.lm_label import LMLabeler
 from her_desktop.events import EmotionLabel
-from her_desktop.llm.base import BusyError, GenerationParams, GenerationStats, Message
+from her_desktop.llm.base import BusyError, Message
 from her_desktop.llm.llamacpp import LlamaCppEngine
+from tests.tiny_gguf import chat
 
 LABELS = ["joy", "sadness", "anger", "fear", "surprise", "neutral"]
 
 
-@pytest.fixture
-async def engine(tiny_gguf: Path) -> AsyncIterator[LlamaCppEngine]:
-    eng = LlamaCppEngine(tiny_gguf, n_ctx=512)
-    yield eng
-    await eng.close()
-
-
-async def chat(engine: LlamaCppEngine, messages: list[Message]) -> tuple[str, GenerationStats]:
-    stats = GenerationStats()
-    params = GenerationParams(max_tokens=8, temperature=0.0)
-    text = "".join([p async for p in engine.stream(messages, params, stats)])
-    return text, stats
-
-
-async def test_scores_are_log_probabilities_and_repeatable(engine: LlamaCppEngine) -> None:
+async def test_scores_are_log_probabilities_and_repeatable(tiny_engine: LlamaCppEngine) -> None:
     messages = [Message("system", "Name the feeling."), Message("user", "hello there")]
-    first = await engine.score_labels(messages, LABELS)
+    first = await tiny_engine.score_labels(messages, LABELS)
     assert set(first) == set(LABELS)
     assert all(math.isfinite(v) and v <= 0.0 for v in first.values())
     assert sum(math.exp(v) for v in first.values()) <= 1.0 + 1e-6
-    again = await engine.score_labels(messages, LABELS)
+    again = await tiny_engine.score_labels(messages, LABELS)
     assert again == pytest.approx(first, abs=1e-4)  # from the cached prefix, same answer
-    assert await engine.score_labels(messages, []) == {}
+    assert await tiny_engine.score_labels(messages, []) == {}
 
 
-async def test_a_label_of_several_tokens_is_scored_whole(engine: LlamaCppEngine) -> None:
+async def test_a_label_of_several_tokens_is_scored_whole(tiny_engine: LlamaCppEngine) -> None:
     """One token per character in the tiny vocabulary: log P("ab") = log P("a") +
     log P("b" | "a"), the second read on a side sequence, leaving the prompt's cache as it was."""
     messages = [Message("user", "hello there")]
-    whole = await engine.score_labels(messages, ["ab", "a", "c"])
-    again = await engine.score_labels(messages, ["c", "ab", "a"])
+    whole = await tiny_engine.score_labels(messages, ["ab", "a", "c"])
+    again = await tiny_engine.score_labels(messages, ["c", "ab", "a"])
     assert again == pytest.approx(whole, abs=1e-4)
     # the same figures from the main context, token by token
-    _, prompt = engine.formatted_prompt(messages)
-    loaded = engine._loaded
+    _, prompt = tiny_engine.formatted_prompt(messages)
+    loaded = tiny_engine._loaded
     assert loaded is not None
     llm = loaded.llm
     a, b = (int(llm.tokenize(x.encode(), add_bos=False, special=False)[0]) for x in "ab")
@@ -85,16 +72,16 @@ async def test_a_label_of_several_tokens_is_scored_whole(engine: LlamaCppEngine)
 
 
 async def test_the_fixed_prefix_stays_cached_and_the_conversation_too(
-    engine: LlamaCppEngine,
+    tiny_engine: LlamaCppEngine,
 ) -> None:
     conversation = [Message("system", "You are Sam."), Message("user", "hi, how are you")]
-    reply, _ = await chat(engine, conversation)
+    reply, _ = await chat(tiny_engine, conversation)
     turn2 = [*conversation, Message("assistant", reply), Message("user", "and now?")]
-    _, unscored = await chat(engine, turn2)
-    await chat(engine, conversation)
+    _, unscored = await chat(tiny_engine, turn2)
+    await chat(tiny_engine, conversation)
     fixed = [Message("system", "Name the feeling in one word."), Message("user", "ok")]
-    await engine.score_labels([*fixed, Message("user", "first message")], LABELS)
-    scorer = engine._scorer
+    await tiny_engine.score_labels([*fixed, Message("user", "first message")], LABELS)
+    scorer = tiny_engine._scorer
     assert scorer is not None
     evaluated: list[int] = []
     real_set_batch = scorer.batch.set_batch
@@ -105,54 +92,54 @@ async def test_the_fixed_prefix_stays_cached_and_the_conversation_too(
 
     scorer.batch.set_batch = counting
     second = [*fixed, Message("user", "second one")]
-    await engine.score_labels(second, LABELS)
-    _, all_tokens = engine.formatted_prompt(second)
-    _, prefix_tokens = engine.formatted_prompt(fixed)
+    await tiny_engine.score_labels(second, LABELS)
+    _, all_tokens = tiny_engine.formatted_prompt(second)
+    _, prefix_tokens = tiny_engine.formatted_prompt(fixed)
     assert len(prefix_tokens) > 30
     # only the new message (and the template's tail) was read
     assert 0 < sum(evaluated) <= len(all_tokens) - len(prefix_tokens) + 8
     # the conversation's own cache was not touched by the scoring
-    _, scored = await chat(engine, turn2)
+    _, scored = await chat(tiny_engine, turn2)
     assert scored.cached_tokens == unscored.cached_tokens > 0
 
 
 async def test_it_gives_way_to_a_waiting_reply_and_to_its_deadline(
-    engine: LlamaCppEngine,
+    tiny_engine: LlamaCppEngine,
 ) -> None:
-    await engine.load()
+    await tiny_engine.load()
     messages = [Message("user", "hello")]
-    engine._calls._urgent += 1  # a reply is waiting for the model
+    tiny_engine._calls._urgent += 1  # a reply is waiting for the model
     with pytest.raises(BusyError):
-        await engine.score_labels(messages, LABELS)
-    engine._calls._urgent -= 1
+        await tiny_engine.score_labels(messages, LABELS)
+    tiny_engine._calls._urgent -= 1
     with pytest.raises(BusyError):
-        await engine.score_labels(messages, LABELS, deadline_s=0.0)
-    assert await engine.score_labels(messages, LABELS)  # free again
+        await tiny_engine.score_labels(messages, LABELS, deadline_s=0.0)
+    assert await tiny_engine.score_labels(messages, LABELS)  # free again
 
 
 async def test_a_reply_during_scoring_is_not_kept_waiting(tiny_gguf: Path) -> None:
-    engine = LlamaCppEngine(tiny_gguf, n_ctx=2048, n_threads=1)
-    await engine.load()
+    tiny_engine = LlamaCppEngine(tiny_gguf, n_ctx=2048, n_threads=1)
+    await tiny_engine.load()
     long = [Message("user", "abcdefghij" * 95)]  # ~950 tokens to read on the side context
-    scoring = asyncio.create_task(engine.score_labels(long, LABELS, deadline_s=60.0))
+    scoring = asyncio.create_task(tiny_engine.score_labels(long, LABELS, deadline_s=60.0))
     await asyncio.sleep(0.02)
     started = time.monotonic()
-    _, stats = await chat(engine, [Message("user", "hi")])
+    _, stats = await chat(tiny_engine, [Message("user", "hi")])
     waited = time.monotonic() - started
     assert stats.finish_reason in ("stop", "length")
     with contextlib.suppress(BusyError):  # it gave way (usually), or it had finished first
         await scoring
     print(f"\nreply while scoring: {waited * 1000:.0f} ms")
-    await engine.close()
+    await tiny_engine.close()
 
 
 async def test_close_frees_the_side_context_and_scoring_works_after_reload(
-    engine: LlamaCppEngine,
+    tiny_engine: LlamaCppEngine,
 ) -> None:
-    await engine.score_labels([Message("user", "hi")], LABELS)
-    await engine.close()
-    assert engine._scorer is None
-    assert await engine.score_labels([Message("user", "hi")], LABELS)
+    await tiny_engine.score_labels([Message("user", "hi")], LABELS)
+    await tiny_engine.close()
+    assert tiny_engine._scorer is None
+    assert await tiny_engine.score_labels([Message("user", "hi")], LABELS)
 
 
 # -- the real default model (slow) --------------------------------------------------------------

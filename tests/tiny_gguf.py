@@ -14,18 +14,23 @@ Vocabulary (llama/SentencePiece style, byte fallback):
 The output rows of the control tokens are zero, so a randomly initialised model rarely ends a
 reply on its own: token caps and deadlines are reached reliably.
 
-Fixtures: ``tiny_gguf`` (ChatML template, no automatic BOS, like Qwen) and
+Fixtures: ``tiny_gguf`` (ChatML template, no automatic BOS, like Qwen),
 ``tiny_gguf_llama2_template`` (a template that writes ``{{ bos_token }}`` itself while the
-model also asks for an automatic BOS, to test that the engine adds BOS exactly once).
+model also asks for an automatic BOS, to test that the engine adds BOS exactly once) and
+``tiny_engine`` (the llama.cpp engine on ``tiny_gguf``); ``chat`` streams one short reply.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import gguf
 import numpy as np
 import pytest
+
+from her_desktop.llm.base import GenerationParams, GenerationStats, Message
+from her_desktop.llm.llamacpp import LlamaCppEngine
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -171,3 +176,21 @@ def tiny_gguf_llama2_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny GGUF whose template writes ``{{ bos_token }}`` and which also asks for a BOS."""
     path = tmp_path_factory.mktemp("tiny_gguf") / "tiny-llama2.gguf"
     return build_tiny_gguf(path, chat_template=LLAMA2_TEMPLATE, add_bos=True)
+
+
+@pytest.fixture
+async def tiny_engine(tiny_gguf: Path) -> AsyncIterator[LlamaCppEngine]:
+    """The llama.cpp engine on the tiny ChatML GGUF (512 tokens of context), closed after."""
+    engine = LlamaCppEngine(tiny_gguf, n_ctx=512)
+    yield engine
+    await engine.close()
+
+
+async def chat(
+    engine: LlamaCppEngine, messages: list[Message], params: GenerationParams | None = None
+) -> tuple[str, GenerationStats]:
+    """One reply (8 greedy tokens unless ``params`` say otherwise), its text and stats."""
+    stats = GenerationStats()
+    params = params or GenerationParams(max_tokens=8, temperature=0.0)
+    text = "".join([p async for p in engine.stream(messages, params, stats)])
+    return text, stats
