@@ -141,3 +141,31 @@ def test_sanitize_audio() -> None:
 def test_transcript_rtf() -> None:
     assert Transcript("hi", "en", audio_s=2.0, decode_s=0.5).rtf == 0.25
     assert Transcript("", "en").rtf == 0.0
+
+
+def test_a_hung_decode_is_a_plain_error_and_the_engine_says_so_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decode runs on the engine's owner thread; the caller waits with a bound. A decode
+    that never returns (a fake: the model's call blocks) gives STTError in plain words, and
+    later calls fail at once instead of queueing behind it. The twin on the real model:
+    ``test_stt_whisper.py`` (concurrent calls share the one owner thread)."""
+    import threading
+
+    from her_desktop.stt import whisper
+    from her_desktop.stt.base import STTError
+
+    engine = WhisperEngine(tmp_path)
+    engine._model = object()  # type: ignore[assignment]  # "loaded"
+    release = threading.Event()
+    monkeypatch.setattr(engine, "_transcribe", lambda *args: release.wait(30))
+    monkeypatch.setattr(whisper, "transcribe_limit_s", lambda audio_s: 0.2)
+    speech = np.full(16000, 0.1, dtype=np.float32)
+    try:
+        with pytest.raises(STTError, match="speech recognition stopped responding") as error:
+            engine.transcribe(speech)
+        assert "restart her_desktop" in str(error.value)
+        with pytest.raises(STTError, match="stopped responding"):
+            engine.transcribe(speech)  # at once: nothing else touches the stuck model
+    finally:
+        release.set()

@@ -28,7 +28,7 @@ def _engine(model: str, models_dir: Path) -> WhisperEngine:
     spec = WHISPER_TINY_EN if model == "whisper-tiny.en" else WHISPER_BASE
     if not installer.packages_installed(spec):
         pytest.skip(f"the packages of {model} are not installed (requirements-models.txt)")
-    if model not in _ENGINES:  # one load per session: tests share the engine (it is locked)
+    if model not in _ENGINES:  # one load per session: tests share the engine (one owner thread)
         _ENGINES[model] = WhisperEngine(resolve_stt_model(model), n_threads=2)
     return _ENGINES[model]
 

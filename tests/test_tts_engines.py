@@ -306,3 +306,31 @@ def test_coqui_speaks_with_a_real_model(tmp_path: Path) -> None:
     chunks = list(engine.synthesize("Hello there. How are you?"))
     assert len(chunks) == 2
     assert all(rms(c) > 0.01 and c.sample_rate == engine.sample_rate for c in chunks)
+
+
+def test_a_hung_sentence_is_a_plain_error_and_the_voice_says_so_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Synthesis runs on the engine's owner thread and the caller waits with a bound: a voice
+    whose call never returns (a fake) gives TTSError in plain words, and the next reply fails at
+    once instead of queueing behind it. The twins on real voices are the hibari/piper tests
+    above (each sentence through the owner thread)."""
+    from her_desktop.tts import base
+
+    release = threading.Event()
+
+    class HungTTS(FakeTTS):
+        def _synthesize_one(self, spoken: str, speed: float) -> npt.ArrayLike:
+            release.wait(30)
+            return np.zeros(16, dtype=np.float32)
+
+    monkeypatch.setattr(base, "SENTENCE_LIMIT_S", 0.2)
+    engine = HungTTS()
+    try:
+        with pytest.raises(TTSError, match="the fake voice stopped responding") as error:
+            list(engine.synthesize("Hello there. How are you?"))
+        assert "replies are shown as text" in str(error.value)
+        with pytest.raises(TTSError, match="stopped responding"):
+            list(engine.synthesize("Again."))
+    finally:
+        release.set()

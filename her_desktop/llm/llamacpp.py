@@ -565,11 +565,16 @@ class LlamaCppEngine(LLMEngine):
 
     async def close(self) -> None:
         """Stop the running reply, close the contexts on the owner thread (after the replies
-        queued before), then free the model on the tokenizer thread (after its queued work)."""
+        queued before), then free the model on the tokenizer thread (after its queued work).
+        A hung engine is left as it is (its stuck thread may still be inside the model)."""
         reply = self._reply
         if reply is not None:
             reply.abort.set()
-        loaded = await self._owner(self._close_contexts, limit_s=STATE_LIMIT_S)
+        try:
+            loaded = await self._owner(self._close_contexts, limit_s=STATE_LIMIT_S)
+        except LLMError:  # hung: the stuck thread may still be inside the model
+            log.warning("llama.cpp stopped responding; the model is left as it is")
+            return
         if loaded is not None:
             try:
                 await self._vocab_calls.acall(
