@@ -64,7 +64,7 @@ async def test_load_is_lazy_idempotent_and_reported(tiny_engine: LlamaCppEngine)
     await tiny_engine.load()
     assert tiny_engine.loaded
     info = tiny_engine.info()
-    assert info.tiny_engine == "llamacpp"
+    assert info.engine == "llamacpp"
     assert info.model.endswith("tiny-chatml.gguf")
     assert info.context_size == 512
     assert info.threads is not None

@@ -50,7 +50,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 from her_desktop.events import FinishReason
 from her_desktop.llm import side_context
@@ -419,7 +419,7 @@ class LlamaCppEngine(LLMEngine):
         except NativeTimeout:  # the engine had stopped responding before
             raise LLMError(STUCK) from None
 
-    def _abandon(self, job: NativeJob[Any], waited: float) -> None:
+    def _abandon(self, job: NativeJob[Any], waited: float) -> NoReturn:
         """The owner thread is stuck in ``job``: leave it behind, the engine says so."""
         with contextlib.suppress(NativeTimeout):
             self._calls.abandon(job, waited)
