@@ -60,6 +60,7 @@ class NativeJob(Generic[T]):
 
     __slots__ = (
         "_callbacks",
+        "_counted",
         "_state",
         "abandoned",
         "cancelled",
@@ -84,6 +85,8 @@ class NativeJob(Generic[T]):
         self.result: T | None = None
         self.error: BaseException | None = None
         self._state = _QUEUED
+        self._counted = -1
+        """The queue generation whose urgent count includes it (-1: none)."""
         self._callbacks: list[Callable[[], None]] = []
 
     @property
@@ -125,6 +128,8 @@ class NativeCalls:
         self._jobs: queue.PriorityQueue[tuple[int, int, object]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._urgent = 0
+        self._generation = 0
+        """Bumped whenever the queue (and so the urgent count) is replaced."""
         self._running: NativeJob[Any] | None = None
         self.hung = False
         """A call hung and ``restart_after_hang`` is False: every job now fails at once."""
@@ -190,8 +195,7 @@ class NativeCalls:
                 return job.cancelled
             job._state = _DONE
             job.cancelled = True
-            if job.priority == URGENT:
-                self._urgent -= 1
+            self._uncount(job)
         job.error = NativeTimeout(f"{self.name}: cancelled before it ran")
         job._finish()
         return True
@@ -208,7 +212,7 @@ class NativeCalls:
             thread, self._thread = self._thread, None
             jobs, self._jobs = self._jobs, queue.PriorityQueue()
             stuck, self._running = self._running, None
-            self._urgent = 0
+            self._reset_count()
             if job._state == _QUEUED:
                 job.cancelled = True
             job._state = _DONE
@@ -235,7 +239,7 @@ class NativeCalls:
             thread, self._thread = self._thread, None
             jobs = self._jobs
             self._jobs = queue.PriorityQueue()
-            self._urgent = 0
+            self._reset_count()
         if thread is None:
             return
         jobs.put((_LAST, next(self._order), _STOP))
@@ -253,17 +257,29 @@ class NativeCalls:
             else:
                 if self._thread is None or not self._thread.is_alive():
                     self._jobs = queue.PriorityQueue()
-                    self._urgent = 0
+                    self._reset_count()
                     self._thread = threading.Thread(
                         target=self._run, args=(self._jobs,), name=self.name, daemon=True
                     )
                     self._thread.start()
                 if job.priority == URGENT:
                     self._urgent += 1
+                    job._counted = self._generation
                 self._jobs.put((job.priority, next(self._order), job))
         if job.cancelled:
             job._finish()
         return job
+
+    def _uncount(self, job: NativeJob[Any]) -> None:
+        """Take ``job`` out of the urgent count (caller holds ``_guard``)."""
+        if job._counted == self._generation:
+            self._urgent -= 1
+        job._counted = -1
+
+    def _reset_count(self) -> None:
+        """A new queue: nothing is counted (caller holds ``_guard``)."""
+        self._urgent = 0
+        self._generation += 1
 
     @staticmethod
     def _drain(jobs: queue.PriorityQueue[tuple[int, int, object]], why: str) -> None:
@@ -288,8 +304,7 @@ class NativeCalls:
                 if item._state != _QUEUED:
                     continue  # cancelled while queued
                 item._state = _RUNNING
-                if item.priority == URGENT and jobs is self._jobs:
-                    self._urgent -= 1
+                self._uncount(item)
                 if jobs is self._jobs:
                     self._running = item
             item._run()
