@@ -45,6 +45,8 @@ Policies:
   shown and spoken sentence by sentence, each checked first. An offending first sentence makes
   the LM try once more with an explicit instruction; an offending later one (or a second
   offence) is replaced by the guard's reminder (none: left out) and the reply ends there.
+  A guard that is also a ``ReplyCloser`` (memory, for a question about the user) adds its line
+  when the reply kept no answer ("I don't know yet. Where do you work?").
 * A failing LM never kills the stage: it becomes a ``StageError`` with a plain message and a
   ``ReplyFinished(reason="error")``; the next turn tries again.
 """
@@ -112,6 +114,7 @@ from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
     AFTER_REPLY_BUDGET_S,
+    ReplyCloser,
     ReplyGuard,
     ReplyProblem,
     ReplyShape,
@@ -168,6 +171,19 @@ def _reply_problem(guards: Sequence[ReplyGuard], sentence: str) -> ReplyProblem 
             continue
         if problem is not None:
             return problem
+    return None
+
+
+def _closing(guards: Sequence[ReplyGuard]) -> str | None:
+    for guard in guards:
+        if isinstance(guard, ReplyCloser):
+            try:
+                line = guard.unanswered()
+            except Exception:  # a broken check never stops the reply
+                log.exception("dialogue: %s could not close the reply", guard.name)
+                continue
+            if line:
+                return line
     return None
 
 
@@ -761,6 +777,9 @@ class DialogueStage(Stage):
                     sentence_index += 1
             if hard is not None and not style.kept_any and reason not in ("deadline", "error"):
                 await acknowledge(hard)  # every sentence was dropped: the acknowledgement stays
+            closing = _closing(guards) if reason in ("stop", "length") else None
+            if closing:  # no answer kept to a question memory checks: its line, checked
+                await emit([closing], checked=False)
             fallback = style.fallback(too_slow=reason == "deadline", question=asks(user_text))
             if fallback is not None:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))

@@ -65,6 +65,15 @@ class ReplyGuard(Protocol):
 
 
 @runtime_checkable
+class ReplyCloser(Protocol):
+    """A guard with a last word: what to say when the reply kept no answer to what the user
+    asked (memory: "I don't know yet. Where do you work?"). Pure Python, on the event loop."""
+
+    def unanswered(self) -> str | None:
+        """None when the reply needs nothing more."""
+
+
+@runtime_checkable
 class ReplyShape(Protocol):
     """How one reply is shaped by the user's style preferences (``feedback.service``)."""
 

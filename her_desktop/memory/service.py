@@ -48,6 +48,7 @@ import numpy as np
 from her_desktop.bus import Bus
 from her_desktop.events import MemoryForgotten, MemoryStored, Notice
 from her_desktop.llm.base import LLMEngine, LLMError
+from her_desktop.memory.answered import Asked, asked, check, dont_know, full_answer, theirs
 from her_desktop.memory.consolidation import MAX_PENDING, Consolidator, Pending, worth_reading
 from her_desktop.memory.constraints import (
     CONSTRAINT_PREFIXES,
@@ -95,17 +96,12 @@ GREETING_MIN_SALIENCE: Final = 0.5
 UNKNOWN_NOTE: Final = (
     "- (No note answers this question about the user: you do not know it yet. Say so and ask.)"
 )
-DONT_KNOW: Final = re.compile(
-    r"\b(don't|do not|didn't|did not|haven't|have not|never) (know|remember|recall|think you|"
-    r"told|tell|mentioned|mention|said|say|shared|share)\b|\bnot sure\b|\bno idea\b|"
-    r"\bnot (yet )?(told|mentioned|said)\b|\bcan't (say|tell|remember)\b",
-    re.IGNORECASE,
-)
 UNKNOWN_INSTRUCTION: Final = (
     "The notes do not say this about the user: do not guess. Say in one short sentence that "
     "you don't know it yet, and ask them."
 )
-UNKNOWN_REPLY: Final = "I don't know that yet, you haven't told me. Will you tell me?"
+HEARD_MESSAGES: Final = 200
+"""the user's messages of this conversation kept for ``answered`` (their own words)"""
 _QUESTION_WORDS: Final = (
     "what whats what's where wheres where's who whos who's when which how why remember "
     "recall know tell again called name do does did you think still right guess kind type "
@@ -214,8 +210,12 @@ class MemoryService:
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="memory-write")
         self._saves: dict[int, concurrent.futures.Future[SavedTurn]] = {}
         self._constraints: list[Constraint] = []
-        self._unknown_asked = False
-        """the user asked about themselves and no note answers it (this turn)"""
+        self._asked: Asked | None = None
+        """this turn's question about the user, and what her answer may say (``answered``)"""
+        self._answered = False
+        """her reply to ``_asked`` has answered it, or said she does not know"""
+        self._heard: list[str] = []
+        """the user's messages in this conversation (their own words: ``answered``)"""
         self._told: list[Told] = []
         """the first-person phrases of this turn's recalled memories (``person``)"""
         self._stale: set[str] = set()
@@ -315,7 +315,22 @@ class MemoryService:
         notes = format_notes(records, self.clock(), budget_tokens=self.budget_tokens)
         unknown = question and not any(answers(user_text, r) for r in records)
         if turn_id is not None:  # her reply to this turn must not guess (``reply_problem``)
-            self._unknown_asked = unknown
+            self._heard = [*self._heard[-HEARD_MESSAGES:], user_text]
+            self._answered = False
+            self._asked = (
+                asked(
+                    user_text,
+                    [r.text for r in records],
+                    self._heard,
+                    self._stale,
+                    unknown=unknown,
+                    answer=next(
+                        (second_person(r.text) for r in records if answers(user_text, r)), None
+                    ),
+                )
+                if question
+                else None
+            )
         if unknown:
             return f"{notes or HEADER}\n{UNKNOWN_NOTE}"
         return notes
@@ -379,13 +394,16 @@ class MemoryService:
         )
 
     def guarding(self) -> bool:
-        return self.enabled and (bool(self._constraints) or self._unknown_asked or bool(self._told))
+        return self.enabled and (
+            bool(self._constraints) or self._asked is not None or bool(self._told)
+        )
 
     def reply_problem(self, sentence: str) -> ReplyProblem | None:
         """A reply sentence that suggests what the user is allergic to, avoids or dislikes;
-        or, when the user asked about themselves and no note answers it, a sentence that
-        states something before she has said she does not know (a guess); or a sentence that
-        states a recalled memory as her own (said back in the second person: ``person``)."""
+        or a sentence that states a recalled memory as her own (said back in the second
+        person: ``person``); or, when the user asked about themselves, a sentence that
+        asserts what they never told her (a guess, a value in no note nor in their words, a
+        replaced value): she says she does not know it yet and asks instead (``answered``)."""
         if not self.enabled:
             return None
         found = offended(sentence, self._constraints)
@@ -393,12 +411,32 @@ class MemoryService:
             return ReplyProblem(found.instruction, found.reminder)
         if speaks_as_user(sentence, self._told):  # "I work at St. Mary's…": the user's fact
             return ReplyProblem("", second_person(sentence), rewrite=True)
-        if self._unknown_asked:
-            if DONT_KNOW.search(sentence):
-                self._unknown_asked = False  # said: the rest of the reply is free
-            elif not sentence.rstrip().endswith("?"):
-                return ReplyProblem(UNKNOWN_INSTRUCTION, UNKNOWN_REPLY)
-        return None
+        a = self._asked
+        if a is None:
+            return None
+        fixed = theirs(sentence, a)  # "I don't know when my birthday is": the user's birthday
+        verdict = check(fixed, a)
+        if verdict == "invented":  # a guess, or a value never told: not said (``answered``)
+            if self._answered:
+                return ReplyProblem(UNKNOWN_INSTRUCTION, "")  # the reply ends before it
+            self._answered = True
+            return ReplyProblem(UNKNOWN_INSTRUCTION, dont_know(a.question), rewrite=True)
+        if verdict == "replaced":  # "You work at the bank" after "I left the bank": the update
+            self._answered = True
+            current = a.answer if a.answer and check(a.answer, a) == "answer" else None
+            return ReplyProblem(UNKNOWN_INSTRUCTION, current or dont_know(a.question), rewrite=True)
+        if verdict in ("answer", "dont_know"):
+            self._answered = True
+        return ReplyProblem("", fixed, rewrite=True) if fixed != sentence else None
+
+    def unanswered(self) -> str | None:
+        """What she says when her reply to a question about the user kept no answer: the
+        note that answers it (second person), or that she does not know it yet (``ReplyCloser``)."""
+        a = self._asked
+        if not self.enabled or a is None or self._answered:
+            return None
+        self._answered = True
+        return full_answer(a) or dont_know(a.question)
 
     # -- keeping the turn --------------------------------------------------------------------
 

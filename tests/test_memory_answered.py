@@ -1,0 +1,217 @@
+"""Her answer to a question about the user holds only what they told her (``memory.answered``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from her_desktop.bus import Bus
+from her_desktop.dialogue import DialogueStage
+from her_desktop.events import Event, ReplyFinished, ReplySentence, UserText
+from her_desktop.llm.base import GenerationParams
+from her_desktop.memory.answered import asked, check, dont_know, full_answer, theirs
+from her_desktop.memory.embeddings import HashingEmbedder
+from her_desktop.memory.service import MemoryService
+from her_desktop.memory.store import MemoryStore
+from tests.test_memory_answers import Scripted, _reply
+from tests.waiting import wait_until
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MemoryStore]:
+    s = MemoryStore.open(tmp_path / "memory.sqlite3")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[Bus]:
+    bus = Bus()
+    yield bus
+    await bus.close()
+
+
+async def _told(store: MemoryStore, bus: Bus, *turns: str) -> MemoryService:
+    """A conversation as the app has it: each message's notes first, then the turn kept."""
+    service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
+    for i, said in enumerate(turns):
+        await service.before_reply(i + 1, said)
+        await service.after_reply(i + 1, said, "Okay.")
+    return service
+
+
+@pytest.mark.parametrize(
+    ("question", "line"),
+    [
+        (
+            "Which hotel did I book in Kyoto?",
+            "I don't know yet. Which hotel did you book in Kyoto?",
+        ),
+        ("When is my birthday?", "I don't know yet. When is your birthday?"),
+        ("Do I have any children?", "I don't know yet. Do you have any children?"),
+        ("What am I learning?", "I don't know yet. What are you learning?"),
+        (
+            "Do you remember where I work?",
+            "I don't know yet where you work. Will you tell me?",
+        ),
+        ("Remind me of my cat's name", "I don't know that yet. Will you tell me?"),
+    ],
+)
+def test_she_says_she_does_not_know_yet_and_asks_in_the_second_person(
+    question: str, line: str
+) -> None:
+    assert dont_know(question) == line
+
+
+def test_a_value_in_no_note_nor_in_the_users_words_is_invented() -> None:
+    a = asked(
+        "Which hotel did I book in Kyoto?",
+        ["I'm going to Kyoto in October."],
+        ["I'm going to Kyoto in October.", "Which hotel did I book in Kyoto?"],
+        [],
+        unknown=False,
+        answer="You're going to Kyoto in October.",
+    )
+    assert check("You booked the Hyatt Regency in Kyoto.", a) == "invented"
+    assert check("You're staying at a ryokan.", a) == "invented"
+    assert check("You're going to Kyoto in October.", a) == "answer"
+    assert check("Which hotel did you pick?", a) == "ok"  # a question asserts nothing
+    assert check("That sounds lovely!", a) == "ok"
+    assert check("I don't think you told me.", a) == "dont_know"
+    assert full_answer(a) is None  # the note names no hotel
+
+
+def test_with_no_answering_note_anything_stated_about_the_user_is_a_guess() -> None:
+    a = asked("How old is my cat?", ["My cat is called Miso."], [], [], unknown=True)
+    assert check("Your cat Miso is three.", a) == "invented"
+    assert check("Miso is 5 years old.", a) == "invented"
+    assert check("Of course!", a) == "ok"
+    assert check("I don't know how old Miso is.", a) == "dont_know"
+
+
+def test_a_replaced_or_negated_value_is_not_current() -> None:
+    a = asked(
+        "Where do I work these days?",
+        ["I left the bank, now I teach at Hillside school."],
+        ["I used to work at a bank."],
+        [],
+        unknown=False,
+        answer="You left the bank, now you teach at Hillside school.",
+    )
+    assert check("You work at a bank.", a) == "replaced"
+    assert check("You used to work at the bank, now you teach at Hillside.", a) == "answer"
+    renamed = asked(
+        "What's my dog called?",
+        ["My dog is called Pepper."],
+        ["My dog is called Biscuit."],
+        ["biscuit"],
+        unknown=False,
+    )
+    assert check("Your dog is called Biscuit.", renamed) == "replaced"
+    assert check("Your dog is called Pepper.", renamed) == "answer"
+
+
+def test_the_users_things_are_said_back_as_theirs() -> None:
+    a = asked("When is my birthday?", [], [], [], unknown=True)
+    assert theirs("I don't know when my birthday is.", a) == "I don't know when your birthday is."
+    assert theirs("My favourite day is Sunday.", a) == "My favourite day is Sunday."
+
+
+async def test_an_invented_hotel_is_not_said(store: MemoryStore, bus: Bus) -> None:
+    service = await _told(store, bus, "I'm going to Kyoto in October for two weeks.")
+    engine = Scripted([["You booked the Hyatt Regency in Kyoto.", " It is lovely."]])
+    done, sentences, _ = await _reply(bus, service, engine, "Which hotel did I book in Kyoto?")
+    assert sentences == ["I don't know yet. Which hotel did you book in Kyoto?"]
+    assert "Hyatt" not in done.text
+    assert len(engine.calls) == 1
+    await service.close()
+
+
+async def test_an_old_workplace_is_not_said_after_the_user_left_it(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(
+        store,
+        bus,
+        "I work at the bank on Elm Street.",
+        "I don't work at the bank anymore, I teach at Hillside school now.",
+    )
+    engine = Scripted([["You work at a bank."]])
+    done, _, _ = await _reply(bus, service, engine, "Where do I work these days?")
+    assert "bank" not in done.text.lower() or re.search(r"\b(left|no longer|anymore)\b", done.text)
+    await service.close()
+
+
+async def test_a_reply_that_kept_no_answer_ends_with_dont_know(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "My mum lives in Nairobi.")
+    engine = Scripted([["Of course!"]])
+    _, sentences, _ = await _reply(bus, service, engine, "What's my brother's wife called?")
+    assert sentences == ["Of course!", "I don't know yet. What's your brother's wife called?"]
+    answered = Scripted([["Of course!"]])
+    _, sentences, _ = await _reply(bus, service, answered, "Where does my mum live?")
+    assert sentences == ["Of course!", "Your mum lives in Nairobi."]
+    await service.close()
+
+
+async def test_a_reply_in_the_first_person_about_the_users_thing_is_said_as_theirs(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "My cat is called Miso.")
+    engine = Scripted([["I don't know when my birthday is."]])
+    _, sentences, _ = await _reply(bus, service, engine, "When is my birthday?")
+    assert sentences == ["I don't know when your birthday is."]
+    await service.close()
+
+
+@pytest.mark.slow
+async def test_the_real_default_model_never_speaks_a_value_the_user_never_said(
+    default_gguf: Path, store: MemoryStore, bus: Bus
+) -> None:
+    """The twin of the fake-engine tests: asked for a hotel the user never named, the spoken
+    reply names none (it says she doesn't know yet), and the known trip is said in the second
+    person."""
+    from her_desktop.llm.llamacpp import LlamaCppEngine
+    from her_desktop.persona import load_persona
+
+    service = await _told(store, bus, "I'm going to Kyoto in October with my sister Ana.")
+    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
+    stage = DialogueStage(
+        bus,
+        engine,
+        system_prompt=load_persona("samantha").system_prompt(),
+        params=GenerationParams(max_tokens=60, temperature=0.0, seed=1, deadline_s=240),
+        providers=[service],
+    )
+    await stage.start()
+    sentences: list[str] = []
+    finished: list[ReplyFinished] = []
+
+    async def on_event(event: Event) -> None:
+        if isinstance(event, ReplySentence):
+            sentences.append(event.text)
+        elif isinstance(event, ReplyFinished):
+            finished.append(event)
+
+    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    try:
+        for question in ("Which hotel did I book in Kyoto?", "When is my birthday?"):
+            sentences.clear()
+            finished.clear()
+            await bus.publish(UserText(question))
+            await wait_until(lambda: finished, 600)
+            assert finished[0].reason in ("stop", "length"), finished[0]
+            said = " ".join(sentences)
+            assert "don't know" in said.lower(), said
+            assert not re.search(r"\bmy (birthday|hotel)\b", said, re.I), said
+            a = service._asked
+            assert a is not None
+            assert [s for s in sentences if check(s, a) in ("invented", "replaced")] == []
+    finally:
+        await stage.stop()
+        await engine.close()
+        await service.close()
