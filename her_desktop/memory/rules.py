@@ -86,7 +86,8 @@ _OCCUPATION_WORDS: Final = (
     "salesman saleswoman scientist secretary singer soldier student surgeon tailor teacher "
     "technician therapist translator tutor vet veterinarian waiter waitress writer retiree "
     "retired freelancer entrepreneur analyst administrator receptionist caregiver carer assistant "
-    "barista bookseller cleaner courier"
+    "barista bookseller cleaner courier instructor coach trainer officer clerk postman builder "
+    "butcher optician porter guard miner nanny"
 )
 OCCUPATIONS: Final = frozenset(_OCCUPATION_WORDS.split())
 LIKE_VERBS: Final = {
@@ -124,9 +125,17 @@ EVENT_START: Final = re.compile(
 FILLERS: Final = re.compile(
     r"^((actually|well|oh|so|and|but|also|anyway|btw|by the way|um+|uh+|hm+|hey|hi|no|yes|"
     r"yeah|ok|okay|oh and|you know what|wait|sorry|right|honestly|I mean|big news|good news|"
-    r"bad news|guess what|news|update|oops|whoops|oh wait|now|these days)[,!.:]?\s+)+",
+    r"bad news|guess what|news|update|oops|whoops|oh wait|now|these days|(?:it )?turns out|"
+    r"apparently|in fact)[,!.:]?\s+)+",
     re.IGNORECASE,
 )
+NEW_VALUE: Final = re.compile(
+    r",\s*(?:and |but |so )?(?:now|these days|instead)[, ]+(?=(?:i|i'm|i've|we|we're)\b)|"
+    r",\s*(?:and |but |so )?(?=(?:i|i'm|i've|we|we're)\b[^,]*\b(?:now|these days|instead)\b)",
+    re.IGNORECASE,
+)
+"""where an ended value gives way to the new one: "I left the library, now I teach at…",
+"I quit guitar, I'm learning the drums now" (each side is read on its own)"""
 SKIP_START: Final = re.compile(
     r"^(if|what if|when|whether|maybe|perhaps|do you|did you|can you|could you|would you|"
     r"what|who|where|why|how|is|are|will you|should)\b",
@@ -378,6 +387,9 @@ class RuleExtractor:
         s = SUBJECT_ADVERBS.sub(r"\g<who> ", s)  # "I now work at…", "she's actually called…"
         s = re.sub(r"\bI've got\b|\bI have got\b", "I have", s, flags=re.IGNORECASE)
         s = re.sub(r"\b(don|doesn|didn|can|isn|wasn|won)t\b", r"\1't", s, flags=re.IGNORECASE)
+        parts = NEW_VALUE.split(s)
+        if len(parts) > 1:  # the old value ends, then the new one is told: each on its own
+            return [c for part in parts for c in self._sentence(part.strip())]
         change = (
             self._correction(s) or self._relocated(s) or self._renamed(s)
             or self._split_up(s) or self._substitution(s) or self._moved(s)
@@ -589,7 +601,7 @@ class RuleExtractor:
         the time in the memory about that topic (the old text stays as its history)."""
         m = re.match(
             r"^(?:i|we)(?: have|'ve|'ve just| just)? (?:moved|changed|rescheduled|postponed|"
-            rf"pushed back|switched) (?P<topic>(?:the|my|our) .{{2,60}}?) (?:to|till|until) "
+            rf"pushed back|switched) (?P<topic>(?:(?:the|my|our) )?.{{2,60}}?) (?:to|till|until) "
             rf"(?P<when>{WHEN_PHRASE})[.!]*$",
             s,
             re.IGNORECASE,
