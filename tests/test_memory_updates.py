@@ -11,7 +11,7 @@ from her_desktop.bus import Bus
 from her_desktop.cli import memory_cmd
 from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.records import NewMemory
-from her_desktop.memory.service import MemoryService
+from her_desktop.memory.service import UNKNOWN_NOTE, MemoryService
 from her_desktop.memory.store import MemoryStore
 
 
@@ -114,6 +114,12 @@ async def test_an_old_episode_with_a_replaced_value_is_not_recalled(
          "I live in Porto.", "I live in Lyon."),
         (["I have a golden retriever called Bruno"], "we call the dog Maple now", "pet.dog.name",
          "My dog is called Maple.", "My retriever is called Bruno."),
+        (["I work at the bank on King Street."], "I left the bank in June, now I teach at Oakfield",
+         "user.workplace", "I work at Oakfield.", "I work at the bank on King Street."),
+        (["I work as a paramedic."], "I'm a driving instructor now", "user.job",
+         "I'm a driving instructor.", "I work as a paramedic."),
+        (["I'm allergic to cats."], "turns out I'm not allergic to cats, it was dust",
+         "health.allergy.cats", "I'm not allergic to cats, it was dust.", "I'm allergic to cats."),
     ],
 )  # fmt: skip
 async def test_more_ways_of_saying_an_update(
@@ -132,6 +138,8 @@ async def test_more_ways_of_saying_an_update(
         ("I've got a dentist appointment on Tuesday at nine",
          "the dentist called, it's moved to Thursday at two", "When is my dentist appointment?",
          "Thursday at two", "Tuesday"),
+        ("I play five-a-side football on Tuesdays", "we switched football to Thursdays",
+         "When do I play football?", "Thursdays", "Tuesday"),
     ],
 )  # fmt: skip
 async def test_a_rescheduled_plan_changes_its_day_and_keeps_the_old_as_history(
@@ -413,3 +421,27 @@ async def test_a_first_mention_said_in_passing_is_keyed_so_a_change_replaces_it(
     text, history = _current(service, subject)
     assert text == now
     assert history
+
+
+@pytest.mark.parametrize(
+    ("told", "asked"),
+    [
+        ("My flight to Toronto is on the 3rd of May.", "Which hotel am I staying at in Toronto?"),
+        ("My cousin is called Marita.", "What does my cousin do for work?"),
+        ("My sister Ana lives in Porto.", "What's my sister's job?"),
+    ],
+)
+async def test_a_note_about_the_place_or_person_asked_about_does_not_answer_another_slot(
+    service: MemoryService, told: str, asked: str
+) -> None:
+    await _say(service, told)
+    notes = service.notes_for(asked, 99) or ""
+    assert UNKNOWN_NOTE in notes
+
+
+async def test_a_note_that_says_it_answers_a_job_or_a_thing_in_other_words(
+    service: MemoryService,
+) -> None:
+    await _say(service, "My cousin is a dentist in Leeds.", "I drive a blue Yaris.")
+    assert UNKNOWN_NOTE not in (service.notes_for("What does my cousin do for work?", 98) or "")
+    assert UNKNOWN_NOTE not in (service.notes_for("What car do I drive?", 97) or "")

@@ -76,7 +76,7 @@ from her_desktop.memory.retrieval import (
     relative_time,
     second_person,
 )
-from her_desktop.memory.rules import WHEN_SPAN, RuleExtractor
+from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
 from her_desktop.memory.store import Clock, MemoryStore
 from her_desktop.turn_context import ReplyProblem
 
@@ -1085,8 +1085,13 @@ def identifies(question: str, said: str) -> bool:
         return True  # the ``SLOTS`` check when
     said_words = said.replace("’", "'").split()
     stems = [stem(re.sub(r"[^\w'-]", "", w).lower()) for w in said_words]
-    if noun not in stems:
-        return True  # the note answers in other words ("I drive a blue Yaris")
+    if noun not in stems:  # the note may answer in other words ("I drive a blue Yaris")…
+        doing = {  # …when it says what the question does ("drive"), not only where ("Kyoto")
+            stem(w)
+            for w in re.findall(r"(?<![\w'])(?-i:[a-z])[\w'-]+", question[m.end() :])
+            if w not in FUNCTION_WORDS | QUESTION_WORDS
+        }
+        return not doing or bool(doing & set(stems))
     if re.search(r"\d|\s(?-i:[A-Z])[\w'-]+", " " + said[1:]):
         return True
     i = stems.index(noun)
@@ -1116,10 +1121,23 @@ DURATION: Final = re.compile(
     r"(years?|months?|weeks?|days?|hours?|minutes?)\b|\bsince\b",
     re.IGNORECASE,
 )
+OCCUPATION: Final = re.compile(
+    r"\b(work|works|worked|working|job|jobs|teach|teaches|retired|unemployed|"
+    + "|".join(sorted(OCCUPATIONS))
+    + r")s?\b",
+    re.IGNORECASE,
+)
+"""a note that says what someone does for a living"""
 SLOTS: Final[tuple[tuple[re.Pattern[str], Callable[[MemoryRecord], bool]], ...]] = (
     (re.compile(r"\b(name|called)\b", re.I), _gives_a_name),
     (re.compile(r"\b(who|who's)\b", re.I), _names_someone),
     (re.compile(r"\bhow old\b|\bage\b", re.I), lambda r: re.search(r"\d", r.text) is not None),
+    (
+        re.compile(
+            r"\bdo for (?:work|a living)\b|\bwhat (?:does|do) [\w' ]{1,30} do\b|\bjob\b", re.I
+        ),
+        lambda r: (r.subject or "").endswith(".job") or OCCUPATION.search(r.text) is not None,
+    ),
     (re.compile(r"\bhow long\b", re.I), lambda r: DURATION.search(r.text) is not None),
     (
         re.compile(r"^\s*where\b|\bwhich (city|town|country|place)\b", re.I),
