@@ -130,12 +130,18 @@ FILLERS: Final = re.compile(
     re.IGNORECASE,
 )
 NEW_VALUE: Final = re.compile(
-    r",\s*(?:and |but |so )?(?:now|these days|instead)[, ]+(?=(?:i|i'm|i've|we|we're)\b)|"
-    r",\s*(?:and |but |so )?(?=(?:i|i'm|i've|we|we're)\b[^,]*\b(?:now|these days|instead)\b)",
+    r"(?:,\s*|\s+but\s+)(?:and |but |so )?(?P<cue>(?:now|these days|instead)[, ]+)?"
+    r"(?=(?:i|i'm|i've|we|we're|she's|he's|she|he|they|they're)\b)",
     re.IGNORECASE,
 )
-"""where an ended value gives way to the new one: "I left the library, now I teach at…",
-"I quit guitar, I'm learning the drums now" (each side is read on its own)"""
+ENDED_CUE: Final = re.compile(
+    r"\b(no longer|anymore|any more|left|quit|moved out of|got rid of|sold|stopped|gave up|"
+    r"used to)\b",
+    re.IGNORECASE,
+)
+"""where an ended value gives way to the new one: "I left the library, now I teach at…", "I
+quit guitar, I'm learning the drums now", "I'm no longer with Northwind, I joined Contoso"
+(each side is read on its own; a "now" cut off stays with the new value)"""
 SKIP_START: Final = re.compile(
     r"^(if|what if|when|whether|maybe|perhaps|do you|did you|can you|could you|would you|"
     r"what|who|where|why|how|is|are|will you|should)\b",
@@ -387,9 +393,6 @@ class RuleExtractor:
         s = SUBJECT_ADVERBS.sub(r"\g<who> ", s)  # "I now work at…", "she's actually called…"
         s = re.sub(r"\bI've got\b|\bI have got\b", "I have", s, flags=re.IGNORECASE)
         s = re.sub(r"\b(don|doesn|didn|can|isn|wasn|won)t\b", r"\1't", s, flags=re.IGNORECASE)
-        parts = NEW_VALUE.split(s)
-        if len(parts) > 1:  # the old value ends, then the new one is told: each on its own
-            return [c for part in parts for c in self._sentence(part.strip())]
         change = (
             self._correction(s) or self._relocated(s) or self._renamed(s)
             or self._split_up(s) or self._substitution(s) or self._moved(s)
@@ -397,6 +400,11 @@ class RuleExtractor:
         )  # fmt: skip
         if change is not None:
             return [change]
+        parts = self._old_then_new(s)
+        if parts:  # the old value ends, then the new one is told: each on its own
+            got = [c for part in parts for c in self._sentence(part)]
+            last = {c.subject: i for i, c in enumerate(got) if c.subject is not None}
+            return [c for i, c in enumerate(got) if c.subject is None or last[c.subject] == i]
         switched = self._switched(s)
         if switched:
             return switched
@@ -442,6 +450,29 @@ class RuleExtractor:
             if episode is not None:
                 found.append(episode)
         return found
+
+    def _old_then_new(self, s: str) -> list[str]:
+        """The sides of a sentence where an ended value gives way to a new one (``NEW_VALUE``),
+        or [] when it is not one."""
+        cuts = list(NEW_VALUE.finditer(s))
+        if not cuts:
+            return []
+        first, rest = s[: cuts[0].start()], s[cuts[0].end() :]
+        if not re.match(r"(?:i|i'm|i've|we|we're|we've)\b", first, re.IGNORECASE):
+            return []  # "Hana moved out of Leeds, she's in York now": one change, read whole
+        if not (ENDED_CUE.search(first) or cuts[0]["cue"] or CHANGE_CUES.search(rest)):
+            return []
+        parts: list[str] = []
+        start, cue = 0, False
+        for m in [*cuts, None]:
+            part = s[start : m.start() if m else len(s)].strip(" ,;")
+            if cue and not CHANGE_CUES.search(part):
+                part = f"{part.rstrip('.!')} now"
+            if part:
+                parts.append(part)
+            if m is not None:
+                start, cue = m.end(), bool(m["cue"])
+        return parts if len(parts) > 1 else []
 
     def _changed_slot(self, s: str) -> Candidate | None:
         """A sentence no rule reads that says something changed ("now", "anymore", "no
@@ -651,7 +682,8 @@ class RuleExtractor:
         history; with none, the sentence is kept as an episode)."""
         m = (
             re.match(
-                rf"^i(?: have|'ve)?(?: just| finally| recently| already| now)? {_STOP_VERBS} "
+                rf"^(?:i|we)(?: have|'ve)?(?: just| finally| recently| already| now)? "
+                rf"{_STOP_VERBS} "
                 r"(?:my |the |our |a |an )?(?P<x>[\w'&. -]{2,40}?)"
                 r"(?:[,.;!]| and | because | after | since | last | this | for | so |$)",
                 s,
@@ -664,8 +696,8 @@ class RuleExtractor:
                 re.IGNORECASE,
             )
             or re.match(
-                r"^i (?:don't|do not|no longer) (?:really )?(?!(?:eat|drink|touch|like|love|enjoy|"
-                r"adore|hate|mind|work|live|know|think|want|need)\b)"
+                r"^(?:i|we) (?:don't|do not|no longer) (?:really )?"
+                r"(?!(?:eat|drink|touch|like|love|enjoy|adore|hate|mind|work|live|know|think|want|need)\b)"
                 r"(?P<verb>[a-z]+(?: to| with| at| in)?) (?:my |the |a |an )?(?P<x>[\w' -]{2,40}?)"
                 r" (?:anymore|any more)(?:[,.;!]|$)",
                 s,
@@ -1064,6 +1096,15 @@ class RuleExtractor:
             where = f"at {_trim_object(m['x'])}" if m["x"] else "there"
             return Candidate("fact", f"I no longer work {where}.", "user.workplace", 0.85, 0.0, 0.5)
         m = re.match(
+            r"^i'm (?:no longer|not) (?:with|at) (?P<x>(?-i:[A-Z]).{1,80}?)(?: anymore| any more)?"
+            r"[.!]*$",
+            s,
+            re.IGNORECASE,
+        )
+        if m:
+            where = f"at {_trim_object(m['x'])}"
+            return Candidate("fact", f"I no longer work {where}.", "user.workplace", 0.85, 0.0, 0.5)
+        m = re.match(
             r"^i (?:just |finally )?(?:quit|left|lost) (?:my job|work|my work)"
             r"(?: (?:at|with) (?P<x>.{2,80}))?",
             s,
@@ -1174,18 +1215,29 @@ class RuleExtractor:
 
     def _correction(self, s: str) -> Candidate | None:
         """ "it's Ana, not Anna": the old word is replaced in what is stored (``replaces``)."""
-        m = re.match(
-            rf"^(?:it's|it is|its|her name is|his name is|the name is|that's|it was|"
-            rf"it's spelled|it's spelt|i said|i meant|i mean) (?P<new>{_NAME_BODY})"
-            r"(?: with an? \w\b)?[,;]? "
-            rf"(?:and )?not (?P<old>[^\W\d_][\w'-]*)(?:[.!]*$|[,;] .*$)",
-            s,
-            re.IGNORECASE,
-        ) or re.match(
-            r"^not (?P<old>[^\W\d_][\w'-]*)[,;]? (?:it's |but |it was )?"
-            r"(?P<new>[^\W\d_][\w'-]*)[.!]*$",
-            s,
-            re.IGNORECASE,
+        m = (
+            re.match(
+                rf"^(?:it's|it is|its|her name is|his name is|the name is|that's|it was|"
+                rf"it's spelled|it's spelt|i said|i meant|i mean) (?P<new>{_NAME_BODY})"
+                r"(?: with an? \w\b)?[,;]? "
+                rf"(?:and )?not (?P<old>[^\W\d_][\w'-]*)(?:[.!]*$|[,;] .*$)",
+                s,
+                re.IGNORECASE,
+            )
+            or re.match(
+                r"^(?:my |our |the )?[\w' -]{1,30}? "
+                r"(?:isn't|is not|is no longer|'s not|'s no longer) (?P<old>(?-i:[A-Z])[\w'-]*)"
+                r"(?: anymore| any more)?[,;]? (?:it's|she's|he's|they're|it is) "
+                r"(?P<new>(?-i:[A-Z])[\w'-]*)(?: now)?[.!]*$",
+                s,
+                re.IGNORECASE,
+            )
+            or re.match(
+                r"^not (?P<old>[^\W\d_][\w'-]*)[,;]? (?:it's |but |it was )?"
+                r"(?P<new>[^\W\d_][\w'-]*)[.!]*$",
+                s,
+                re.IGNORECASE,
+            )
         )
         if not m or m["new"].lower() == m["old"].lower():
             return None
@@ -1273,6 +1325,8 @@ class RuleExtractor:
             (r"^i'm (?P<x>\d{1,3})(?: years old| years| yo)?[.!]?$", "user.age",
              "I'm {x} years old."),
             (r"^i work (?:at|for) (?P<x>.{2,80})", "user.workplace", "I work at {x}."),
+            (r"^i(?:'ve| have)? (?:just |recently )?(?:joined|started at|started working at|"
+             r"got a job at) (?P<x>(?-i:[A-Z]).{1,80})", "user.workplace", "I work at {x}."),
             (r"^i (?:live|reside) in (?P<x>.{2,80})", "user.home", "I live in {x}."),
             (r"^(?:i|we)(?:'ve| have)?(?: been)? (?:live|lived|living|staying|settled|based)"
              r"(?: here)? in (?P<x>(?-i:[A-Z]).{1,80})", "user.home", "I live in {x}."),
