@@ -437,6 +437,7 @@ async def test_a_first_mention_said_in_passing_is_keyed_so_a_change_replaces_it(
         ("My flight to Toronto is on the 3rd of May.", "Which hotel am I staying at in Toronto?"),
         ("My cousin is called Marita.", "What does my cousin do for work?"),
         ("My sister Ana lives in Porto.", "What's my sister's job?"),
+        ("Jonah and I split up in March.", "Where does Jonah live?"),
     ],
 )
 async def test_a_note_about_the_place_or_person_asked_about_does_not_answer_another_slot(

@@ -1141,7 +1141,10 @@ SLOTS: Final[tuple[tuple[re.Pattern[str], Callable[[MemoryRecord], bool]], ...]]
     (re.compile(r"\bhow long\b", re.I), lambda r: DURATION.search(r.text) is not None),
     (
         re.compile(r"^\s*where\b|\bwhich (city|town|country|place)\b", re.I),
-        lambda r: re.search(r"\b(in|at|near|from|to)\b", r.text, re.I) is not None,
+        lambda r: any(  # a place, not a time ("we split up in March")
+            not WHEN_WORDS.match(m.group(1))
+            for m in re.finditer(r"\b(?:in|at|near|from|to) (?:the |a |an )?(\S+)", r.text, re.I)
+        ),
     ),
     (
         re.compile(r"^\s*when\b|\bwhat (day|time|date)\b|\bwhich day\b", re.I),
