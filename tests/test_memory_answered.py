@@ -158,6 +158,16 @@ async def test_a_reply_that_kept_no_answer_ends_with_dont_know(
     await service.close()
 
 
+async def test_a_question_back_to_an_unknown_says_first_she_does_not_know(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await _told(store, bus, "My cat is called Miso.")
+    engine = Scripted([["When is your birthday?"]])
+    _, sentences, _ = await _reply(bus, service, engine, "When is my birthday?")
+    assert sentences == ["I don't know yet. When is your birthday?"]
+    await service.close()
+
+
 async def test_a_reply_in_the_first_person_about_the_users_thing_is_said_as_theirs(
     store: MemoryStore, bus: Bus
 ) -> None:

@@ -427,6 +427,9 @@ class MemoryService:
             return ReplyProblem(UNKNOWN_INSTRUCTION, current or dont_know(a.question), rewrite=True)
         if verdict in ("answer", "dont_know"):
             self._answered = True
+        elif a.unknown and not self._answered and fixed.rstrip().endswith("?"):
+            self._answered = True  # her question ends the reply: say first she doesn't know
+            return ReplyProblem("", dont_know(a.question), rewrite=True)
         return ReplyProblem("", fixed, rewrite=True) if fixed != sentence else None
 
     def unanswered(self) -> str | None:
