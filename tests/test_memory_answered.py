@@ -178,6 +178,24 @@ async def test_a_reply_in_the_first_person_about_the_users_thing_is_said_as_thei
     await service.close()
 
 
+async def test_notes_too_late_for_the_reply_leave_only_the_users_words_to_ground_it(
+    store: MemoryStore, bus: Bus
+) -> None:
+    """On a busy CPU the reply may start before memory's notes are read: the answer check of
+    the previous turn must not be used, and without notes nothing but the user's own words
+    grounds an answer."""
+    service = await _told(store, bus, "I'm going to Kyoto in October.")
+    await service.before_reply(50, "Which hotel did I book in Kyoto?")
+    assert service.reply_problem("I don't know yet.") is None  # that turn is answered
+    service.notes_for = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    await service.before_reply(51, "When is my birthday?")  # the notes never come
+    assert service.guarding()
+    problem = service.reply_problem("Your birthday is on the 3rd of May.")
+    assert problem is not None
+    assert problem.replacement == "I don't know yet. When is your birthday?"
+    await service.close()
+
+
 @pytest.mark.slow
 async def test_the_real_default_model_never_speaks_a_value_the_user_never_said(
     default_gguf: Path, store: MemoryStore, bus: Bus

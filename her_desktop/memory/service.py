@@ -281,6 +281,12 @@ class MemoryService:
     async def before_reply(self, turn_id: int, user_text: str) -> str | None:
         if not self.enabled or not user_text.strip():
             return None
+        self._answered = False  # until the notes are read (late on a busy CPU, or never, when
+        self._asked = (  # the reply starts without them): only the user's words ground it
+            asked(user_text, [], [*self._heard, user_text], self._stale, unknown=False)
+            if is_self_question(user_text)
+            else None
+        )
         work = asyncio.ensure_future(asyncio.to_thread(self.notes_for, user_text, turn_id))
         try:
             return await asyncio.wait_for(asyncio.shield(work), RECALL_BUDGET_S)
