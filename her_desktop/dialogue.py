@@ -174,11 +174,11 @@ def _reply_problem(guards: Sequence[ReplyGuard], sentence: str) -> ReplyProblem 
     return None
 
 
-def _closing(guards: Sequence[ReplyGuard]) -> str | None:
+def _closing(guards: Sequence[ReplyGuard], said: str) -> str | None:
     for guard in guards:
         if isinstance(guard, ReplyCloser):
             try:
-                line = guard.unanswered()
+                line = guard.unanswered(said)
             except Exception:  # a broken check never stops the reply
                 log.exception("dialogue: %s could not close the reply", guard.name)
                 continue
@@ -777,7 +777,7 @@ class DialogueStage(Stage):
                     sentence_index += 1
             if hard is not None and not style.kept_any and reason not in ("deadline", "error"):
                 await acknowledge(hard)  # every sentence was dropped: the acknowledgement stays
-            closing = _closing(guards) if reason in ("stop", "length") else None
+            closing = _closing(guards, style.text) if reason in ("stop", "length") else None
             if closing:  # no answer kept to a question memory checks: its line, checked
                 await emit([closing], checked=False)
             fallback = style.fallback(too_slow=reason == "deadline", question=asks(user_text))

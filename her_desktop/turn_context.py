@@ -69,8 +69,8 @@ class ReplyCloser(Protocol):
     """A guard with a last word: what to say when the reply kept no answer to what the user
     asked (memory: "I don't know yet. Where do you work?"). Pure Python, on the event loop."""
 
-    def unanswered(self) -> str | None:
-        """None when the reply needs nothing more."""
+    def unanswered(self, said: str) -> str | None:
+        """None when the reply (``said``: what of it was kept) needs nothing more."""
 
 
 @runtime_checkable

@@ -178,6 +178,22 @@ async def test_a_reply_in_the_first_person_about_the_users_thing_is_said_as_thei
     await service.close()
 
 
+async def test_a_bare_dont_know_says_what_and_asks_and_the_closing_reads_what_was_kept(
+    store: MemoryStore, bus: Bus
+) -> None:
+    """ "I don't know yet." copied from an earlier reply would be dropped as a repeat: it is
+    said as the full line; the closing line reads what the reply kept, not what was checked."""
+    service = await _told(store, bus, "My cat is called Miso.")
+    await service.before_reply(60, "When is my birthday?")
+    problem = service.reply_problem("I don't know yet.")
+    assert problem is not None
+    assert problem.replacement == "I don't know yet. When is your birthday?"
+    assert service.reply_problem("I don't know when your birthday is.") is None
+    assert service.unanswered("When is your birthday?") == problem.replacement
+    assert service.unanswered("Of course! I don't know when your birthday is.") is None
+    await service.close()
+
+
 async def test_notes_too_late_for_the_reply_leave_only_the_users_words_to_ground_it(
     store: MemoryStore, bus: Bus
 ) -> None:
@@ -186,7 +202,7 @@ async def test_notes_too_late_for_the_reply_leave_only_the_users_words_to_ground
     grounds an answer."""
     service = await _told(store, bus, "I'm going to Kyoto in October.")
     await service.before_reply(50, "Which hotel did I book in Kyoto?")
-    assert service.reply_problem("I don't know yet.") is None  # that turn is answered
+    assert service.reply_problem("I don't know which hotel you booked.") is None  # answered
     service.notes_for = lambda *args, **kwargs: None  # type: ignore[method-assign]
     await service.before_reply(51, "When is my birthday?")  # the notes never come
     assert service.guarding()

@@ -30,7 +30,7 @@ from typing import Final, Literal
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 
-__all__ = ["Asked", "Verdict", "asked", "check", "dont_know", "full_answer", "theirs"]
+__all__ = ["Asked", "Verdict", "asked", "bare", "check", "dont_know", "full_answer", "theirs"]
 
 _TALK: Final = (
     "you you're youre you've youve you'd you'll your yours yourself yourselves oh yes yeah no "
@@ -229,6 +229,19 @@ def full_answer(a: Asked) -> str | None:
         return None
     have = frozenset(_stems([a.answer]))
     return a.answer if all(_held(w, have) for w in a.asked) else None
+
+
+_BARE_WORDS: Final = (
+    "i i'm im don't dont do not know yet that it this sorry afraid really just oh hmm well no "
+    "idea sure am the answer"
+)
+_BARE: Final = frozenset(_BARE_WORDS.split())
+
+
+def bare(sentence: str) -> bool:
+    """ "I don't know yet.", "Sorry, I don't know that.": a "don't know" that says nothing of
+    what (said again in a later reply, the reply filter drops it as a repeat)."""
+    return all(w in _BARE for w in words(sentence))
 
 
 def theirs(sentence: str, a: Asked) -> str:

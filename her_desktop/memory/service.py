@@ -48,7 +48,15 @@ import numpy as np
 from her_desktop.bus import Bus
 from her_desktop.events import MemoryForgotten, MemoryStored, Notice
 from her_desktop.llm.base import LLMEngine, LLMError
-from her_desktop.memory.answered import Asked, asked, check, dont_know, full_answer, theirs
+from her_desktop.memory.answered import (
+    Asked,
+    asked,
+    bare,
+    check,
+    dont_know,
+    full_answer,
+    theirs,
+)
 from her_desktop.memory.consolidation import MAX_PENDING, Consolidator, Pending, worth_reading
 from her_desktop.memory.constraints import (
     CONSTRAINT_PREFIXES,
@@ -78,6 +86,7 @@ from her_desktop.memory.retrieval import (
 )
 from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
 from her_desktop.memory.store import Clock, MemoryStore
+from her_desktop.sentences import split_sentences
 from her_desktop.turn_context import ReplyProblem
 
 log = logging.getLogger(__name__)
@@ -431,6 +440,9 @@ class MemoryService:
             self._answered = True
             current = a.answer if a.answer and check(a.answer, a) == "answer" else None
             return ReplyProblem(UNKNOWN_INSTRUCTION, current or dont_know(a.question), rewrite=True)
+        if verdict == "dont_know" and bare(fixed):
+            self._answered = True  # "I don't know yet.": what, and her question (never a repeat)
+            return ReplyProblem("", dont_know(a.question), rewrite=True)
         if verdict in ("answer", "dont_know"):
             self._answered = True
         elif a.unknown and not self._answered and fixed.rstrip().endswith("?"):
@@ -438,13 +450,15 @@ class MemoryService:
             return ReplyProblem("", dont_know(a.question), rewrite=True)
         return ReplyProblem("", fixed, rewrite=True) if fixed != sentence else None
 
-    def unanswered(self) -> str | None:
-        """What she says when her reply to a question about the user kept no answer: the
-        note that answers it (second person), or that she does not know it yet (``ReplyCloser``)."""
+    def unanswered(self, said: str) -> str | None:
+        """What she says when her reply to a question about the user (``said``: what of it
+        was kept) holds no answer: the note that answers it (second person), or that she does
+        not know it yet (``ReplyCloser``)."""
         a = self._asked
-        if not self.enabled or a is None or self._answered:
+        if not self.enabled or a is None:
             return None
-        self._answered = True
+        if any(check(theirs(x, a), a) in ("answer", "dont_know") for x in split_sentences(said)):
+            return None
         return full_answer(a) or dont_know(a.question)
 
     # -- keeping the turn --------------------------------------------------------------------
