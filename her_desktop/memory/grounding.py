@@ -16,7 +16,7 @@ guesses ("I'm learning the piano" stored under ``likes.jazz``). Before a proposa
 - a sentence of the message that negates ("I don't…", "not", "never", "anymore") cannot give
   a memory on the same words that states them without a negation.
 
-The rules (``rules.py``) need no check: their values are the user's words by construction.
+The rules (``rules``) need no check: their values are the user's words by construction.
 """
 
 from __future__ import annotations

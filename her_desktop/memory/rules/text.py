@@ -1,0 +1,123 @@
+"""The rules' text helpers: sentences and clauses, trimmed objects and places, subject slugs,
+salience and valence.
+"""
+
+from __future__ import annotations
+
+import re
+
+from her_desktop.memory.extraction import Candidate, normalize_subject
+from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.rules.vocabulary import (
+    ABBREVIATIONS,
+    HEAVY_WORDS,
+    MAX_CLAUSE_WORDS,
+    MAX_OBJECT_WORDS,
+    MAX_SENTENCE_CHARS,
+    MAX_SUBJECT_WORDS,
+    NEGATIVE_WORDS,
+    NOT_NAMES,
+    PLACE_END,
+    POSITIVE_WORDS,
+    TIME_WORDS,
+    UPDATE_WORDS,
+)
+from her_desktop.sentences import split_sentences
+
+
+def _split_sentences(text: str) -> list[str]:
+    """Sentences by the reply splitter (``sentences``: "St. Mary's", "Dr. Lee", "3.5" are
+    not cut), then cut again where casual typing goes on in lower case ("i'm fine. my dog…")
+    or at a semicolon."""
+    text = text.replace("’", "'")
+    out: list[str] = []
+    for sentence in split_sentences(text, max_chars=MAX_SENTENCE_CHARS):
+        start = 0
+        for m in re.finditer(r"(?<=[;!?])\s+|(?<=[.])\s+(?=[a-z])|\n+", sentence):
+            before = sentence[start : m.start()].rstrip(".").rsplit(None, 1)
+            after_dot = sentence[m.start() - 1] == "."
+            if after_dot and before and before[-1].lower().strip("'") in ABBREVIATIONS:
+                continue  # "st. mary's", "dr. lee"
+            out.append(sentence[start : m.start()])
+            start = m.end()
+        out.append(sentence[start:])
+    return [p.strip(" ;") for p in out if p.strip(" ;")]
+
+
+def _clauses(s: str) -> list[str]:
+    """A sentence cut before "and/but/so" when a new statement about someone starts there."""
+    parts = re.split(
+        r",?\s+(?:and|but|so|because)\s+(?=(?:i|i'm|i've|my|we|we're|she|he|they|she's|he's|"
+        r"they're)\b)|,\s+(?=(?:she|he|they)\b)",
+        s,
+        flags=re.IGNORECASE,
+    )
+    out: list[str] = []
+    for part in parts:  # "my gran Rosa is 92 and lives in Naples": "… and they live in Naples"
+        first, *rest = re.split(r"\s+and\s+(?=(?:lives|works|moved)\b)", part)
+        out += [first, *(f"they {r}" for r in rest)]
+    return [p.strip() for p in out if p.strip()]
+
+
+def _slug(text: str, max_words: int = MAX_SUBJECT_WORDS) -> str | None:
+    words = re.findall(r"[^\W_]+", text.lower())
+    words = [w for w in words if w not in ("a", "an", "the", "my", "to", "of")]
+    return normalize_subject("_".join(words[:max_words]))
+
+
+def _trim_object(text: str) -> str:
+    """The object of a statement without what follows a clause break or a time phrase."""
+    text = re.split(r",| but | because | since | when | though ", text, maxsplit=1)[0]
+    text = TIME_WORDS.split(text, maxsplit=1)[0]
+    text = re.sub(r"\s+(originally|now|these days|at the moment|anymore)\s*[.!]*$", "", text)
+    words = text.strip(" .!;:").split()
+    return " ".join(words[:MAX_OBJECT_WORDS])
+
+
+def _trim_clause(text: str) -> str:
+    """Like ``_trim_object`` but keeping time phrases ("my mum's visit next week")."""
+    text = re.split(r",| but | because | though | and i | so i ", text, maxsplit=1)[0]
+    words = text.strip(" .!;:").split()
+    return " ".join(words[:MAX_CLAUSE_WORDS])
+
+
+def _place(text: str) -> str:
+    """ "Málaga for the sun" → "Málaga"; "Glasgow, new school and everything" → "Glasgow"."""
+    return PLACE_END.sub("", _trim_object(text)).strip(" .!,")
+
+
+def _updating(s: str) -> bool:
+    """A sentence that changes what was said before: its old value must not be kept again."""
+    return UPDATE_WORDS.search(s) is not None
+
+
+def _uncovered(s: str, found: list[Candidate]) -> list[str]:
+    """Content words of ``s`` that none of ``found`` keeps."""
+    kept = {stem(w) for c in found for w in words(c.text)}
+    return [w for w in words(s) if w not in FUNCTION_WORDS and stem(w) not in kept]
+
+
+def _article(text: str) -> str:
+    """ "a ER nurse" → "an ER nurse"."""
+    return re.sub(r"\ba (?=[aeiouAEIOU]|ER\b|MBA\b|RN\b|MRI\b)", "an ", text)
+
+
+def _is_name(word: str, *, capitalised: bool) -> bool:
+    first = word.split()[0]
+    if first.lower() in NOT_NAMES:
+        return False
+    return not capitalised or first[:1].isupper()
+
+
+def _salience(text: str, base: float) -> float:
+    lower = text.lower()
+    heavy = any(w in lower for w in HEAVY_WORDS)
+    return min(1.0, base + (0.3 if heavy else 0.0))
+
+
+def _valence(text: str) -> float:
+    lower = text.lower()
+    words = set(re.findall(r"[a-z']+", lower))
+    pos = sum(1 for w in POSITIVE_WORDS if (w in words if " " not in w else w in lower))
+    neg = sum(1 for w in NEGATIVE_WORDS if (w in words if " " not in w else w in lower))
+    return max(-1.0, min(1.0, 0.4 * (pos - neg)))
