@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 
 from her_desktop.bus import Bus
-from her_desktop.dialogue import DialogueStage
-from her_desktop.events import Event, ReplyFinished, ReplySentence, UserText
-from her_desktop.llm.base import GenerationParams
+from her_desktop.events import UserText
 from her_desktop.memory.answered import asked, check, dont_know, full_answer, theirs
 from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.service import MemoryService
 from her_desktop.memory.store import MemoryStore
-from tests.test_memory_answers import Scripted, _reply
+from tests.test_memory_answers import Scripted, _reply, real_dialogue
 from tests.waiting import wait_until
 
 
@@ -219,30 +217,8 @@ async def test_the_real_default_model_never_speaks_a_value_the_user_never_said(
     """The twin of the fake-engine tests: asked for a hotel the user never named, the spoken
     reply names none (it says she doesn't know yet), and the known trip is said in the second
     person."""
-    from her_desktop.llm.llamacpp import LlamaCppEngine
-    from her_desktop.persona import load_persona
-
     service = await _told(store, bus, "I'm going to Kyoto in October with my sister Ana.")
-    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
-    stage = DialogueStage(
-        bus,
-        engine,
-        system_prompt=load_persona("samantha").system_prompt(),
-        params=GenerationParams(max_tokens=60, temperature=0.0, seed=1, deadline_s=3600),
-        providers=[service],
-    )
-    await stage.start()
-    sentences: list[str] = []
-    finished: list[ReplyFinished] = []
-
-    async def on_event(event: Event) -> None:
-        if isinstance(event, ReplySentence):
-            sentences.append(event.text)
-        elif isinstance(event, ReplyFinished):
-            finished.append(event)
-
-    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
-    try:
+    async with real_dialogue(bus, service, default_gguf, deadline_s=3600) as (sentences, finished):
         for question in ("Which hotel did I book in Kyoto?", "When is my birthday?"):
             sentences.clear()
             finished.clear()
@@ -255,7 +231,3 @@ async def test_the_real_default_model_never_speaks_a_value_the_user_never_said(
             a = service._asked
             assert a is not None
             assert [s for s in sentences if check(s, a) in ("invented", "replaced")] == []
-    finally:
-        await stage.stop()
-        await engine.close()
-        await service.close()

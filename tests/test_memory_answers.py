@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -217,16 +218,31 @@ async def test_the_real_default_model_never_speaks_a_stored_allergen(
 ) -> None:
     """The twin of the fake-engine tests: asked outright for peanut butter, by a user stored as
     allergic to peanuts, the spoken reply never suggests it."""
+    service = await _told(store, bus, "I'm allergic to peanuts.")
+    async with real_dialogue(bus, service, default_gguf, deadline_s=240) as (sentences, finished):
+        await bus.publish(UserText("I'm hungry. Give me one quick snack idea with peanut butter."))
+        await wait_until(lambda: finished, 600)
+        assert finished[0].reason in ("stop", "length"), finished[0]
+        assert sentences, "nothing was said"
+        constraints = service._constraints
+        assert [s for s in sentences if offended(s, constraints) is not None] == []
+
+
+@contextlib.asynccontextmanager
+async def real_dialogue(
+    bus: Bus, service: MemoryService, gguf: Path, *, deadline_s: float
+) -> AsyncIterator[tuple[list[str], list[ReplyFinished]]]:
+    """The dialogue on the real model with ``service`` consulted: yields the spoken sentences
+    and the finished replies as they come (the slow twins of the fake-engine tests)."""
     from her_desktop.llm.llamacpp import LlamaCppEngine
     from her_desktop.persona import load_persona
 
-    service = await _told(store, bus, "I'm allergic to peanuts.")
-    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
+    engine = LlamaCppEngine(gguf, n_ctx=2048)
     stage = DialogueStage(
         bus,
         engine,
         system_prompt=load_persona("samantha").system_prompt(),
-        params=GenerationParams(max_tokens=60, temperature=0.0, seed=1, deadline_s=240),
+        params=GenerationParams(max_tokens=60, temperature=0.0, seed=1, deadline_s=deadline_s),
         providers=[service],
     )
     await stage.start()
@@ -241,12 +257,7 @@ async def test_the_real_default_model_never_speaks_a_stored_allergen(
 
     bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
     try:
-        await bus.publish(UserText("I'm hungry. Give me one quick snack idea with peanut butter."))
-        await wait_until(lambda: finished, 600)
-        assert finished[0].reason in ("stop", "length"), finished[0]
-        assert sentences, "nothing was said"
-        constraints = service._constraints
-        assert [s for s in sentences if offended(s, constraints) is not None] == []
+        yield sentences, finished
     finally:
         await stage.stop()
         await engine.close()

@@ -204,31 +204,29 @@ def kept_meaning(source: str, back: str) -> bool:
 
 def back_prompt(text: str, lang: str) -> list[Message]:
     """The side prompt that puts a translation back into English (the examples reversed)."""
-    messages = [
-        Message(
-            "system",
-            f"You translate {lang} into English. Reply with the English translation only, on "
-            "one line: no quotes, no notes.",
-        )
-    ]
-    for english, translated in _EXAMPLES.get(lang, ()):
-        messages += [Message("user", translated), Message("assistant", english)]
-    messages.append(Message("user", text))
-    return messages
+    instruction = (
+        f"You translate {lang} into English. Reply with the English translation only, on "
+        "one line: no quotes, no notes."
+    )
+    pairs = [(translated, english) for english, translated in _EXAMPLES.get(lang, ())]
+    return _side_prompt(instruction, pairs, text)
 
 
 def translation_prompt(phrase: str, lang: str) -> list[Message]:
     """The side prompt: one instruction, the language's example pairs, the words."""
-    messages = [
-        Message(
-            "system",
-            f"You translate English into {lang}. Reply with the {lang} translation only, on "
-            "one line: no quotes, no notes, no English.",
-        )
-    ]
-    for english, translated in _EXAMPLES.get(lang, ()):
-        messages += [Message("user", english), Message("assistant", translated)]
-    messages.append(Message("user", phrase))
+    instruction = (
+        f"You translate English into {lang}. Reply with the {lang} translation only, on "
+        "one line: no quotes, no notes, no English."
+    )
+    return _side_prompt(instruction, list(_EXAMPLES.get(lang, ())), phrase)
+
+
+def _side_prompt(instruction: str, pairs: list[tuple[str, str]], text: str) -> list[Message]:
+    """A system instruction, example exchanges (asked, answered), then ``text``."""
+    messages = [Message("system", instruction)]
+    for asked, answered in pairs:
+        messages += [Message("user", asked), Message("assistant", answered)]
+    messages.append(Message("user", text))
     return messages
 
 
