@@ -82,6 +82,21 @@ def test_a_value_in_no_note_nor_in_the_users_words_is_invented() -> None:
     assert full_answer(a) is None  # the note names no hotel
 
 
+def test_a_kind_of_place_after_a_known_name_adds_nothing_but_alone_it_is_asserted() -> None:
+    a = asked(
+        "Where do I teach?",
+        ["I teach at Hillside."],
+        ["I teach at Hillside.", "Where do I teach?"],
+        [],
+        unknown=False,
+        answer="You teach at Hillside.",
+    )
+    assert check("You teach at Hillside School.", a) == "answer"
+    assert check("You teach at Hillside Primary School.", a) == "answer"
+    assert check("You teach at a school.", a) == "invented"
+    assert check("You teach at Riverside School.", a) == "invented"
+
+
 def test_with_no_answering_note_anything_stated_about_the_user_is_a_guess() -> None:
     a = asked("How old is my cat?", ["My cat is called Miso."], [], [], unknown=True)
     assert check("Your cat Miso is three.", a) == "invented"

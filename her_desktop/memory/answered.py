@@ -48,6 +48,14 @@ _QWORDS: Final = (
     "whose whom do does did go going goes come coming get got make doing"
 )
 _QUESTION_WORDS: Final = frozenset(_QWORDS.split())
+_PLACE_KINDS: Final = (
+    "school primary academy college university uni hospital clinic surgery practice centre "
+    "center office offices company firm bank agency studio lab laboratory library museum "
+    "shop store cafe café restaurant bar pub bakery hotel gym club park street road avenue "
+    "lane square station airport church theatre theater hall house farm factory"
+)
+PLACE_KINDS: Final = frozenset(_PLACE_KINDS.split())
+"""what follows a place's name ("Hillside School") without saying anything of its own"""
 _SECOND: Final = re.compile(r"\b(you|your|you're|yours|yourself|you've|you'd)\b", re.IGNORECASE)
 _NAMED: Final = re.compile(r"(?<![\w'])(?-i:[A-Z])[\w'-]*|\d")
 PAST: Final = re.compile(
@@ -179,11 +187,21 @@ def _about_user(sentence: str, a: Asked) -> bool:
 
 
 def unsupported(sentence: str, a: Asked) -> list[str]:
-    """The words ``sentence`` asserts about the user that are not known (module docstring)."""
+    """The words ``sentence`` asserts about the user that are not known (module docstring).
+    A kind of place right after a known name adds nothing ("Hillside School" for "Hillside",
+    "St. Mary's Hospital" for "St. Mary's"); alone ("a school") it is asserted like any word."""
     if not _about_user(sentence, a):
         return []
-    content = [w for w in words(sentence) if w not in FUNCTION_WORDS | TALK_WORDS]
-    return [w for w in content if not _held(w, a.known)]
+    out: list[str] = []
+    named = False  # the word before is a known name (or a kind of place after one)
+    for w in words(sentence):
+        held = _held(w, a.known)
+        if w in PLACE_KINDS and named:
+            continue
+        named = held and w not in FUNCTION_WORDS
+        if not held and w not in FUNCTION_WORDS | TALK_WORDS:
+            out.append(w)
+    return out
 
 
 def replaced(sentence: str, a: Asked) -> list[str]:
