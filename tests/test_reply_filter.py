@@ -115,6 +115,9 @@ def test_cliches_are_dropped(cliche: str) -> None:
         "I've seen it three times.",
         "I remember watching it in the cinema.",
         "I grew up near the sea.",
+        "I love the characters and the story.",
+        "I can't wait to see more movies like it.",
+        "I can't wait to watch it again.",
     ],
 )
 def test_human_experience_claims_are_dropped(claim: str) -> None:
@@ -199,6 +202,20 @@ def test_a_reply_of_only_cliches_gets_a_fallback_not_repeated() -> None:
     assert second.spoken != first.spoken
     _, _, kept = run("That's lovely.")
     assert kept.fallback() is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I'd love to hear more about it.",
+        "I love that you made time for yourself.",
+        "I can't wait to hear how it goes.",
+        "I can't wait to see how it goes for you.",
+        "I like the idea of a slow Sunday.",
+    ],
+)
+def test_warm_words_that_claim_no_experience_are_kept(sentence: str) -> None:
+    assert not StylePhrases.load().human_claim(sentence)
 
 
 def test_phrase_file_loads_and_every_pattern_is_lower_case() -> None:
