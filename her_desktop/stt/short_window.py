@@ -38,10 +38,11 @@ TOKENS_PER_S = 6.0
 FRAMES_PER_S = 100
 """Mel frames per second (hop of 160 samples at 16 kHz)."""
 FULL_WINDOW_FRAMES = 3000
-COMPRESSION_RATIO_MAX = 2.4
-LOG_PROB_MIN = -1.0
-NO_SPEECH_MIN = 0.6
-"""With ``no_speech_prob`` above this and a low log-probability, the clip is silence."""
+COMPRESSION_RATIO_THRESHOLD = 2.4
+LOG_PROB_THRESHOLD = -1.0
+NO_SPEECH_THRESHOLD = 0.6
+"""Whisper's quality thresholds: the short window's result is kept only within them, and the
+full decode's temperature fallback (``stt/whisper.py``) uses the same three."""
 
 
 def window_frames(clip_frames: int, pad_s: float = PAD_S, min_s: float = MIN_WINDOW_S) -> int:
@@ -100,10 +101,10 @@ def decode_short(
     ratio = get_compression_ratio(text) if text else 0.0
     if (
         not text
-        or no_speech > NO_SPEECH_MIN
+        or no_speech > NO_SPEECH_THRESHOLD
         or len(tokens) >= min(max_new_tokens, TOKENS_PER_S * duration + 6)
-        or ratio > COMPRESSION_RATIO_MAX
-        or avg_logprob < LOG_PROB_MIN
+        or ratio > COMPRESSION_RATIO_THRESHOLD
+        or avg_logprob < LOG_PROB_THRESHOLD
         or _looping(text)
     ):
         return None  # silence, noise or doubt: the full window decides

@@ -51,7 +51,12 @@ from her_desktop.stt.base import (
     sanitize_audio,
 )
 from her_desktop.stt.models import check_model_dir
-from her_desktop.stt.short_window import decode_short
+from her_desktop.stt.short_window import (
+    COMPRESSION_RATIO_THRESHOLD,
+    LOG_PROB_THRESHOLD,
+    NO_SPEECH_THRESHOLD,
+    decode_short,
+)
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -61,9 +66,6 @@ T = TypeVar("T")
 
 FINAL_TEMPERATURES = (0.0, 0.4, 0.8)
 """Temperature fallback for final transcripts: at most three decodes of one window."""
-COMPRESSION_RATIO_THRESHOLD = 2.4
-LOG_PROB_THRESHOLD = -1.0
-NO_SPEECH_THRESHOLD = 0.6
 DROP_LOG_PROB = -1.4
 """A segment whose average log-probability is below this is treated as a guess, not speech."""
 DOUBTFUL_LOG_PROB = -0.5
