@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from her_desktop.llm.control_tokens import STOP_TAGS, ControlTokenFilter, strip_control_tokens
@@ -135,6 +135,8 @@ _WORDS = st.lists(
 
 
 @given(_WORDS, st.lists(st.integers(0, 60), max_size=6), st.booleans())
+@example("<|<|x|>im_end|>", [], False)  # a removed tag joined "<|" and "im_end|>" into a tag
+@example("<|<|x|>im_end|>", [1, 3], True)
 def test_any_configuration_ignores_how_text_is_split(
     text: str, cuts: list[int], in_process_engine: bool
 ) -> None:

@@ -12,7 +12,9 @@ Both engines run their reply text through :class:`ControlTokenFilter`:
   are looked for in the text once tags are removed; one that is itself a tag (``<s>``, a
   model's ``<|…|>`` control text) ends the reply where that tag would otherwise be removed.
 - A tail that may still grow into a tag or a stop string is held back until the next piece
-  decides; :meth:`ControlTokenFilter.flush` releases it at the end. A dangling ``<|…`` is then
+  decides (a run of them, "<|<", as a whole); a dangling "<|" right before a removed tag is
+  dropped with it, so removing a tag never joins its neighbours into a new one;
+  :meth:`ControlTokenFilter.flush` releases it at the end. A dangling ``<|…`` is then
   dropped, unless ``keep_partial_at_end`` (the in-process engine, whose real control tokens are
   stopped on by id and never arrive as text, so ``<|`` there is the model's own words).
 - ``strip_leading_space`` drops the whitespace a reply starts with.
@@ -58,6 +60,15 @@ def _is_stop_tag(tag: str) -> bool:
 def _could_start_tag(tail: str) -> bool:
     """True when ``tail`` (starting with ``<``) may still grow into a control token."""
     return bool(_PARTIAL_PIPE_TAG.match(tail)) or any(t.startswith(tail) for t in _PLAIN_TAGS)
+
+
+def _dangling_start(text: str) -> int:
+    """Where the run of possible tag starts at the end of ``text`` begins ("<|<", "a<|im"):
+    ``len(text)`` when it ends with none."""
+    start = len(text)
+    while (i := text.rfind("<", 0, start)) >= 0 and _could_start_tag(text[i:start]):
+        start = i
+    return start
 
 
 class ControlTokenFilter:
@@ -118,13 +129,18 @@ class ControlTokenFilter:
         tail that may still grow into a tag is kept in ``_tag_held``."""
         out: list[str] = []
         while (m := _TAG.search(text)) is not None:
-            out.append(text[: m.start()])
+            before = text[: m.start()]
+            if not (_is_stop_tag(m.group()) or m.group() in self._stop_tags):
+                # a dangling "<|" before a removed tag is debris: kept, it would join the
+                # text after the tag into a new one ("<|" + "<|x|>" + "im_end|>")
+                before = before[: _dangling_start(before)]
+            out.append(before)
             text = text[m.end() :]
             if _is_stop_tag(m.group()) or m.group() in self._stop_tags:
                 self._tag_held = ""
                 return "".join(out), True
-        cut = text.rfind("<")
-        if cut >= 0 and _could_start_tag(text[cut:]):
+        cut = _dangling_start(text)
+        if cut < len(text):
             out.append(text[:cut])
             self._tag_held = text[cut:]
         else:
