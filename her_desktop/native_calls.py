@@ -23,6 +23,14 @@ covers the bookkeeping of the queue).
   thread. With ``False`` (a model: a second thread must never touch it while the stuck one
   may) every later job fails at once with :class:`NativeTimeout`, so the app keeps running and
   says in plain words that the part stopped responding.
+- **A call that is only slow** (the memory's SQLite file on a busy disk: the resource outlives
+  a slow call, and a second thread must never touch the connection while the first may). With
+  an ``on_timeout`` hook nothing is abandoned: a caller whose bound passes gets
+  :class:`NativeTimeout`, its job is cancelled if it has not started, or marked given up
+  (:func:`given_up`) and ``on_timeout`` is called (on the caller's thread) if it is running —
+  it should make the call return soon (``sqlite3.Connection.interrupt``) — and the thread goes
+  on with the next job. A job queued behind a slow one is never run late; the slow one itself
+  is not disturbed by other callers' bounds.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import itertools
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -55,6 +63,17 @@ class NativeTimeout(TimeoutError):
     """A native call did not return within its bound (the part stopped responding)."""
 
 
+_current = threading.local()
+"""The job running on this thread (``job``), for :func:`given_up`."""
+
+
+def given_up() -> bool:
+    """In a job: True once its caller stopped waiting for it (a write then rolls back instead
+    of committing what its caller was told was not saved)."""
+    job = getattr(_current, "job", None)
+    return job is not None and job.given_up
+
+
 class NativeJob(Generic[T]):
     """One queued call; ``done`` is set when it ran, failed, was cancelled or abandoned."""
 
@@ -68,11 +87,14 @@ class NativeJob(Generic[T]):
         "done",
         "error",
         "fn",
+        "given_up",
         "priority",
         "result",
     )
 
-    def __init__(self, fn: Callable[[], T], *, priority: int, detached: bool) -> None:
+    def __init__(
+        self, fn: Callable[[], T], *, priority: int = NORMAL, detached: bool = False
+    ) -> None:
         self.fn = fn
         self.priority = priority
         self.detached = detached
@@ -82,6 +104,8 @@ class NativeJob(Generic[T]):
         """It did not run (cancelled while queued, or queued behind a call that hung)."""
         self.abandoned = False
         """It hung and its thread was left behind."""
+        self.given_up = False
+        """Its caller stopped waiting (see :func:`given_up`)."""
         self.result: T | None = None
         self.error: BaseException | None = None
         self._state = _QUEUED
@@ -106,12 +130,16 @@ class NativeJob(Generic[T]):
             callback()
 
     def _run(self) -> None:
+        outer = getattr(_current, "job", None)
+        _current.job = self
         try:
             self.result = self.fn()
         except BaseException as exc:  # handed to the caller (or logged when nobody waits)
             self.error = exc
             if self.detached:
                 log.warning("a native call failed: %r", exc)
+        finally:
+            _current.job = outer
 
 
 _STOP = object()
@@ -120,14 +148,25 @@ _STOP = object()
 class NativeCalls:
     """The owner thread of one native resource (started on the first job)."""
 
-    def __init__(self, name: str, *, restart_after_hang: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        restart_after_hang: bool = True,
+        on_timeout: Callable[[], object] | None = None,
+    ) -> None:
         self.name = name
         self.restart_after_hang = restart_after_hang
+        self.on_timeout = on_timeout
+        """When set, a call past its bound is waited out, not abandoned (see the module
+        docstring); it may be set later (once the resource it interrupts exists)."""
         self._guard = threading.Lock()  # guards the fields below; never held across a call
         self._thread: threading.Thread | None = None
         self._jobs: queue.PriorityQueue[tuple[int, int, object]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._urgent = 0
+        self._coming = 0
+        """Urgent calls announced by ``urgent_coming`` and not yet queued."""
         self._generation = 0
         """Bumped whenever the queue (and so the urgent count) is replaced."""
         self._running: NativeJob[Any] | None = None
@@ -142,8 +181,20 @@ class NativeCalls:
         return threading.current_thread() is self._thread
 
     def urgent_waiting(self) -> bool:
-        """An :data:`URGENT` job is queued: background work should give way."""
-        return self._urgent > 0
+        """An :data:`URGENT` job is queued (or announced): background work should give way."""
+        return self._urgent > 0 or self._coming > 0
+
+    @contextlib.contextmanager
+    def urgent_coming(self) -> Iterator[None]:
+        """Announce an :data:`URGENT` call while its caller is still preparing it (a reply
+        whose prompt is being built): background work gives way from now on."""
+        with self._guard:
+            self._coming += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._coming -= 1
 
     @property
     def busy(self) -> bool:
@@ -156,14 +207,18 @@ class NativeCalls:
         """Run ``fn`` on the owner thread and return its result; raise what it raised.
 
         Raises :class:`NativeTimeout` when it is not done within ``timeout`` seconds (the
-        thread is then abandoned, see the module docstring). Called from the owner thread
-        itself (a call inside a call) it runs at once.
+        thread is then abandoned, or the call waited out: see the module docstring). Called
+        from the owner thread itself (a call inside a call) it runs at once.
         """
         if self.in_worker():
             return fn()
-        job = self.start(fn, priority=priority)
+        return self.wait(self.start(fn, priority=priority), timeout)
+
+    def wait(self, job: NativeJob[T], timeout: float) -> T:
+        """Wait at most ``timeout`` for a job started here (or handed to ``run_nested``) and
+        return its result; raise what it raised, or :class:`NativeTimeout`."""
         if not job.done.wait(timeout):
-            self.abandon(job, timeout)
+            self._late(job, timeout)
         return job.outcome()
 
     async def acall(self, fn: Callable[[], T], *, limit_s: float, priority: int = NORMAL) -> T:
@@ -177,7 +232,7 @@ class NativeCalls:
             self.cancel(job)
             raise
         if not finished:
-            self.abandon(job, limit_s)
+            self._late(job, limit_s)
         return job.outcome()
 
     def start(self, fn: Callable[[], T], *, priority: int = NORMAL) -> NativeJob[T]:
@@ -187,6 +242,23 @@ class NativeCalls:
     def submit(self, fn: Callable[[], object], *, priority: int = NORMAL) -> None:
         """Queue ``fn`` without waiting (its errors are logged)."""
         self._enqueue(NativeJob(fn, priority=priority, detached=True))
+
+    def run_nested(self, job: NativeJob[Any]) -> None:
+        """On the owner thread, inside a job: run ``job``, which that job took from a queue of
+        its own instead of this one (memory's open transaction runs its statements so); its
+        caller waits for it with :meth:`wait`. Does nothing when it was cancelled."""
+        if not self.in_worker():
+            raise RuntimeError(f"{self.name}: run_nested off the owner thread")
+        with self._guard:
+            if job._state != _QUEUED:
+                return
+            job._state = _RUNNING
+        job._run()
+        with self._guard:
+            if job._state != _RUNNING:
+                return  # abandoned meanwhile (its caller was told)
+            job._state = _DONE
+        job._finish()
 
     def cancel(self, job: NativeJob[Any]) -> bool:
         """Take ``job`` off the queue if it has not started; True when it will not run."""
@@ -233,18 +305,46 @@ class NativeCalls:
         del thread
         raise error
 
-    def close(self, timeout: float = 1.0) -> None:
-        """Let the owner finish what is queued, then end it (waits at most ``timeout``)."""
+    def _late(self, job: NativeJob[Any], waited: float) -> None:
+        """``job``'s caller waited ``waited`` seconds in vain: abandon the thread, or (with
+        ``on_timeout``) give the job up; raises NativeTimeout unless it finished just now."""
+        if self.on_timeout is None:
+            self.abandon(job, waited)
+            return
+        with self._guard:
+            if job._state == _DONE:
+                return  # it finished just now
+            job.given_up = True
+            running = job._state == _RUNNING
+            if not running:
+                job._state = _DONE
+                job.cancelled = True
+                self._uncount(job)
+        hook = self.on_timeout
+        if not running:
+            job.error = NativeTimeout(f"{self.name}: cancelled before it ran")
+            job._finish()
+        elif hook is not None:
+            # Outside the guard: the job may finish meanwhile, so the hook must be harmless
+            # then (SQLite's interrupt is a no-op when no statement is running).
+            hook()
+        raise NativeTimeout(f"{self.name}: no answer within {waited:.1f} s")
+
+    def close(self, timeout: float = 1.0) -> bool:
+        """Let the owner finish what is queued, then end it (waits at most ``timeout``).
+        False when it was still busy."""
         with self._guard:
             thread, self._thread = self._thread, None
             jobs = self._jobs
             self._jobs = queue.PriorityQueue()
             self._reset_count()
         if thread is None:
-            return
+            return True
         jobs.put((_LAST, next(self._order), _STOP))
-        if thread is not threading.current_thread():
-            thread.join(timeout)
+        if thread is threading.current_thread():
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     # -- the owner thread --------------------------------------------------------------------
 
@@ -316,7 +416,18 @@ class NativeCalls:
                     self._running = None
             item._finish()
             if item.error is not None and not isinstance(item.error, Exception):
-                return  # KeyboardInterrupt / SystemExit: the thread ends
+                self._hand_over(jobs)  # KeyboardInterrupt / SystemExit: this thread ends
+                return
+
+    def _hand_over(self, jobs: queue.PriorityQueue[tuple[int, int, object]]) -> None:
+        """This owner thread ends: a fresh one takes over its queue (nothing queued is lost)."""
+        with self._guard:
+            if self._thread is not threading.current_thread():
+                return  # closed or abandoned meanwhile: the queue went with it
+            self._thread = threading.Thread(
+                target=self._run, args=(jobs,), name=self.name, daemon=True
+            )
+            self._thread.start()
 
 
 async def wait_async(job: NativeJob[Any], limit_s: float | None) -> bool:

@@ -71,7 +71,8 @@ def _seed_history(now: float) -> None:
 
     from her_desktop.affect.history import MoodSample
     from her_desktop.memory.mood import StoreMoodHistory
-    from her_desktop.memory.store import MemoryStore, NewMemory
+    from her_desktop.memory.records import NewMemory
+    from her_desktop.memory.store import MemoryStore
 
     clock = [now]
     store = MemoryStore.open(clock=lambda: clock[0])
@@ -117,7 +118,7 @@ def _seed_style(store: MemoryStore) -> None:
     """Two rules the user gave in their own words and a few ratings (the "How she talks" tab)."""
     from her_desktop.feedback import ratings
     from her_desktop.feedback.corrections import canonical, parse, subject
-    from her_desktop.memory.store import NewMemory
+    from her_desktop.memory.records import NewMemory
 
     with store.turn() as tx:
         for said in ("Call me Alex.", "Don't call me sweetie.", "Speak at 0.9x speed."):

@@ -85,10 +85,8 @@ async def test_it_gives_way_to_the_user_and_to_a_waiting_reply(tiny_engine: Llam
     with pytest.raises(BusyError):
         await tiny_engine.background_generate(messages, params, yield_to=started)
     assert checks <= 52  # stopped at the next check: between tokens or inside a chunk
-    tiny_engine._calls._urgent += 1  # a reply is waiting for the model
-    with pytest.raises(BusyError):
+    with tiny_engine._calls.urgent_coming(), pytest.raises(BusyError):  # a reply is on its way
         await tiny_engine.background_generate(messages, params)
-    tiny_engine._calls._urgent -= 1
     _, stats = await chat(tiny_engine, messages)  # the engine is free again
     assert stats.finish_reason in ("stop", "length")
 

@@ -108,10 +108,8 @@ async def test_it_gives_way_to_a_waiting_reply_and_to_its_deadline(
 ) -> None:
     await tiny_engine.load()
     messages = [Message("user", "hello")]
-    tiny_engine._calls._urgent += 1  # a reply is waiting for the model
-    with pytest.raises(BusyError):
+    with tiny_engine._calls.urgent_coming(), pytest.raises(BusyError):  # a reply is on its way
         await tiny_engine.score_labels(messages, LABELS)
-    tiny_engine._calls._urgent -= 1
     with pytest.raises(BusyError):
         await tiny_engine.score_labels(messages, LABELS, deadline_s=0.0)
     assert await tiny_engine.score_labels(messages, LABELS)  # free again
@@ -163,7 +161,7 @@ def test_real_model_reads_implicit_situations(real_engine: LlamaCppEngine) -> No
         "can you set a timer for twenty minutes": "neutral",
     }
 
-    async def run() -> tuple[dict[str, EmotionLabel], float, float]:
+    async def run() -> tuple[dict[str, EmotionLabel], float]:
         labeler = LMLabeler(real_engine, deadline_s=600.0)
         await labeler.warm(deadline_s=600.0)
         got = {}

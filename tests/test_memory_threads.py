@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from her_desktop.memory import store as store_module
+from her_desktop.memory import sqlite_thread
 from her_desktop.memory.index import VectorIndex
-from her_desktop.memory.owner import OwnerThread, OwnerTimeout
 from her_desktop.memory.records import NewMemory
 from her_desktop.memory.store import MemoryStore, Turn
 from her_desktop.memory.store_file import MemoryStoreBusy, MemoryStoreError
@@ -139,7 +138,7 @@ def test_a_call_queued_behind_a_slow_one_that_gives_up_never_runs(quick: MemoryS
 def test_a_turn_whose_thread_hangs_is_rolled_back_and_lets_the_others_go(
     quick: MemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "TX_IDLE_S", 1.0)
+    monkeypatch.setattr(sqlite_thread, "TX_IDLE_S", 1.0)
     hang, inside = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
@@ -195,31 +194,6 @@ def test_sqlite_errors_stay_plain_words(quick: MemoryStore) -> None:
 
     with pytest.raises(MemoryStoreError, match="disk is full"):
         quick._run(broken)
-
-
-def test_owner_thread_cancels_what_it_did_not_start() -> None:
-    owner = OwnerThread("test-owner")
-    release = threading.Event()
-    ran: list[str] = []
-    owner.submit(lambda: release.wait(30.0))
-    with pytest.raises(OwnerTimeout):
-        owner.call(lambda: ran.append("late"), timeout=0.05)
-    release.set()
-    assert owner.call(lambda: "next", timeout=5.0) == "next"
-    assert ran == []
-    assert owner.close(5.0)
-
-
-def test_owner_thread_goes_on_after_a_job_that_ended_its_thread() -> None:
-    owner = OwnerThread("test-owner")
-
-    def leave() -> None:
-        raise SystemExit("ends the thread")
-
-    with pytest.raises(SystemExit):
-        owner.call(leave, timeout=5.0)
-    assert owner.call(lambda: "fresh", timeout=5.0) == "fresh"  # a fresh thread, same queue
-    assert owner.close(5.0)
 
 
 def test_a_view_of_the_index_is_unchanged_by_later_writes() -> None:

@@ -10,6 +10,7 @@ only catch hangs: no test here fails on how fast a machine is.
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 
 import pytest
@@ -19,7 +20,9 @@ from her_desktop.native_calls import (
     NORMAL,
     URGENT,
     NativeCalls,
+    NativeJob,
     NativeTimeout,
+    given_up,
     wait_async,
 )
 
@@ -181,3 +184,87 @@ def test_errors_reach_the_caller_and_a_call_inside_a_call_runs_at_once() -> None
         "inner"
     )
     native.close()
+
+
+def test_with_on_timeout_a_queued_job_is_cancelled_and_the_thread_goes_on() -> None:
+    """The memory's policy (a slow call is waited out, never abandoned): a caller queued
+    behind a slow job gets NativeTimeout at its bound, its job never runs late, the slow job is
+    left alone and the thread answers the next call."""
+    interrupted: list[str] = []
+    native = NativeCalls("test-owner", on_timeout=lambda: interrupted.append("hook"))
+    release = blocker(native)
+    ran: list[str] = []
+    with pytest.raises(NativeTimeout):
+        native.call(lambda: ran.append("late"), timeout=0.05)
+    assert interrupted == []  # someone else's slow job is not disturbed
+    release.set()
+    assert native.call(lambda: "next", timeout=BOUND_S) == "next"
+    assert ran == []
+    assert native.abandoned == 0
+    assert not native.hung
+    assert native.close(BOUND_S)
+
+
+def test_with_on_timeout_a_running_job_is_interrupted_and_knows_it_was_given_up() -> None:
+    release, inside = threading.Event(), threading.Event()
+    native = NativeCalls("test-owner", on_timeout=release.set)  # the "interrupt" ends it
+    seen: list[bool] = []
+
+    def slow() -> None:
+        inside.set()
+        release.wait(BOUND_S * 3)
+        seen.append(given_up())
+
+    with pytest.raises(NativeTimeout, match="no answer within"):
+        native.call(slow, timeout=0.05)
+    assert release.is_set()
+    assert native.call(lambda: "next", timeout=BOUND_S) == "next"  # the same thread goes on
+    assert seen == [True]
+    assert native.abandoned == 0
+    assert native.close(BOUND_S)
+
+
+def test_a_job_that_ends_its_thread_hands_the_queue_to_a_fresh_one() -> None:
+    native = NativeCalls("test-owner", on_timeout=lambda: None)
+
+    def leave() -> None:
+        raise SystemExit("ends the thread")
+
+    with pytest.raises(SystemExit):
+        native.call(leave, timeout=BOUND_S)
+    assert native.call(lambda: "fresh", timeout=BOUND_S) == "fresh"
+    assert native.close(BOUND_S)
+
+
+def test_a_nested_job_runs_on_the_owner_thread_and_is_waited_for_with_a_bound() -> None:
+    """A job that feeds the owner thread from a queue of its own (memory's open transaction)."""
+    native = NativeCalls("test-owner", on_timeout=lambda: None)
+    inner: queue.SimpleQueue[NativeJob[str] | None] = queue.SimpleQueue()
+
+    def serve() -> None:
+        while (job := inner.get(timeout=BOUND_S)) is not None:
+            native.run_nested(job)
+
+    native.submit(serve)
+    first = NativeJob(lambda: threading.current_thread().name)
+    inner.put(first)
+    assert native.wait(first, BOUND_S) == "test-owner"
+    never = NativeJob(lambda: "late")
+    with pytest.raises(NativeTimeout):  # not taken yet: cancelled at its bound
+        native.wait(never, 0.01)
+    inner.put(never)
+    inner.put(None)
+    assert native.call(lambda: "after", timeout=BOUND_S) == "after"
+    assert never.cancelled
+    assert never.result is None
+    with pytest.raises(RuntimeError):
+        native.run_nested(NativeJob(lambda: None))  # off the owner thread
+    assert native.close(BOUND_S)
+
+
+def test_an_announced_urgent_call_makes_background_work_give_way() -> None:
+    native = NativeCalls("test")
+    assert not native.urgent_waiting()
+    with native.urgent_coming():
+        assert native.urgent_waiting()
+    assert not native.urgent_waiting()

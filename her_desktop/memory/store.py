@@ -1,7 +1,9 @@
-"""The memory database: conversations, messages, memories and mood samples in one SQLite file.
+"""The memory database's SQL API: conversations, messages, memories and mood samples.
 
-This module is the SQL API; the values it reads and writes are in ``records.py``, and the
-file's custody (opening it safely, setting a damaged one aside, errors in plain words) in
+``MemoryStore`` reads and writes the tables; underneath it, ``sqlite_thread.py`` runs every
+statement on the connection's own thread with a bound (``write``, ``turn()``, ``_run``), the
+statements of one transaction are ``turn.py``, the values are ``records.py``, and the file's
+custody (opening it safely, setting a damaged one aside, errors in plain words) is
 ``store_file.py``.
 
 Policy:
@@ -22,170 +24,27 @@ Policy:
 - Forgetting really deletes: ``forget`` removes the memory, its history and the messages it was
   learned from; ``forget_all`` empties every table and then ``VACUUM``s, and both truncate the
   WAL, so the text is gone from the files' bytes.
-- Threads: one thread owns the connection (``owner.OwnerThread``): every read and write runs
-  there, one at a time, and the caller waits at most ``call_timeout_s`` (a slow write never
-  holds the asyncio loop longer than that; past it the caller gets ``MemoryStoreBusy`` in plain
-  words, and the job is cancelled, or interrupted and rolled back). No lock is held anywhere
-  across a SQLite call. ``with store.turn() as tx:`` keeps its transaction open on that thread
-  while the caller's block runs (its statements are sent there one by one); an abandoned one is
-  rolled back after ``TX_IDLE_S``. Keep slow work (embedding) out of the block.
+- Threads: every call waits at most ``call_timeout_s`` for the memory's thread, then raises
+  ``MemoryStoreBusy`` in plain words (``sqlite_thread.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import queue
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final
 
 import numpy as np
 
-from her_desktop.memory.owner import Job, OwnerClosed, OwnerThread, OwnerTimeout, given_up
-from her_desktop.memory.records import (
-    EmbeddingTable,
-    HistoryEntry,
-    MemoryRecord,
-    MoodRow,
-    NewMemory,
-    Upserted,
-    Vector,
-)
-from her_desktop.memory.schema import MEMORY_KINDS, ROLES, SCHEMA_VERSION
-from her_desktop.memory.store_file import (
-    BUSY_TIMEOUT_S,
-    Corrupt,
-    MemoryStoreBusy,
-    MemoryStoreError,
-    connect,
-    default_path,
-    set_aside,
-    set_aside_copies,
-    translate,
-)
-from her_desktop.paths import ensure_private_dir, overwrite_with_zeros
-
-log = logging.getLogger(__name__)
-
-Clock = Callable[[], float]
-T = TypeVar("T")
-
-CALL_TIMEOUT_S: Final = 10.0
-"""How long a caller waits for the memory's thread: the jobs queued before its own, and its own
-(SQLite's busy timeout, 5 s, is inside it)."""
-LONG_TIMEOUT_S: Final = 120.0
-"""Opening (integrity check, migration), ``VACUUM`` and closing: the whole file is read."""
-TX_IDLE_S: Final = 10.0
-"""An open ``turn()`` whose caller sends nothing for this long is rolled back (its thread died
-or hung); the memory's thread goes on with the other jobs."""
-
-
-class _Result(Protocol):
-    """What a statement gives back: a ``sqlite3.Cursor`` on the owner thread, a ``_Rows``
-    elsewhere (a cursor never leaves the owner thread)."""
-
-    @property
-    def lastrowid(self) -> int | None: ...
-
-    @property
-    def rowcount(self) -> int: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
-class _Executes(Protocol):
-    def execute(self, sql: str, parameters: Any = (), /) -> _Result: ...
-
-    def executemany(self, sql: str, parameters: Iterable[Any], /) -> _Result: ...
-
-
-class _Rows:
-    """A statement's result, read whole on the owner thread."""
-
-    __slots__ = ("_rows", "lastrowid", "rowcount")
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._rows: list[Any] = cursor.fetchall()
-        self.lastrowid: int | None = cursor.lastrowid
-        self.rowcount: int = cursor.rowcount
-
-    def fetchone(self) -> Any:
-        return self._rows[0] if self._rows else None
-
-    def fetchall(self) -> list[Any]:
-        return self._rows
-
-
-_END = object()
-
-
-class _Session:
-    """An open ``turn()``: its statements run on the owner thread, inside one transaction that
-    stays open there (and holds the other jobs back) until the caller commits or rolls back."""
-
-    def __init__(self, store: MemoryStore) -> None:
-        self.store = store
-        self.jobs: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self.over = False
-        """Its transaction was rolled back for want of statements: later ones fail at once."""
-
-    def serve(self) -> None:
-        """On the owner thread: run the caller's statements until it ends the session (or
-        sends nothing for ``TX_IDLE_S``); a transaction left open is rolled back."""
-        conn = self.store._conn
-        try:
-            while True:
-                try:
-                    item = self.jobs.get(timeout=TX_IDLE_S)
-                except queue.Empty:
-                    log.warning("memory: a write was left open for %.0f s; rolled back", TX_IDLE_S)
-                    self.over = True
-                    return
-                if item is _END:
-                    return
-                assert isinstance(item, Job)
-                item.run()
-        finally:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.rollback()
-
-    def run(self, fn: Callable[[sqlite3.Connection], T], timeout: float) -> T:
-        """Run ``fn(connection)`` in the session and wait at most ``timeout`` for it."""
-        if self.over:
-            raise MemoryStoreBusy(
-                f"This change to the memory file {self.store.path} waited too long between its "
-                "steps and was undone; what was saved before is safe."
-            )
-        job = Job(lambda: fn(self.store._conn), detached=False)
-        self.jobs.put(job)
-        return self.store._wait(job, timeout)
-
-    def end(self) -> None:
-        self.jobs.put(_END)
-
-
-class _SessionConnection:
-    """The connection as a ``turn()``'s ``Turn`` sees it off the owner thread: each statement
-    is sent to the session and its whole result comes back."""
-
-    def __init__(self, session: _Session, timeout: float) -> None:
-        self._session = session
-        self._timeout = timeout
-
-    def execute(self, sql: str, parameters: Any = (), /) -> _Rows:
-        return self._session.run(lambda conn: _Rows(conn.execute(sql, parameters)), self._timeout)
-
-    def executemany(self, sql: str, parameters: Iterable[Any], /) -> _Rows:
-        rows = list(parameters)
-        return self._session.run(lambda conn: _Rows(conn.executemany(sql, rows)), self._timeout)
-
+from her_desktop.memory.records import EmbeddingTable, HistoryEntry, MemoryRecord, MoodRow, Vector
+from her_desktop.memory.schema import SCHEMA_VERSION
+from her_desktop.memory.sqlite_thread import LONG_TIMEOUT_S as LONG_TIMEOUT_S
+from her_desktop.memory.sqlite_thread import Clock as Clock
+from her_desktop.memory.sqlite_thread import SQLiteThread
+from her_desktop.memory.store_file import set_aside_copies
+from her_desktop.memory.turn import Turn as Turn
+from her_desktop.memory.turn import blob
+from her_desktop.paths import overwrite_with_zeros
 
 _MEMORY_COLUMNS: Final = (
     "id, kind, subject, text, created, updated, source_message_id, valence, arousal, salience, "
@@ -197,344 +56,10 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> MemoryRecord:
     return MemoryRecord(*row)
 
 
-def _blob(vector: Vector | None) -> bytes | None:
-    if vector is None:
-        return None
-    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-
-
-def _weights_and_vector(memory: NewMemory) -> tuple[Any, ...]:
-    """The columns valence, arousal, salience, confidence, embedding, embedder (in order)."""
-    return (
-        memory.valence,
-        memory.arousal,
-        memory.salience,
-        memory.confidence,
-        _blob(memory.embedding),
-        memory.embedder,
-    )
-
-
-class Turn:
-    """The writes of one turn, inside one transaction (see ``MemoryStore.turn``)."""
-
-    def __init__(self, conn: _Executes, now: float) -> None:
-        self._conn = conn
-        self.now = now
-
-    def execute(self, sql: str, parameters: Any = ()) -> _Result:
-        """A statement of the store's own (``MemoryStore`` methods), in this transaction."""
-        return self._conn.execute(sql, parameters)
-
-    def executemany(self, sql: str, parameters: Iterable[Any]) -> _Result:
-        return self._conn.executemany(sql, parameters)
-
-    def new_conversation(self, title: str | None = None) -> int:
-        cur = self._conn.execute(
-            "INSERT INTO conversations (started, title) VALUES (?, ?)", (self.now, title)
-        )
-        return int(cur.lastrowid or 0)
-
-    def add_message(
-        self, conversation_id: int, role: str, text: str, *, turn_id: int | None = None
-    ) -> int:
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}")
-        cur = self._conn.execute(
-            "INSERT INTO messages (conversation_id, turn_id, role, text, ts) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (conversation_id, turn_id, role, text, self.now),
-        )
-        return int(cur.lastrowid or 0)
-
-    def add_pending(self, message_id: int) -> None:
-        """Queue a kept user message for the background LM (``consolidation``): the queue
-        survives a restart."""
-        self._conn.execute(
-            "INSERT OR IGNORE INTO pending_consolidation (message_id, queued) VALUES (?, ?)",
-            (message_id, self.now),
-        )
-
-    def upsert_memory(self, memory: NewMemory, *, source_message_id: int | None) -> Upserted:
-        """Add ``memory``; where one with the same subject exists, update it instead (the old
-        text is kept in ``memory_history``)."""
-        if memory.kind not in MEMORY_KINDS:
-            raise ValueError(f"unknown memory kind {memory.kind!r}")
-        if memory.subject is not None:
-            row = self._conn.execute(
-                "SELECT id, text, confidence, salience FROM memories WHERE subject = ?",
-                (memory.subject,),
-            ).fetchone()
-            if row is not None:
-                return self._update(row, memory, source_message_id)
-        cur = self._conn.execute(
-            "INSERT INTO memories (kind, subject, text, created, updated, source_message_id, "
-            "valence, arousal, salience, confidence, embedding, embedder) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                memory.kind,
-                memory.subject,
-                memory.text,
-                self.now,
-                self.now,
-                source_message_id,
-                *_weights_and_vector(memory),
-            ),
-        )
-        return Upserted(int(cur.lastrowid or 0), "added")
-
-    def correct(
-        self, memory_id: int, memory: NewMemory, *, source_message_id: int | None
-    ) -> Upserted:
-        """Replace memory ``memory_id``'s text (a correction: the old text goes to its
-        history); "same" when there is no such memory any more."""
-        row = self._conn.execute(
-            "SELECT id, text, confidence, salience FROM memories WHERE id = ?", (memory_id,)
-        ).fetchone()
-        if row is None:
-            return Upserted(memory_id, "same")
-        return self._update(row, memory, source_message_id)
-
-    def _update(
-        self, row: tuple[Any, ...], memory: NewMemory, source_message_id: int | None
-    ) -> Upserted:
-        memory_id, old_text, old_confidence, old_salience = row
-        if old_text.strip().casefold() == memory.text.strip().casefold():
-            self._conn.execute(
-                "UPDATE memories SET updated = ?, confidence = ?, salience = ? WHERE id = ?",
-                (
-                    self.now,
-                    max(old_confidence, memory.confidence),
-                    max(old_salience, memory.salience),
-                    memory_id,
-                ),
-            )
-            return Upserted(memory_id, "same")
-        self._conn.execute(
-            "INSERT INTO memory_history (memory_id, text, replaced, source_message_id) "
-            "SELECT id, text, ?, source_message_id FROM memories WHERE id = ?",
-            (self.now, memory_id),
-        )
-        self._conn.execute(
-            "UPDATE memories SET kind = ?, text = ?, updated = ?, source_message_id = ?, "
-            "valence = ?, arousal = ?, salience = ?, confidence = ?, embedding = ?, embedder = ? "
-            "WHERE id = ?",
-            (
-                memory.kind,
-                memory.text,
-                self.now,
-                source_message_id,
-                *_weights_and_vector(memory),
-                memory_id,
-            ),
-        )
-        return Upserted(memory_id, "updated", previous_text=old_text)
-
-    def add_mood_sample(
-        self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None = None
-    ) -> None:
-        self._conn.execute(
-            "INSERT INTO mood_samples (ts, valence, arousal, label, turn_id) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (ts, valence, arousal, label, turn_id),
-        )
-
-    def revise_mood_sample(
-        self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None
-    ) -> bool:
-        cursor = self._conn.execute(
-            "UPDATE mood_samples SET valence = ?, arousal = ?, label = ? "
-            "WHERE ts = ? AND turn_id IS ?",
-            (valence, arousal, label, ts, turn_id),
-        )
-        return cursor.rowcount > 0
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.rollback()
-
-
-class MemoryStore:
+class MemoryStore(SQLiteThread):
     """The memory database (see the module docstring for the policy)."""
 
-    def __init__(
-        self,
-        conn: sqlite3.Connection,
-        path: Path,
-        *,
-        clock: Clock = time.time,
-        owner: OwnerThread | None = None,
-        call_timeout_s: float = CALL_TIMEOUT_S,
-    ) -> None:
-        self._conn = conn
-        """Used on the owner thread only (opened with ``check_same_thread=False`` so that the
-        thread that opened it may hand it over)."""
-        self.path = path
-        self.clock = clock
-        self.call_timeout_s = call_timeout_s
-        self.problem: str | None = None
-        """Set when a damaged file was set aside at open: a message for the user."""
-        self.set_aside: Path | None = None
-        self._owner = owner or OwnerThread("memory-sqlite")
-        self._owner.on_timeout = conn.interrupt  # a statement past its caller's bound stops
-        self._sessions: dict[int, _Session] = {}
-        """The open ``turn()`` of each thread (a thread reads inside its own transaction).
-        Each thread adds and removes only its own key: no lock needed."""
-        self._closed = False
-
-    # -- opening -----------------------------------------------------------------------------
-
-    @classmethod
-    def open(
-        cls,
-        path: Path | None = None,
-        *,
-        clock: Clock = time.time,
-        timeout_s: float = BUSY_TIMEOUT_S,
-        call_timeout_s: float = CALL_TIMEOUT_S,
-    ) -> MemoryStore:
-        """Open (or create) the database; set a damaged one aside and start afresh. The file is
-        opened on the store's own thread (bounded)."""
-        path = path or default_path()
-        ensure_private_dir(path.parent)
-        owner = OwnerThread("memory-sqlite")
-        try:
-            try:
-                conn = cls._connect(owner, path, timeout_s)
-            except Corrupt as exc:
-                moved = set_aside(path, clock())
-                conn = cls._connect(owner, path, timeout_s)
-                store = cls(conn, path, clock=clock, owner=owner, call_timeout_s=call_timeout_s)
-                store.set_aside = moved
-                store.problem = (
-                    f"Your memory file was damaged and could not be read ({exc}). It was set "
-                    f"aside as {moved.name} (nothing was deleted) and a fresh memory was started."
-                )
-                log.warning("memory: %s", store.problem)
-                return store
-        except BaseException:
-            owner.close()
-            raise
-        return cls(conn, path, clock=clock, owner=owner, call_timeout_s=call_timeout_s)
-
-    @staticmethod
-    def _connect(owner: OwnerThread, path: Path, timeout_s: float) -> sqlite3.Connection:
-        try:
-            return owner.call(lambda: connect(path, timeout_s), timeout=LONG_TIMEOUT_S)
-        except OwnerTimeout as exc:
-            raise MemoryStoreBusy(
-                f"The memory file {path} took more than {LONG_TIMEOUT_S:.0f} s to open (is the "
-                "disk very slow or busy?). Memory is off for now; restart to try again."
-            ) from exc
-
-    def close(self) -> None:
-        """Checkpoint and close the file on its thread (bounded), then end the thread."""
-        if self._closed:
-            return
-        self._closed = True
-
-        def close() -> None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._conn.close()
-
-        try:
-            self._owner.call(close, timeout=LONG_TIMEOUT_S)
-        except OwnerTimeout:
-            log.error("memory: the file did not close within %.0f s", LONG_TIMEOUT_S)
-        finally:
-            self._owner.close()
-
-    def __enter__(self) -> MemoryStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- the owner thread --------------------------------------------------------------------
-
-    def _wait(self, job: Job[T], timeout: float) -> T:
-        """Wait (bounded) for a job on the owner thread; errors in plain words."""
-        try:
-            return self._owner.wait(job, timeout)
-        except OwnerTimeout as exc:
-            raise MemoryStoreBusy(
-                f"The memory file {self.path} did not answer within {timeout:.0f} s (is the disk "
-                "very slow or busy?). This was not saved or read; what was saved before is safe."
-            ) from exc
-        except sqlite3.Error as exc:
-            raise translate(exc, self.path) from exc
-
-    def _run(self, fn: Callable[[sqlite3.Connection], T], timeout: float | None = None) -> T:
-        """Run ``fn(connection)`` on the owner thread (inside this thread's open ``turn()``, if
-        any) and wait at most ``timeout`` (default ``call_timeout_s``)."""
-        bound = self.call_timeout_s if timeout is None else timeout
-        if self._owner.in_worker():
-            try:
-                return fn(self._conn)
-            except sqlite3.Error as exc:
-                raise translate(exc, self.path) from exc
-        session = self._sessions.get(threading.get_ident())
-        if session is not None:
-            return session.run(fn, bound)
-        try:
-            job = self._owner.start(lambda: fn(self._conn))
-        except OwnerClosed as exc:
-            raise MemoryStoreError("The memory is closed (the app is shutting down).") from exc
-        return self._wait(job, bound)
-
-    def write(self, fn: Callable[[Turn], T], *, timeout: float | None = None) -> T:
-        """Run ``fn`` in one transaction on the owner thread (one hop: its statements need no
-        round trips); commits when it returns, rolls back when it raises."""
-
-        def job(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(Turn(conn, self.clock()))
-                if given_up():  # the caller was told it was not saved: keep it so
-                    raise OwnerTimeout("the caller stopped waiting")
-                conn.commit()
-            except BaseException:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.rollback()
-                raise
-            return result
-
-        return self._run(job, timeout)
-
     # -- writing -----------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def turn(self) -> Iterator[Turn]:
-        """One transaction: everything written through the ``Turn`` commits together on exit,
-        or nothing does (an exception rolls back and propagates). Its statements run on the
-        owner thread; each waits at most ``call_timeout_s``."""
-        ident = threading.get_ident()
-        if self._owner.in_worker() or ident in self._sessions:
-            raise RuntimeError("memory: a turn() inside a transaction")
-        session = _Session(self)
-        timeout = self.call_timeout_s
-        try:
-            self._owner.submit(session.serve)
-        except OwnerClosed as exc:
-            raise MemoryStoreError("The memory is closed (the app is shutting down).") from exc
-        self._sessions[ident] = session
-        try:
-            session.run(lambda conn: conn.execute("BEGIN IMMEDIATE"), timeout)
-            try:
-                yield Turn(_SessionConnection(session, timeout), self.clock())
-                session.run(lambda conn: conn.commit(), timeout)
-            except BaseException as exc:
-                with contextlib.suppress(MemoryStoreError):
-                    session.run(_rollback, timeout)
-                if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full"
-                    raise translate(exc, self.path) from exc
-                raise
-        finally:
-            del self._sessions[ident]
-            session.end()
 
     def add_mood_sample(
         self, ts: float, valence: float, arousal: float, label: str, turn_id: int | None = None
@@ -566,7 +91,7 @@ class MemoryStore:
             tx.execute(
                 "UPDATE memories SET text = ?, updated = ?, confidence = 1.0, embedding = ?, "
                 "embedder = ? WHERE id = ?",
-                (text, tx.now, _blob(embedding), embedder, memory_id),
+                (text, tx.now, blob(embedding), embedder, memory_id),
             )
             return True
 
@@ -583,7 +108,7 @@ class MemoryStore:
 
     def set_embeddings(self, rows: list[tuple[int, Vector]], embedder: str) -> None:
         """Store re-computed embeddings (a change of embedder)."""
-        params = [(_blob(vec), embedder, memory_id) for memory_id, vec in rows]
+        params = [(blob(vec), embedder, memory_id) for memory_id, vec in rows]
         self.write(
             lambda tx: tx.executemany(
                 "UPDATE memories SET embedding = ?, embedder = ? WHERE id = ?", params
