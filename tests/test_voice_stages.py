@@ -6,6 +6,7 @@ Twins on the real engines: tests/test_voice_real.py.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import numpy as np
@@ -37,6 +38,7 @@ from her_desktop.events import (
     UserText,
 )
 from her_desktop.llm.base import GenerationParams
+from her_desktop.stt.base import Transcript
 from her_desktop.voice.file_sink import FileSink
 from her_desktop.voice.listener import ListenStage
 from her_desktop.voice.player_sink import PlayerSink
@@ -353,6 +355,45 @@ async def test_a_pause_transcript_is_the_final_one_when_nothing_follows() -> Non
     assert stage.reused_pauses == 1
     texts = [e.text for e in seen.of(UserText) if isinstance(e, UserText)]
     assert texts == ["what a lovely day", "what a lovely day it is today"]
+    await stage.stop()
+
+
+def _delivered(bus: Bus, subscriber: str) -> int:
+    return sum(s.delivered for s in bus.stats() if s.name == subscriber)
+
+
+class GatedSTT(FakeSTT):
+    """A final decode that stays inside the "model" until released (a slow Whisper)."""
+
+    def __init__(self) -> None:
+        super().__init__(["hello there"])
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def transcribe(self, audio: np.ndarray, *, partial: bool = False) -> Transcript:
+        if not partial:
+            self.inside.set()
+            self.release.wait(30.0)
+        return super().transcribe(audio, partial=partial)
+
+
+async def test_a_partial_is_skipped_while_a_decode_runs_and_the_loop_goes_on() -> None:
+    """No lock is held across a decode: while the final is inside the model, progress is
+    dropped at once (not queued behind it), and the final arrives once the model answers."""
+    bus = Bus()
+    seen = Collector(bus)
+    stt = GatedSTT()
+    stage = TranscribeStage(bus, stt)
+    await stage.start()
+    await bus.publish(SpeechEnded(1, clip(tone(1.0))))
+    await wait_until(stt.inside.is_set)
+    await bus.publish(SpeechProgress(2, clip(tone(0.5))))
+    await wait_until(lambda: _delivered(bus, "transcriber:partial") == 1)  # handled at once
+    assert stt.partials == 0  # skipped, not waiting for the decode in flight
+    stt.release.set()
+    await wait_until(lambda: seen.of(UserText))
+    await bus.publish(SpeechProgress(2, clip(tone(0.5))))
+    await wait_until(lambda: stt.partials == 1)  # free again: progress is decoded
     await stage.stop()
 
 

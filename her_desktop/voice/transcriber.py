@@ -5,6 +5,11 @@
   never delays the final transcript by more than the one decode in flight.
 * ``SpeechEnded`` → the final decode → ``FinalTranscript`` and, when something was said,
   ``UserText(source="voice")``. Silence and noise give an empty transcript and no turn.
+* Decodes are not locked: Whisper's owner thread (``native_calls.py``) runs them one at a
+  time, and each waits at most ``stt.whisper.transcribe_limit_s``, its turn in the queue
+  included. The stage only counts its decodes in flight (``_decoding``, on the loop) so that a
+  partial is skipped while another decode runs; a final or pause decode queues behind at most
+  that one partial.
 * Pauses: when the user falls silent (``SpeechProgress(pause=True)``) the audio so far is
   transcribed at once, in order with the final. If the utterance then ends without more speech
   (the end rule waits ``vad.end_silence_ms``), that transcript *is* the final one: no decode is
@@ -159,7 +164,8 @@ class TranscribeStage(Stage):
         self.end_silence_s = end_silence_s
         self.stt = stt
         self.partials = partials
-        self._decode_lock = asyncio.Lock()
+        self._decoding = 0
+        """This stage's decodes in flight (changed on the loop only)."""
         self._latest_final: int = -1
         self._at_pause: tuple[int, int, Transcript] | None = None
         """(utterance id, samples, transcript) of the latest pause"""
@@ -200,6 +206,14 @@ class TranscribeStage(Stage):
         loop), then decoded."""
         return self.stt.transcribe(for_stt(clip), partial=partial)
 
+    async def _decode(self, clip: AudioClip, *, partial: bool = False) -> Transcript:
+        """Decode in a worker thread (bounded by the engine), counted in ``_decoding``."""
+        self._decoding += 1
+        try:
+            return await asyncio.to_thread(self._transcribe, clip, partial=partial)
+        finally:
+            self._decoding -= 1
+
     def _report(self, exc: STTError) -> None:
         message = f"{exc} Voice input is off for now; typing still works."
         if message != self._reported:  # once, not at every utterance
@@ -220,11 +234,10 @@ class TranscribeStage(Stage):
             event, self._next_pause = self._next_pause, None
             if event.utterance_id <= self._latest_final:
                 continue
-            async with self._decode_lock:
-                try:
-                    transcript = await asyncio.to_thread(self._transcribe, event.audio)
-                except STTError:
-                    continue  # the final decode reports it
+            try:
+                transcript = await self._decode(event.audio)
+            except STTError:
+                continue  # the final decode reports it
             self._at_pause = (event.utterance_id, len(event.audio), transcript)
             if transcript.text and event.utterance_id > self._latest_final:
                 await self.bus.publish(
@@ -247,14 +260,13 @@ class TranscribeStage(Stage):
     async def _on_progress(self, event: SpeechProgress) -> None:
         if event.pause:
             return  # the final lane transcribes pauses
-        if event.utterance_id <= self._latest_final or self._decode_lock.locked():
+        if event.utterance_id <= self._latest_final or self._decoding:
             return  # stale, or a decode is running: the next progress will do
-        async with self._decode_lock:
-            try:
-                transcript = await asyncio.to_thread(self._transcribe, event.audio, partial=True)
-            except STTError as exc:
-                self._report(exc)
-                return
+        try:
+            transcript = await self._decode(event.audio, partial=True)
+        except STTError as exc:
+            self._report(exc)
+            return
         if event.utterance_id > self._latest_final and transcript.text:
             await self.bus.publish(PartialTranscript(event.utterance_id, transcript.text))
 
@@ -270,13 +282,12 @@ class TranscribeStage(Stage):
             transcript = reused
             self.reused_pauses += 1
         else:
-            async with self._decode_lock:
-                try:
-                    transcript = await asyncio.to_thread(self._transcribe, event.audio)
-                except STTError as exc:
-                    self._report(exc)
-                    await self.bus.publish(FinalTranscript(event.utterance_id, ""))
-                    return
+            try:
+                transcript = await self._decode(event.audio)
+            except STTError as exc:
+                self._report(exc)
+                await self.bus.publish(FinalTranscript(event.utterance_id, ""))
+                return
         self._reported = None
         text = transcript.text.strip()
         await self.bus.publish(
