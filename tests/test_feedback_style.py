@@ -4,8 +4,6 @@ the service end to end through the dialogue stage (fake LM, real SQLite store)."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -115,13 +113,6 @@ def test_confirmation_is_short() -> None:
 
 
 # -- the service through the dialogue ---------------------------------------------------------
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MemoryStore]:
-    s = MemoryStore.open(tmp_path / "memory.sqlite3")
-    yield s
-    s.close()
 
 
 async def _dialogue(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,34 +10,9 @@ import pytest
 from her_desktop.bus import Bus
 from her_desktop.events import UserText
 from her_desktop.memory.answered import asked, check, dont_know, full_answer, theirs
-from her_desktop.memory.embeddings import HashingEmbedder
-from her_desktop.memory.service import MemoryService
 from her_desktop.memory.store import MemoryStore
-from tests.test_memory_answers import Scripted, _reply, real_dialogue
+from tests.memory_dialogue import Scripted, real_dialogue, reply, told
 from tests.waiting import wait_until
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MemoryStore]:
-    s = MemoryStore.open(tmp_path / "memory.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[Bus]:
-    bus = Bus()
-    yield bus
-    await bus.close()
-
-
-async def _told(store: MemoryStore, bus: Bus, *turns: str) -> MemoryService:
-    """A conversation as the app has it: each message's notes first, then the turn kept."""
-    service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
-    for i, said in enumerate(turns):
-        await service.before_reply(i + 1, said)
-        await service.after_reply(i + 1, said, "Okay.")
-    return service
 
 
 @pytest.mark.parametrize(
@@ -134,9 +108,11 @@ def test_the_users_things_are_said_back_as_theirs() -> None:
 
 
 async def test_an_invented_hotel_is_not_said(store: MemoryStore, bus: Bus) -> None:
-    service = await _told(store, bus, "I'm going to Kyoto in October for two weeks.")
+    service = await told(
+        store, bus, "I'm going to Kyoto in October for two weeks.", notes_first=True
+    )
     engine = Scripted([["You booked the Hyatt Regency in Kyoto.", " It is lovely."]])
-    done, sentences, _ = await _reply(bus, service, engine, "Which hotel did I book in Kyoto?")
+    done, sentences, _ = await reply(bus, service, engine, "Which hotel did I book in Kyoto?")
     assert sentences == ["I don't know yet. Which hotel did you book in Kyoto?"]
     assert "Hyatt" not in done.text
     assert len(engine.calls) == 1
@@ -146,14 +122,15 @@ async def test_an_invented_hotel_is_not_said(store: MemoryStore, bus: Bus) -> No
 async def test_an_old_workplace_is_not_said_after_the_user_left_it(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(
+    service = await told(
         store,
         bus,
         "I work at the bank on Elm Street.",
         "I don't work at the bank anymore, I teach at Hillside school now.",
+        notes_first=True,
     )
     engine = Scripted([["You work at a bank."]])
-    done, _, _ = await _reply(bus, service, engine, "Where do I work these days?")
+    done, _, _ = await reply(bus, service, engine, "Where do I work these days?")
     assert "bank" not in done.text.lower() or re.search(r"\b(left|no longer|anymore)\b", done.text)
     await service.close()
 
@@ -161,12 +138,12 @@ async def test_an_old_workplace_is_not_said_after_the_user_left_it(
 async def test_a_reply_that_kept_no_answer_ends_with_dont_know(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "My mum lives in Nairobi.")
+    service = await told(store, bus, "My mum lives in Nairobi.", notes_first=True)
     engine = Scripted([["Of course!"]])
-    _, sentences, _ = await _reply(bus, service, engine, "What's my brother's wife called?")
+    _, sentences, _ = await reply(bus, service, engine, "What's my brother's wife called?")
     assert sentences == ["Of course!", "I don't know yet. What's your brother's wife called?"]
     answered = Scripted([["Of course!"]])
-    _, sentences, _ = await _reply(bus, service, answered, "Where does my mum live?")
+    _, sentences, _ = await reply(bus, service, answered, "Where does my mum live?")
     assert sentences == ["Of course!", "Your mum lives in Nairobi."]
     await service.close()
 
@@ -174,9 +151,9 @@ async def test_a_reply_that_kept_no_answer_ends_with_dont_know(
 async def test_a_question_back_to_an_unknown_says_first_she_does_not_know(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "My cat is called Miso.")
+    service = await told(store, bus, "My cat is called Miso.", notes_first=True)
     engine = Scripted([["When is your birthday?"]])
-    _, sentences, _ = await _reply(bus, service, engine, "When is my birthday?")
+    _, sentences, _ = await reply(bus, service, engine, "When is my birthday?")
     assert sentences == ["I don't know yet. When is your birthday?"]
     await service.close()
 
@@ -184,9 +161,9 @@ async def test_a_question_back_to_an_unknown_says_first_she_does_not_know(
 async def test_a_reply_in_the_first_person_about_the_users_thing_is_said_as_theirs(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "My cat is called Miso.")
+    service = await told(store, bus, "My cat is called Miso.", notes_first=True)
     engine = Scripted([["I don't know when my birthday is."]])
-    _, sentences, _ = await _reply(bus, service, engine, "When is my birthday?")
+    _, sentences, _ = await reply(bus, service, engine, "When is my birthday?")
     assert sentences == ["I don't know when your birthday is."]
     await service.close()
 
@@ -196,7 +173,7 @@ async def test_a_bare_dont_know_says_what_and_asks_and_the_closing_reads_what_wa
 ) -> None:
     """ "I don't know yet." copied from an earlier reply would be dropped as a repeat: it is
     said as the full line; the closing line reads what the reply kept, not what was checked."""
-    service = await _told(store, bus, "My cat is called Miso.")
+    service = await told(store, bus, "My cat is called Miso.", notes_first=True)
     await service.before_reply(60, "When is my birthday?")
     problem = service.reply_problem("I don't know yet.")
     assert problem is not None
@@ -213,7 +190,7 @@ async def test_notes_too_late_for_the_reply_leave_only_the_users_words_to_ground
     """On a busy CPU the reply may start before memory's notes are read: the answer check of
     the previous turn must not be used, and without notes nothing but the user's own words
     grounds an answer."""
-    service = await _told(store, bus, "I'm going to Kyoto in October.")
+    service = await told(store, bus, "I'm going to Kyoto in October.", notes_first=True)
     await service.before_reply(50, "Which hotel did I book in Kyoto?")
     assert service.reply_problem("I don't know which hotel you booked.") is None  # answered
     service.notes_for = lambda *args, **kwargs: None  # type: ignore[method-assign]
@@ -232,7 +209,9 @@ async def test_the_real_default_model_never_speaks_a_value_the_user_never_said(
     """The twin of the fake-engine tests: asked for a hotel the user never named, the spoken
     reply names none (it says she doesn't know yet), and the known trip is said in the second
     person."""
-    service = await _told(store, bus, "I'm going to Kyoto in October with my sister Ana.")
+    service = await told(
+        store, bus, "I'm going to Kyoto in October with my sister Ana.", notes_first=True
+    )
     async with real_dialogue(bus, service, default_gguf, deadline_s=3600) as (sentences, finished):
         for question in ("Which hotel did I book in Kyoto?", "When is my birthday?"):
             sentences.clear()

@@ -3,46 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from her_desktop.bus import Bus
-from her_desktop.dialogue import DialogueStage
-from her_desktop.events import Event, ReplyFinished, ReplySentence, ReplyToken, UserText
-from her_desktop.llm.base import GenerationParams, GenerationStats, Message
+from her_desktop.events import UserText
 from her_desktop.memory.constraints import constraints_from, offended
 from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.retrieval import second_person
 from her_desktop.memory.service import UNKNOWN_NOTE, MemoryService, is_self_question
 from her_desktop.memory.store import MemoryStore
 from tests.fakes import FakeEngine
+from tests.memory_dialogue import Scripted, real_dialogue, reply, told
 from tests.waiting import wait_until
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MemoryStore]:
-    s = MemoryStore.open(tmp_path / "memory.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[Bus]:
-    bus = Bus()
-    yield bus
-    await bus.close()
-
-
-async def _told(store: MemoryStore, bus: Bus, *turns: str) -> MemoryService:
-    service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
-    for i, said in enumerate(turns):
-        await service.after_reply(i + 1, said, "Okay.")
-    return service
 
 
 @pytest.mark.parametrize(
@@ -70,7 +47,7 @@ def test_questions_about_the_user_are_recognised() -> None:
 async def test_notes_answer_in_the_second_person_or_say_nothing_is_known(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "My dog is called Pepper.", "I'm learning the piano.")
+    service = await told(store, bus, "My dog is called Pepper.", "I'm learning the piano.")
     notes = await service.before_reply(10, "What's my dog called?")
     assert notes is not None
     assert '"Your dog is called Pepper."' in notes
@@ -100,7 +77,7 @@ async def test_notes_answer_in_the_second_person_or_say_nothing_is_known(
 async def test_a_sentence_against_a_stored_constraint_is_caught(
     store: MemoryStore, bus: Bus, sentence: str, bad: bool
 ) -> None:
-    service = await _told(
+    service = await told(
         store,
         bus,
         "I'm allergic to peanuts.",
@@ -118,58 +95,14 @@ def test_no_constraints_no_offence() -> None:
     assert offended("Peanut butter toast!", []) is None
 
 
-class Scripted(FakeEngine):
-    """A fake LM that gives one scripted reply per call (the last one again after that)."""
-
-    def __init__(self, replies: Sequence[Sequence[str]]) -> None:
-        super().__init__(replies[0])
-        self.replies = [list(r) for r in replies]
-
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        params: GenerationParams,
-        stats: GenerationStats | None = None,
-    ) -> AsyncIterator[str]:
-        self.pieces = self.replies[min(len(self.calls), len(self.replies) - 1)]
-        async for piece in super().stream(messages, params, stats):
-            yield piece
-
-
-async def _reply(
-    bus: Bus, service: MemoryService, engine: FakeEngine, said: str
-) -> tuple[ReplyFinished, list[str], str]:
-    stage = DialogueStage(
-        bus, engine, system_prompt="You are Sam.", params=GenerationParams(), providers=[service]
-    )
-    await stage.start()
-    sentences: list[str] = []
-    tokens: list[str] = []
-    finished: list[ReplyFinished] = []
-
-    async def on_event(event: Event) -> None:
-        if isinstance(event, ReplySentence):
-            sentences.append(event.text)
-        elif isinstance(event, ReplyToken):
-            tokens.append(event.text)
-        elif isinstance(event, ReplyFinished):
-            finished.append(event)
-
-    bus.subscribe((ReplySentence, ReplyToken, ReplyFinished), on_event, name="test")
-    await bus.publish(UserText(said, turn_id=77))
-    await wait_until(lambda: finished)
-    await stage.stop()
-    return finished[0], sentences, "".join(tokens)
-
-
 async def test_an_offending_first_sentence_is_asked_again_with_an_instruction(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "I'm allergic to peanuts.")
+    service = await told(store, bus, "I'm allergic to peanuts.")
     engine = Scripted(
         [["Try peanut butter", " toast. It is quick."], ["Try apple slices.", " They are crisp."]]
     )
-    done, sentences, shown = await _reply(bus, service, engine, "Any snack ideas?")
+    done, sentences, shown = await reply(bus, service, engine, "Any snack ideas?")
     assert sentences == ["Try apple slices.", "They are crisp."]
     assert shown == done.text == "Try apple slices. They are crisp."
     assert "peanut" not in shown.lower()
@@ -184,13 +117,13 @@ async def test_an_offending_first_sentence_is_asked_again_with_an_instruction(
 async def test_a_second_offence_or_a_later_one_is_replaced_by_a_reminder(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "I'm allergic to peanuts.")
+    service = await told(store, bus, "I'm allergic to peanuts.")
     stubborn = Scripted([["Peanut butter toast!"], ["Peanut brittle!"]])
-    done, sentences, _ = await _reply(bus, service, stubborn, "Any snack ideas?")
+    done, sentences, _ = await reply(bus, service, stubborn, "Any snack ideas?")
     assert sentences == ["Actually, scratch that: you told me you're allergic to peanuts."]
     assert len(stubborn.calls) == 2
     later = Scripted([["Good question.", " Try a peanut bar.", " Or a walnut cake."]])
-    done, sentences, _ = await _reply(bus, service, later, "Any snack ideas?")
+    done, sentences, _ = await reply(bus, service, later, "Any snack ideas?")
     assert sentences == [
         "Good question.",
         "Actually, scratch that: you told me you're allergic to peanuts.",
@@ -203,10 +136,10 @@ async def test_a_second_offence_or_a_later_one_is_replaced_by_a_reminder(
 async def test_without_constraints_the_reply_streams_token_by_token(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "I love ramen.")
+    service = await told(store, bus, "I love ramen.")
     assert not service.guarding()
     engine = FakeEngine(["Ramen", " is", " great."])
-    done, sentences, shown = await _reply(bus, service, engine, "Any dinner ideas?")
+    done, sentences, shown = await reply(bus, service, engine, "Any dinner ideas?")
     assert shown == done.text == "Ramen is great."
     assert sentences == ["Ramen is great."]
     await service.close()
@@ -218,7 +151,7 @@ async def test_the_real_default_model_never_speaks_a_stored_allergen(
 ) -> None:
     """The twin of the fake-engine tests: asked outright for peanut butter, by a user stored as
     allergic to peanuts, the spoken reply never suggests it."""
-    service = await _told(store, bus, "I'm allergic to peanuts.")
+    service = await told(store, bus, "I'm allergic to peanuts.")
     async with real_dialogue(bus, service, default_gguf, deadline_s=240) as (sentences, finished):
         await bus.publish(UserText("I'm hungry. Give me one quick snack idea with peanut butter."))
         await wait_until(lambda: finished, 600)
@@ -226,42 +159,6 @@ async def test_the_real_default_model_never_speaks_a_stored_allergen(
         assert sentences, "nothing was said"
         constraints = service._constraints
         assert [s for s in sentences if offended(s, constraints) is not None] == []
-
-
-@contextlib.asynccontextmanager
-async def real_dialogue(
-    bus: Bus, service: MemoryService, gguf: Path, *, deadline_s: float
-) -> AsyncIterator[tuple[list[str], list[ReplyFinished]]]:
-    """The dialogue on the real model with ``service`` consulted: yields the spoken sentences
-    and the finished replies as they come (the slow twins of the fake-engine tests)."""
-    from her_desktop.llm.llamacpp import LlamaCppEngine
-    from her_desktop.persona import load_persona
-
-    engine = LlamaCppEngine(gguf, n_ctx=2048)
-    stage = DialogueStage(
-        bus,
-        engine,
-        system_prompt=load_persona("samantha").system_prompt(),
-        params=GenerationParams(max_tokens=60, temperature=0.0, seed=1, deadline_s=deadline_s),
-        providers=[service],
-    )
-    await stage.start()
-    sentences: list[str] = []
-    finished: list[ReplyFinished] = []
-
-    async def on_event(event: Event) -> None:
-        if isinstance(event, ReplySentence):
-            sentences.append(event.text)
-        elif isinstance(event, ReplyFinished):
-            finished.append(event)
-
-    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
-    try:
-        yield sentences, finished
-    finally:
-        await stage.stop()
-        await engine.close()
-        await service.close()
 
 
 class SlowEmbedder(HashingEmbedder):
@@ -295,7 +192,7 @@ async def test_a_slow_embedding_falls_back_to_recall_by_words(store: MemoryStore
 async def test_a_memory_on_the_topic_but_not_the_slot_asked_is_not_an_answer(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(
+    service = await told(
         store, bus, "My mum lives in Nairobi.", "My grandad Joe is 90 and lives in Cork."
     )
     name = await service.before_reply(20, "What's my mum's name?")
@@ -312,17 +209,17 @@ async def test_a_memory_on_the_topic_but_not_the_slot_asked_is_not_an_answer(
 async def test_a_guess_about_something_never_said_is_replaced_by_dont_know_and_a_question(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "My mum lives in Nairobi.")
+    service = await told(store, bus, "My mum lives in Nairobi.")
     guessing = Scripted([["Your mum's name is Mary.", " She is lovely."]])
-    done, sentences, _ = await _reply(bus, service, guessing, "What's my mum's name?")
+    done, sentences, _ = await reply(bus, service, guessing, "What's my mum's name?")
     assert sentences == ["I don't know yet. What's your mum's name?"]
     assert len(guessing.calls) == 1  # fixed in Python: no second LM pass
     honest = Scripted([["I don't know her name yet.", " What is it?"]])
-    done, sentences, _ = await _reply(bus, service, honest, "What's my mum's name?")
+    done, sentences, _ = await reply(bus, service, honest, "What's my mum's name?")
     assert done.text == "I don't know her name yet. What is it?"
     assert len(honest.calls) == 1
     answered = Scripted([["She lives in Nairobi, you said."]])
-    done, _, _ = await _reply(bus, service, answered, "Where does my mum live?")
+    done, _, _ = await reply(bus, service, answered, "Where does my mum live?")
     assert done.text == "She lives in Nairobi, you said."  # known: not guarded
     await service.close()
 
@@ -334,7 +231,7 @@ async def test_a_guess_about_something_never_said_is_replaced_by_dont_know_and_a
 async def test_a_request_for_advice_is_not_a_question_about_the_user(
     store: MemoryStore, bus: Bus, asked: str
 ) -> None:
-    service = await _told(store, bus, "My mum lives in Nairobi.")
+    service = await told(store, bus, "My mum lives in Nairobi.")
     assert not is_self_question(asked)
     await service.before_reply(90, asked)
     assert not service.guarding()
@@ -344,13 +241,13 @@ async def test_a_request_for_advice_is_not_a_question_about_the_user(
 async def test_a_sentence_that_states_the_users_fact_as_hers_is_said_back_as_theirs(
     store: MemoryStore, bus: Bus
 ) -> None:
-    service = await _told(store, bus, "I work at St. Mary's as a night nurse.")
+    service = await told(store, bus, "I work at St. Mary's as a night nurse.")
     confused = Scripted([["I work at St. Mary's as a night nurse.", " Long shifts, I bet."]])
-    done, sentences, _ = await _reply(bus, service, confused, "Where do I work?")
+    done, sentences, _ = await reply(bus, service, confused, "Where do I work?")
     assert sentences[0] == "You work at St. Mary's as a night nurse."
     assert "I work" not in done.text
     assert len(confused.calls) == 1  # fixed in Python: no second LM pass
     own = Scripted([["I'm glad you told me about St. Mary's.", " Nights are hard."]])
-    done, _, _ = await _reply(bus, service, own, "Where do I work?")
+    done, _, _ = await reply(bus, service, own, "Where do I work?")
     assert done.text.startswith("I'm glad you told me")  # her own first person stays
     await service.close()
