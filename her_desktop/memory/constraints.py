@@ -53,6 +53,10 @@ CONTAINED_IN: Final[dict[str, tuple[str, ...]]] = {
     "strawberr": ("strawberr",),
     "caffeine": ("coffee", "espresso", "latte", "cappuccino", "energy drink", "cola"),
     "coffee": ("espresso", "latte", "cappuccino"),
+    "fizzy": ("cola", "coke", "lemonade", "soda", "pepsi", "sprite", "fanta", "energy drink",
+              "tonic", "ginger beer"),
+    "sugar": ("cake", "sweets", "candy", "chocolate", "cola", "coke", "lemonade", "soda",
+              "dessert", "ice cream", "cookie", "biscuit", "doughnut", "donut"),
 }  # fmt: skip
 WARNING_WORDS: Final = re.compile(
     r"\b(allerg\w*|avoid\w*|without|instead|skip\w*|careful|dislike\w*|hate\w*|"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from her_desktop.memory.extraction import Candidate, clean_text, dedupe
-from her_desktop.memory.grounding import stem
+from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.rules.about_me import SelfRules
 from her_desktop.memory.rules.changes import ChangeRules
+from her_desktop.memory.rules.constraints_said import said_constraints
 from her_desktop.memory.rules.endings import EndingRules
 from her_desktop.memory.rules.people import PeopleRules
 from her_desktop.memory.rules.text import (
@@ -24,10 +26,20 @@ from her_desktop.memory.rules.vocabulary import (
     EVENT_START,
     FILLERS,
     SKIP_START,
+    SMALL_TALK,
     SUBJECT_ADVERBS,
     TIME_WORDS,
     UPDATE_WORDS,
 )
+
+_LEADING_PRONOUN: Final = re.compile(r"(she|he|they|his|her|their|it|its|that|this)\b")
+"""a sentence about someone or something named in the sentence before it"""
+
+
+def _content_words(lower: str) -> list[str]:
+    """The words of a sentence that tell something (not function words, fillers or small talk
+    like "lol", "so cold")."""
+    return [w for w in words(lower) if len(w) > 2 and w not in FUNCTION_WORDS | SMALL_TALK]
 
 
 class RuleExtractor(ChangeRules, EndingRules, PeopleRules, SelfRules):
@@ -37,6 +49,9 @@ class RuleExtractor(ChangeRules, EndingRules, PeopleRules, SelfRules):
 
     def __init__(self) -> None:
         super().__init__()
+        self._before: str | None = None
+        """the sentence before this one in the same message (what "she" in "she's from
+        Bremen" names)"""
         self._methods = (
             self._name, self._got_pet, self._rename, self._named, self._pronoun, self._lives,
             self._favorite, self._no_longer, self._named_moved, self._like, self._avoid,
@@ -46,10 +61,20 @@ class RuleExtractor(ChangeRules, EndingRules, PeopleRules, SelfRules):
 
     def extract(self, user_text: str) -> list[Candidate]:
         found: list[Candidate] = []
+        self._before = None
         for sentence in _split_sentences(user_text[:4000]):
             got = self._sentence(sentence)
+            if not sentence.endswith("?"):  # "found out I'm allergic to shellfish": anywhere
+                said = [
+                    c
+                    for c in said_constraints(sentence)
+                    if c.subject not in {g.subject for g in got}
+                ]
+                got = said + got  # first: the same words as an episode are the constraint
             if got and not sentence.endswith("?"):
                 self.last_said = FILLERS.sub("", sentence).strip()
+            if not sentence.endswith("?"):
+                self._before = FILLERS.sub("", sentence).strip() or self._before
             found += got
         return dedupe(found)
 
@@ -131,8 +156,11 @@ class RuleExtractor(ChangeRules, EndingRules, PeopleRules, SelfRules):
         about_me = about_me or lower.split()[0] in DROPPED_SUBJECT_VERBS  # "made pancakes…"
         event = EVENT_START.match(s) or (about_me and TIME_WORDS.search(s))
         named = re.search(r"\s(?-i:[A-Z])[\w'-]+", s) is not None  # "Bea", "Sicily"
-        if not (event or about_me or named):
+        telling = len(_content_words(lower)) >= 2  # "that leave is for a trip to hanoi…"
+        if not (event or about_me or named or telling):
             return None
+        if _LEADING_PRONOUN.match(lower) and self._before and self._before != s:
+            s = f"{self._before.rstrip(' .!,;')}; {s}"  # "she's from Bremen": whom it is about
         text = clean_text(s if s[-1] in ".!" else s + ".")
         if text is None:
             return None

@@ -185,6 +185,15 @@ _DROPPED_SUBJECT_VERBS: Final = (
     "ran walked watched read wrote called lost found tried"
 )
 DROPPED_SUBJECT_VERBS: Final = frozenset(_DROPPED_SUBJECT_VERBS.split())
+_SMALL_TALK: Final = (
+    "lol haha hahaha lmao omg ugh hmm yeah yep nope okay day days today tonight morning evening "
+    "night week weekend cold hot warm rain raining sunny weather tired long good bad great fine "
+    "nice lovely busy really pretty quite kind sort bit lot lots thing things stuff going doing "
+    "feel feeling think thought guess know mean like just well also anyway though tho though "
+    "honestly literally basically totally time right wrong sure fun funny"
+)
+SMALL_TALK: Final = frozenset(_SMALL_TALK.split())
+"""words that tell nothing of the user's life on their own ("so cold today lol")"""
 _EVALUATIVE: Final = (
     "great lovely nice fine amazing awesome brilliant sweet cute ok okay good bad wonderful "
     "fun funny kind lovely best worst cool"

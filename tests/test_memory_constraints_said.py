@@ -1,0 +1,94 @@
+"""Constraints said anywhere in a sentence, and sentences kept in the user's words although
+they do not start with "I" (memory/rules/constraints_said.py, rules/extractor.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from her_desktop.memory.constraints import constraints_from, offended
+from her_desktop.memory.records import MemoryRecord
+from her_desktop.memory.rules.constraints_said import said_constraints
+from her_desktop.memory.rules.extractor import RuleExtractor
+
+
+@pytest.mark.parametrize(
+    ("said", "subject"),
+    [
+        ("found out the hard way i'm allergic to shellfish, had tacos", "health.allergy.shellfish"),
+        ("so yeah turns out I have a nut allergy", "health.allergy.nut"),
+        ("the doctor confirmed an allergy to sesame last week", "health.allergy.sesame"),
+        ("ugh and I'm lactose intolerant so no milkshakes for me", "health.allergy.lactose"),
+        ("my doctor says no more fizzy drinks, cola was my weakness", "avoids.fizzy_drinks"),
+        ("the dentist told me to cut out sugar", "avoids.sugar"),
+        ("I went vegan in march", "avoids.meat"),
+        ("since january i've given up alcohol", "avoids.alcohol"),
+        ("honestly I can't eat gluten, it wrecks me", "avoids.gluten"),
+        ("oh and I don't drink, never have", "avoids.alcohol"),
+    ],
+)  # fmt: skip
+def test_a_constraint_is_found_wherever_it_stands(said: str, subject: str) -> None:
+    assert subject in [c.subject for c in said_constraints(said)]
+    assert subject in [c.subject for c in RuleExtractor().extract(said)]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I'm not allergic to peanuts",
+        "we thought I was allergic to cats but I'm not",  # the sentence says it does not hold
+        "my sister is allergic to cats",
+        "no more late nights for me",
+        "doctor said stay away from all of it",
+        "I'm not vegan anymore",
+        "I don't drink coffee after noon",
+    ],
+)
+def test_what_is_not_a_constraint_of_theirs_is_not_kept(said: str) -> None:
+    subjects = [c.subject for c in said_constraints(said)]
+    assert not [s for s in subjects if s in ("health.allergy.cats", "health.allergy.peanuts")]
+    for wrong in ("avoids.it", "avoids.late_nights", "avoids.meat", "avoids.alcohol"):
+        assert wrong not in subjects
+
+
+def test_a_found_constraint_guards_her_suggestions() -> None:
+    found = said_constraints("my doctor says no more fizzy drinks, cola was my weakness")
+    records = [
+        MemoryRecord(i, "preference", c.subject, c.text, 0.0, 0.0, None, c.valence, None, 0.6, 0.8)
+        for i, c in enumerate(found)
+    ]
+    constraints = constraints_from(records)
+    assert offended("How about an ice-cold cola with lunch?", constraints) is not None
+    assert offended("How about sparkling water with lime?", constraints) is None
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "finally settled in leeds after the move",
+        "that leave is for a trip to hanoi, flying out the 3rd of may",
+        "priyanka's teaching chemistry, first year undergrads",
+        "the wedding's in galway, his fiancee's from there",
+    ],
+)
+def test_a_sentence_that_tells_something_is_kept_in_their_words(said: str) -> None:
+    texts = [c.text.lower() for c in RuleExtractor().extract(said)]
+    assert any(said.split(",")[0] in t for t in texts), texts
+
+
+@pytest.mark.parametrize("said", ["it's so cold today lol", "long day", "haha yeah"])
+def test_small_talk_is_not_kept(said: str) -> None:
+    assert RuleExtractor().extract(said) == []
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "My new manager is called Katrin. She's German actually, from Bremen.",
+        "our new neighbour katrin came round. she's from bremen, lovely woman",
+    ],
+)
+def test_a_sentence_led_by_a_pronoun_keeps_whom_it_is_about(said: str) -> None:
+    texts = [c.text for c in RuleExtractor().extract(said)]
+    assert any(
+        "bremen" in t.lower() and ("katrin" in t.lower() or "manager" in t) for t in texts
+    ), texts
