@@ -9,6 +9,7 @@ from her_desktop.memory.constraints import constraints_from, offended
 from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.rules.constraints_said import said_constraints
 from her_desktop.memory.rules.extractor import RuleExtractor
+from her_desktop.memory.service import asks_about_told
 
 
 @pytest.mark.parametrize(
@@ -92,3 +93,22 @@ def test_a_sentence_led_by_a_pronoun_keeps_whom_it_is_about(said: str) -> None:
     assert any(
         "bremen" in t.lower() and ("katrin" in t.lower() or "manager" in t) for t in texts
     ), texts
+
+
+@pytest.mark.parametrize(
+    ("question", "about_told"),
+    [
+        ("what's dmitri's surname?", True),
+        ("What's Dmitri's surname?", True),
+        ("how's dmitri's new job going", True),
+        ("what's the capital of france?", False),
+        ("what's today's date?", False),
+        ("what's jonno's fiancée called?", False),  # nobody the notes name
+    ],
+)
+def test_a_question_about_someone_the_notes_name_is_about_their_life(
+    question: str, about_told: bool
+) -> None:
+    told = "my boyfriend dmitri is on nights this week, he's a paramedic"
+    records = [MemoryRecord(1, "episode", None, told, 0.0, 0.0, None, 0.0, None, 0.5, 0.6)]
+    assert asks_about_told(question, records) is about_told

@@ -996,7 +996,21 @@ def asks_about_told(text: str, records: Sequence[MemoryRecord]) -> bool:
         for n in re.findall(r"(?<=\s)(?-i:[A-Z])[\w'-]+", " " + text[1:].replace("’", "'"))
     }
     told = " ".join(r.text for r in records)
-    return any(re.search(rf"\b{re.escape(n)}\b", told) for n in names)
+    if any(re.search(rf"\b{re.escape(n)}\b", told) for n in names):
+        return True
+    # "what's dmitri's surname" typed in lower case: someone's thing, someone the notes name
+    owners = {
+        o.lower()
+        for o in re.findall(r"\b([a-z][\w-]+)'s(?=\s+[a-z])", text.replace("’", "'"), re.I)
+        if o.lower() not in QUESTION_WORDS | FUNCTION_WORDS | {"it", "that", "there", "here", "let"}
+    }
+    return any(re.search(rf"\b{re.escape(o)}\b", told, re.I) for o in owners)
+
+
+_NOT_OWNERS: Final = frozenset(
+    {"it", "that", "there", "here", "let", "today", "tonight", "tomorrow"}
+)
+"""words before "'s" that own nothing ("what's", "let's", "today's date")"""
 
 
 def asked_phrase(question: str) -> list[str]:
@@ -1019,12 +1033,14 @@ def asked_phrase(question: str) -> list[str]:
     named = [
         n
         for n in re.finditer(  # overlapping: "What's Theo's fiancée" has "Theo's fiancée"
-            r"(?=\b((?-i:[A-Z])[\w-]+)'s ([\w-]+)\b)", question.replace("’", "'")
+            r"(?=\b([\w-]+)'s (?:(?:new|old|best|little|big|favourite|favorite|first|last|"
+            r"current|younger|older|eldest|youngest) )?([\w-]+)\b)",
+            question.replace("’", "'"),
         )
-        if n.group(1).lower() not in QUESTION_WORDS | {"it", "that", "there", "here", "let"}
+        if n.group(1).lower() not in QUESTION_WORDS | FUNCTION_WORDS | _NOT_OWNERS
     ]
-    if m is None and named and re.search(r"\b(called|name)\b", question, re.I):
-        return [named[0].group(2).lower()]  # "What's Theo's fiancée called?": the fiancée
+    if m is None and named:  # "What's Theo's fiancée called?", "dmitri's surname": that thing
+        return [named[0].group(2).lower()]
     if m is None:
         return [of.group(1).lower()] if of else []
     phrase = m.group(1).lower().split() + ([of.group(1).lower()] if of else [])

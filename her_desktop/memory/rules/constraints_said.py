@@ -52,8 +52,10 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
     (re.compile(r"\bi(?:'m| am|m) intolerant to (?P<x>[^.;!?]{2,40})", re.I), "health.allergy.",
      "I'm intolerant to {x}."),
     (re.compile(r"\bi (?:can't|cannot|can not|shouldn't|mustn't|am not allowed to|'m not "
-                r"allowed to|don't|do not|never|no longer) (?:eat|drink|have|touch) "
-                r"(?P<x>[^.;!?]{2,60})", re.I), "avoids.", "I don't have {x}."),
+                r"allowed to|don't|do not|never|no longer) (?P<verb>eat|drink|touch) "
+                r"(?P<x>[^.;!?]{2,60})", re.I), "avoids.", "I don't {verb} {x}."),
+    (re.compile(r"\bi (?:can't|cannot|can not|shouldn't|mustn't|am not allowed to|'m not "
+                r"allowed to) have (?P<x>[^.;!?]{2,60})", re.I), "avoids.", "I can't have {x}."),
     (re.compile(r"\b(?:doctor|dentist|nurse|gp|dietitian|consultant)\b[^.;!?]{0,30}?\b(?:says|"
                 r"said|told me|wants me)\b[^.;!?]{0,12}?\b(?:no more|to cut out|to cut down "
                 r"on|to avoid|to stay off|off|to give up|to stop|stay away from|avoid) "
@@ -114,6 +116,6 @@ def said_constraints(sentence: str) -> list[Candidate]:
         full = subject + slug if subject.endswith(".") and slug else subject
         if full.endswith(".") or normalize_subject(full) is None:
             continue
-        text = template.format(x=value)
+        text = template.format(x=value, verb=(m.groupdict().get("verb") or "").lower())
         found.append(Candidate("preference", text, normalize_subject(full), 0.8, -0.6, 0.6))
     return list({c.subject: c for c in reversed(found)}.values())[::-1]  # the first per subject
