@@ -7,6 +7,7 @@ import pytest
 
 from her_desktop.memory.constraints import constraints_from, offended
 from her_desktop.memory.records import MemoryRecord
+from her_desktop.memory.retrieval import second_person
 from her_desktop.memory.rules.constraints_said import said_constraints
 from her_desktop.memory.rules.extractor import RuleExtractor
 from her_desktop.memory.service import asks_about_told
@@ -112,3 +113,15 @@ def test_a_question_about_someone_the_notes_name_is_about_their_life(
     told = "my boyfriend dmitri is on nights this week, he's a paramedic"
     records = [MemoryRecord(1, "episode", None, told, 0.0, 0.0, None, 0.0, None, 0.5, 0.6)]
     assert asks_about_told(question, records) is about_told
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs"),
+    [
+        ("her name's katrin, k a t r i n, i got it wrong", "Her name's katrin, k a t r i n, you"),
+        ("I think I am tired", "You think you are tired"),
+        ("i spelled it k, i, m", "You spelled it k, i, m"),
+    ],
+)
+def test_a_spelt_letter_i_is_not_the_user(mine: str, theirs: str) -> None:
+    assert second_person(mine).startswith(theirs)

@@ -172,14 +172,25 @@ _PERSON_RE: Final = re.compile(
     re.IGNORECASE,
 )
 
+_SPELT_BEFORE: Final = re.compile(r"(?:^|\s)[a-z][,-]? $", re.IGNORECASE)
+_SPELT_AFTER: Final = re.compile(r"[,-]? [a-z](?:\s|[,.!?-]|$)", re.IGNORECASE)
+"""single letters on both sides of "i": a name spelt out ("k a t r i n")"""
+
 
 def second_person(text: str) -> str:
     """A memory in the user's voice ("My dog is called Max.") as she says it back to them
     ("Your dog is called Max."), so she never answers as if she were the user."""
     # a word whose lower case is not a key ("İ" lowers to two code points) stays as written
-    out = _PERSON_RE.sub(
-        lambda m: _PERSON.get(m.group(1).lower().replace("’", "'"), m.group(1)), text
-    )
+
+    def swap(m: re.Match[str]) -> str:
+        word = m.group(1)
+        if word.lower() == "i" and (
+            _SPELT_BEFORE.search(text, 0, m.start()) and _SPELT_AFTER.match(text, m.end())
+        ):
+            return word  # "k a t r i n": a letter of a spelt name, not the user
+        return _PERSON.get(word.lower().replace("’", "'"), word)
+
+    out = _PERSON_RE.sub(swap, text)
     return out[:1].upper() + out[1:] if out else out
 
 
