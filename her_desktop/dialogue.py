@@ -114,6 +114,7 @@ from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
     AFTER_REPLY_BUDGET_S,
+    NotesPreview,
     ReplyCloser,
     ReplyGuard,
     ReplyProblem,
@@ -187,6 +188,48 @@ def _closing(guards: Sequence[ReplyGuard], said: str) -> str | None:
     return None
 
 
+def _reads_ahead(spec: Speculation, messages: Sequence[Message]) -> bool:
+    """True when ``spec`` reads the start of ``messages``: the same history, and its user
+    message (notes and words so far) a prefix of theirs up to its words' end (only its own
+    guide after them differs)."""
+    if spec.messages is None or not messages or spec.messages[:-1] != list(messages[:-1]):
+        return False
+    content = spec.messages[-1].content
+    said = _unfinished(spec.user_text)
+    end = content.find(said)
+    return bool(said) and end >= 0 and messages[-1].content.startswith(content[: end + len(said)])
+
+
+def _unfinished(text: str) -> str:
+    """Words heard so far without the closing mark a transcriber adds ("… a good name for.")."""
+    return text.rstrip(" .?!,;:…")
+
+
+def _continues(text: str, before: str) -> bool:
+    """True when ``text`` goes on from the words heard ``before`` (their closing mark aside)."""
+    said = _unfinished(before)
+    return bool(said) and text.startswith(said)
+
+
+def _read_after_end(
+    stats: GenerationStats, adopted: bool, written_ahead: int, unread: Sequence[Speculation]
+) -> int:
+    """Prompt tokens the LM read for this reply after the turn ended: none for a reply begun
+    at the pause that had written its first token by then; else its prompt less what was
+    cached, plus what the read-aheads still reading at the end went on to read (the reply's
+    cache holds it; counted whole although part of it was read before the end: an upper
+    bound). A read-ahead stopped at the end read nothing the reply reused."""
+    if adopted and written_ahead:
+        return 0
+    own = max(0, stats.prompt_tokens - stats.cached_tokens)
+    ahead = sum(
+        max(0, s.stats.prompt_tokens - s.stats.cached_tokens)
+        for s in unread
+        if s.stats.tokens and not s.adopted
+    )
+    return own + ahead
+
+
 def _with_instruction(messages: Sequence[Message], instruction: str) -> list[Message]:
     """The same prompt, the user's message followed by an explicit instruction."""
     *head, last = messages
@@ -239,6 +282,10 @@ class DialogueStage(Stage):
         """Begin reading (and, at a pause, answering) the user's words before the turn ends
         (by default only with a local engine: a remote one would bill every thrown-away try)."""
         self._spec: Speculation | None = None
+        self._reading: Speculation | None = None
+        """a read-ahead left to finish when newer words came (they share what it reads)"""
+        self._preview: tuple[str, str] | None = None
+        """(words so far, the providers' previewed notes for them): the last preview"""
         self._sent: dict[Message, str] = {}
         """user messages of the history → the text the LM read for them (with the turn's notes)"""
         self._left_out = 0
@@ -343,27 +390,68 @@ class DialogueStage(Stage):
         kind: Literal["prefill", "reply"] = "reply" if event.pause else "prefill"
         if not text or (spec is not None and spec.user_text == text and spec.kind == kind):
             return
-        if spec is not None:  # stale: stopped without waiting (the engine serves in order)
-            spec.abort()
+        if spec is not None:
+            self._supersede(spec, text)
         if not self.running:
             return
 
         # the same guide and settings the turn will have (its affect estimate is not known yet)
         guide = self._guide(text, hard=self._hard(-1, text) is not None)
 
-        def build() -> list[Message]:
-            return self._prompt(text, "", guide.text if guide else "", notify=False)
+        def build() -> list[Message]:  # the notes the turn will have, told from these words
+            notes = self._preview_notes(text)
+            return self._prompt(text, notes, guide.text if guide else "", notify=False)
 
         self._spec = Speculation(self.engine, kind, text, build, self._turn_params(guide))
         self._spec.start()
+
+    def _supersede(self, spec: Speculation, text: str) -> None:
+        """Newer words came: stop ``spec`` without waiting (the engine serves in order), except
+        a read-ahead of words these ones continue, which is left to finish reading: what it
+        reads (the notes and the words so far) is the start of the next prompt too, and
+        stopping it mid-read would throw that work away. One such read-ahead at a time."""
+        reading = self._reading
+        if (
+            spec.kind == "prefill"
+            and spec.running
+            and _continues(text, spec.user_text)
+            and (reading is None or not reading.running)
+        ):
+            self._reading = spec
+        else:
+            spec.abort()
+
+    def _preview_notes(self, user_text: str) -> str:
+        """The turn's notes as far as they can be told before it ends (in a worker thread):
+        each provider's ``preview_notes`` (nothing from one that cannot tell them ahead), in
+        the providers' order, joined as ``_turn_notes`` joins them."""
+        last = self._preview
+        if last is not None and last[0] == user_text:
+            return last[1]  # the read-ahead and the reply at the pause share one preview
+        notes = []
+        for provider in self.providers:
+            if not isinstance(provider, NotesPreview):
+                continue
+            try:
+                note = provider.preview_notes(user_text)
+            except Exception:  # a preview is only a guess: the turn asks for the real notes
+                log.exception("dialogue: %s could not preview its notes", provider.name)
+                continue
+            if note and note.strip():
+                notes.append(note.strip())
+        joined = "\n".join(notes)
+        self._preview = (user_text, joined)
+        return joined
 
     def _replying(self) -> bool:
         return self._reply is not None and not self._reply.done()
 
     async def _drop_speculation(self) -> None:
         spec, self._spec = self._spec, None
-        if spec is not None:
-            await spec.cancel()
+        reading, self._reading = self._reading, None
+        for each in (spec, reading):
+            if each is not None:
+                await each.cancel()
 
     async def _on_speaking_finished(self, event: SpeakingFinished) -> None:
         """The reply's audio ended: keep in the history only what the user heard."""
@@ -450,9 +538,11 @@ class DialogueStage(Stage):
         self._left_out = 0
         self._exchange = None
         self._heard = None
-        if self._spec is not None:
-            self._spec.abort()
-            self._spec = None
+        for spec in (self._spec, self._reading):
+            if spec is not None:
+                spec.abort()
+        self._spec = self._reading = None
+        self._preview = None
 
     # -- the turn ----------------------------------------------------------------------------
 
@@ -599,6 +689,11 @@ class DialogueStage(Stage):
 
     async def _respond(self, turn_id: int, user_text: str, *, greeting_notes: str = "") -> None:
         spec, self._spec = self._spec, None
+        # what the LM had read and written ahead when the turn ended (``ReplyFinished``)
+        written_ahead = spec.stats.tokens if spec is not None else 0
+        reading, self._reading = self._reading, None
+        unread = [s for s in (reading, spec) if s is not None and s.running and not s.stats.tokens]
+        finishing: list[Speculation] = [] if reading is None else [reading]
         adopt: Speculation | None = None
         sent_text = ""
         self._set_state("thinking", turn_id)
@@ -718,6 +813,8 @@ class DialogueStage(Stage):
                 if not speculation:
                     adopt = spec  # begun at the user's pause: its text may already be there
                     speculation = f"adopted with {spec.stats.tokens} tokens already written"
+                elif spec.kind == "prefill" and spec.running and _reads_ahead(spec, messages):
+                    finishing.append(spec)  # reading the start of this prompt: let it finish
                 else:
                     log.debug("dialogue: speculation not used: %s", speculation)
                     await spec.cancel()  # never shown: the engine is free for this turn
@@ -796,8 +893,9 @@ class DialogueStage(Stage):
             log.exception("dialogue: reply failed")
             self.report("internal", f"The reply failed unexpectedly: {exc}", repr(exc))
         finally:
-            if spec is not None and not spec.adopted:
-                await spec.cancel()
+            for left in (spec, *finishing):
+                if left is not None and not left.adopted:
+                    await left.cancel()
             text = style.text
             if text and greeting_notes:
                 self.history.append(Message("assistant", text))
@@ -827,6 +925,8 @@ class DialogueStage(Stage):
                     speculative=speculative,
                     speculation=speculation,
                     held_chars=style.held_chars,
+                    read_after_end=_read_after_end(stats, speculative, written_ahead, unread),
+                    written_ahead=written_ahead if speculative else 0,
                 )
             )
             voiced = self._audio_ended != turn_id

@@ -164,6 +164,12 @@ class ReplyFinished(Event):
     held_chars: int = 0
     """Characters of the LM's text the reply filter left out before the first spoken chunk:
     what filtering cost the first sound (0 in the common case)."""
+    read_after_end: int = 0
+    """prompt tokens the LM read for this reply after the user's turn ended (0 when a reply
+    begun at the pause had written its first token by then): what the reply still had to
+    read, the share of the first sound that speculation and the previewed notes aim at"""
+    written_ahead: int = 0
+    """tokens of an adopted reply (``speculative``) already written when the turn ended"""
 
 
 ErrorCategory = Literal["model", "config", "audio", "network", "handler", "internal", "input"]

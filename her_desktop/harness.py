@@ -77,6 +77,10 @@ class TurnResult:
     prompt_tokens: int = 0
     cached_tokens: int = 0
     """of the reply's prompt: tokens, and how many the LM reused from its cache"""
+    read_after_end: int = 0
+    """prompt tokens the LM read after the turn ended (``ReplyFinished.read_after_end``)"""
+    written_ahead: int = 0
+    """tokens an adopted reply had written when the turn ended"""
 
     @property
     def ok(self) -> bool:
@@ -154,6 +158,7 @@ class _Recorder:
             r.reply, r.tokens, r.reply_s = event.text, event.tokens, event.total_s
             r.speculative, r.speculation = event.speculative, event.speculation
             r.prompt_tokens, r.cached_tokens = event.prompt_tokens, event.cached_tokens
+            r.read_after_end, r.written_ahead = event.read_after_end, event.written_ahead
             self.reply_done.set()
             if event.reason == "error" or (not event.text and event.reason != "cancelled"):
                 self._turn_open = False

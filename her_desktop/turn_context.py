@@ -5,7 +5,8 @@ into the dialogue through this small protocol. Before a reply, each provider may
 context to the prompt; it is always *data about the user* and is quoted as such by the
 dialogue (never as instructions). After the reply, each provider may do slower work (memory
 extraction, LM-based affect refinement) in the background: the next turn never waits for it
-longer than ``AFTER_REPLY_BUDGET_S``.
+longer than ``AFTER_REPLY_BUDGET_S``. A provider that can tell its notes without side effects
+(``NotesPreview``) is also asked while the user speaks, for the speculative prompts.
 
 A provider that keeps the conversation (memory) is also a ``TurnRecorder``: the dialogue hands it
 each exchange once it is final — at the end of a text reply, or when a spoken reply's audio ended,
@@ -30,6 +31,19 @@ class TurnContextProvider(Protocol):
 
     async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
         """Slow work after the reply was delivered (may use the LM)."""
+
+
+@runtime_checkable
+class NotesPreview(Protocol):
+    """A provider whose notes can be worked out before the turn ends, from the words heard so
+    far: the dialogue puts them in its speculative prompts, so the LM has read them (and the
+    words after them) by the time the turn ends. When the turn's own ``before_reply`` gives the
+    same notes, the prompt the LM read ahead is the turn's prompt."""
+
+    def preview_notes(self, user_text: str) -> str | None:
+        """The notes ``before_reply`` would give for ``user_text`` now, with no side effect
+        (nothing stored, published, counted or consumed). Runs in a worker thread: it may
+        read the store or embed the text (through the engines' owner threads)."""
 
 
 @runtime_checkable

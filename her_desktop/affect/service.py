@@ -105,6 +105,8 @@ class AffectService:
         self._turns: OrderedDict[int, _Turn] = OrderedDict()
         self._tracker_lock = asyncio.Lock()
         self._checkin_reason: str | None = None
+        self._previewed: tuple[EmotionDetector, str, TextAffect] | None = None
+        """(detector, words, its estimate) of the last preview (``preview_notes``)"""
 
     async def use_best_detector(
         self, factory: Callable[[], EmotionDetector] = create_detector
@@ -162,6 +164,19 @@ class AffectService:
         if self.checkins_enabled and self._checkin_reason is not None:
             reason, self._checkin_reason = self._checkin_reason, None
         return tone_note(affect, mood, reason, arousal=arousal)
+
+    def preview_notes(self, user_text: str) -> str | None:
+        """The tone note ``before_reply`` would give for ``user_text`` now, from the text alone
+        (the voice is heard when the turn ends), with nothing published, tracked or consumed
+        (``turn_context.NotesPreview``; a worker thread). The estimate is kept for the turn
+        that ends with these words."""
+        detector = self.detector
+        affect = detector.detect(user_text)
+        self._previewed = (detector, user_text, affect)
+        sample = MoodSample(self.clock(), affect.valence, affect.arousal, affect.label)
+        mood = self.tracker.state_after(sample)
+        reason = self._checkin_reason if self.checkins_enabled else None
+        return tone_note(affect, mood, reason, arousal=affect.arousal)
 
     async def warm_labeler(self, tries: int = WARM_TRIES, pause_s: float = WARM_PAUSE_S) -> None:
         """Have the LM read the labeler's fixed prompt while the app is idle (at start), so the
@@ -237,7 +252,11 @@ class AffectService:
     def _estimate(
         self, detector: EmotionDetector, text: str, audio: _Audio | None
     ) -> tuple[TextAffect, ProsodyResult | None]:
-        affect = detector.detect(text)
+        previewed = self._previewed
+        if previewed is not None and previewed[0] is detector and previewed[1] == text:
+            affect = previewed[2]  # these very words were estimated while the user spoke
+        else:
+            affect = detector.detect(text)
         voice = None
         if audio is not None:
             try:

@@ -28,6 +28,8 @@ Policy:
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -215,6 +217,16 @@ class MoodTracker:
         self._session.append(sample)
 
     # -- reading --------------------------------------------------------------------------
+
+    def state_after(self, sample: MoodSample) -> MoodState:
+        """The mood as ``add(sample)`` would leave it, at the sample's time, with nothing
+        added, stored or announced (a turn's notes told before the turn ends)."""
+        twin = copy.copy(self)  # the means and the session copied; the history only read
+        twin._current = dataclasses.replace(self._current)
+        twin._baseline = dataclasses.replace(self._baseline)
+        twin._session = list(self._session)
+        twin._absorb(sample)
+        return twin.state(sample.ts)
 
     def state(self, now: float | None = None) -> MoodState:
         """The mood at ``now`` (default: the clock)."""

@@ -21,7 +21,10 @@ synthesise all of it, then play; and prints the ratio of the medians.
 
 Per run (``turns``): which end-of-turn rule fired and the end-of-turn model's P(finished),
 whether her reply was begun speculatively at the user's pause and adopted, and the reply
-prompt's tokens and how many the LM reused from its cache. ``--speculation both`` runs every
+prompt's tokens and how many the LM reused from its cache; ``read_after_end``: the prompt
+tokens the LM read after the turn ended (0 when the reply begun at the pause had written its
+first token by then: ``adopted_with_tokens``), counted, so it means the same on a loaded
+machine. ``--speculation both`` runs every
 question with and without speculative replies, back to back (same machine load), and reports
 the LM first token after the end of the turn for each.
 
@@ -184,6 +187,8 @@ def _sample(result: TurnResult, audio_s: float) -> dict[str, float]:
         )
     sample["stt_rtf"] = result.transcribe_s / audio_s if audio_s else 0.0
     sample["prefilled_tokens"] = float(result.prompt_tokens - result.cached_tokens)
+    sample["read_after_end"] = float(result.read_after_end)
+    sample["adopted_with_tokens"] = float(result.speculative and result.written_ahead > 0)
     if result.tokens and result.reply_s:
         sample["tokens"] = float(result.tokens)
     for key, value in result.barge_in.items():
@@ -205,6 +210,8 @@ def _turn_detail(question: str, speculation: bool, result: TurnResult) -> dict[s
         "speculative_reply": result.speculation or "none begun",
         "prompt_tokens": result.prompt_tokens,
         "cached_tokens": result.cached_tokens,
+        "read_after_end": result.read_after_end,
+        "written_ahead": result.written_ahead,
         "lm_first_token_after_end": result.timings.get("lm_first_token", float("nan"))
         - result.timings.get("vad_end", float("nan")),
     }
@@ -381,7 +388,14 @@ def _table(report: dict[str, Any]) -> str:
         "lm_first_token_after_transcript",
         "barge_in_to_reply_stopped",
     )
-    for key in (*keys, "barge_in_to_lm_stopped", "stt_rtf", "prefilled_tokens"):
+    for key in (
+        *keys,
+        "barge_in_to_lm_stopped",
+        "stt_rtf",
+        "prefilled_tokens",
+        "read_after_end",
+        "adopted_with_tokens",
+    ):
         m = report["metrics"].get(key)
         if m:
             lines.append(f"{key:<34}{m['median']:>9.3f}{m['p90']:>9.3f}")
@@ -392,6 +406,7 @@ def _table(report: dict[str, Any]) -> str:
             "lm_first_token_after_transcript",
             "first_played",
             "prefilled_tokens",
+            "read_after_end",
         ):
             if key in other:
                 m = other[key]

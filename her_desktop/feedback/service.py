@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from her_desktop.feedback import ratings as rating_store
@@ -156,6 +157,13 @@ class StyleService:
                 self._language_notes[turn_id] = note
         return self.style.block() or None
 
+    def preview_notes(self, user_text: str) -> str | None:
+        """The style block ``before_reply`` would give for ``user_text`` now (the stored rules,
+        and the corrections these words make, folded in as if heard), with nothing stored or
+        switched (``turn_context.NotesPreview``; a worker thread: it reads the store)."""
+        found = [self._absolute(c) for c in parse(user_text)]
+        return self._current(found).block() or None
+
     async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
         heard = self._heard.pop(turn_id, None)
         if heard is None or not self.remember:
@@ -254,14 +262,15 @@ class StyleService:
             return Correction("tts_rate", round(base.tts_rate * float(c.value), 2))
         return c
 
-    def _current(self) -> Style:
+    def _current(self, heard: Sequence[Correction] = ()) -> Style:
+        """The rules in force: the stored ones, then this session's (and ``heard``)."""
         stored = Style()
         if self.store is not None and self.remember:
             try:
                 stored = read_style(self.store)
             except Exception:  # a store problem must not stop the conversation
                 log.exception("style: could not read the stored rules")
-        style = Style.from_corrections([*stored.rules(), *self._session])
+        style = Style.from_corrections([*stored.rules(), *self._session, *heard])
         notes = list(stored.learned)
         notes += [n for n in learned_notes(self._ratings) if n not in notes]
         return dataclasses.replace(style, learned=tuple(notes))

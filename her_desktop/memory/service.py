@@ -303,6 +303,14 @@ class MemoryService:
             log.info("memory: recall by meaning was slow; recalling by words")
             return await asyncio.to_thread(self.notes_for, user_text, turn_id, by_words=True)
 
+    def preview_notes(self, user_text: str) -> str | None:
+        """The notes ``before_reply`` would give for ``user_text`` now (recall by meaning and
+        by words), with nothing of the turn's checks set (``turn_context.NotesPreview``; a
+        worker thread)."""
+        if not self.enabled or not user_text.strip():
+            return None
+        return self.notes_for(user_text)
+
     def notes_for(
         self, user_text: str, turn_id: int | None = None, *, by_words: bool = False
     ) -> str | None:
