@@ -692,6 +692,7 @@ class DialogueStage(Stage):
         # what the LM had read and written ahead when the turn ended (``ReplyFinished``)
         written_ahead = spec.stats.tokens if spec is not None else 0
         reading, self._reading = self._reading, None
+        self._preview = None  # this turn's notes may change what later words preview
         unread = [s for s in (reading, spec) if s is not None and s.running and not s.stats.tokens]
         finishing: list[Speculation] = [] if reading is None else [reading]
         adopt: Speculation | None = None
