@@ -298,11 +298,11 @@ async def test_llamacpp_notes_told_ahead_leave_nothing_to_read_after_the_turn(ti
 async def test_memory_preview_is_the_turns_notes_and_sets_no_check(
     bus: Bus, store: MemoryStore
 ) -> None:
-    from tests.test_memory_service import _service, _settle
+    from her_desktop.memory.embeddings import HashingEmbedder
+    from her_desktop.memory.service import MemoryService
 
-    service = _service(bus, store)
+    service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
     await service.after_reply(1, "My dog is Biscuit and he loves the beach.", "Lovely!")
-    await _settle()
     await wait_until(lambda: bool(store.memories()))
     for text in ("what is my dog called again", "where does Biscuit like to go?", "hello"):
         guarding = service.guarding()
