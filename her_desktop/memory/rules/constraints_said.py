@@ -66,13 +66,18 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
     (re.compile(r"\b(?:i|we)(?:'ve| have)? ?(?:went|gone|going|turned|became|become|am now|'m "
                 r"now|'m|am) (?P<x>vegan|vegetarian|pescatarian|plant[- ]based)\b", re.I),
      "avoids.meat", "I'm {x}."),
+    (re.compile(r"\b(?:diagnosed(?: as| with)?|i'm|i am|i have|i've got|turns out i'm) "
+                r"(?:a )?(?:coeliac|celiac)\b", re.I), "health.allergy.gluten",
+     "I'm coeliac: no gluten."),
+    (re.compile(r"\bno (?P<x>[a-z]+(?: [a-z]+)?) (?:at all|ever|whatsoever|for me)\b", re.I),
+     "avoids.", "No {x} for me."),
     (re.compile(r"\bi (?:stay away from|steer clear of|avoid|keep away from) "
                 r"(?P<x>[^.;!?]{2,60})", re.I), "avoids.", "I avoid {x}."),
     (re.compile(r"\b(?:i'm|i am|im) (?:sober|teetotal|tee-total)\b|\bi (?:don't|do not|never) "
                 r"drink(?! (?:coffee|tea|milk|water|juice|soda|cola))\b", re.I),
      "avoids.alcohol", "I don't drink alcohol."),
 )  # fmt: skip
-_NO_MORE: Final = re.compile(r"\bno more\b|\boff the\b|\bquit\b|\bcut out\b", re.I)
+_NO_MORE: Final = re.compile(r"\bno \w|\boff the\b|\bquit\b|\bcut out\b", re.I)
 _ABOUT_DIET: Final = re.compile(
     r"\b(eat|eating|drink|drinks|drinking|food|diet|sugar|doctor|allerg\w*|caffeine|alcohol|"
     r"booze|meat|dairy|gluten|fizzy|sweets|chocolate|coffee|beer|wine|cola|coke|soda|crisps|"

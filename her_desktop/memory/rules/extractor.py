@@ -17,7 +17,9 @@ from her_desktop.memory.rules.text import (
     _salience,
     _split_sentences,
     _uncovered,
+    _updating,
     _valence,
+    asks,
 )
 from her_desktop.memory.rules.vocabulary import (
     CHANGE_CUES,
@@ -34,6 +36,7 @@ from her_desktop.memory.rules.vocabulary import (
 
 _LEADING_PRONOUN: Final = re.compile(r"(she|he|they|his|her|their|it|its|that|this)\b")
 """a sentence about someone or something named in the sentence before it"""
+_CORRECTING: Final = re.compile(r"\b(?:wrong|not|no longer|anymore|actually|instead|now)\b", re.I)
 
 
 def _content_words(lower: str) -> list[str]:
@@ -50,8 +53,8 @@ class RuleExtractor(ChangeRules, EndingRules, PeopleRules, SelfRules):
     def __init__(self) -> None:
         super().__init__()
         self._before: str | None = None
-        """the sentence before this one in the same message (what "she" in "she's from
-        Bremen" names)"""
+        """the sentence before this one, in this message or the one before (what "she" in
+        "she's from Bremen" names)"""
         self._methods = (
             self._name, self._got_pet, self._rename, self._named, self._pronoun, self._lives,
             self._favorite, self._no_longer, self._named_moved, self._like, self._avoid,
@@ -61,25 +64,24 @@ class RuleExtractor(ChangeRules, EndingRules, PeopleRules, SelfRules):
 
     def extract(self, user_text: str) -> list[Candidate]:
         found: list[Candidate] = []
-        self._before = None
         for sentence in _split_sentences(user_text[:4000]):
             got = self._sentence(sentence)
-            if not sentence.endswith("?"):  # "found out I'm allergic to shellfish": anywhere
+            if not asks(sentence):  # "found out I'm allergic to shellfish": anywhere
                 said = [
                     c
                     for c in said_constraints(sentence)
                     if c.subject not in {g.subject for g in got}
                 ]
                 got = said + got  # first: the same words as an episode are the constraint
-            if got and not sentence.endswith("?"):
+            if got and not asks(sentence):
                 self.last_said = FILLERS.sub("", sentence).strip()
-            if not sentence.endswith("?"):
+            if not asks(sentence):
                 self._before = FILLERS.sub("", sentence).strip() or self._before
             found += got
         return dedupe(found)
 
     def _sentence(self, raw: str) -> list[Candidate]:
-        if raw.endswith("?"):
+        if asks(raw):
             return []
         s = FILLERS.sub("", raw).strip()
         if not s or SKIP_START.match(s):
@@ -159,8 +161,11 @@ class RuleExtractor(ChangeRules, EndingRules, PeopleRules, SelfRules):
         telling = len(_content_words(lower)) >= 2  # "that leave is for a trip to hanoi…"
         if not (event or about_me or named or telling):
             return None
-        if _LEADING_PRONOUN.match(lower) and self._before and self._before != s:
-            s = f"{self._before.rstrip(' .!,;')}; {s}"  # "she's from Bremen": whom it is about
+        before = self._before
+        if before and (_updating(before) or _CORRECTING.search(before)):
+            before = None  # a correction's stale value would make the pair look outdated
+        if _LEADING_PRONOUN.match(lower) and before and before != s:
+            s = f"{before.rstrip(' .!,;')}; {s}"  # "she's from Bremen": whom it is about
         text = clean_text(s if s[-1] in ".!" else s + ".")
         if text is None:
             return None

@@ -5,6 +5,7 @@ salience and valence.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from her_desktop.memory.extraction import Candidate, normalize_subject
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
@@ -41,7 +42,53 @@ def _split_sentences(text: str) -> list[str]:
             out.append(sentence[start : m.start()])
             start = m.end()
         out.append(sentence[start:])
-    return [p.strip(" ;") for p in out if p.strip(" ;")]
+    parts = [p.strip(" ;") for p in out if p.strip(" ;")]
+    return [statement(c) for p in parts for c in _long_cut(p)]
+
+
+_TAG_QUESTION: Final = re.compile(
+    r"[,\s]*\b(?:did i (?:tell|mention)(?: (?:you|that|it))?(?: already)?|you know|right|"
+    r"can you believe (?:it|that)|isn't it|innit|eh|ok|okay|yeah|lol)\s*[?!]+\s*$",
+    re.IGNORECASE,
+)
+_ASKING_START: Final = re.compile(
+    r"^(?:(?:so|and|but|oh|um+|uh+|hey|ok|okay|well|also|anyway)[,\s]+)*(?:what|who|whom|whose|"
+    r"where|when|why|how|which|is|are|am|was|were|do|does|did|can|could|would|will|should|"
+    r"shall|have|has|had|may|might|any|anything|you|your|isn't|aren't|don't|didn't|won't|"
+    r"shouldn't|wouldn't|couldn't)\b",
+    re.IGNORECASE,
+)
+
+
+def asks(sentence: str) -> bool:
+    """A question (to her): "where do I…?", "you think I should?" — not a statement typed
+    with question marks for emphasis ("turns out i'm allergic to pine nuts?? at 34??")."""
+    return sentence.rstrip().endswith("?") and _ASKING_START.match(sentence) is not None
+
+
+def statement(sentence: str) -> str:
+    """A statement without its tag question or emphatic question marks ("i went vegan in
+    march, did i tell you?" → "i went vegan in march"); a question is left as it is."""
+    if not sentence.rstrip().endswith("?") or asks(sentence):
+        return sentence
+    cut = _TAG_QUESTION.sub("", sentence)
+    return re.sub(r"\s*\?+", "", cut).strip(" ,") or sentence
+
+
+def _long_cut(sentence: str) -> list[str]:
+    """A run-on sentence (speech: "…and then i forgot i'd parked in a two hour zone and got a
+    ticket, forty quid, and then…") cut at its "and then"/", and"/", so" joints so each part
+    can be kept whole; a sentence of ordinary length as it is."""
+    if len(sentence) <= LONG_SENTENCE_CHARS:
+        return [sentence]
+    parts = re.split(r",?\s+and then\s+|,\s+(?:and|so|but)\s+", sentence)
+    out: list[str] = []
+    for part in parts:  # short pieces join the one before ("wow, and" is not a statement)
+        if out and (len(part) < 40 or len(out[-1]) < 40):
+            out[-1] = f"{out[-1]}, {part}"
+        else:
+            out.append(part)
+    return [p.strip(" ,") for p in out if p.strip(" ,")]
 
 
 def _clauses(s: str) -> list[str]:
@@ -65,9 +112,19 @@ def _slug(text: str, max_words: int = MAX_SUBJECT_WORDS) -> str | None:
     return normalize_subject("_".join(words[:max_words]))
 
 
+LONG_SENTENCE_CHARS: Final = 160
+"""a sentence longer than this is cut at its joints (``_long_cut``)"""
+_TRAILING: Final = re.compile(
+    r"(?:\s+(?:by the way|btw|lol|haha+|tbh|honestly|anyway|i guess|i think|you know))+\s*[.!]*$",
+    re.IGNORECASE,
+)
+
+
 def _trim_object(text: str) -> str:
-    """The object of a statement without what follows a clause break or a time phrase."""
+    """The object of a statement without what follows a clause break or a time phrase, or a
+    filler at its end ("a florist by the way": a florist)."""
     text = re.split(r",| but | because | since | when | though ", text, maxsplit=1)[0]
+    text = _TRAILING.sub("", text)
     text = TIME_WORDS.split(text, maxsplit=1)[0]
     text = re.sub(r"\s+(originally|now|these days|at the moment|anymore)\s*[.!]*$", "", text)
     words = text.strip(" .!;:").split()

@@ -54,7 +54,15 @@ _OCCUPATION_WORDS: Final = (
     "technician therapist translator tutor vet veterinarian waiter waitress writer retiree "
     "retired freelancer entrepreneur analyst administrator receptionist caregiver carer assistant "
     "barista bookseller cleaner courier instructor coach trainer officer clerk postman builder "
-    "butcher optician porter guard miner nanny"
+    "butcher optician porter guard miner nanny florist chemist biologist geologist dietitian "
+    "nutritionist physiotherapist physio optometrist radiographer surveyor planner banker "
+    "teller broker estate agent landlord shopkeeper grocer fishmonger welder roofer painter "
+    "decorator joiner plasterer locksmith mechanic machinist electrician technologist "
+    "sommelier bartender barman barmaid host hostess cabbie taxi lecturer headteacher "
+    "principal counsellor counselor social worker carer paralegal solicitor barrister clerk "
+    "archivist curator animator illustrator producer director presenter reporter copywriter "
+    "marketer recruiter pharmacist dentist hygienist veterinary zookeeper ranger "
+    "firefighter policeman policewoman detective dispatcher pilot steward stewardess"
 )
 OCCUPATIONS: Final = frozenset(_OCCUPATION_WORDS.split())
 LIKE_VERBS: Final = {
