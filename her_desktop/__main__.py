@@ -80,6 +80,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     baff.add_argument("--no-lm", action="store_true", help="skip the LM candidates")
     baff.add_argument(
+        "--spoken",
+        action="store_true",
+        help="also the set spoken by espeak-ng (random voice/rate/pitch) and the alsa clips, "
+        "with the voice's prosody joined in",
+    )
+    baff.add_argument(
         "--voice",
         type=int,
         default=0,
@@ -301,7 +307,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
         if args.voice:
             return run_refine_voice_bench(args.out, runs=args.voice)
-        return run_affect_bench(out=args.out, set_name=args.set, use_lm=not args.no_lm)
+        return run_affect_bench(
+            out=args.out, set_name=args.set, use_lm=not args.no_lm, spoken=args.spoken
+        )
     if args.bench_command == "voice":
         from her_desktop.bench.voice import run_voice_bench
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from her_desktop.affect.base import EMOTIONS
 from her_desktop.affect.embedding import load_prototypes
 from her_desktop.affect.text import LexiconDetector
 from her_desktop.bench import affect as bench
+from tests.speech import requires_espeak
 
 
 def test_eval_set_is_large_balanced_and_separate_from_the_prototypes() -> None:
@@ -117,3 +119,54 @@ async def test_refine_on_off_times_the_refinement(monkeypatch: pytest.MonkeyPatc
     assert report["on"]["refined_turns"] == 1
     assert report["on"]["refine_after_turn_end_ms"]["median"] > 0.0
     assert voice._fresh_conversation is fresh  # restored
+
+
+def test_voicing_is_random_but_never_sees_the_label() -> None:
+    texts = [i.text for i in bench.load_eval_set(name="dev")[:60]]
+    voicings = [bench.voicing_for(t) for t in texts]
+    assert voicings == [bench.voicing_for(t) for t in texts]  # the same sentence, the same voice
+    assert {v.voice for v in voicings} == set(bench.SPOKEN_VOICES)
+    assert all(130 <= v.rate <= 200 and 30 <= v.pitch <= 70 for v in voicings)
+    assert len({v.rate for v in voicings}) > 20
+    assert len({v.pitch for v in voicings}) > 20
+    params = inspect.signature(bench.voicing_for).parameters
+    assert list(params) == ["text"]  # drawn from the sentence alone
+
+
+@requires_espeak
+def test_bench_spoken_on_three_sentences(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``bench affect --spoken`` on three dev sentences, spoken for real by espeak-ng and heard
+    by the real prosody analysis; the LM is a stand-in that is always right."""
+    from tests.test_affect_lm_label import LabelEngine
+
+    items = bench.load_eval_set(name="dev")[:3]
+    monkeypatch.setattr(bench, "load_eval_set", lambda name="eval": items)
+    monkeypatch.setattr(bench, "candidates", lambda chosen: [("lexicon", LexiconDetector)])
+    monkeypatch.setattr(bench, "create_detector", lambda: LexiconDetector())
+    engine = LabelEngine({i.text: i.label for i in items})
+    out = tmp_path / "affect.json"
+    cache = tmp_path / "spoken"
+    assert (
+        bench.run_affect_bench(out, set_name="dev", engine=engine, spoken=True, spoken_cache=cache)
+        == 0
+    )
+    wavs = sorted(cache.glob("*.wav"))
+    assert len(wavs) == 3  # one cached WAV per sentence, named by its voicing
+    report = json.loads(out.read_text())
+    assert report["spoken"]["transcript"] == "the sentence itself"
+    for name in ("lexicon+prosody", "combined", "combined+prosody"):
+        result = report["detectors"][name]
+        assert 0.0 <= result["valence_sign_accuracy"] <= 1.0
+        assert 0.0 <= result["arousal_mae"] <= 1.0
+    # prosody moves arousal only: the labels and signs are the text's
+    for key in ("accuracy", "valence_sign_accuracy"):
+        assert report["detectors"]["combined+prosody"][key] == report["detectors"]["combined"][key]
+    assert report["spoken"]["prosody_latency"]["median"] > 0.0
+    if report["spoken"]["alsa_clips"]:  # alsa-utils' human clips, where installed
+        assert report["alsa"]["combined"]["accuracy"] == 1.0  # the stand-in says neutral
+    stamps = [w.stat().st_mtime_ns for w in wavs]
+    assert (
+        bench.run_affect_bench(out, set_name="dev", use_lm=False, spoken=True, spoken_cache=cache)
+        == 0
+    )
+    assert [w.stat().st_mtime_ns for w in sorted(cache.glob("*.wav"))] == stamps  # reused

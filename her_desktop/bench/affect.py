@@ -19,10 +19,21 @@ Candidates, where available here:
 * ``combined`` — ``affect.combine`` of the fast detector and the LM (the refined estimate:
   the log-linear pool calibrated for the fast detector, ``combine.calibration_for``).
 
+With ``spoken`` (``--spoken``), the set is also spoken: each sentence synthesised by espeak-ng
+with a voice (en-us / en-gb), rate (130-200 wpm) and pitch (30-70) drawn at random from the
+sentence's hash, never from its label (``voicing_for``; WAVs cached in ``SPOKEN_CACHE``), the
+transcript being the sentence itself; ``affect.prosody`` hears each one (default baseline: every
+sentence is a new "speaker") and two more candidates add the voice's arousal offset, as the app
+does with ``affect.voice_arousal``: ``<chosen>+prosody`` and ``combined+prosody``. The eight
+human clips of alsa-utils (``/usr/share/sounds/alsa``, "front center" ... "side right", labelled
+by hand from their content: neutral, no valence, calm) are reported apart (``alsa``).
+
 Per candidate: accuracy, macro-F1 (and F1 per label), the confusion matrix, valence-sign accuracy
 (gold sign + / - / 0 against the predicted valence with a dead zone of ``SIGN_DEAD_ZONE``;
 also over the non-neutral gold signs only) and latency per utterance (fast detectors: median /
-p90 over ``PASSES`` passes after a warm-up; the LM: one pass after reading the fixed prompt).
+p90 over ``PASSES`` passes after a warm-up; the LM: one pass after reading the fixed prompt), and
+arousal against the gold label's typical arousal (``BASE_AROUSAL``): Pearson correlation and
+mean absolute error.
 ``chosen`` names what ``create_detector()`` picks on this machine. Writes JSON (and a short
 table to stderr).
 """
@@ -31,16 +42,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
+import random
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from her_desktop.affect.base import EMOTIONS, EmotionDetector, TextAffect, as_label
+import numpy as np
+import numpy.typing as npt
+
+from her_desktop.affect.base import BASE_AROUSAL, EMOTIONS, EmotionDetector, TextAffect, as_label
 from her_desktop.affect.blend import BlendDetector
 from her_desktop.affect.combine import (
     HEAD_DETECTOR_SUFFIX,
@@ -55,14 +74,20 @@ from her_desktop.affect.lm_label import LMLabeler
 from her_desktop.affect.text import LexiconDetector, vader_valence
 from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.events import EmotionLabel
+from her_desktop.numeric import clamp
 
 if TYPE_CHECKING:
+    from her_desktop.affect.prosody import ProsodyResult
     from her_desktop.config import Settings
     from her_desktop.llm.base import LLMEngine
     from her_desktop.persona import Persona
 
 SIGN_DEAD_ZONE = 0.1
 PASSES = 3
+SPOKEN_RATES = (130, 200)
+SPOKEN_PITCHES = (30, 70)
+SPOKEN_VOICES = ("en-us", "en-gb")
+SPOKEN_CACHE = Path(tempfile.gettempdir()) / "her-desktop-affect-spoken"
 SETS = {"locked": "locked_set.tsv", "dev": "dev_set.tsv", "eval": "eval_set.tsv"}
 
 
@@ -87,6 +112,52 @@ def load_eval_set(path: Path | None = None, name: str = "eval") -> list[Item]:
         label, valence, utterance = line.split("\t", 2)
         items.append(Item(as_label(label.strip()), _sign(valence.strip()), utterance.strip()))
     return items
+
+
+@dataclass(frozen=True, slots=True)
+class Voicing:
+    """How espeak-ng says one sentence: voice, rate (words per minute) and pitch (0-99)."""
+
+    voice: str
+    rate: int
+    pitch: int
+
+
+def voicing_for(text: str) -> Voicing:
+    """A voice, rate and pitch drawn at random for ``text``, seeded by the text's hash alone: the
+    same sentence always sounds the same (the synthesis can be cached), and the draw never sees
+    the label (a voicing that followed the emotion would make prosody look useful for free)."""
+    rng = random.Random(hashlib.sha256(text.encode("utf-8")).digest())
+    return Voicing(
+        voice=rng.choice(SPOKEN_VOICES),
+        rate=rng.randint(*SPOKEN_RATES),
+        pitch=rng.randint(*SPOKEN_PITCHES),
+    )
+
+
+def spoken(text: str, cache: Path = SPOKEN_CACHE) -> tuple[npt.NDArray[np.float32], int]:
+    """``text`` spoken by espeak-ng with ``voicing_for(text)``: mono samples and their rate. The
+    WAV is kept in ``cache`` (a temporary folder by default) under the text's hash and voicing.
+    Raises ``OSError`` when espeak-ng is missing or fails."""
+    from her_desktop.audio.wav import read_wav
+
+    v = voicing_for(text)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    path = cache / f"{digest}-{v.voice}-{v.rate}-{v.pitch}.wav"
+    if not path.is_file():
+        exe = shutil.which("espeak-ng")
+        if exe is None:
+            raise OSError("espeak-ng is not installed")
+        cache.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part")
+        command = [exe, "-v", v.voice, "-s", str(v.rate), "-p", str(v.pitch), "-w", str(part)]
+        try:
+            subprocess.run([*command, "--", text], check=True, capture_output=True, timeout=60)
+        except (subprocess.SubprocessError, OSError) as exc:
+            raise OSError(f"espeak-ng could not say {text[:40]!r}: {exc}") from exc
+        part.replace(path)
+    samples, rate = read_wav(path)
+    return np.asarray(samples, dtype=np.float32), rate
 
 
 def _sign(value: str) -> int:
@@ -144,6 +215,8 @@ def score(
         g: {p: sum(a == g and b == p for a, b in zip(gold, preds, strict=True)) for p in EMOTIONS}
         for g in EMOTIONS
     }
+    gold_arousal = [BASE_AROUSAL[g] for g in gold]
+    arousal = [r.arousal for r in results]
     return {
         "accuracy": sum(g == p for g, p in zip(gold, preds, strict=True)) / len(items),
         "macro_f1": f1,
@@ -152,8 +225,75 @@ def score(
         / len(items),
         "valence_sign_accuracy_polar": sum(g == s for g, s in polar) / len(polar) if polar else 0,
         "latency": summarize([{"latency_ms": v} for v in latencies_ms])["latency_ms"],
+        "arousal_corr": correlation(arousal, gold_arousal),
+        "arousal_mae": sum(abs(a - b) for a, b in zip(arousal, gold_arousal, strict=True))
+        / len(items),
         "confusion": confusion,
     }
+
+
+def correlation(a: list[float], b: list[float]) -> float:
+    """Pearson's correlation of ``a`` and ``b`` (NaN when either is constant)."""
+    x, z = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(x) < 2 or float(x.std()) == 0.0 or float(z.std()) == 0.0:
+        return float("nan")
+    return float(np.corrcoef(x, z)[0, 1])
+
+
+def spoken_prosody(
+    items: list[Item], cache: Path = SPOKEN_CACHE
+) -> tuple[list[ProsodyResult], list[float]]:
+    """Each item's sentence spoken (``spoken``) and heard by ``affect.prosody`` (default
+    baseline), with the analysis time (ms) of each."""
+    from her_desktop.affect.prosody import analyze
+
+    results: list[ProsodyResult] = []
+    latencies: list[float] = []
+    for item in items:
+        samples, rate = spoken(item.text, cache)
+        start = time.perf_counter()
+        results.append(analyze(samples, rate))
+        latencies.append((time.perf_counter() - start) * 1000.0)
+    return results, latencies
+
+
+def with_voice(affect: TextAffect, voice: ProsodyResult) -> TextAffect:
+    """``affect`` with the voice's arousal offset added (``AffectService`` with
+    ``voice_arousal``)."""
+    if not voice.features.has_speech:
+        return affect
+    return replace(affect, arousal=clamp(affect.arousal + voice.arousal_adjustment, 0.0, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    """A set's spoken versions: the prosody of each item and its analysis time (ms)."""
+
+    voices: list[ProsodyResult]
+    latencies_ms: list[float]
+
+
+def alsa_set() -> tuple[list[Item], Spoken]:
+    """The eight human clips of alsa-utils ("front center" ... "side right"), labelled by hand
+    from their content (channel names read in a calm voice: neutral, no valence); ``Noise.wav``
+    is left out (no speech). Empty where the clips are not installed."""
+    from her_desktop.affect.prosody import analyze
+    from her_desktop.audio.wav import read_wav
+    from her_desktop.bench.stt import ALSA_CLIPS, ALSA_DIR
+
+    items: list[Item] = []
+    voices: list[ProsodyResult] = []
+    latencies: list[float] = []
+    for name, words in ALSA_CLIPS.items():
+        path = ALSA_DIR / name
+        if not words or not path.is_file():
+            continue
+        samples, rate = read_wav(path)
+        start = time.perf_counter()
+        voices.append(analyze(samples, rate))
+        latencies.append((time.perf_counter() - start) * 1000.0)
+        items.append(Item("neutral", 0, words))
+    return items, Spoken(voices, latencies)
 
 
 async def lm_probabilities(
@@ -222,9 +362,13 @@ def run_affect_bench(
     engine: LLMEngine | None = None,
     use_lm: bool = True,
     calibration: Pool | None = None,
+    spoken: bool = False,
+    spoken_cache: Path = SPOKEN_CACHE,
 ) -> int:
     """Run the bench on the set ``set_name``; write JSON to ``out`` (stdout when None).
-    ``use_lm``: also the LM candidates, with ``engine`` (default: the configured LM)."""
+    ``use_lm``: also the LM candidates, with ``engine`` (default: the configured LM).
+    ``spoken``: also the spoken versions (see the module docstring; needs espeak-ng), the WAVs
+    kept in ``spoken_cache``."""
     items = load_eval_set(name=set_name)
     start = time.perf_counter()
     chosen = create_detector()
@@ -257,12 +401,40 @@ def run_affect_bench(
         result = evaluate(detector, items)
         result["load_s"] = load_s
         _add(report, name, result)
+    voiced: Spoken | None = None
+    alsa: tuple[list[Item], Spoken] | None = None
+    if spoken:
+        voiced = Spoken(*spoken_prosody(items, spoken_cache))
+        alsa = alsa_set()
+        report["spoken"] = {
+            "voicing": "espeak-ng, voice en-us/en-gb, rate 130-200, pitch 30-70, drawn from "
+            "the sentence's hash (never its label)",
+            "transcript": "the sentence itself",
+            "prosody_latency": summarize([{"ms": v} for v in voiced.latencies_ms])["ms"],
+            "alsa_clips": len(alsa[0]),
+            "alsa_labels": "by hand from the content: neutral, valence 0",
+        }
+        fast = [chosen.detect(i.text) for i in items]
+        joined = [with_voice(f, v) for f, v in zip(fast, voiced.voices, strict=True)]
+        _add(report, f"{chosen.name}+prosody", score(items, joined, voiced.latencies_ms))
+        report["alsa"] = _alsa_figures(chosen, *alsa)
     if use_lm:
         calibration = calibration or calibration_for(chosen.name)
         report["combination"] = type(calibration).__name__.lower()
-        _lm_candidates(report, items, chosen, engine, calibration)
+        _lm_candidates(report, items, chosen, engine, calibration, voiced, alsa)
     write_report(report, out)
     return 0
+
+
+def _alsa_figures(detector: EmotionDetector, items: list[Item], voices: Spoken) -> dict[str, Any]:
+    if not items:
+        return {}
+    fast = [detector.detect(i.text) for i in items]
+    joined = [with_voice(f, v) for f, v in zip(fast, voices.voices, strict=True)]
+    return {
+        detector.name: score(items, fast, voices.latencies_ms),
+        f"{detector.name}+prosody": score(items, joined, voices.latencies_ms),
+    }
 
 
 def _default_engine() -> LLMEngine:
@@ -277,6 +449,7 @@ def _add(report: dict[str, Any], name: str, result: dict[str, Any]) -> None:
     print(
         f"{name:28} acc {result['accuracy']:.3f}  macro-F1 {result['macro_f1']:.3f}  "
         f"sign {result['valence_sign_accuracy']:.3f}  "
+        f"arousal r {result['arousal_corr']:.3f}  "
         f"latency median {result['latency']['median']:.2f} ms "
         f"p90 {result['latency']['p90']:.2f} ms",
         file=sys.stderr,
@@ -289,34 +462,52 @@ def _lm_candidates(
     fast: EmotionDetector,
     engine: LLMEngine | None,
     calibration: Pool,
+    voiced: Spoken | None = None,
+    alsa: tuple[list[Item], Spoken] | None = None,
 ) -> None:
     from her_desktop.llm.base import LLMError
 
     fast_results = [fast.detect(i.text) for i in items]
+    alsa_items = alsa[0] if alsa is not None else []
 
-    async def measure() -> tuple[list[TextAffect], list[float], list[TextAffect], list[float]]:
+    async def measure() -> tuple[list[dict[EmotionLabel, float]], list[float], list[TextAffect]]:
         lm = engine if engine is not None else _default_engine()
         try:
             probs, latencies = await lm_probabilities(lm, items)
+            alsa_probs = (await lm_probabilities(lm, alsa_items))[0] if alsa_items else []
             report["lm_model"] = lm.info().model
-            combined = [
-                combine(f, p, calibration) for f, p in zip(fast_results, probs, strict=True)
-            ]
         finally:
             if engine is None:
                 await lm.close()
-        return [lm_only(p) for p in probs], latencies, combined, list(latencies)
+        alsa_combined = [
+            combine(fast.detect(i.text), p, calibration)
+            for i, p in zip(alsa_items, alsa_probs, strict=True)
+        ]
+        return probs, latencies, alsa_combined
 
     try:
-        lm_results, lm_latencies, combined, latencies = asyncio.run(measure())
+        probs, latencies, alsa_combined = asyncio.run(measure())
     except LLMError as exc:
         for name in ("lm-label", "combined"):
             report["detectors"][name] = {"unavailable": str(exc)}
         return
-    _add(report, "lm-label", score(items, lm_results, lm_latencies))
+    combined = [combine(f, p, calibration) for f, p in zip(fast_results, probs, strict=True)]
+    _add(report, "lm-label", score(items, [lm_only(p) for p in probs], latencies))
     result = score(items, combined, latencies)
     result["fast"] = fast.name
     _add(report, "combined", result)
+    if voiced is not None:
+        joined = [with_voice(c, v) for c, v in zip(combined, voiced.voices, strict=True)]
+        ms = [a + b for a, b in zip(latencies, voiced.latencies_ms, strict=True)]
+        _add(report, "combined+prosody", score(items, joined, ms))
+    if alsa is not None and alsa_items:
+        ms = [0.0] * len(alsa_items)  # the LM's latency is reported on the set itself
+        report["alsa"]["combined"] = score(alsa_items, alsa_combined, ms)
+        report["alsa"]["combined+prosody"] = score(
+            alsa_items,
+            [with_voice(c, v) for c, v in zip(alsa_combined, alsa[1].voices, strict=True)],
+            alsa[1].latencies_ms,
+        )
 
 
 async def refine_on_off(
