@@ -134,7 +134,8 @@ async def test_more_ways_of_saying_an_update(
     service: MemoryService, first: list[str], then: str, subject: str, now: str, was: str
 ) -> None:
     await _say(service, *first, then)
-    assert _current(service, subject) == (now, [was])
+    text, history = _current(service, subject)
+    assert (text, history[:1]) == (now, [was])  # then what the change ended, when kept apart
 
 
 @pytest.mark.parametrize(

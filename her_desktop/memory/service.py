@@ -85,7 +85,8 @@ from her_desktop.memory.retrieval import (
     second_person,
 )
 from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
-from her_desktop.memory.store import Clock, MemoryStore
+from her_desktop.memory.slots import Held, changing, slot_of, supersedes
+from her_desktop.memory.store import Clock, MemoryStore, Turn
 from her_desktop.sentences import split_sentences
 from her_desktop.turn_context import ReplyProblem
 
@@ -177,6 +178,8 @@ class SavedTurn:
     user_message_id: int | None
     candidates: list[Candidate]
     stored: list[StoredMemory]
+    superseded: tuple[int, ...] = ()
+    """memories that gave way to a newer value told in this turn (now its history: ``slots``)"""
 
 
 def _log_failure(future: concurrent.futures.Future[SavedTurn]) -> None:
@@ -496,6 +499,8 @@ class MemoryService:
         # shielded: a cancelled after-reply (the app closing) never cancels the write itself
         saved = await asyncio.shield(asyncio.wrap_future(save))
         await self._publish(saved.stored)
+        for memory_id in saved.superseded:  # now the history of the newer value
+            await self.bus.publish(MemoryForgotten(memory_id))
         if self.lm is None:
             return
         known = [(r.subject, r.text) for r in self._recalled.pop(turn_id, [])]
@@ -639,11 +644,15 @@ class MemoryService:
             for j, (memory_id, c) in enumerate(fixes, start=len(kept)):
                 memory = self._new(c, vectors[j])
                 results.append((tx.correct(memory_id, memory, source_message_id=user_id), c, j))
+            gone = _supersede(tx, results, change_told=changing(user_text))
             now = tx.now
         self.conversation_id = conversation_id  # only once it is committed
+        results = [r for r in results if r[0].id not in gone]
         stored = self._indexed(results, vectors, now)
+        for memory_id in gone:
+            self._unindex(memory_id)
         self.refresh_constraints()
-        return SavedTurn(user_id, kept, stored)
+        return SavedTurn(user_id, kept, stored, tuple(gone))
 
     def _corrections(
         self, corrections: Sequence[Candidate]
@@ -811,8 +820,12 @@ class MemoryService:
                 )
                 for i, c in enumerate(kept)
             ]
+            gone = _supersede(tx, results, change_told=False)
             now = tx.now
+        results = [r for r in results if r[0].id not in gone]
         stored = self._indexed(results, vectors, now)
+        for memory_id in gone:
+            self._unindex(memory_id)
         self.refresh_constraints()
         return stored
 
@@ -971,6 +984,32 @@ class MemoryService:
             return False
         await self.bus.publish(MemoryStored(memory_id, record.kind, record.text, updated=True))
         return True
+
+
+def _supersede(
+    tx: Turn, results: Sequence[tuple[Upserted, Candidate, int]], *, change_told: bool
+) -> list[int]:
+    """The memories that give way to a value written in this turn (``slots.supersedes``):
+    each becomes the history of the newer one, in the same transaction. Returns their ids."""
+    this_turn = {u.id for u, _, _ in results}
+    gone: list[int] = []
+    for upserted, c, _ in results:
+        if upserted.status == "same" or upserted.id in gone or protected(c.subject):
+            continue
+        slot = slot_of(c.subject, c.text)
+        if slot is None:
+            continue
+        new = Held(c.subject, c.text)
+        for old_id, subject, text in tx.about(slot.who):
+            if old_id == upserted.id or old_id in gone or protected(subject):
+                continue
+            old = Held(subject, text)
+            same_turn = old_id in this_turn
+            if supersedes(new, old, same_turn=same_turn, change_told=change_told) and (
+                tx.supersede(old_id, upserted.id)
+            ):
+                gone.append(old_id)
+    return gone
 
 
 def is_self_question(text: str) -> bool:

@@ -135,6 +135,39 @@ class Turn:
             return Upserted(memory_id, "same")
         return self._update(row, memory, source_message_id)
 
+    def about(self, who: str) -> list[tuple[int, str | None, str]]:
+        """(id, subject, text) of the memories that may be about ``who`` (``user``,
+        ``people.sister``): those keyed under it, and those without a key."""
+        like = who.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
+        rows = self._conn.execute(
+            "SELECT id, subject, text FROM memories WHERE subject IS NULL "
+            "OR subject LIKE ? ESCAPE '\\' ORDER BY updated DESC, id DESC LIMIT 500",
+            (like,),
+        ).fetchall()
+        return [(int(i), s, str(t)) for i, s, t in rows]
+
+    def supersede(self, old_id: int, new_id: int) -> bool:
+        """Memory ``old_id`` gives way to ``new_id`` (a newer value of the same thing): its
+        text and its own history become ``new_id``'s history, and it is removed. False when
+        either is gone."""
+        if old_id == new_id:
+            return False
+        both = self._conn.execute(
+            "SELECT COUNT(*) FROM memories WHERE id IN (?, ?)", (old_id, new_id)
+        ).fetchone()
+        if both is None or int(both[0]) != 2:
+            return False
+        self._conn.execute(
+            "UPDATE memory_history SET memory_id = ? WHERE memory_id = ?", (new_id, old_id)
+        )
+        self._conn.execute(
+            "INSERT INTO memory_history (memory_id, text, replaced, source_message_id) "
+            "SELECT ?, text, ?, source_message_id FROM memories WHERE id = ?",
+            (new_id, self.now, old_id),
+        )
+        self._conn.execute("DELETE FROM memories WHERE id = ?", (old_id,))
+        return True
+
     def _update(
         self, row: tuple[Any, ...], memory: NewMemory, source_message_id: int | None
     ) -> Upserted:

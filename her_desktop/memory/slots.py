@@ -1,0 +1,221 @@
+"""Slots: which memories hold a value of the same relation of the same one (the user's home,
+the puppy's name, where the user works), so that a newer value supersedes an older one —
+the older text is kept as the newer one's history — whatever words the change was told in
+and whatever key each was stored under.
+
+A memory's slot is read from its subject key (``user.home``, ``pet.dog.name``,
+``people.sister.home``, ``user.learning.drums``) or, for a memory without one, from its text: who
+it is about (its first words: "I", "my sister", "the puppy") and the one relation its words
+name (a home, a workplace or job, a name, something being learned). ``supersedes`` decides,
+from the two memories alone, whether the newer one replaces the older:
+
+- a current value replaces an ended one of the same slot ("I used to live in Glasgow" gives
+  way to "I live in Dundee");
+- a single-valued relation (a name, a home, a workplace, a job) holds one current value: a
+  later one replaces it;
+- a relation that may hold several (things being learned) is replaced only when the turn says
+  so (a change cue: "now", "instead", "anymore", "switched", …, and not "too", "also");
+- an ended value ("I don't work at the bank anymore") replaces the current one it names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.rules.state import RuleState
+
+SINGLE_VALUED: Final = frozenset({"name", "home", "workplace", "job"})
+RELATION_KEYS: Final = frozenset({*SINGLE_VALUED, "learning"})
+WORK: Final = frozenset({"work", "workplace", "job"})
+"""a text that says "work" without more is about the workplace or the job"""
+
+ENDED: Final = re.compile(
+    r"\b(?:no longer|anymore|any more|used to|quit|quitting|left|leaving|stopped|gave up|"
+    r"given up|moved out of|moved away from|moved out|former|formerly|previously|not any more|"
+    r"ex|retired from|sold|don't|doesn't|do not|does not|isn't|aren't|is not|are not|not)\b",
+    re.IGNORECASE,
+)
+"""a memory that says a value is over (or is not): "I used to live in Glasgow", "I quit guitar"
+"""
+CHANGE: Final = re.compile(
+    r"\b(?:now|anymore|any more|no longer|these days|nowadays|instead|from now on|actually|"
+    r"turns out|turned out|switched|switching|changed|changing|moved|relocated|renamed|"
+    r"swapped|replaced|new|since|started|joined|quit|left|stopped|gave up|dropped|"
+    r"not any more|rather than|not)\b",
+    re.IGNORECASE,
+)
+"""a turn that says a value changed (a relation that may hold several is then replaced)"""
+ADDED: Final = re.compile(r"\b(?:too|also|as well|another|second|both|besides)\b", re.I)
+"""a turn that adds a value to the ones held ("I'm learning Spanish too")"""
+
+RELATION_WORDS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
+    (
+        "name",
+        re.compile(
+            r"\b(?:is|are|was|'s) (?:now |actually )?called|\bgoes by|\bgo by|\bname is|"
+            r"\bname's|\brenamed\b|\bnamed\b",
+            re.I,
+        ),
+    ),
+    (
+        "home",
+        re.compile(
+            r"\b(?:live|lives|lived|living|moved|moving|relocated|relocating|based|settled|"
+            r"emigrated)(?: back| over| away| out| here| there| now)* "
+            r"(?:in|to|into|from|near|at|out of|outside)\b",
+            re.I,
+        ),
+    ),
+    (
+        "work",
+        re.compile(
+            r"\b(?:work|works|worked|working)(?: now| still| there| anymore| any more)*"
+            r"(?: (?:at|for|in|as|with)\b|[.!]*$)|"
+            r"\bjob\b|\bemployed\b|\bemployer\b",
+            re.I,
+        ),
+    ),
+    (
+        "learning",
+        re.compile(
+            r"\b(?:learn|learns|learning|learnt|learned|lessons|studying|study|studies|"
+            r"practising|practicing|taking up|took up)\b",
+            re.I,
+        ),
+    ),
+)
+"""the relations a memory without a key can be about, and the words that say each"""
+_RELATION_WORDS: Final = (
+    "call called name named renamed go goes live lives lived living moved moving based "
+    "relocated settled work works worked working job employed learn learning learnt "
+    "learned lessons studying study practising taking up took used quit left stopped "
+    "gave given longer anymore any more now these days instead actually former ex there"
+)
+RELATION_STEMS: Final = frozenset(stem(w) for w in _RELATION_WORDS.split())
+"""words that say the relation or the change, not the value"""
+IRREALIS: Final = re.compile(
+    r"\b(?:looking for|look for|searching for|want|wants|wanted|would love|'d love|would like|"
+    r"'d like|hoping|hope to|wish|dream of|thinking of|thinking about|planning to|plan to|"
+    r"might|maybe|if|going to|gonna|will|'ll|soon|next)\b",
+    re.IGNORECASE,
+)
+"""a memory of what someone wants or may do, not of a value they hold"""
+_NEGATIONS: Final = (
+    "not no never don't doesn't didn't isn't aren't wasn't won't can't i i'm my our we"
+)
+NEGATIONS: Final = frozenset(_NEGATIONS.split())
+WHO: Final = re.compile(
+    r"^(?:(?P<user>i|i'm|i've|i'd|i'll|we|we're|we've|we'd)\b|(?P<mine>(?:my|our|the) "
+    r"(?:little |older |younger |big |old |new |baby |best )?[\w-]+)\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    who: str
+    """the key of whom it is about, without the field: ``user``, ``people.sister``, ``pet.dog``"""
+    relation: str
+    """``name``, ``home``, ``workplace``, ``job``, ``learning``; or ``work`` (a text that says
+    only that it is about work: the workplace or the job)"""
+
+    def matches(self, other: Slot) -> bool:
+        if self.who != other.who:
+            return False
+        if self.relation == other.relation:
+            return True
+        pair = {self.relation, other.relation}
+        return pair <= WORK and "work" in pair
+
+    @property
+    def single(self) -> bool:
+        return self.relation in SINGLE_VALUED or self.relation == "work"
+
+
+def slot_of(subject: str | None, text: str) -> Slot | None:
+    """The slot a memory holds a value of (see the module docstring), or None."""
+    if subject:
+        parts = subject.split(".")
+        for i in range(1, len(parts)):
+            if parts[i] in RELATION_KEYS:
+                return Slot(".".join(parts[:i]), parts[i])
+        return None
+    return _slot_of_text(text)
+
+
+def _slot_of_text(text: str) -> Slot | None:
+    said = text.strip().replace("’", "'")
+    m = WHO.match(said)
+    if m is None or IRREALIS.search(said):
+        return None  # "I'm looking for a new job": no value held
+    if m["user"]:
+        who = "user"
+    else:
+        entity = RuleState()._entity(m["mine"])
+        if entity is None or entity.subject == "user":
+            return None
+        who = entity.subject
+    clause = re.split(r"[,;:]| but | and (?=i\b|we\b|he\b|she\b|they\b)", said[m.end() :])[0]
+    found = [relation for relation, pattern in RELATION_WORDS if pattern.search(clause)]
+    if len(found) != 1:
+        return None
+    relation = found[0]
+    if relation == "name" and who == "user":
+        return None  # "we adopted a greyhound called Biscuit": not the user's name
+    return Slot(who, relation)
+
+
+def ended(text: str) -> bool:
+    """The memory says its value is over or is not ("I used to live in Glasgow", "I quit
+    guitar", "My sister no longer lives in Leeds")."""
+    return ENDED.search(text.replace("’", "'")) is not None
+
+
+def changing(said: str) -> bool:
+    """The user's turn says a value changed, and does not add one ("too", "also")."""
+    return CHANGE.search(said) is not None and ADDED.search(said) is None
+
+
+def values(text: str) -> set[str]:
+    """The stems of a memory's words that carry its value (not its relation, not function
+    words): "I don't work at the bank anymore" → {bank}."""
+    said = text.strip().replace("’", "'")
+    who = WHO.match(said)
+    return {
+        stem(w)
+        for w in words(said[who.end() :] if who else said)
+        if w not in FUNCTION_WORDS | NEGATIONS and stem(w) not in RELATION_STEMS and len(w) > 1
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A memory as ``supersedes`` reads it."""
+
+    subject: str | None
+    text: str
+
+
+def supersedes(new: Held, old: Held, *, same_turn: bool, change_told: bool) -> bool:
+    """Whether ``new`` (just told) replaces ``old`` (told before it, or in the same turn when
+    ``same_turn``): see the module docstring. ``change_told``: the turn that told ``new``
+    says something changed (``changing``)."""
+    if new.subject is not None and new.subject == old.subject:
+        return False  # the same key: the store already keeps one, with its history
+    new_slot, old_slot = slot_of(new.subject, new.text), slot_of(old.subject, old.text)
+    if new_slot is None or old_slot is None or not new_slot.matches(old_slot):
+        return False
+    new_ended, old_ended = ended(new.text), ended(old.text)
+    if not new_ended and old_ended:
+        return True  # "I live in Dundee" after (or with) "I used to live in Glasgow"
+    if same_turn:
+        return False  # "I'm a nurse at St Mary's": a job and a workplace, told together
+    if new_ended:  # "I don't work at the bank anymore": the value it names is over
+        told = values(new.text)
+        return not old_ended and (not told or bool(told & values(old.text)))
+    if old_slot.single and new_slot.single:
+        return True
+    return change_told
