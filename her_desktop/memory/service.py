@@ -230,7 +230,8 @@ class MemoryService:
         """the user's messages in this conversation (their own words: ``answered``)"""
         self._told: list[Told] = []
         """the first-person phrases of this turn's recalled memories (``person``)"""
-        self._stale: set[str] = set()
+        self._stale: dict[str, float] = {}
+        """the words of replaced texts, and when each was last replaced"""
         self._stale_values: dict[str, float] = {}
         """replaced values (names, places, numbers) and when they were replaced"""
         """words of replaced values ("Denver" after "I moved to Austin")"""
@@ -395,12 +396,13 @@ class MemoryService:
         """Re-read the stored allergies, things avoided and dislikes, and the words of values
         that were replaced since (in a worker thread)."""
         self._constraints = constraints_from(self.store.with_subject_prefix(CONSTRAINT_PREFIXES))
-        stale: set[str] = set()
+        stale: dict[str, float] = {}
         values: dict[str, float] = {}
         for old, new, replaced in self.store.replaced_values():
             now = {stem(w) for w in words(new)}
             gone = {stem(w) for w in words(old) if w not in FUNCTION_WORDS and stem(w) not in now}
-            stale |= gone
+            for w in gone:
+                stale[w] = max(stale.get(w, 0.0), replaced)
             for w in VALUE_WORDS.findall(" " + old[1:]):  # "Biscuit", "Denver", "9th"
                 if stem(w.lower()) in gone:
                     values[stem(w.lower())] = max(values.get(stem(w.lower()), 0.0), replaced)
@@ -414,7 +416,12 @@ class MemoryService:
         before it was replaced ("Biscuit sleeps in his basket" after the puppy's rename)."""
         said = {stem(w) for w in words(record.text)}
         if record.subject is None:
-            return bool(said & self._stale)
+            if any(record.updated < self._stale[w] for w in said & self._stale.keys()):
+                return True  # told before the change
+            # told with the change ("we call her Ziggy now, Whiskers didn't fit"): only when it
+            # names the replaced value itself, not a word of how it was said ("I drive a…")
+            values = self._stale_values.items()
+            return any(record.updated <= when for w, when in values if w in said)
         return any(
             record.updated < replaced for w, replaced in self._stale_values.items() if w in said
         )
@@ -1105,7 +1112,9 @@ def answers(question: str, record: MemoryRecord) -> bool:
     what is asked about after "my" (``asked_phrase``); a word is held by a longer word that
     ends with it ("shop" by "bookshop")."""
     asked = {stem(w) for w in words(question) if w not in FUNCTION_WORDS | QUESTION_WORDS}
-    subject = (record.subject or "").replace(".", " ").replace("_", " ")
+    subject = " ".join(
+        RELATION_ALIASES.get(part, part) for part in (record.subject or "").split(".")
+    ).replace("_", " ")
     said = IRREALIS.sub(" ", record.text)
     have = {stem(w) for w in words(f"{said} {subject}") if w not in FUNCTION_WORDS}
     flat = " ".join(sorted(have))
@@ -1122,6 +1131,8 @@ def answers(question: str, record: MemoryRecord) -> bool:
     return all(fits(record) for asks, fits in SLOTS if asks.search(question))
 
 
+RELATION_ALIASES: Final = {"home": "home live", "workplace": "workplace work", "job": "job work"}
+"""the words a question may ask a keyed relation with ("Where do I live?": ``user.home``)"""
 WHICH_THING: Final = re.compile(
     r"^\s*(?:what|which) (?!kind\b|sort\b|type\b)([a-z][\w-]+)\b", re.IGNORECASE
 )

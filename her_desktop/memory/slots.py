@@ -26,9 +26,10 @@ from typing import Final
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.rules.state import RuleState
+from her_desktop.memory.rules.vocabulary import RELATION_FIELDS
 
 SINGLE_VALUED: Final = frozenset({"name", "home", "workplace", "job"})
-RELATION_KEYS: Final = frozenset({*SINGLE_VALUED, "learning"})
+RELATION_KEYS: Final = frozenset({*SINGLE_VALUED, "learning", "plays", "hobby"})
 WORK: Final = frozenset({"work", "workplace", "job"})
 """a text that says "work" without more is about the workplace or the job"""
 
@@ -51,43 +52,6 @@ CHANGE: Final = re.compile(
 ADDED: Final = re.compile(r"\b(?:too|also|as well|another|second|both|besides)\b", re.I)
 """a turn that adds a value to the ones held ("I'm learning Spanish too")"""
 
-RELATION_WORDS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    (
-        "name",
-        re.compile(
-            r"\b(?:is|are|was|'s) (?:now |actually )?called|\bgoes by|\bgo by|\bname is|"
-            r"\bname's|\brenamed\b|\bnamed\b",
-            re.I,
-        ),
-    ),
-    (
-        "home",
-        re.compile(
-            r"\b(?:live|lives|lived|living|moved|moving|relocated|relocating|based|settled|"
-            r"emigrated)(?: back| over| away| out| here| there| now)* "
-            r"(?:in|to|into|from|near|at|out of|outside)\b",
-            re.I,
-        ),
-    ),
-    (
-        "work",
-        re.compile(
-            r"\b(?:work|works|worked|working)(?: now| still| there| anymore| any more)*"
-            r"(?: (?:at|for|in|as|with)\b|[.!]*$)|"
-            r"\bjob\b|\bemployed\b|\bemployer\b",
-            re.I,
-        ),
-    ),
-    (
-        "learning",
-        re.compile(
-            r"\b(?:learn|learns|learning|learnt|learned|lessons|studying|study|studies|"
-            r"practising|practicing|taking up|took up)\b",
-            re.I,
-        ),
-    ),
-)
-"""the relations a memory without a key can be about, and the words that say each"""
 _RELATION_WORDS: Final = (
     "call called name named renamed go goes live lives lived living moved moving based "
     "relocated settled work works worked working job employed learn learning learnt "
@@ -109,9 +73,11 @@ _NEGATIONS: Final = (
 NEGATIONS: Final = frozenset(_NEGATIONS.split())
 WHO: Final = re.compile(
     r"^(?:(?P<user>i|i'm|i've|i'd|i'll|we|we're|we've|we'd)\b|(?P<mine>(?:my|our|the) "
-    r"(?:little |older |younger |big |old |new |baby |best )?[\w-]+)\b)",
+    r"(?:little |older |younger |big |old |new |baby |best )?[\w-]+)\b|"
+    r"(?P<bare>mum|mom|mam|dad|nan|nana|gran|granny|grandma|grandpa|grandad)\b)",
     re.IGNORECASE,
 )
+CLAUSE: Final = re.compile(r"[,;:]\s*|\s+(?:but|and|so)\s+(?=\w)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,19 +113,27 @@ def slot_of(subject: str | None, text: str) -> Slot | None:
 
 
 def _slot_of_text(text: str) -> Slot | None:
+    """The one slot the clauses of a text hold a value of: who a clause starts with and the
+    one relation its words say ("Derek left, my new boss is Priya": the boss's name)."""
     said = text.strip().replace("’", "'")
-    m = WHO.match(said)
-    if m is None or IRREALIS.search(said):
+    if IRREALIS.search(said):
         return None  # "I'm looking for a new job": no value held
+    found = {slot for clause in CLAUSE.split(said) if (slot := _clause_slot(clause))}
+    return found.pop() if len(found) == 1 else None
+
+
+def _clause_slot(clause: str) -> Slot | None:
+    m = WHO.match(clause.strip())
+    if m is None:
+        return None
     if m["user"]:
         who = "user"
     else:
-        entity = RuleState()._entity(m["mine"])
+        entity = RuleState()._entity(m["mine"] or f"my {m['bare']}")
         if entity is None or entity.subject == "user":
             return None
         who = entity.subject
-    clause = re.split(r"[,;:]| but | and (?=i\b|we\b|he\b|she\b|they\b)", said[m.end() :])[0]
-    found = [relation for relation, pattern in RELATION_WORDS if pattern.search(clause)]
+    found = [relation for relation, said in RELATION_FIELDS if said.search(clause.strip())]
     if len(found) != 1:
         return None
     relation = found[0]

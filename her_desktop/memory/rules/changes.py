@@ -61,7 +61,9 @@ class ChangeRules(RuleState):
         replaces the value stored there (which stays as its history)."""
         if not self._changing or IRREALIS_START.search(s):
             return None
-        fields = [field for field, said in RELATION_FIELDS if said.search(s)]
+        fields = [
+            field for field, said in RELATION_FIELDS if said.search(s) and field != "learning"
+        ]
         if len(fields) != 1:
             return None
         field = fields[0]

@@ -106,7 +106,16 @@ def _clauses(s: str) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
+CHANGE_WORDS: Final = re.compile(
+    r"\b(?:now|these days|nowadays|instead|anymore|any more|actually|currently|"
+    r"at the moment|from now on)\b",
+    re.IGNORECASE,
+)
+"""words that say a value changed, never part of what it is a value of (a key)"""
+
+
 def _slug(text: str, max_words: int = MAX_SUBJECT_WORDS) -> str | None:
+    text = CHANGE_WORDS.sub(" ", text)  # "favourite film these days": the favourite film
     words = re.findall(r"[^\W_]+", text.lower())
     words = [w for w in words if w not in ("a", "an", "the", "my", "to", "of")]
     return normalize_subject("_".join(words[:max_words]))

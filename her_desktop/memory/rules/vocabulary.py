@@ -224,16 +224,46 @@ IRREALIS_START: Final = re.compile(
     re.IGNORECASE,
 )
 RELATION_FIELDS: Final = (
-    ("name", re.compile(r"\b(call|calls|calling|called|name|named|goes by|go by)\b", re.I)),
+    (
+        "name",
+        re.compile(
+            r"\b(?:call|calls|calling|called|name|named|renamed|goes by|go by)\b|"
+            r"^[\w' -]{2,40}? (?:is|'s) (?:now |actually )?(?-i:[A-Z])[\w'-]+[.!]*$",
+            re.I,
+        ),
+    ),
     (
         "home",
         re.compile(
-            r"\b(live|lives|living|moved|based|relocated|house|flat|apartment|home)\b", re.I
+            r"\b(?:live|lives|lived|living|moved|moving|relocated|relocating|based|settled|"
+            r"emigrated)(?: back| over| away| out| here| there| now| in with [\w ]{2,20}?)* "
+            r"(?:in|to|into|from|near|at|out of|outside)\b|"
+            r"\b(?:house|flat|apartment|home) (?:in|near)\b|"
+            r"(?:'s|'re|'m|\bis|\bare|\bam) (?:now |still |currently )?(?:in|out in|up in|"
+            r"down in|over in) (?-i:[A-Z])[\w'-]+(?: (?-i:[A-Z])[\w'-]+)* "
+            r"(?:now|these days|nowadays)\b",
+            re.I,
         ),
     ),
-    ("work", re.compile(r"\b(work|works|working|job|employed|office|company|firm)\b", re.I)),
+    (
+        "work",
+        re.compile(
+            r"\b(?:work|works|worked|working)(?: now| still| there| anymore| any more)*"
+            r"(?: (?:at|for|in|as|with)\b|[.!]*$)|\bjob\b|\bemployed\b|\bemployer\b",
+            re.I,
+        ),
+    ),
+    (
+        "learning",
+        re.compile(
+            r"\b(?:learn|learns|learning|learnt|learned|lessons|studying|study|studies|"
+            r"practising|practicing|taking up|took up)\b",
+            re.I,
+        ),
+    ),
 )
-"""a relation a change can be about, and the words that say it"""
+"""a relation a value can be of, and the words that say it (a change's key, ``_changed_slot``;
+a memory's slot, ``slots``)"""
 UPDATE_WORDS: Final = re.compile(
     r"\b(now|anymore|any more|no longer|actually|instead|moved|renamed|changed|not)\b", re.I
 )
