@@ -252,3 +252,40 @@ def test_any_wording_of_a_move_leaves_one_home(old: str, new: str, first: str, t
     homes = [t for t in texts if old in t or new in t]
     assert len(homes) == 1, texts
     assert new in homes[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "slot"),
+    [
+        ("finally settled in leeds after the move.", Slot("user", "home")),
+        ("sold the fiat, it was dying.", None),  # no relation said
+        ("just moved to cork.", Slot("user", "home")),
+    ],
+)
+def test_a_clause_without_its_subject_is_the_user_s(text: str, slot: Slot | None) -> None:
+    assert slot_of(None, text) == slot
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "the new flat's in headingley, really nice, loads of cafes",
+        "priyanka's teaching chemistry, first year undergrads",
+        "juniper passed away on thursday, she was eight",
+    ],
+)
+def test_a_statement_typed_in_lower_case_is_kept(said: str) -> None:
+    from her_desktop.memory.rules import RuleExtractor
+
+    [kept] = RuleExtractor().extract(said)
+    assert kept.kind == "episode"
+    assert kept.text.rstrip(".").lower() == said.lower()
+
+
+@pytest.mark.parametrize(
+    "said", ["anyway how are you doing today", "sorry that was a lot", "so um big news"]
+)
+def test_small_talk_in_lower_case_is_not_kept(said: str) -> None:
+    from her_desktop.memory.rules import RuleExtractor
+
+    assert RuleExtractor().extract(said) == []

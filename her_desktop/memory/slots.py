@@ -74,7 +74,9 @@ NEGATIONS: Final = frozenset(_NEGATIONS.split())
 WHO: Final = re.compile(
     r"^(?:(?P<user>i|i'm|i've|i'd|i'll|we|we're|we've|we'd)\b|(?P<mine>(?:my|our|the) "
     r"(?:little |older |younger |big |old |new |baby |best )?[\w-]+)\b|"
-    r"(?P<bare>mum|mom|mam|dad|nan|nana|gran|granny|grandma|grandpa|grandad)\b)",
+    r"(?P<bare>mum|mom|mam|dad|nan|nana|gran|granny|grandma|grandpa|grandad)\b|"
+    r"(?P<dropped>(?:finally |just |recently |then )?(?:settled|moved|relocated|sold|started|"
+    r"quit|left|dropped|switched|joined|got|been|went|gave up|took up|picked up)\b))",
     re.IGNORECASE,
 )
 CLAUSE: Final = re.compile(r"[,;:]\s*|\s+(?:but|and|so)\s+(?=\w)", re.IGNORECASE)
@@ -126,7 +128,7 @@ def _clause_slot(clause: str) -> Slot | None:
     m = WHO.match(clause.strip())
     if m is None:
         return None
-    if m["user"]:
+    if m["user"] or m["dropped"]:  # "finally settled in leeds": the user, unsaid
         who = "user"
     else:
         entity = RuleState()._entity(m["mine"] or f"my {m['bare']}")
