@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from her_desktop.bus import Bus
 from her_desktop.events import Event, MemoryForgotten
 from her_desktop.memory.embeddings import HashingEmbedder
-from her_desktop.memory.records import NewMemory
+from her_desktop.memory.records import MemoryRecord, NewMemory
 from her_desktop.memory.service import MemoryService
-from her_desktop.memory.slots import Held, Slot, changing, ended, slot_of, supersedes
+from her_desktop.memory.slots import Held, Slot, changing, current, ended, slot_of, supersedes
 from her_desktop.memory.store import MemoryStore
 
 PLACES = ("Glasgow", "Dundee", "Porto", "Leeds", "Kyoto", "Austin", "Ripon", "Málaga")
@@ -289,3 +289,51 @@ def test_small_talk_in_lower_case_is_not_kept(said: str) -> None:
     from her_desktop.memory.rules import RuleExtractor
 
     assert RuleExtractor().extract(said) == []
+
+
+def _record(i: int, text: str, updated: float, subject: str | None = None) -> MemoryRecord:
+    return MemoryRecord(i, "episode", subject, text, updated, updated, None, 0.0, None, 0.5, 0.5)
+
+
+def _answers(question: str, record: MemoryRecord) -> bool:
+    return "bakery" in record.text and "bakery" in question
+
+
+@pytest.mark.parametrize(
+    ("question", "notes", "kept"),
+    [
+        # an older note on the topic of a newer change is history
+        ("what night is running club?",
+         [(1, "I run with the harriers club on tuesdays.", 1.0),
+          (2, "the harriers moved club night to thursdays.", 2.0)], [2]),
+        # what ended gives way to what changed, told in the same turn
+        ("what car do i drive now?",
+         [(1, "sold the fiat, it was dying.", 2.0),
+          (2, "got a second hand mazda instead.", 2.0)], [2]),
+        # a question about the past keeps everything
+        ("what car did i drive before?",
+         [(1, "sold the fiat, it was dying.", 2.0),
+          (2, "got a second hand mazda instead.", 2.0)], [1, 2]),
+        # an ended note that answers the question is its answer
+        ("do i still work at the bakery?",
+         [(1, "I no longer work at the bakery.", 1.0),
+          (2, "I'm starting a new course now.", 2.0)], [1, 2]),
+        # a wish changes nothing
+        ("where do i work?",
+         [(1, "I work at the bank.", 1.0), (2, "I'm looking for a new job now.", 2.0)], [1, 2]),
+        # an addition is not a change
+        ("what am i learning?",
+         [(1, "I'm learning guitar.", 1.0), (2, "I'm learning piano too.", 2.0)], [1, 2]),
+    ],
+)  # fmt: skip
+def test_at_answer_time_the_most_recent_change_wins(
+    question: str, notes: list[tuple[int, str, float]], kept: list[int]
+) -> None:
+    records = [_record(i, text, when) for i, text, when in notes]
+    assert [r.id for r in current(records, question, _answers)] == kept
+
+
+def test_a_change_never_hides_a_constraint() -> None:
+    allergy = _record(1, "I'm allergic to peanuts.", 1.0, "health.allergy.peanuts")
+    change = _record(2, "turns out the peanuts thing is worse now.", 2.0)
+    assert current([allergy, change], "what am i allergic to?", _answers) == [allergy, change]

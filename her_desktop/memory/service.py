@@ -85,7 +85,7 @@ from her_desktop.memory.retrieval import (
     second_person,
 )
 from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
-from her_desktop.memory.slots import Held, changing, slot_of, supersedes
+from her_desktop.memory.slots import Held, changing, current, slot_of, supersedes
 from her_desktop.memory.store import Clock, MemoryStore, Turn
 from her_desktop.sentences import split_sentences
 from her_desktop.turn_context import ReplyProblem
@@ -337,6 +337,8 @@ class MemoryService:
         if self._stale:  # a note naming a replaced value would contradict the update
             records = [r for r in records if not self._outdated(r)]
         question = is_self_question(user_text) or asks_about_told(user_text, records)
+        if question:  # the older notes a newer one says changed are history (``slots``)
+            records = current(records, user_text, answers)
         if question:  # the notes that answer it first, the latest first (an update wins)
             records.sort(key=lambda r: (not answers(user_text, r), -r.updated))
         notes = format_notes(records, self.clock(), budget_tokens=self.budget_tokens)

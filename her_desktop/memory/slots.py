@@ -21,13 +21,17 @@ from the two memories alone, whether the newer one replaces the older:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.rules.state import RuleState
 from her_desktop.memory.rules.vocabulary import RELATION_FIELDS
 
+KEPT_PREFIXES: Final = ("health.", "avoids.", "dislikes.", "diet.", "style:", "feedback:")
+"""what a change never hides at answer time (constraints, other services' notes)"""
 SINGLE_VALUED: Final = frozenset({"name", "home", "workplace", "job"})
 RELATION_KEYS: Final = frozenset({*SINGLE_VALUED, "learning", "plays", "hobby"})
 WORK: Final = frozenset({"work", "workplace", "job"})
@@ -36,6 +40,7 @@ WORK: Final = frozenset({"work", "workplace", "job"})
 ENDED: Final = re.compile(
     r"\b(?:no longer|anymore|any more|used to|quit|quitting|left|leaving|stopped|gave up|"
     r"given up|moved out of|moved away from|moved out|former|formerly|previously|not any more|"
+    r"passed away|died|broke up|split up|rehomed|is off|was off|called off|cancelled|"
     r"ex|retired from|sold|don't|doesn't|do not|does not|isn't|aren't|is not|are not|not)\b",
     re.IGNORECASE,
 )
@@ -45,11 +50,12 @@ CHANGE: Final = re.compile(
     r"\b(?:now|anymore|any more|no longer|these days|nowadays|instead|from now on|actually|"
     r"turns out|turned out|switched|switching|changed|changing|moved|relocated|renamed|"
     r"swapped|replaced|new|since|started|joined|quit|left|stopped|gave up|dropped|"
-    r"not any more|rather than|not)\b",
+    r"not any more|rather than|not|pushed back|brought forward|postponed|rescheduled|"
+    r"in the end|got it wrong|no wait|correct myself|i meant|move up|moved up)\b",
     re.IGNORECASE,
 )
 """a turn that says a value changed (a relation that may hold several is then replaced)"""
-ADDED: Final = re.compile(r"\b(?:too|also|as well|another|second|both|besides)\b", re.I)
+ADDED: Final = re.compile(r"\b(?:too|also|as well|another|both|besides)\b", re.I)
 """a turn that adds a value to the ones held ("I'm learning Spanish too")"""
 
 _RELATION_WORDS: Final = (
@@ -71,6 +77,8 @@ _NEGATIONS: Final = (
     "not no never don't doesn't didn't isn't aren't wasn't won't can't i i'm my our we"
 )
 NEGATIONS: Final = frozenset(_NEGATIONS.split())
+_PRONOUNS: Final = "she he it they them her him his their theirs hers this that there here"
+PRONOUNS: Final = frozenset(_PRONOUNS.split())
 WHO: Final = re.compile(
     r"^(?:(?P<user>i|i'm|i've|i'd|i'll|we|we're|we've|we'd)\b|(?P<mine>(?:my|our|the) "
     r"(?:little |older |younger |big |old |new |baby |best )?[\w-]+)\b|"
@@ -164,6 +172,73 @@ def values(text: str) -> set[str]:
         stem(w)
         for w in words(said[who.end() :] if who else said)
         if w not in FUNCTION_WORDS | NEGATIONS and stem(w) not in RELATION_STEMS and len(w) > 1
+    }
+
+
+PAST_ASKED: Final = re.compile(
+    r"\b(?:used to|before|previous|previously|old|first|originally|ex|last|earlier|"
+    r"former|did|was|were)\b",
+    re.IGNORECASE,
+)
+"""a question about what was, not what is ("Where did I live before?")"""
+
+
+CLOSEST: Final = 3
+"""the notes recalled first (closest in meaning) are about what is asked"""
+
+
+def current(
+    records: Sequence[MemoryRecord],
+    question: str,
+    answered: Callable[[str, MemoryRecord], bool],
+) -> list[MemoryRecord]:
+    """The notes for a question about the user, less the older ones a newer note says changed
+    (at answer time: the most recent wins, whatever key each was kept under): a note that
+    says its value is over ("I sold the Fiat") when a note as new or newer tells a change
+    ("got a Mazda instead"); and a note older than a change that shares its topic ("I run
+    with the harriers on Tuesdays" before "the harriers moved club night to Thursdays").
+    Kept: everything, when the question asks about the past; the constraints (allergies,
+    things avoided)."""
+    if PAST_ASKED.search(question):
+        return list(records)
+    asked = topic(question)
+    changes = [  # about what is asked: sharing its words, answering it, or closest in meaning
+        r
+        for i, r in enumerate(records)
+        if changing(r.text)
+        and not ended(r.text)
+        and not IRREALIS.search(r.text)  # "I'm looking for a new job" changes nothing yet
+        and (i < CLOSEST or asked & topic(r.text) or answered(question, r))
+    ]
+    if not changes:
+        return list(records)
+
+    def superseded(old: MemoryRecord) -> bool:
+        if old.subject is not None and old.subject.startswith(KEPT_PREFIXES):
+            return False
+        if ended(old.text) and answered(question, old):
+            return False  # "Do I still work at the bakery?": "I no longer work there."
+        for new in changes:
+            if new.id == old.id:
+                continue
+            if ended(old.text) and new.updated >= old.updated:
+                return True
+            if new.updated > old.updated and topic(new.text) & topic(old.text):
+                return True
+        return False
+
+    return [r for r in records if not superseded(r)]
+
+
+def topic(text: str) -> set[str]:
+    """The stems of a text's content words (not its function words, pronouns, change words)."""
+    return {
+        stem(w.removesuffix("'s"))
+        for w in words(text.replace("’", "'"))
+        if w not in FUNCTION_WORDS | NEGATIONS
+        and len(w.removesuffix("'s")) > 3
+        and w.removesuffix("'s") not in PRONOUNS
+        and not CHANGE.fullmatch(w)
     }
 
 
