@@ -16,6 +16,7 @@ from her_desktop.bench.companion import (
     score_turn,
     spread,
     summarize_scores,
+    with_ids,
 )
 from her_desktop.persona import load_persona
 from tests.fakes import FakeEngine
@@ -31,6 +32,19 @@ def test_both_parts_load_with_tasks_and_negative_turns() -> None:
         assert len({c.id for c in cases}) == len(cases)
     dev = {c.id for c in load_cases("dev")}
     assert not dev & {c.id for c in load_cases("locked")}
+
+
+def test_the_second_dev_set_loads_apart_from_the_others() -> None:
+    dev2 = load_cases("dev2")
+    assert len(dev2) >= 25
+    others = {c.id for part in ("dev", "tasks", "locked") for c in load_cases(part)}
+    assert not others & {c.id for c in dev2}
+
+
+def test_ids_pick_cases_of_a_part() -> None:
+    cases = load_cases("dev")
+    assert [c.id for c in with_ids(cases, "cd05, cd01,nope")] == ["cd01", "cd05"]
+    assert with_ids(cases, None) == cases
 
 
 def test_the_tasks_part_is_only_varied_task_turns() -> None:

@@ -29,8 +29,10 @@ task_accuracy
 task_declined, task_wrong
     task turns not right: declined plainly ("I'm not sure…"), or answered wrongly
 
-The dev part is for tuning the voice; the tasks part (``companion_tasks.json``, task turns
-only) for tuning the task paths; the locked part is for reporting only.
+The dev part is for tuning the voice; dev2 (``companion_dev2.json``) is a second dev set written
+independently later (its first run is the honest "before" on unseen turns); the tasks part
+(``companion_tasks.json``, task turns only) for tuning the task paths; the locked part is for
+reporting only. ``--ids`` runs only the named cases of a part.
 
 ``--no-filter`` measures
 the LM's raw text (the reply filter off), for a before/after comparison.
@@ -55,7 +57,7 @@ from her_desktop.bench.common import machine_info, percentile, write_report
 from her_desktop.llm.reply_filter import StylePhrases, normalize
 from her_desktop.sentences import split_sentences
 
-Part = Literal["dev", "tasks", "locked"]
+Part = Literal["dev", "dev2", "tasks", "locked"]
 SETTLE_TIMEOUT_S = 300.0
 """How long the bench waits for the app's start-up work before the first turn."""
 TURN_TIMEOUT_S = 600.0
@@ -148,6 +150,14 @@ def of_kinds(cases: Sequence[Case], kinds: str | None) -> list[Case]:
         return list(cases)
     wanted = {k.strip() for k in kinds.split(",") if k.strip()}
     return [c for c in cases if c.task is not None and ("task" in wanted or c.task.kind in wanted)]
+
+
+def with_ids(cases: Sequence[Case], ids: str | None) -> list[Case]:
+    """The cases whose id is in ``ids`` (comma-separated), or all cases when it is None."""
+    if ids is None:
+        return list(cases)
+    wanted = {i.strip() for i in ids.split(",") if i.strip()}
+    return [c for c in cases if c.id in wanted]
 
 
 def spread(cases: Sequence[Case], limit: int | None) -> list[Case]:
@@ -393,6 +403,7 @@ async def measure(
     raw: bool = False,
     engine: Any = None,
     kinds: str | None = None,
+    ids: str | None = None,
 ) -> dict[str, Any]:
     """Run the parts through a real App and return the report."""
     from her_desktop.app import build_app
@@ -424,12 +435,13 @@ async def measure(
             "parts": {},
         }
         for part in parts:
-            cases = spread(of_kinds(load_cases(part), kinds), limit)
+            cases = spread(with_ids(of_kinds(load_cases(part), kinds), ids), limit)
             scores = await run_cases(app, cases)
             report["parts"][part] = {
                 "cases": len(cases),
-                "subset": limit is not None or kinds is not None,
+                "subset": limit is not None or kinds is not None or ids is not None,
                 "kinds": kinds,
+                "ids": ids,
                 "summary": summarize_scores(scores),
                 "turns": [s.as_dict() for s in scores],
             }
@@ -446,6 +458,7 @@ def run_companion_bench(
     limit: int | None = None,
     raw: bool = False,
     kinds: str | None = None,
+    ids: str | None = None,
 ) -> int:
     """``her-desktop bench companion``: 0 when it ran (the figures say how well)."""
     from her_desktop.cli.common import load_config_and_persona, prepare_default_model
@@ -458,7 +471,9 @@ def run_companion_bench(
         prepare_default_model(settings.llm.model)
     parts: list[Part] = ["dev", "locked"] if part == "both" else [cast(Part, part)]
     try:
-        report = asyncio.run(measure(settings, persona, parts, limit=limit, raw=raw, kinds=kinds))
+        report = asyncio.run(
+            measure(settings, persona, parts, limit=limit, raw=raw, kinds=kinds, ids=ids)
+        )
     except LLMError as exc:
         print(f"! {exc}", file=sys.stderr)
         return 2
