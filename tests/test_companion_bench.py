@@ -71,7 +71,7 @@ def test_a_help_desk_reply_scores_badly() -> None:
     )
     previous = ["I'm sorry to hear that. What happened?"]
     score = score_turn(BAD_DAY, reply, [], previous)
-    assert score.cliches == ["considered speaking", "how can i assist"]
+    assert score.cliches == ["referral: considered speaking", "offer: how can i assist"]
     assert score.repeated == ["I'm sorry to hear that."]
     assert score.human_claims == ["My favourite way to relax is watching films."]
     assert score.acknowledged_first is False  # advice came first
@@ -181,3 +181,12 @@ def test_a_subset_is_spread_over_the_whole_set() -> None:
     assert {c.category for c in subset} >= {"task", "bad_day"}
     assert spread(cases, None) == cases
     assert spread(cases, 10_000) == cases
+
+
+def test_speaking_as_the_user_is_counted_with_the_history() -> None:
+    bored = Case("b2", "boredom", "and it's raining", history=("I'm so bored",))
+    score = score_turn(bored, "I'm so bored too. What a grey day.", [], [])
+    assert score.as_user == ["I'm so bored too."]
+    assert summarize_scores([score])["first_person_confusions"] == 1
+    fine = score_turn(bored, "You're stuck in with the rain. Want a silly game?", [], [])
+    assert fine.as_user == []

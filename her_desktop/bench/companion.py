@@ -7,12 +7,18 @@ fresh conversation; its ``history`` lines are said first as ordinary turns. The 
 scored automatically:
 
 cliche_turns
-    replies containing a phrase of ``llm/data/reply_style.toml`` (the list the reply filter
-    uses; spoken markdown — a list marker, heading or ``**`` in a spoken sentence — counts too)
+    replies containing a help-desk phrase (``bench/companion_checks.py``: the bench's own list,
+    written apart from the reply filter's ``llm/data/reply_style.toml`` so that it sees what the
+    filter misses; spoken markdown — a list marker, heading or ``**`` in a spoken sentence —
+    counts too)
 repeated_sentence_rate
     spoken sentences that repeat one of her earlier replies in the same conversation
 human_experience_claims
-    spoken sentences claiming a body, a past or a human experience (same phrase file)
+    spoken sentences claiming a body, a past or a human experience (the bench's own list)
+first_person_confusions
+    spoken sentences where she speaks as the user: their state echoed in her first person
+    ("I'm so bored" to a bored user), a thing of theirs called hers ("my boss"), a run of their
+    first-person words
 words_per_reply
     spoken words per reply (median, p90): voice replies should be one to three sentences
 negative_acknowledged_first
@@ -54,7 +60,8 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from her_desktop.bench.common import machine_info, percentile, write_report
-from her_desktop.llm.reply_filter import StylePhrases, normalize
+from her_desktop.bench.companion_checks import help_desk, human_claim, speaks_as_user
+from her_desktop.llm.reply_filter import normalize
 from her_desktop.sentences import split_sentences
 
 Part = Literal["dev", "dev2", "tasks", "locked"]
@@ -195,6 +202,7 @@ class TurnScore:
     cliches: list[str] = field(default_factory=list)
     repeated: list[str] = field(default_factory=list)
     human_claims: list[str] = field(default_factory=list)
+    as_user: list[str] = field(default_factory=list)
     acknowledged_first: bool | None = None
     task_correct: bool | None = None
     task_declined: bool | None = None
@@ -211,6 +219,7 @@ class TurnScore:
             "cliches": self.cliches,
             "repeated": self.repeated,
             "human_claims": self.human_claims,
+            "as_user": self.as_user,
             "acknowledged_first": self.acknowledged_first,
             "task_correct": self.task_correct,
             "task_declined": self.task_declined,
@@ -250,22 +259,23 @@ def score_turn(
     *,
     reason: str = "stop",
     seconds: float = 0.0,
-    phrases: StylePhrases | None = None,
 ) -> TurnScore:
     """Score one reply. ``spoken``: the sentences the voice got (the chat text when there is
     no voice); ``earlier_replies``: her replies earlier in the same conversation."""
-    phrases = phrases or StylePhrases.load()
+    said_by_user = [*case.history, case.user]
     spoken = [s for s in spoken if s.strip()] or split_sentences(reply)
     score = TurnScore(case.id, case.category, reply, list(spoken), reason, seconds)
     score.words = sum(len(s.split()) for s in spoken)
     for sentence in spoken:
-        found = phrases.cliche(sentence)
+        found = help_desk(sentence)
         if found is not None:
             score.cliches.append(found)
         elif _MARKDOWN.search(sentence):
             score.cliches.append("markdown: " + sentence[:40])
-        if phrases.human_claim(sentence):
+        if human_claim(sentence) is not None:
             score.human_claims.append(sentence)
+        if speaks_as_user(sentence, said_by_user) is not None:
+            score.as_user.append(sentence)
     seen = {_sentence_key(s) for r in earlier_replies for s in split_sentences(r)}
     seen.discard("")
     score.repeated = [s for s in spoken if _sentence_key(s) in seen]
@@ -300,6 +310,7 @@ def summarize_scores(scores: Sequence[TurnScore]) -> dict[str, Any]:
             round(sum(len(s.repeated) for s in scores) / sentences, 3) if sentences else None
         ),
         "human_experience_claims": sum(len(s.human_claims) for s in scores),
+        "first_person_confusions": sum(len(s.as_user) for s in scores),
         "words_per_reply_median": statistics.median(words) if words else None,
         "words_per_reply_p90": percentile(words, 90) if words else None,
         "negative_turns": len(negatives),
@@ -359,7 +370,6 @@ async def run_cases(app: Any, cases: Sequence[Case]) -> list[TurnScore]:
 
     listener = _Listener()
     app.bus.subscribe((ReplySentence, ReplyFinished), listener.on_event, name="bench:companion")
-    phrases = StylePhrases.load()
     scores: list[TurnScore] = []
     for i, case in enumerate(cases):
         app.dialogue.reset()
@@ -369,9 +379,7 @@ async def run_cases(app: Any, cases: Sequence[Case]) -> list[TurnScore]:
             earlier.append(said.text)
         finished, spoken, seconds = await _say(app, listener, case.user)
         reply = finished.text
-        score = score_turn(
-            case, reply, spoken, earlier, reason=finished.reason, seconds=seconds, phrases=phrases
-        )
+        score = score_turn(case, reply, spoken, earlier, reason=finished.reason, seconds=seconds)
         score.held_chars = finished.held_chars
         scores.append(score)
         flags = [
@@ -380,6 +388,7 @@ async def run_cases(app: Any, cases: Sequence[Case]) -> list[TurnScore]:
                 ("cliche", score.cliches),
                 ("repeat", score.repeated),
                 ("claim", score.human_claims),
+                ("as-user", score.as_user),
                 ("no-ack", score.acknowledged_first is False),
                 ("declined", bool(score.task_declined)),
                 ("wrong", score.task_correct is False and not score.task_declined),
