@@ -190,3 +190,18 @@ def test_speaking_as_the_user_is_counted_with_the_history() -> None:
     assert summarize_scores([score])["first_person_confusions"] == 1
     fine = score_turn(bored, "You're stuck in with the rain. Want a silly game?", [], [])
     assert fine.as_user == []
+
+
+def test_definitions_are_checked_on_their_sense_not_one_keyword() -> None:
+    for part in ("dev", "tasks"):
+        for case in load_cases(part):
+            if case.task is not None and case.task.kind == "definition":
+                assert case.task.expect_all, case.id
+                assert not case.task.expect_any, case.id
+    haiku = Task("definition", (), expect_all=("poem|poetry|verse", "japanese"))
+    assert not score_turn(
+        Case("d1", "task", "What's a haiku?", task=haiku),
+        "Haiku means a Japanese word for a greeting.",
+        [],
+        [],
+    ).task_correct
