@@ -143,6 +143,8 @@ FELT_TURNS = 8
 # this share of the budget: the next turns then start with the same messages (the LM's cache
 # keeps them) instead of each dropping one more exchange and re-reading the whole history.
 REFIT_SHARE = 0.75
+USER_VOICE_MESSAGES = 2
+"""Her reply never takes the words of the user's message, nor of their last this many before."""
 
 
 async def _said(text: str) -> AsyncIterator[str]:
@@ -676,6 +678,7 @@ class DialogueStage(Stage):
             max_words=words,
             passthrough=not self.reply_style,
             own_name=self.own_name,
+            user_text=user_text,
         )
 
     def greet(self, notes: str) -> asyncio.Task[None]:
@@ -714,6 +717,8 @@ class DialogueStage(Stage):
         hard: Feeling | None = None
         glad = False
         opened = False
+        earlier = [m.content for m in self.history if m.role == "user"][-USER_VOICE_MESSAGES:]
+        said_by_user = "\n".join([*earlier, user_text])  # whose words she must not take
 
         async def acknowledge(feeling: Feeling) -> None:
             """Say a short acknowledgement of a hard moment (not one of her recent replies)."""
@@ -738,7 +743,7 @@ class DialogueStage(Stage):
             nonlocal sentence_index, enough, opened
             for i, chunk in enumerate(chunks):
                 if checked and user_text:
-                    chunk = as_said_to_user(chunk, user_text)  # never as if she were the user
+                    chunk = as_said_to_user(chunk, said_by_user)  # never as the user
                 if shape is not None and checked:  # the user's style rules (``feedback``)
                     shaped = None if enough else shape.sentence(chunk)
                     if shaped is None:

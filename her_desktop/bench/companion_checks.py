@@ -200,7 +200,7 @@ _HER_OPENINGS = (
     "i'm happy", "i love that", "i'd love", "tell me", "let me", "with me",
 )  # fmt: skip
 _STATE_AFTER = re.compile(
-    r"\bi(?:'m| am| feel| felt| was| have been|'ve been| am feeling|'m feeling)"
+    r"\bi(?:'m feeling| am feeling|'ve been| have been|'m| am| feel| felt| was)"
     r"((?: (?:so|really|very|a bit|kind of|kinda|pretty|quite|totally|just|a little|literally|"
     r"completely|absolutely|too))*) ([a-z][a-z'-]+)"
 )

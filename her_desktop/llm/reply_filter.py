@@ -11,6 +11,8 @@ stage passes every chunk of the streamed reply (from ``SentenceSplitter``) throu
   "feel free to", "seek professional help" …) is dropped;
 - a sentence claiming a body, a past or a human experience ("my favourite film", "when I was
   young", "I love watching") is dropped: she is an AI companion and says so;
+- a sentence that gives the user's own state as hers ("I'm so bored" to "I'm so bored, it's
+  raining": ``llm.user_voice.says_their_state``) is dropped: she never speaks as the user;
 - a sentence she already said in one of her recent replies (or earlier in this one) is
   dropped — small LMs loop on one sentence from turn to turn. "Already said": the same words,
   a run of 3+ words that was all part of one earlier sentence, or (4+ words) a word set
@@ -38,6 +40,7 @@ from typing import Literal
 
 from her_desktop.events import FinishReason
 from her_desktop.llm.spoken_markdown import convert
+from her_desktop.llm.user_voice import says_their_state
 from her_desktop.sentences import split_sentences
 
 __all__ = [
@@ -63,7 +66,15 @@ REPEAT_OVERLAP = 0.8
 """Word-set overlap (Jaccard) at which two sentences of 4+ words count as the same."""
 
 DropReason = Literal[
-    "cliche", "human_experience", "unkind", "repeat", "cut", "empty", "recited", "user_turn"
+    "cliche",
+    "human_experience",
+    "unkind",
+    "repeat",
+    "cut",
+    "empty",
+    "recited",
+    "user_turn",
+    "as_user",
 ]
 
 RECITE_WORDS = 8
@@ -247,8 +258,11 @@ class ReplyFilter:
         passthrough: bool = False,
         private: str = "",
         own_name: str = "",
+        user_text: str = "",
     ) -> None:
         self.phrases = phrases or StylePhrases.load()
+        self.user_text = user_text
+        """What the user just said: a sentence giving their state as hers is dropped."""
         self.own_name = own_name
         """Her name: a sentence giving herself another one ("I am Bob") says hers instead."""
         self._private = word_windows(private)
@@ -343,6 +357,9 @@ class ReplyFilter:
             return None
         if self.phrases.human_claim(spoken):
             self._drop("human_experience", chunk)
+            return None
+        if self.user_text and says_their_state(spoken, self.user_text):
+            self._drop("as_user", chunk)
             return None
         if self.phrases.unkind_to_user(spoken):
             self._drop("unkind", chunk)

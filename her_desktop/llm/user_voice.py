@@ -5,9 +5,16 @@ The small default LM, restating what the user said, often keeps their pronouns: 
 wants more tests and won't tell me why" came back as "The doctor … is not telling me why
 yet." :func:`as_said_to_user` finds each run of three or more words the sentence shares with
 the user's message that holds the user's "me", "my", "our" … (or "my"/"our" and the word after
-it: "my car") and says that run to them ("… is not telling you why yet"). Her own first person
-is left alone: a run must be the user's words, and "I" (her "I'm sorry", "I know") is never
-changed; nor is an invitation ("tell me", "let me"). Pure and fast.
+it: "my car") and says that run to them ("… is not telling you why yet"). A run that opens
+with the user's "I" and goes on in their words ("I spilled coffee all over …") is said to them
+too ("You spilled coffee all over …"). Her own first person is left alone: a run must be the
+user's words, and her own openings ("I'm sorry", "I know", "I don't know") are never changed;
+nor is an invitation ("tell me", "let me").
+
+:func:`says_their_state` finds a sentence that gives the user's state as hers: "I'm so bored"
+to "I'm so bored, it's raining" (the small LM mirrors the user). Turned to them ("I'm nervous
+for you") or one of her own feelings ("I'm sorry", "I'm so happy for you") it is hers to say;
+the reply filter drops the rest. Pure and fast.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import re
 
 from her_desktop.memory.retrieval import second_person
 
-__all__ = ["as_said_to_user"]
+__all__ = ["as_said_to_user", "says_their_state"]
 
 MIN_RUN = 3
 """Words in a row the sentence must share with the user's message."""
@@ -25,6 +32,38 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _USERS = frozenset({"me", "my", "mine", "myself", "our", "ours", "us", "we're", "we've"})
 _POSSESSIVE = frozenset({"my", "our"})
 _INVITATION = re.compile(r"\b(?:let|tell|talk to|show|give|ask|with) me\b", re.IGNORECASE)
+_SUBJECTS = frozenset({"i", "i'm", "i've", "i'd", "i'll"})
+"""The user's "I": said to them only at the start of a run of their words."""
+_BE = {"was": "were", "am": "are"}
+_OWN_OPENINGS = frozenset(
+    {
+        "sorry", "so", "know", "think", "hope", "understand", "can", "don't", "do", "glad",
+        "here", "not", "wonder", "love", "really", "just", "believe", "guess", "bet", "see",
+        "hear", "get", "feel", "imagine", "mean", "agree", "would", "could", "happy",
+    }
+)  # fmt: skip
+"""Words after "I" that open her own sentences ("I'm sorry", "I know", "I don't know"): a
+run of the user's words starting so is hers as much as theirs."""
+_STATE = re.compile(
+    r"\bi(?:'m feeling| am feeling|'ve been| have been|'m| am| feel| felt| was)"
+    r"((?: (?:so|really|very|a bit|kind of|kinda|pretty|quite|totally|just|a little|"
+    r"literally|completely|absolutely|too|also|still))*) ([a-z][a-z'-]*)",
+    re.IGNORECASE,
+)
+_HER_FEELINGS = frozenset(
+    {
+        "sorry", "glad", "happy", "excited", "thrilled", "proud", "sad", "curious", "here",
+        "listening", "sure", "not", "touched", "moved", "delighted", "rooting", "with",
+        "honoured", "honored", "worried", "afraid", "thinking", "wondering", "hoping",
+        "an", "a", "the", "in", "all", "always", "going", "able", "unable", "sending",
+    }
+)  # fmt: skip
+"""After "I'm …": her own feelings about their news, her presence, or no state at all."""
+_FOR_THEM = re.compile(
+    r"^\W*(?:for (?:you|both|all|them)|to hear|that you|about (?:you|your|it|this|that)|with you|"
+    r"you\b|on your|of you|by (?:what )?you)",
+    re.IGNORECASE,
+)
 
 
 def _key(word: str) -> str:
@@ -35,7 +74,7 @@ def as_said_to_user(sentence: str, user_text: str) -> str:
     """``sentence`` with each of the user's first-person runs in the second person (the same
     sentence when there is none)."""
     user = [_key(m.group()) for m in _TOKEN.finditer(user_text)]
-    if len(user) < MIN_RUN or not _USERS.intersection(user):
+    if len(user) < MIN_RUN or not (_USERS | _SUBJECTS).intersection(user):
         return sentence
     grams = {tuple(user[i : i + MIN_RUN]) for i in range(len(user) - MIN_RUN + 1)}
     tokens = list(_TOKEN.finditer(sentence))
@@ -49,9 +88,29 @@ def as_said_to_user(sentence: str, user_text: str) -> str:
     for i in range(len(tokens) - 1):
         if tuple(words[i : i + 2]) in pairs:  # "my car": she has none
             marked[i] = True
+    subject = [False] * len(tokens)  # the user's "I" opening a run of their words
+    for i in range(len(tokens) - MIN_RUN + 1):
+        if (
+            words[i] in _SUBJECTS
+            and tuple(words[i : i + MIN_RUN]) in grams
+            and words[i + 1] not in _OWN_OPENINGS
+        ):
+            subject[i] = True
     out: list[str] = []
     end = 0
+    skip = -1
     for k, token in enumerate(tokens):
+        if k == skip:
+            continue
+        if subject[k]:
+            out.append(sentence[end : token.start()])
+            swapped = second_person(token.group())
+            out.append(swapped if k == 0 else swapped[:1].lower() + swapped[1:])
+            end = token.end()
+            if words[k] == "i" and k + 1 < len(tokens) and words[k + 1] in _BE:
+                out.append(sentence[end : tokens[k + 1].start()] + _BE[words[k + 1]])
+                end, skip = tokens[k + 1].end(), k + 1  # "I was" → "you were"
+            continue
         if not marked[k] or words[k] not in _USERS:
             continue
         before = sentence[max(0, token.start() - 10) : token.end()]
@@ -65,3 +124,21 @@ def as_said_to_user(sentence: str, user_text: str) -> str:
         return sentence
     out.append(sentence[end:])
     return "".join(out)
+
+
+def says_their_state(sentence: str, user_text: str) -> bool:
+    """``sentence`` gives a state the user said of themselves ("I'm so bored") as hers,
+    not turned to them ("… for you") and not one of her own feelings ("I'm sorry")."""
+    said = sentence.replace("’", "'")
+    theirs = {m.group(2).lower() for m in _STATE.finditer(user_text.replace("’", "'"))}
+    if not theirs:
+        return False
+    for match in _STATE.finditer(said):
+        state = match.group(2).lower()
+        if (
+            state in theirs
+            and state not in _HER_FEELINGS
+            and not _FOR_THEM.match(said[match.end() :])
+        ):
+            return True
+    return False

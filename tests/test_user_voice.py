@@ -1,0 +1,112 @@
+"""She never speaks as the user (``llm.user_voice``): their words said to them, their state
+never taken as hers; varied wordings, and hypothesis over states and intensifiers."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from her_desktop.llm.reply_filter import ReplyFilter
+from her_desktop.llm.user_voice import as_said_to_user, says_their_state
+
+
+@pytest.mark.parametrize(
+    ("sentence", "user", "said"),
+    [
+        (
+            "Oh no, I spilled coffee all over my laptop?",
+            "ugh I spilled coffee all over my laptop before the talk",
+            "Oh no, you spilled coffee all over your laptop?",
+        ),
+        (
+            "I was so tired when I got home.",
+            "I was so tired when I got home",
+            "You were so tired when you got home.",
+        ),
+        (
+            "I keep waking up at 3am.",
+            "um i keep waking up at 3am you know",
+            "You keep waking up at 3am.",
+        ),
+        (
+            "I think I said something stupid.",
+            "I think I said something stupid at the party",
+            "I think you said something stupid.",
+        ),
+        (
+            "My boyfriend just walked out.",
+            "so I had a huge fight with my boyfriend\nhe just walked out",
+            "Your boyfriend just walked out.",
+        ),
+    ],
+)
+def test_the_users_first_person_runs_are_said_to_them(sentence: str, user: str, said: str) -> None:
+    assert as_said_to_user(sentence, user) == said
+
+
+@pytest.mark.parametrize(
+    ("sentence", "user"),
+    [
+        ("I'm so sorry, I'm here.", "I'm so sorry, I'm here at the garage"),
+        ("I don't know if I can help.", "I don't know if I can do it"),
+        ("I know how that feels.", "I know how that feels"),
+        ("I think that's brave.", "I think that's brave of me"),
+        ("That's 24.", "dinner came to 96 dollars and I have to split it"),
+        ("I'd love to hear more.", "I'd love to hear more about it"),
+    ],
+)
+def test_her_own_first_person_stays(sentence: str, user: str) -> None:
+    assert as_said_to_user(sentence, user) == sentence
+
+
+@pytest.mark.parametrize(
+    ("sentence", "user"),
+    [
+        ("I'm so bored.", "I'm so bored, it's raining and there's literally nothing to do"),
+        ("Honestly, I'm really nervous too.", "I'm so nervous, I'm meeting her parents"),
+        ("I feel exhausted.", "I feel exhausted after that shift"),
+        ("I’m stuck as well.", "I'm stuck at the airport"),
+        ("I've been so lonely.", "I've been so lonely lately"),
+    ],
+)
+def test_their_state_as_hers_is_found(sentence: str, user: str) -> None:
+    assert says_their_state(sentence, user)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "user"),
+    [
+        ("You're so bored, huh.", "I'm so bored"),
+        ("I'm so sorry.", "I'm so sorry to go on"),
+        ("I'm nervous for you, but you'll be great.", "I'm so nervous"),
+        ("I'm so excited for you both!", "I'm so excited, it's our anniversary"),
+        ("I'm so happy to hear that.", "I'm so happy"),
+        ("I'm bored of nothing, I'm an AI.", "what a day"),
+    ],
+)
+def test_her_feelings_about_their_news_are_hers(sentence: str, user: str) -> None:
+    assert not says_their_state(sentence, user)
+
+
+_STATES = st.sampled_from(["bored", "stressed", "anxious", "knackered", "stuck", "miserable"])
+_MORE = st.sampled_from(["", " so", " really", " just so", " a bit", " kind of"])
+_END = st.sampled_from(["", ".", "!", " too.", " today.", ", honestly."])
+
+
+@given(_STATES, _MORE, _MORE, _END, st.sampled_from(["I'm", "I am", "I feel", "I'm feeling"]))
+def test_any_state_of_theirs_is_never_said_as_hers(
+    state: str, theirs: str, hers: str, end: str, verb: str
+) -> None:
+    user = f"ugh {verb}{theirs} {state}"
+    style = ReplyFilter(user_text=user)
+    assert style.accept(f"I'm{hers} {state}{end}") is None
+    assert style.dropped["as_user"] == 1
+    assert style.accept(f"You sound{hers} {state}{end}") is not None
+    assert ReplyFilter(user_text="hello there").accept(f"I'm{hers} {state}{end}") is not None
+
+
+@given(st.text(max_size=120), st.text(max_size=120))
+def test_never_fails_on_any_text(sentence: str, user: str) -> None:
+    as_said_to_user(sentence, user)
+    says_their_state(sentence, user)
