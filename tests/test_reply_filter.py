@@ -118,6 +118,10 @@ def test_cliches_are_dropped(cliche: str) -> None:
         "I love the characters and the story.",
         "I can't wait to see more movies like it.",
         "I can't wait to watch it again.",
+        "Yes, I have been in love before.",
+        "I fell in love once.",
+        "I really love a good leek and potato soup.",
+        "Leek and potato is so delicious.",
     ],
 )
 def test_human_experience_claims_are_dropped(claim: str) -> None:
@@ -212,6 +216,9 @@ def test_a_reply_of_only_cliches_gets_a_fallback_not_repeated() -> None:
         "I can't wait to hear how it goes.",
         "I can't wait to see how it goes for you.",
         "I like the idea of a slow Sunday.",
+        "That sounds delicious.",
+        "I love that you're making soup tonight.",
+        "I love how in love you two sound.",
     ],
 )
 def test_warm_words_that_claim_no_experience_are_kept(sentence: str) -> None:
