@@ -85,7 +85,6 @@ def test_other_turns() -> None:
     personal = turn_guide("I started a pottery class today.")
     assert personal is not None
     assert personal.kind == "personal"
-    assert turn_guide("What's your favourite colour?") is None  # about her: the persona answers
     assert turn_guide("   ") is None
 
 
@@ -119,3 +118,40 @@ def test_a_question_about_a_recent_event_is_declined_plainly() -> None:
     plain = turn_guide("Who wrote Pride and Prejudice?")
     assert plain is not None
     assert "don't know" not in plain.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "have you ever been in love?",
+        "did you watch the match last night?",
+        "what's your favourite food?",
+        "What's your favourite colour?",
+        "so anyway, how's your day going?",
+        "Do you like music?",
+        "are you ever bored?",
+        "Have you read Dune?",
+        "how was your weekend",
+        "where are you from?",
+    ],
+)
+def test_a_question_about_her_own_life_is_answered_as_what_she_is(text: str) -> None:
+    guide = turn_guide(text)
+    assert guide is not None
+    assert guide.kind == "self"
+    assert "AI" in guide.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do you think I should go?",
+        "Can you help me with something?",
+        "do you remember what I said?",
+        "What's the capital of Peru?",
+        "I had a lovely walk, you know?",
+    ],
+)
+def test_other_questions_with_you_are_not_about_her_life(text: str) -> None:
+    guide = turn_guide(text)
+    assert guide is None or guide.kind != "self"

@@ -14,6 +14,10 @@ said), a line in brackets that names what kind of turn it is:
   what);
 - a hard moment (loss, illness, failure, worry: ``trouble`` in ``data/reply_style.toml``):
   acknowledge the feeling first, no advice;
+- a question about her own life ("have you ever been in love?", "did you watch the match?",
+  "what's your favourite food?", "how's your day going?"): answer truthfully as what she is,
+  an AI with no body, senses or past, warmly, and turn it back to them (the LM otherwise
+  claims a first love, a match watched, a dish eaten);
 - a plain question of fact: answer in a sentence, or say she is not sure; one about a recent
   event ("who won … last Tuesday"): say plainly she cannot know (the LM invents a winner).
 
@@ -41,7 +45,7 @@ from her_desktop.memory.retrieval import second_person
 
 __all__ = ["EXACT_GUIDES", "Guide", "GuideKind", "translation_request", "troubled", "turn_guide"]
 
-GuideKind = Literal["translate", "sum", "define", "recall", "trouble", "fact", "personal"]
+GuideKind = Literal["translate", "sum", "define", "recall", "trouble", "fact", "personal", "self"]
 
 EXACT_GUIDES: frozenset[GuideKind] = frozenset({"translate", "define", "recall", "fact"})
 """Task turns: the reply is generated greedily (its likeliest answer, no sampling)."""
@@ -111,6 +115,20 @@ _RECENT = re.compile(
 )
 """A question of fact about something recent: no LM knows it (she has no news feed)."""
 _ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
+_HER_LIFE = re.compile(
+    r"\b(?:(?:have|had|did|do|would|were|are|could|can) you (?:ever |also |even |really |"
+    r"actually |still )?(?:been|watch|watched|see|seen|saw|eat|eaten|ate|drink|taste|tasted|"
+    r"like|love|enjoy|prefer|miss|have|had|go|went|gone|travel|visit|visited|read|"
+    r"play|played|listen|sleep|slept|get|feel|fall|fallen|cook|grow|own|dream|tired|hungry|"
+    r"bored|lonely|married|single|in love|a fan)|"
+    r"(?:what(?:'s| is| are|'re)|which (?:is|are)|got|have you got|do you have) (?:a |any )?"
+    r"your (?:favou?rites?|fave|best|go-to)|your (?:favou?rite|fave) \w+|"
+    r"how(?:'s| is| was|'d| did| has)(?: your)? (?:your )?(?:day|weekend|morning|evening|night|"
+    r"week|life|holiday)|what did you (?:do|get up to|have|eat)|where (?:are|were) you (?:from|"
+    r"born|going)|how old are you|what do you (?:do|like|eat|look like) )",
+    re.IGNORECASE,
+)
+"""A question about her own life: what she has done, likes, feels in her body, her day."""
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
 
 
@@ -194,6 +212,13 @@ def turn_guide(
     if hard or troubled(text):
         return Guide(
             "trouble", "Something hard happened to them: begin with sympathy, in your own words."
+        )
+    if (_HER_LIFE.search(text) and text.rstrip().endswith("?")) or _HER_LIFE.match(text):
+        return Guide(
+            "self",
+            "They asked about you: answer truthfully as an AI with no body, senses or past "
+            "(never pretend to have done, eaten, watched or felt it), warmly, then ask about "
+            "theirs.",
         )
     if _FACT.search(text) and not _ABOUT_HER.search(text):
         if _RECENT.search(text):
