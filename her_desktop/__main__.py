@@ -134,6 +134,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bcomp.add_argument("--part", choices=("dev", "dev2", "tasks", "locked", "both"), default="dev")
     bcomp.add_argument("--ids", help='only these cases of the part ("cd01,cd05")')
+    bcomp.add_argument("--rescore", type=Path, help="score a saved report's replies again (no LM)")
     bcomp.add_argument("--limit", type=int, default=None, help="N cases spread over the part")
     bcomp.add_argument("--model", help="model id, registered name or .gguf path")
     bcomp.add_argument(
@@ -347,6 +348,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             raw=args.no_filter,
             kinds=args.tasks,
             ids=args.ids,
+            rescored=args.rescore,
         )
     if args.bench_command == "memory" and args.e2e:
         from her_desktop.bench.memory_e2e import run_memory_e2e

@@ -13,6 +13,7 @@ from her_desktop.bench.companion import (
     load_cases,
     measure,
     parse_cases,
+    rescore,
     score_turn,
     spread,
     summarize_scores,
@@ -205,3 +206,16 @@ def test_definitions_are_checked_on_their_sense_not_one_keyword() -> None:
         [],
         [],
     ).task_correct
+
+
+def test_a_saved_report_is_scored_again_with_the_current_scorer() -> None:
+    k19 = next(c for c in load_cases("dev2") if c.id == "k19")
+    old = score_turn(k19, "I'm so bored too. What a grey day.", [], ["What a grey day."])
+    report = {"parts": {"dev2": {"cases": 1, "summary": {}, "turns": [old.as_dict()]}}}
+    again = rescore(report)
+    summary = again["parts"]["dev2"]["summary"]
+    assert summary["first_person_confusions"] == 1
+    assert summary["repeated_sentences"] == 1  # her earlier replies were saved with the turn
+    del report["parts"]["dev2"]["turns"][0]["history_replies"]
+    report["parts"]["dev2"]["turns"][0]["repeated"] = []
+    assert rescore(report)["parts"]["dev2"]["summary"]["repeated_sentences"] == 0

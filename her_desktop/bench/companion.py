@@ -41,7 +41,10 @@ independently later (its first run is the honest "before" on unseen turns); the 
 reporting only. ``--ids`` runs only the named cases of a part.
 
 ``--no-filter`` measures
-the LM's raw text (the reply filter off), for a before/after comparison.
+the LM's raw text (the reply filter off), for a before/after comparison. ``--rescore REPORT``
+scores the replies of a saved report again with the current scorer and references (no LM):
+a change to the scorer is compared on the same replies. Repeats need her earlier replies,
+saved since ``history_replies`` was added; an older report keeps its repeat counts.
 """
 
 from __future__ import annotations
@@ -207,6 +210,7 @@ class TurnScore:
     task_correct: bool | None = None
     task_declined: bool | None = None
     held_chars: int = 0
+    history_replies: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -224,6 +228,7 @@ class TurnScore:
             "task_correct": self.task_correct,
             "task_declined": self.task_declined,
             "held_chars": self.held_chars,
+            "history_replies": self.history_replies,
         }
 
 
@@ -265,6 +270,7 @@ def score_turn(
     said_by_user = [*case.history, case.user]
     spoken = [s for s in spoken if s.strip()] or split_sentences(reply)
     score = TurnScore(case.id, case.category, reply, list(spoken), reason, seconds)
+    score.history_replies = list(earlier_replies)
     score.words = sum(len(s.split()) for s in spoken)
     for sentence in spoken:
         found = help_desk(sentence)
@@ -459,6 +465,33 @@ async def measure(
         await app.stop()
 
 
+def rescore(report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` (a saved bench report) with its replies scored again by the current scorer
+    and references; the cases are found by id in the bundled parts."""
+    cases = {c.id: c for part in ("dev", "dev2", "tasks", "locked") for c in load_cases(part)}
+    out = dict(report, rescored=True, parts={})
+    for name, part in report.get("parts", {}).items():
+        scores = []
+        for turn in part.get("turns", []):
+            earlier = turn.get("history_replies")
+            score = score_turn(
+                cases[turn["id"]],
+                turn["reply"],
+                turn.get("spoken") or [],
+                earlier or [],
+                reason=turn.get("reason", "stop"),
+                seconds=float(turn.get("seconds", 0.0)),
+            )
+            if earlier is None:  # saved before her earlier replies were: its count stays
+                score.repeated = list(turn.get("repeated") or [])
+            score.held_chars = int(turn.get("held_chars", 0))
+            scores.append(score)
+        out["parts"][name] = dict(
+            part, summary=summarize_scores(scores), turns=[s.as_dict() for s in scores]
+        )
+    return out
+
+
 def run_companion_bench(
     *,
     part: str = "dev",
@@ -468,8 +501,12 @@ def run_companion_bench(
     raw: bool = False,
     kinds: str | None = None,
     ids: str | None = None,
+    rescored: Path | None = None,
 ) -> int:
     """``her-desktop bench companion``: 0 when it ran (the figures say how well)."""
+    if rescored is not None:
+        write_report(rescore(json.loads(rescored.read_text(encoding="utf-8"))), out)
+        return 0
     from her_desktop.cli.common import load_config_and_persona, prepare_default_model
     from her_desktop.llm.base import LLMError
 
