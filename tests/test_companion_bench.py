@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -211,11 +212,11 @@ def test_definitions_are_checked_on_their_sense_not_one_keyword() -> None:
 def test_a_saved_report_is_scored_again_with_the_current_scorer() -> None:
     k19 = next(c for c in load_cases("dev2") if c.id == "k19")
     old = score_turn(k19, "I'm so bored too. What a grey day.", [], ["What a grey day."])
-    report = {"parts": {"dev2": {"cases": 1, "summary": {}, "turns": [old.as_dict()]}}}
-    again = rescore(report)
-    summary = again["parts"]["dev2"]["summary"]
+    turn = old.as_dict()
+    report: dict[str, Any] = {"parts": {"dev2": {"cases": 1, "summary": {}, "turns": [turn]}}}
+    summary = rescore(report)["parts"]["dev2"]["summary"]
     assert summary["first_person_confusions"] == 1
     assert summary["repeated_sentences"] == 1  # her earlier replies were saved with the turn
-    del report["parts"]["dev2"]["turns"][0]["history_replies"]
-    report["parts"]["dev2"]["turns"][0]["repeated"] = []
+    del turn["history_replies"]
+    turn["repeated"] = []
     assert rescore(report)["parts"]["dev2"]["summary"]["repeated_sentences"] == 0
