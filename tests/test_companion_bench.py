@@ -220,3 +220,9 @@ def test_a_saved_report_is_scored_again_with_the_current_scorer() -> None:
     del turn["history_replies"]
     turn["repeated"] = []
     assert rescore(report)["parts"]["dev2"]["summary"]["repeated_sentences"] == 0
+
+
+def test_her_too_slow_line_acknowledges_nothing() -> None:
+    line = "Sorry, I was too slow to answer that. Could you ask me again?"
+    score = score_turn(BAD_DAY, line, [], [], reason="deadline")
+    assert score.acknowledged_first is False

@@ -92,6 +92,10 @@ _ADVICE = re.compile(
     r"one way|a good idea|i recommend|i suggest|how about you)\b",
     re.IGNORECASE,
 )
+_TOO_SLOW = re.compile(
+    r"\b(?:too slow|thinking slowly|ask me (?:that )?again|try me again)\b", re.IGNORECASE
+)
+"""Her line for a reply the deadline cut before a sentence: no acknowledgement of anything."""
 _DECLINE = re.compile(
     r"\b(?:not sure|don't know|do not know|no way (?:of|to) know|can't (?:say|know|translate)|"
     r"couldn't say|no idea|not confident|(?:don't|do not) have (?:any )?information)\b",
@@ -286,7 +290,8 @@ def score_turn(
     seen.discard("")
     score.repeated = [s for s in spoken if _sentence_key(s) in seen]
     if case.negative:
-        score.acknowledged_first = acknowledged_first(spoken)
+        said = [s for s in spoken if not _TOO_SLOW.search(s)]
+        score.acknowledged_first = acknowledged_first(said)
     if case.task is not None:
         score.task_correct = task_correct(reply, case.task)
         score.task_declined = not score.task_correct and declined(reply)
