@@ -18,6 +18,12 @@ from her_desktop.llm.turn_guide import troubled, turn_guide
             "Portuguese",
         ),
         ("what's 'cheers' in Japanese", "cheers", "Japanese"),
+        (
+            "can you tell me how to say 'where is the train station?' in French",
+            "where is the train station?",
+            "French",
+        ),
+        ("how could I say 'thank you' in Italian", "thank you", "Italian"),
         ("what is the French word for butterfly?", "butterfly", "French"),
     ],
 )

@@ -61,7 +61,8 @@ _LANGUAGES = (
 )
 _TRANSLATE = [
     re.compile(
-        rf"\bhow (?:do|would|can|should) (?:you|i|we|one) say {_Q}?(?P<text>.+?){_Q}?"
+        rf"\bhow (?:(?:do|would|can|should|could) (?:you|i|we|one) |to )say {_Q}?(?P<text>.+?)"
+        rf"{_Q}?"
         rf"\s+in (?P<lang>{_LANGUAGES})\b",
         re.IGNORECASE,
     ),
