@@ -97,6 +97,7 @@ def test_a_markdown_list_never_reaches_the_voice_as_markdown() -> None:
         "Have you considered speaking with your manager?",
         "I hope this helps!",
         "As an AI language model, I can't feel.",
+        "Yes, I can help you with that.",
     ],
 )
 def test_cliches_are_dropped(cliche: str) -> None:
