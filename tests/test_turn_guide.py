@@ -161,3 +161,15 @@ def test_a_question_about_her_own_life_is_answered_as_what_she_is(text: str) -> 
 def test_other_questions_with_you_are_not_about_her_life(text: str) -> None:
     guide = turn_guide(text)
     assert guide is None or guide.kind != "self"
+
+
+@pytest.mark.parametrize("text", ["meh", "Meh.", "ugh", "been better", "not great", "blah..."])
+def test_a_flat_word_is_a_mood_to_notice(text: str) -> None:
+    guide = turn_guide(text)
+    assert guide is not None
+    assert guide.kind == "trouble"
+
+
+def test_a_longer_message_is_not_only_a_flat_word() -> None:
+    guide = turn_guide("meh, the film was fine I guess")
+    assert guide is None or "flat" not in guide.text

@@ -13,7 +13,8 @@ said), a line in brackets that names what kind of turn it is:
   this conversation, quoted, to sum up speaking to them as "you" (small LMs mix up who said
   what);
 - a hard moment (loss, illness, failure, worry: ``trouble`` in ``data/reply_style.toml``):
-  acknowledge the feeling first, no advice;
+  acknowledge the feeling first, no advice; a message that is only a flat word ("meh",
+  "ugh", "been better"): notice the mood gently first;
 - a question about her own life ("have you ever been in love?", "did you watch the match?",
   "what's your favourite food?", "how's your day going?"): answer truthfully as what she is,
   an AI with no body, senses or past, warmly, and turn it back to them (the LM otherwise
@@ -115,6 +116,12 @@ _RECENT = re.compile(
     re.IGNORECASE,
 )
 """A question of fact about something recent: no LM knows it (she has no news feed)."""
+_LOW = re.compile(
+    r"^\W*(?:meh+|blah+|bleh+|ugh+|urgh+|hmph+|sigh+|whatever|not great|not good|could be better|"
+    r"(?:i'?ve )?been better|so-so|same old|nah|not really|don't ask|dunno)\W*$",
+    re.IGNORECASE,
+)
+"""A message that is only a low, flat word ("meh"): a mood to notice, not a topic."""
 _ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
 _HER_LIFE = re.compile(
     r"\b(?:(?:have|had|did|do|would|were|are|could|can) you (?:ever |also |even |really |"
@@ -209,6 +216,11 @@ def turn_guide(
     if worried_question(text) and not troubled(text):
         return Guide(
             "trouble", "They are worried about this: be kind and steady first, in your own words."
+        )
+    if _LOW.match(text):
+        return Guide(
+            "trouble",
+            "They sound flat or low: notice that gently first, in your own words, no advice.",
         )
     if hard or troubled(text):
         return Guide(
