@@ -869,8 +869,8 @@ class DialogueStage(Stage):
                 reason = "stop"  # the turn was only a correction: the opening was the reply
             if reason == "deadline":
                 self._ran_out_of_time(params.deadline_s)
-            elif guide is not None and guide.kind == "sum" and reason != "cancelled":
-                found = find_sum(user_text)  # the reply must carry the computed answer
+            if guide is not None and guide.kind == "sum" and reason != "cancelled":
+                found = find_sum(user_text)  # the reply carries the computed answer, in time or not
                 if found is not None and found.spoken.replace(",", "") not in style.text.replace(
                     ",", ""
                 ):

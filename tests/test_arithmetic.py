@@ -53,6 +53,10 @@ from her_desktop.llm.arithmetic import evaluate, exact_answer, find_sum
         ("do you know what 15% of 60 is", "That's 9."),
         ("tell me what 3 plus 4 equals, please", "That's 7."),
         ("can you work out 18 times 7 for me?", "That's 126."),
+        # a filler opening is not a clause of its own
+        ("quick one, what's 7 times 8?", "That's 56."),
+        ("random question, what's 9 times 9?", "That's 81."),
+        ("another one, what's 6 plus 7?", "That's 13."),
     ],
 )
 def test_sums_are_computed(question: str, answer: str) -> None:

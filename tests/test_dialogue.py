@@ -371,6 +371,20 @@ async def test_a_model_out_of_time_before_a_sentence_says_so_not_a_filler() -> N
     await bus.close()
 
 
+async def test_a_sum_out_of_time_still_gets_its_computed_answer() -> None:
+    """The deadline cut the LM's words around a sum worked out in Python: the answer is said
+    anyway, not "I was too slow" (it needs no model)."""
+    engine = FakeEngine(["Oh, accounts", " are such", " a grind"], delay=0.2)
+    bus, stage, col = await make(engine, deadline_s=0.1)
+    await bus.publish(UserText("I'm going mad with these accounts. What's 1,250 minus 375?"))
+    done = await col.next_finished()
+    assert done.reason == "deadline"
+    assert "875" in done.text
+    assert "slow" not in done.text
+    await stage.stop()
+    await bus.close()
+
+
 async def test_a_reply_of_only_cliches_says_something_short() -> None:
     engine = FakeEngine(["How can I assist you today?"])
     bus, stage, col = await make(engine)

@@ -72,7 +72,8 @@ _EXPR = re.compile(
     rf"(?:\s*(?:{_OP})\s*(?:the square root of )?{_CUR}{_NUM}{_MONEY}(?: (?:squared|cubed))?)*"
 )
 _LEAD = re.compile(
-    r"^(?:(?:so|ok|okay|hey|and|um|well|right|quick question|also|now|please)[,\s]+)*"
+    r"^(?:(?:so|ok|okay|hey|and|um|well|right|quick question|quick (?:one|1)|random question|"
+    r"(?:one|1) more|another (?:one|1)|real quick|oh|erm|hmm|also|now|please)[,\s]+)*"
     r"(?:(?:can|could|would) you (?:please )?(?:tell me |work out |calculate |figure out |do )?"
     r"|do you know |tell me |please |i (?:need|want|'d like|would like) to know |i wonder )?"
     r"(?:what(?:'?s| is| are| would be| will be| does| do)?|how much (?:is|are|would be|will be)"
@@ -86,7 +87,9 @@ _CLAUSE = re.compile(r"(?:[,;:]|\s[-–—]|\sbut\b|\sand\b|\sso\b)\s*")
 """Where a question may begin inside a sentence ("my brain is fried, what's 84 over 7?")."""
 """The end of a sum's question: "… equal?", and the inverted "tell me what 6 times 7 is"."""
 _QUESTION = re.compile(
-    r"(?:\?\s*$|^(?:(?:so|ok|okay|hey|and|um|well|now|please)[,\s]+)*(?:what|how|calculate|"
+    r"(?:\?\s*$|^(?:(?:so|ok|okay|hey|and|um|well|now|please|quick (?:one|1)|quick question|"
+    r"random question|(?:one|1) more|another (?:one|1)|real quick|oh|erm|hmm)[,\s]+)*"
+    r"(?:what|how|calculate|"
     r"compute|work out|figure out|add|subtract|multiply|divide|split|convert|(?:can|could|would) "
     r"you|tell me|is|if|i (?:need|want|'d like|would like) to know|i wonder))"
 )
