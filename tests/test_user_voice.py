@@ -110,3 +110,31 @@ def test_any_state_of_theirs_is_never_said_as_hers(
 def test_never_fails_on_any_text(sentence: str, user: str) -> None:
     as_said_to_user(sentence, user)
     says_their_state(sentence, user)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "You look great today, Samantha.",
+        "Thanks Samantha, that helps.",
+        "Hey, Samantha, guess what?",
+        "Oh Samantha, you're funny.",
+    ],
+)
+def test_a_line_said_to_her_by_name_is_the_users_not_hers(line: str) -> None:
+    style = ReplyFilter(own_name="Samantha")
+    assert style.accept(line) is None
+    assert style.dropped["as_user"] == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "I'm Samantha, by the way.",
+        "Samantha's the name I go by.",
+        "That's a lovely thing to say.",
+        "My name is Samantha.",
+    ],
+)
+def test_her_own_name_in_her_own_words_stays(line: str) -> None:
+    assert ReplyFilter(own_name="Samantha").accept(line) is not None

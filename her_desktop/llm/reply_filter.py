@@ -11,6 +11,8 @@ stage passes every chunk of the streamed reply (from ``SentenceSplitter``) throu
   "feel free to", "seek professional help" …) is dropped;
 - a sentence claiming a body, a past or a human experience ("my favourite film", "when I was
   young", "I love watching") is dropped: she is an AI companion and says so;
+- a sentence that says her own name to someone ("You look great today, Samantha.": the LM
+  writing the user's line) is dropped;
 - a sentence that gives the user's own state as hers ("I'm so bored" to "I'm so bored, it's
   raining": ``llm.user_voice.says_their_state``) is dropped: she never speaks as the user;
 - a sentence she already said in one of her recent replies (or earlier in this one) is
@@ -264,6 +266,16 @@ class ReplyFilter:
         self.user_text = user_text
         """What the user just said: a sentence giving their state as hers is dropped."""
         self.own_name = own_name
+        self._to_herself = (
+            re.compile(
+                rf"(?:,|^\W*(?:hi|hey|hello|thanks|thank you|oh|well|yes|no|ok|okay))\s+"
+                rf"{re.escape(own_name)}\b(?!')",
+                re.IGNORECASE,
+            )
+            if own_name
+            else None
+        )
+        """Her own name said to someone ("…, Samantha."): a line the user would say to her."""
         """Her name: a sentence giving herself another one ("I am Bob") says hers instead."""
         self._private = word_windows(private)
         """Her instructions (the system prompt after its identity line): never recited."""
@@ -357,6 +369,9 @@ class ReplyFilter:
             return None
         if self.phrases.human_claim(spoken):
             self._drop("human_experience", chunk)
+            return None
+        if self._to_herself is not None and self._to_herself.search(spoken):
+            self._drop("as_user", chunk)  # "You look great today, Samantha.": the user's line
             return None
         if self.user_text and says_their_state(spoken, self.user_text):
             self._drop("as_user", chunk)
