@@ -883,7 +883,11 @@ class DialogueStage(Stage):
             closing = _closing(guards, style.text) if reason in ("stop", "length") else None
             if closing:  # no answer kept to a question memory checks: its line, checked
                 await emit([closing], checked=False)
-            fallback = style.fallback(too_slow=reason == "deadline", question=asks(user_text))
+            fallback = style.fallback(
+                too_slow=reason == "deadline",
+                question=asks(user_text),
+                about_her=guide is not None and guide.kind == "self",
+            )
             if fallback is not None:
                 await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))
                 await self.bus.publish(ReplyToken(turn_id, fallback.shown))

@@ -99,6 +99,7 @@ def test_companion_sentences_are_not_help_desk(sentence: str) -> None:
         "Me too, I love that film!",
         "I do that with my friends.",
         "Yes, it was a great match!",
+        "It was a beautiful experience, and it changed me forever.",
     ],
 )
 def test_human_experience_claims_are_found(sentence: str) -> None:

@@ -138,3 +138,18 @@ def test_a_line_said_to_her_by_name_is_the_users_not_hers(line: str) -> None:
 )
 def test_her_own_name_in_her_own_words_stays(line: str) -> None:
     assert ReplyFilter(own_name="Samantha").accept(line) is not None
+
+
+def test_a_claim_ends_the_reply_and_a_question_about_her_gets_what_she_is() -> None:
+    style = ReplyFilter()
+    assert style.accept("Yes, I have been in love before.") is None
+    assert style.accept("It was a beautiful experience.") is None  # built on the claim
+    assert style.done
+    line = style.fallback(question=True, about_her=True)
+    assert line is not None
+    assert "AI" in line.spoken
+    kept = ReplyFilter()
+    assert kept.accept("What a question.") is not None
+    assert kept.accept("I fell in love once.") is None
+    assert kept.done
+    assert kept.fallback(about_her=True) is None  # something was said

@@ -167,6 +167,8 @@ _HUMAN: tuple[re.Pattern[str], ...] = tuple(
         r"reading|eating)|\bi remember how (?:it|i)\b",
         r"\b(?:last|this past) (?:night|week|weekend|summer|winter|year|christmas|month),? i\b",
         r"\byesterday,? i\b",
+        r"\b(?:it|that|this|they|she|he|love) (?:really |truly |completely )?changed me\b|"
+        r"\bchanged my (?:life|world)\b",
         # people and things of her own, favourites
         rf"\bmy (?:own |little |older |younger |big |best |old |first |late )?(?:{_MINE})\b",
         r"\bmy (?:all-time |absolute |personal )?favou?rites?\b|\ba favou?rite of mine\b",

@@ -10,7 +10,9 @@ stage passes every chunk of the streamed reply (from ``SentenceSplitter``) throu
 - a sentence with an assistant cliché (``data/reply_style.toml``: "How can I assist you",
   "feel free to", "seek professional help" …) is dropped;
 - a sentence claiming a body, a past or a human experience ("my favourite film", "when I was
-  young", "I love watching") is dropped: she is an AI companion and says so;
+  young", "I love watching") is dropped: she is an AI companion and says so; and the reply
+  ends there, as what follows builds on the claim ("Yes, I have been in love before. It was
+  a beautiful experience…");
 - a sentence that says her own name to someone ("You look great today, Samantha.": the LM
   writing the user's line) is dropped;
 - a sentence that gives the user's own state as hers ("I'm so bored" to "I'm so bored, it's
@@ -120,6 +122,9 @@ class StylePhrases:
     openers: tuple[str, ...] = ()
     """Words a reply may not start with (``GenerationParams.banned_openers``)."""
     question_fallbacks: tuple[str, ...] = ()
+    self_fallbacks: tuple[str, ...] = ()
+    """Said instead when every sentence of a reply to a question about her own life was
+    dropped (a claim of a past or a body): what she is, said warmly."""
     """Said instead of ``fallbacks`` when the user asked a question."""
     unkind: tuple[re.Pattern[str], ...] = ()
     """Sentences unkind to the user (agreeing they are not good enough, blaming them)."""
@@ -141,6 +146,7 @@ class StylePhrases:
             too_slow=tuple(data["too_slow"]),
             openers=tuple(data.get("openers", ())),
             question_fallbacks=tuple(data.get("question_fallbacks", ())),
+            self_fallbacks=tuple(data.get("self_fallbacks", ())),
             unkind=tuple(re.compile(p, re.IGNORECASE) for p in data.get("unkind", ())),
         )
 
@@ -369,6 +375,7 @@ class ReplyFilter:
             return None
         if self.phrases.human_claim(spoken):
             self._drop("human_experience", chunk)
+            self.done = True  # what follows builds on the claim
             return None
         if self._to_herself is not None and self._to_herself.search(spoken):
             self._drop("as_user", chunk)  # "You look great today, Samantha.": the user's line
@@ -409,11 +416,14 @@ class ReplyFilter:
         self._spoken_any = True
         return Kept(piece.spoken, shown)
 
-    def fallback(self, *, too_slow: bool = False, question: bool = False) -> Kept | None:
+    def fallback(
+        self, *, too_slow: bool = False, question: bool = False, about_her: bool = False
+    ) -> Kept | None:
         """A short line for a reply that kept nothing (None when something was kept).
 
         ``too_slow``: the model ran out of time before a sentence was complete; she says so
         rather than a line that sounds like an answer ("I'm listening." to a question).
+        ``about_her``: they asked about her own life; she says what she is, warmly.
         ``question``: the user asked something; she says honestly she is not sure and asks
         for more, rather than "I'm listening." Never the line of her last reply."""
         if self.kept_any or self.passthrough:
@@ -421,6 +431,8 @@ class ReplyFilter:
         recent = {normalize(r) for r in self._recent}
         if too_slow:
             lines = self.phrases.too_slow
+        elif about_her and self.phrases.self_fallbacks:
+            lines = self.phrases.self_fallbacks
         elif question and self.phrases.question_fallbacks:
             lines = self.phrases.question_fallbacks
         else:
