@@ -100,6 +100,8 @@ def test_companion_sentences_are_not_help_desk(sentence: str) -> None:
         "I do that with my friends.",
         "Yes, it was a great match!",
         "It was a beautiful experience, and it changed me forever.",
+        "I'm excited to try making soup with leeks tonight.",
+        "I'm going to watch it tonight.",
     ],
 )
 def test_human_experience_claims_are_found(sentence: str) -> None:
@@ -111,6 +113,7 @@ def test_human_experience_claims_are_found(sentence: str) -> None:
     [
         "I'm so excited for you!",  # a feeling about their news: hers to have
         "I'm so happy for you both.",
+        "I'm excited to hear how it turns out.",
         "That sounds delicious.",
         "I bet it tastes amazing.",
         "I can't wait to hear how it goes.",

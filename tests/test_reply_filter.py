@@ -123,6 +123,7 @@ def test_cliches_are_dropped(cliche: str) -> None:
         "I fell in love once.",
         "I really love a good leek and potato soup.",
         "Leek and potato is so delicious.",
+        "I'm excited to try making soup with leeks tonight.",
     ],
 )
 def test_human_experience_claims_are_dropped(claim: str) -> None:
@@ -220,6 +221,7 @@ def test_a_reply_of_only_cliches_gets_a_fallback_not_repeated() -> None:
         "That sounds delicious.",
         "I love that you're making soup tonight.",
         "I love how in love you two sound.",
+        "I'm excited to hear how your soup turns out.",
     ],
 )
 def test_warm_words_that_claim_no_experience_are_kept(sentence: str) -> None:

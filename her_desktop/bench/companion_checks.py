@@ -158,6 +158,9 @@ _HUMAN: tuple[re.Pattern[str], ...] = tuple(
         r"travell?ed|hiked|went (?:to|for|on|out)|was there|caught the (?:match|game|show))\b",
         r"\bi(?:'ve| have)? ?(?:been|fallen|fell|was) (?:madly |deeply )?in love\b",
         r"\bi can(?:'t|not) wait to (?:watch|try|taste|eat|read|visit|go)\b",
+        r"\bi(?:'m| am) (?:so |really |just )?(?:excited|going|planning|about|looking forward|"
+        r"hoping) to (?:try |trying )?(?:make|making|cook|bake|eat|eating|watch|watching|go "
+        r"(?:to|for|out)|visit|travel|read|play|drink|taste)\b",
         # a past
         r"\bwhen i was (?:a |an |in |at |little|young|small|growing|younger|older)",
         r"\b(?:i grew up|growing up,? i|as a (?:kid|child|girl|boy|teenager|student),? i)\b",
