@@ -139,6 +139,7 @@ def test_feelings_and_honest_lines_are_not_claims(sentence: str) -> None:
         ("I feel exhausted.", "I feel exhausted after the shift"),
         ("My boss is so unfair.", "my boss yelled at me again"),
         ("My laptop is ruined.", "I spilled coffee all over my laptop"),
+        ("Oh, my poor cat!", "My cat had to be put to sleep yesterday."),
         ("I spilled coffee everywhere.", "ugh I spilled coffee all over my laptop"),
         ("We lost mum a year ago.", "It's a year today since we lost mum."),
         ("I keep waking up at 3am.", "i keep waking up at like 3am"),

@@ -34,6 +34,7 @@ from her_desktop.llm.user_voice import as_said_to_user, says_their_state
             "I think I said something stupid at the party",
             "I think you said something stupid.",
         ),
+        ("Oh, my poor cat!", "My cat had to be put to sleep yesterday.", "Oh, your poor cat!"),
         (
             "My boyfriend just walked out.",
             "so I had a huge fight with my boyfriend\nhe just walked out",

@@ -269,6 +269,9 @@ def speaks_as_user(sentence: str, user_messages: Iterable[str]) -> str | None:
     for match in _MINE_OF_USER.finditer(mine):
         if match.group(1) in their_things:
             return match.group().strip()
+        after = mine[match.end() :].split()[:1]  # "my poor cat" after "my cat"
+        if after and after[0].strip(".,!?;:") in their_things:
+            return f"{match.group().strip()} {after[0]}"
     # a run of three or more of their words that holds their first person
     words = _words(rest)
     grams = {

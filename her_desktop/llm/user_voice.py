@@ -88,6 +88,8 @@ def as_said_to_user(sentence: str, user_text: str) -> str:
     for i in range(len(tokens) - 1):
         if tuple(words[i : i + 2]) in pairs:  # "my car": she has none
             marked[i] = True
+        elif i + 2 < len(tokens) and (words[i], words[i + 2]) in pairs:
+            marked[i] = True  # "my poor cat" after "my cat"
     subject = [False] * len(tokens)  # the user's "I" opening a run of their words
     for i in range(len(tokens) - MIN_RUN + 1):
         if (
