@@ -43,6 +43,22 @@ def store(tmp_path: Path) -> Iterator[MemoryStore]:
     s.close()
 
 
+@pytest.fixture
+async def rules_memory() -> AsyncIterator[Any]:
+    """A memory service with the rules only (no LM) on the test profile's own file (as the CLI
+    reads it) and a hashing embedder; closed afterwards."""
+    from her_desktop.memory.embeddings import HashingEmbedder
+    from her_desktop.memory.service import MemoryService
+
+    bus = Bus()
+    store = MemoryStore.open()
+    service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
+    yield service
+    await service.close()
+    store.close()
+    await bus.close()
+
+
 @pytest.fixture(autouse=True)
 def collect_on_the_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     """In a Qt test, as in the app: Qt wrappers in reference cycles are freed on the GUI thread,

@@ -109,3 +109,12 @@ async def real_dialogue(
         await stage.stop()
         await engine.close()
         await service.close()
+
+
+_turns = iter(range(1000, 100_000))
+
+
+async def say(service: MemoryService, *turns: str) -> None:
+    """The user says each of ``turns`` (a turn of its own; her reply "I see.")."""
+    for said in turns:
+        await service.after_reply(next(_turns), said, "I see.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from her_desktop.memory.records import MemoryRecord, NewMemory
 from her_desktop.memory.service import MemoryService
 from her_desktop.memory.slots import Held, Slot, changing, current, ended, slot_of, supersedes
 from her_desktop.memory.store import MemoryStore
+from tests.memory_dialogue import say
 
 PLACES = ("Glasgow", "Dundee", "Porto", "Leeds", "Kyoto", "Austin", "Ripon", "Málaga")
 
@@ -158,22 +158,8 @@ def test_the_store_moves_the_old_memory_and_its_history_into_the_new_one(
 
 
 @pytest.fixture
-async def service() -> AsyncIterator[MemoryService]:
-    bus = Bus()
-    store = MemoryStore.open()
-    service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
-    yield service
-    await service.close()
-    store.close()
-    await bus.close()
-
-
-_turns = iter(range(1000, 100_000))
-
-
-async def _say(service: MemoryService, *turns: str) -> None:
-    for said in turns:
-        await service.after_reply(next(_turns), said, "I see.")
+def service(rules_memory: MemoryService) -> MemoryService:
+    return rules_memory
 
 
 @pytest.mark.parametrize(
@@ -194,7 +180,7 @@ async def test_the_notes_hold_the_current_value_only(
         "guitar": ["I quit guitar, I'm learning the drums now"],
         "Bath": ["big news, we've relocated to Porto"],
     }[was]
-    await _say(service, *told, *later)
+    await say(service, *told, *later)
     notes = service.notes_for(asked) or ""
     assert now in notes
     assert was not in notes
@@ -208,9 +194,9 @@ async def test_a_superseded_memory_leaves_the_index_and_the_view(service: Memory
             forgotten.append(event.memory_id)
 
     service.bus.subscribe(MemoryForgotten, on_forgotten, name="test")
-    await _say(service, "I used to live in Glasgow.")
+    await say(service, "I used to live in Glasgow.")
     [old] = service.store.memories()
-    await _say(service, "I live in Dundee now.")
+    await say(service, "I live in Dundee now.")
     for _ in range(5):  # the subscriber's worker runs
         await asyncio.sleep(0)
     [current] = service.store.memories()
@@ -240,7 +226,7 @@ def test_any_wording_of_a_move_leaves_one_home(old: str, new: str, first: str, t
         store = MemoryStore.open(path)
         service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
         try:
-            await _say(service, first.format(old), then.format(new))
+            await say(service, first.format(old), then.format(new))
             return [r.text for r in store.memories()]
         finally:
             await service.close()

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator
 
 import pytest
 
-from her_desktop.bus import Bus
 from her_desktop.cli import memory_cmd
-from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.records import NewMemory
 from her_desktop.memory.service import UNKNOWN_NOTE, MemoryService
-from her_desktop.memory.store import MemoryStore
+from tests.memory_dialogue import say
 
 
 @pytest.fixture
-async def service() -> AsyncIterator[MemoryService]:
-    bus = Bus()
-    store = MemoryStore.open()  # the test profile's own file (conftest), as the CLI reads it
-    service = MemoryService(bus, store, HashingEmbedder(), engine=None, enabled=True)
-    yield service
-    await service.close()
-    store.close()
-    await bus.close()
-
-
-_turns = iter(range(1000, 100_000))
-
-
-async def _say(service: MemoryService, *turns: str) -> None:
-    for said in turns:
-        await service.after_reply(next(_turns), said, "I see.")
+def service(rules_memory: MemoryService) -> MemoryService:
+    return rules_memory
 
 
 def _current(service: MemoryService, subject: str) -> tuple[str, list[str]]:
@@ -58,13 +41,13 @@ def _current(service: MemoryService, subject: str) -> tuple[str, list[str]]:
 async def test_the_new_value_supersedes_the_old_which_stays_as_history(
     service: MemoryService, first: str, then: str, subject: str, now: str, was: str
 ) -> None:
-    await _say(service, first, then)
+    await say(service, first, then)
     assert _current(service, subject) == (now, [was])
     assert sum(1 for m in service.store.memories() if m.subject == subject) == 1
 
 
 async def test_a_correction_fixes_every_memory_with_the_old_word(service: MemoryService) -> None:
-    await _say(service, "My sister Anna lives in Porto.", "Actually it's Ana, not Anna.")
+    await say(service, "My sister Anna lives in Porto.", "Actually it's Ana, not Anna.")
     assert _current(service, "people.sister.name")[0] == "My sister is called Ana."
     assert all("Anna" not in m.text for m in service.store.memories())
 
@@ -72,7 +55,7 @@ async def test_a_correction_fixes_every_memory_with_the_old_word(service: Memory
 async def test_memory_show_and_list_display_the_history(
     service: MemoryService, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    await _say(service, "My puppy is called Biscuit.", "we call the puppy Pepper now")
+    await say(service, "My puppy is called Biscuit.", "we call the puppy Pepper now")
     record = service.store.get_by_subject("pet.dog.name")
     assert record is not None
     parser = argparse.ArgumentParser()
@@ -88,8 +71,8 @@ async def test_memory_show_and_list_display_the_history(
 async def test_an_old_episode_with_a_replaced_value_is_not_recalled(
     service: MemoryService,
 ) -> None:
-    await _say(service, "I live in Denver.", "My friends in Denver threw me a party.")
-    await _say(service, "I moved to Austin.")
+    await say(service, "I live in Denver.", "My friends in Denver threw me a party.")
+    await say(service, "I moved to Austin.")
     notes = await service.before_reply(50, "Where do I live now?")
     assert notes is not None
     assert "Austin" in notes
@@ -133,7 +116,7 @@ async def test_an_old_episode_with_a_replaced_value_is_not_recalled(
 async def test_more_ways_of_saying_an_update(
     service: MemoryService, first: list[str], then: str, subject: str, now: str, was: str
 ) -> None:
-    await _say(service, *first, then)
+    await say(service, *first, then)
     text, history = _current(service, subject)
     assert (text, history[:1]) == (now, [was])  # then what the change ended, when kept apart
 
@@ -154,7 +137,7 @@ async def test_more_ways_of_saying_an_update(
 async def test_a_rescheduled_plan_changes_its_day_and_keeps_the_old_as_history(
     service: MemoryService, first: str, then: str, asked: str, now: str, old: str
 ) -> None:
-    await _say(service, first, then)
+    await say(service, first, then)
     changed = [m for m in service.store.memories() if now in m.text]
     assert changed
     assert any(old in h.text for h in service.store.history(changed[0].id))
@@ -165,7 +148,7 @@ async def test_a_rescheduled_plan_changes_its_day_and_keeps_the_old_as_history(
 
 
 async def test_a_move_with_nothing_to_change_is_kept_as_an_episode(service: MemoryService) -> None:
-    await _say(service, "the yoga class moved to Fridays")
+    await say(service, "the yoga class moved to Fridays")
     assert [m.text for m in service.store.memories()] == ["the yoga class moved to Fridays."]
 
 
@@ -185,7 +168,7 @@ async def test_a_move_with_nothing_to_change_is_kept_as_an_episode(service: Memo
 async def test_a_note_on_the_topic_that_does_not_say_what_is_asked_is_not_an_answer(
     service: MemoryService, told: list[str], asked: str
 ) -> None:
-    await _say(service, *told)
+    await say(service, *told)
     notes = await service.before_reply(52, asked)
     assert notes is not None
     assert "you do not know it yet" in notes
@@ -208,7 +191,7 @@ async def test_a_note_on_the_topic_that_does_not_say_what_is_asked_is_not_an_ans
 async def test_what_is_said_about_someone_named_before_is_kept(
     service: MemoryService, told: list[str], asked: str, expect: str
 ) -> None:
-    await _say(service, *told)
+    await say(service, *told)
     notes = await service.before_reply(53, asked)
     assert notes is not None
     assert expect in notes
@@ -238,7 +221,7 @@ async def test_style_and_feedback_subjects_are_left_alone(service: MemoryService
                 ),
                 source_message_id=None,
             )
-    await _say(service, said, "Actually it's Sam, not Sammy.")
+    await say(service, said, "Actually it's Sam, not Sammy.")
     for subject, text in owned.items():
         record = service.store.get_by_subject(subject)
         assert record is not None
@@ -281,11 +264,11 @@ async def test_a_change_of_where_someone_lives_or_what_they_are_called_keeps_its
     now: str | None,
     was: str | None,
 ) -> None:
-    await _say(service, *first)
+    await say(service, *first)
     await service.close()  # a new session, as after a restart: only the store connects them
     fresh = MemoryService(service.bus, service.store, service.embedder, engine=None, enabled=True)
     fresh.rules.last_named = service.rules.last_named  # "he" is who the first session named
-    await _say(fresh, then)
+    await say(fresh, then)
     if now is None:  # a cousin is one of several: which one is not known, nothing replaced
         assert _current(fresh, subject)[1] == []
     else:
@@ -312,7 +295,7 @@ async def test_a_change_of_where_someone_lives_or_what_they_are_called_keeps_its
 async def test_something_stopped_replaces_the_memory_about_it(
     service: MemoryService, first: list[str], then: str, asked: str, gone: str
 ) -> None:
-    await _say(service, *first, then)
+    await say(service, *first, then)
     notes = await service.before_reply(54, asked)
     assert notes is not None
     assert gone not in notes
@@ -320,17 +303,17 @@ async def test_something_stopped_replaces_the_memory_about_it(
 
 
 async def test_a_lapsed_diet_is_no_longer_a_constraint(service: MemoryService) -> None:
-    await _say(service, "I'm vegan")
+    await say(service, "I'm vegan")
     assert service.reply_problem("How about a chicken curry?") is not None
-    await _say(service, "I'm not vegan anymore, eggs are back on the menu")
+    await say(service, "I'm not vegan anymore, eggs are back on the menu")
     assert service.reply_problem("How about a chicken curry?") is None
 
 
 async def test_a_breakup_ends_the_partner_and_what_was_said_of_them(
     service: MemoryService,
 ) -> None:
-    await _say(service, "my boyfriend Ravi and I adopted a cat", "my boyfriend is an architect")
-    await _say(service, "Ravi and I split up last week")
+    await say(service, "my boyfriend Ravi and I adopted a cat", "my boyfriend is an architect")
+    await say(service, "Ravi and I split up last week")
     notes = await service.before_reply(55, "Do I have a boyfriend?")
     assert notes is not None
     assert "split up" in notes
@@ -354,7 +337,7 @@ async def test_a_breakup_ends_the_partner_and_what_was_said_of_them(
 async def test_a_value_replaced_mid_sentence_or_by_meaning(
     service: MemoryService, first: list[str], then: str, asked: str, now: str, old: str
 ) -> None:
-    await _say(service, *first, then)
+    await say(service, *first, then)
     notes = await service.before_reply(56, asked)
     assert notes is not None
     assert now in notes
@@ -372,7 +355,7 @@ async def test_a_value_replaced_mid_sentence_or_by_meaning(
 async def test_wanted_or_unnamed_things_are_not_answers(
     service: MemoryService, told: list[str], asked: str
 ) -> None:
-    await _say(service, *told)
+    await say(service, *told)
     notes = await service.before_reply(57, asked)
     assert notes is not None
     assert "you do not know it yet" in notes
@@ -381,11 +364,11 @@ async def test_wanted_or_unnamed_things_are_not_answers(
 async def test_a_keyed_note_naming_a_replaced_value_is_not_recalled(
     service: MemoryService,
 ) -> None:
-    await _say(service, "my hamster is called Nugget", "my favourite photo is of Nugget asleep")
+    await say(service, "my hamster is called Nugget", "my favourite photo is of Nugget asleep")
     before = await service.before_reply(58, "Which photo is my favourite?")
     assert before is not None
     assert "Nugget" in before
-    await _say(service, "we've renamed the hamster to Pip")
+    await say(service, "we've renamed the hamster to Pip")
     after = await service.before_reply(59, "Which photo is my favourite?")
     assert after is None or "Nugget" not in after  # written before the rename: outdated
 
@@ -402,7 +385,7 @@ async def test_a_keyed_note_naming_a_replaced_value_is_not_recalled(
 async def test_a_question_for_a_kind_of_thing_needs_a_note_naming_one(
     service: MemoryService, told: list[str], asked: str, known: bool
 ) -> None:
-    await _say(service, *told)
+    await say(service, *told)
     notes = await service.before_reply(60, asked)
     assert notes is not None
     assert ("you do not know it yet" not in notes) is known
@@ -426,7 +409,7 @@ async def test_a_question_for_a_kind_of_thing_needs_a_note_naming_one(
 async def test_a_first_mention_said_in_passing_is_keyed_so_a_change_replaces_it(
     service: MemoryService, first: str, then: str, subject: str, now: str
 ) -> None:
-    await _say(service, first, then)
+    await say(service, first, then)
     text, history = _current(service, subject)
     assert text == now
     assert history
@@ -444,7 +427,7 @@ async def test_a_first_mention_said_in_passing_is_keyed_so_a_change_replaces_it(
 async def test_a_note_about_the_place_or_person_asked_about_does_not_answer_another_slot(
     service: MemoryService, told: str, asked: str
 ) -> None:
-    await _say(service, told)
+    await say(service, told)
     notes = service.notes_for(asked, 99) or ""
     assert UNKNOWN_NOTE in notes
 
@@ -452,6 +435,6 @@ async def test_a_note_about_the_place_or_person_asked_about_does_not_answer_anot
 async def test_a_note_that_says_it_answers_a_job_or_a_thing_in_other_words(
     service: MemoryService,
 ) -> None:
-    await _say(service, "My cousin is a dentist in Leeds.", "I drive a blue Yaris.")
+    await say(service, "My cousin is a dentist in Leeds.", "I drive a blue Yaris.")
     assert UNKNOWN_NOTE not in (service.notes_for("What does my cousin do for work?", 98) or "")
     assert UNKNOWN_NOTE not in (service.notes_for("What car do I drive?", 97) or "")
