@@ -48,9 +48,17 @@ async def say(app: App, seen: list[Event], text: str, within_s: float = 10.0) ->
     return next(e for e in seen if isinstance(e, ReplyFinished) and e.turn_id == event.turn_id)
 
 
-async def saved_messages(app: App, count: int = 1) -> list[str]:
-    """Wait until memory has saved at least ``count`` messages; their texts."""
-    await wait_until(lambda: app.store is not None and len(app.store.messages()) >= count)
+async def saved_messages(app: App, count: int = 1, *, including: str | None = None) -> list[str]:
+    """Wait until memory has saved at least ``count`` messages (and the one ``including``,
+    when given: how many came before it may depend on the disk); their texts."""
+
+    def done() -> bool:
+        if app.store is None:
+            return False
+        texts = [m["text"] for m in app.store.messages()]
+        return len(texts) >= count and (including is None or including in texts)
+
+    await wait_until(done)
     assert app.store is not None
     return [m["text"] for m in app.store.messages()]
 
