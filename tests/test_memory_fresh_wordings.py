@@ -13,7 +13,7 @@ from her_desktop.memory.retrieval import second_person
 from her_desktop.memory.rules.constraints_said import said_constraints
 from her_desktop.memory.rules.extractor import RuleExtractor
 from her_desktop.memory.rules.text import _split_sentences
-from her_desktop.memory.service import asks_about_told
+from her_desktop.memory.service import answers, asks_about_told
 
 
 @pytest.mark.parametrize(
@@ -174,3 +174,33 @@ def test_he_in_the_next_message_is_the_one_named_before() -> None:
     rules.extract("my brother anders just moved to oslo for work")
     texts = [c.text for c in rules.extract("he's an architect, designing some museum there")]
     assert any("architect" in t and ("anders" in t or "brother" in t) for t in texts), texts
+
+
+@pytest.mark.parametrize(
+    ("question", "note", "subject"),
+    [
+        ("what's my sourdough starter called", "my starter's called clint yeastwood lol", None),
+        ("what's the name of my shop", "i own a little shop called fern and foxglove", None),
+        ("what do i do for a living", "I'm a florist.", "user.job"),
+        ("what's the climbing gym called", "there's a gym called the crag near me", None),
+        ("who's my cousin", "me and my cousin tomasz are going to hanoi", None),
+    ],
+)
+def test_a_note_typed_in_lower_case_answers_the_question(
+    question: str, note: str, subject: str | None
+) -> None:
+    record = MemoryRecord(1, "episode", subject, note, 0.0, 0.0, None, 0.0, None, 0.5, 0.6)
+    assert answers(question, record)
+
+
+@pytest.mark.parametrize(
+    ("question", "note"),
+    [
+        ("what's my cat called?", "my sister called me today"),
+        ("What's my favourite pizza?", "we're having pizza night on friday"),
+        ("What's my best marathon time?", "I'm training for the Berlin marathon"),
+    ],
+)
+def test_a_note_on_the_topic_is_not_an_answer(question: str, note: str) -> None:
+    record = MemoryRecord(1, "episode", None, note, 0.0, 0.0, None, 0.0, None, 0.5, 0.6)
+    assert not answers(question, record)

@@ -85,6 +85,7 @@ from her_desktop.memory.retrieval import (
     second_person,
 )
 from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
+from her_desktop.memory.rules.vocabulary import _REL
 from her_desktop.memory.slots import Held, changing, current, slot_of, supersedes
 from her_desktop.memory.store import Clock, MemoryStore, Turn
 from her_desktop.sentences import split_sentences
@@ -1069,6 +1070,24 @@ _NOT_OWNERS: Final = frozenset(
 """words before "'s" that own nothing ("what's", "let's", "today's date")"""
 
 
+_SAYS_WHICH: Final = frozenset(
+    [
+        "favourite",
+        "favorite",
+        "best",
+        "worst",
+        "biggest",
+        "first",
+        "last",
+        "middle",
+        "maiden",
+        "least",
+        "most",
+    ]
+)
+"""words before the thing asked for that say which one ("my favourite pizza"): kept"""
+
+
 def asked_phrase(question: str) -> list[str]:
     """The content words of what the user asks about after "my" ("my best marathon time" →
     best, marathon, time; "my grandmother's surname" → grandmother, surname): a note must hold
@@ -1102,10 +1121,15 @@ def asked_phrase(question: str) -> list[str]:
     phrase = m.group(1).lower().split() + ([of.group(1).lower()] if of else [])
     # "grandmother's surname": the grandmother and the surname, both (the user's own job does
     # not answer "my sister's job")
-    return [
-        w for w in (p.removesuffix("'s") for p in phrase)
-        if w not in FUNCTION_WORDS | QUESTION_WORDS
-    ]  # fmt: skip
+    # the words before the thing itself only describe it ("my sourdough starter": the
+    # starter, "my best marathon time": the time); an owner ("grandmother's") is kept
+    words_ = [p for p in phrase if p.removesuffix("'s") not in FUNCTION_WORDS | QUESTION_WORDS]
+    kept = [
+        p
+        for i, p in enumerate(words_)
+        if p.endswith("'s") or i == len(words_) - 1 or p in _SAYS_WHICH
+    ]
+    return [p.removesuffix("'s") for p in kept]
 
 
 def answers(question: str, record: MemoryRecord) -> bool:
@@ -1124,7 +1148,9 @@ def answers(question: str, record: MemoryRecord) -> bool:
     def held(w: str) -> bool:
         return w in have or (len(w) >= 3 and re.search(rf"\w{re.escape(w)}\b", flat) is not None)
 
-    if not any(held(w) for w in asked):
+    if not any(held(w) for w in asked) and not (
+        JOB_QUESTION.search(question) and _tells_a_job(record)
+    ):  # "what do I do for a living?" and "I'm a florist." share no word
         return False
     if not all(held(stem(w)) for w in asked_phrase(question)):
         return False
@@ -1203,12 +1229,33 @@ def _gives_a_name(r: MemoryRecord) -> bool:
 
 
 def _names_someone(r: MemoryRecord) -> bool:
-    return _gives_a_name(r) or re.search(r"\s(?-i:[A-Z])[\w'-]+", r.text) is not None
+    return (
+        _gives_a_name(r)
+        or re.search(r"\s(?-i:[A-Z])[\w'-]+", r.text) is not None
+        or SOMEONE_NAMED.search(r.text) is not None  # "my cousin tomasz", typed in lower case
+    )
 
 
-NAMING: Final = re.compile(
-    r"\b(?:called|named) (?-i:[A-Z])|\b(?:name is|name's|is my)\b", re.IGNORECASE
+def _tells_a_job(r: MemoryRecord) -> bool:
+    return (r.subject or "").endswith(".job") or OCCUPATION.search(r.text) is not None
+
+
+JOB_QUESTION: Final = re.compile(
+    r"\bdo for (?:work|a living)\b|\bwhat (?:does|do) [\w' ]{1,30} do\b|\bjob\b", re.I
 )
+NAMING: Final = re.compile(
+    r"\b(?:called|named) (?!(?:a|an|it|that|this|me|him|her|us|them|you|off|for|to|in|on|"
+    r"at|by|out|up|back|again|and|but|so)\b)[^\W\d_]|\b(?:name is|name's|is my)\b",
+    re.IGNORECASE,
+)
+"""a note that gives a name: "called Pepper", "called the crag", "her name's katrin" (a name
+typed in lower case too; not "called me", "called off")"""
+SOMEONE_NAMED: Final = re.compile(
+    rf"\b(?:my|our|his|her|their) (?:{_REL}) (?!(?:is|was|and|but|so|who|has|had|will|just|"
+    rf"lives|works|said|says|called|named)\b)[^\W\d_]{{3,}}",
+    re.IGNORECASE,
+)
+"""someone named after their relation ("my cousin tomasz", "our neighbour Bea")"""
 WHEN_WORDS: Final = re.compile(
     r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
     r"april|may|june|july|august|september|october|november|december|today|tomorrow|"
@@ -1231,12 +1278,7 @@ SLOTS: Final[tuple[tuple[re.Pattern[str], Callable[[MemoryRecord], bool]], ...]]
     (re.compile(r"\b(name|called)\b", re.I), _gives_a_name),
     (re.compile(r"\b(who|who's)\b", re.I), _names_someone),
     (re.compile(r"\bhow old\b|\bage\b", re.I), lambda r: re.search(r"\d", r.text) is not None),
-    (
-        re.compile(
-            r"\bdo for (?:work|a living)\b|\bwhat (?:does|do) [\w' ]{1,30} do\b|\bjob\b", re.I
-        ),
-        lambda r: (r.subject or "").endswith(".job") or OCCUPATION.search(r.text) is not None,
-    ),
+    (JOB_QUESTION, lambda r: _tells_a_job(r)),
     (re.compile(r"\bhow long\b", re.I), lambda r: DURATION.search(r.text) is not None),
     (
         re.compile(r"^\s*where\b|\bwhich (city|town|country|place)\b", re.I),
