@@ -14,11 +14,11 @@ import pytest
 from her_desktop.bus import Bus
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import AffectEstimate, Event, MoodUpdate, PartialTranscript, UserText
-from her_desktop.llm.base import GenerationParams, LLMEngine
+from her_desktop.llm.base import GenerationParams
 from her_desktop.memory.store import MemoryStore
 from her_desktop.turn_context import NotesPreview
 from tests.fakes import FakeEngine
-from tests.test_speculative import Collector, Notes, speculating
+from tests.speculating_dialogue import Notes, make, speculating
 from tests.waiting import wait_until
 
 NOTE = "- the user's dog is called Rex\n- Rex is nine years old and loves long walks by the sea"
@@ -39,23 +39,6 @@ class Previewing(Notes):
     async def before_reply(self, turn_id: int, user_text: str) -> str | None:
         self.turns.append(user_text)
         return self.note
-
-
-async def make(
-    engine: LLMEngine, *providers: Notes, **params: object
-) -> tuple[Bus, DialogueStage, Collector]:
-    bus = Bus()
-    collector = Collector(bus)
-    stage = DialogueStage(
-        bus,
-        engine,
-        system_prompt="You are Sam.",
-        params=GenerationParams(**params),  # type: ignore[arg-type]
-        providers=providers,
-    )
-    stage.speculate = True
-    await stage.start()
-    return bus, stage, collector
 
 
 async def stop(bus: Bus, stage: DialogueStage) -> None:

@@ -13,76 +13,14 @@ import pytest
 from her_desktop.bus import Bus
 from her_desktop.dialogue import DialogueStage
 from her_desktop.events import (
-    Event,
     PartialTranscript,
-    ReplyFinished,
-    ReplySentence,
-    ReplyToken,
     SpeechResumed,
     UserText,
 )
-from her_desktop.llm.base import GenerationParams, GenerationStats, LLMEngine, Message
-from her_desktop.speculative import Speculation
+from her_desktop.llm.base import GenerationParams, GenerationStats, Message
 from tests.fakes import FakeEngine
+from tests.speculating_dialogue import Notes, make, speculating
 from tests.waiting import wait_until
-
-
-class Collector:
-    def __init__(self, bus: Bus) -> None:
-        self.events: list[Event] = []
-        self.finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
-        bus.subscribe(Event, self.on_event, name="collector")
-
-    async def on_event(self, event: Event) -> None:
-        self.events.append(event)
-        if isinstance(event, ReplyFinished):
-            self.finished.put_nowait(event)
-
-    def shown(self) -> list[Event]:
-        return [e for e in self.events if isinstance(e, ReplyToken | ReplySentence)]
-
-    async def next_finished(self) -> ReplyFinished:
-        return await asyncio.wait_for(self.finished.get(), 30)
-
-
-class Notes:
-    name = "notes"
-
-    def __init__(self, note: str | None) -> None:
-        self.note = note
-
-    async def before_reply(self, turn_id: int, user_text: str) -> str | None:
-        return self.note
-
-    async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
-        return None
-
-
-async def make(
-    engine: LLMEngine, *providers: Notes, **params: object
-) -> tuple[Bus, DialogueStage, Collector]:
-    bus = Bus()
-    collector = Collector(bus)
-    stage = DialogueStage(
-        bus,
-        engine,
-        system_prompt="You are Sam.",
-        params=GenerationParams(**params),  # type: ignore[arg-type]
-        providers=providers,
-    )
-    stage.speculate = True  # the fake engine stands for the local one
-    await stage.start()
-    return bus, stage, collector
-
-
-async def speculating(stage: DialogueStage, kind: str = "reply", text: str = "") -> Speculation:
-    def begun() -> bool:
-        spec = stage._spec
-        return spec is not None and spec.kind == kind and (not text or spec.user_text == text)
-
-    await wait_until(begun)
-    assert stage._spec is not None
-    return stage._spec
 
 
 async def test_a_reply_begun_at_the_pause_is_adopted_when_the_turn_ends_with_those_words() -> None:
