@@ -649,20 +649,20 @@ async def test_a_damaged_prefix_state_is_dropped_and_the_prompt_read(tiny_gguf: 
 
 
 def test_a_banned_opener_gets_no_chance_as_the_first_token_only() -> None:
-    from her_desktop.llm.llamacpp import _opener_ban
+    from her_desktop.llm.llamacpp_reply import opener_ban
 
     class Vocab:
         def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
             return {b"Sure": [5], b" Sure": [6], b"Certainly": [7, 8]}.get(text, [1, 2])
 
-    processors = _opener_ban(Vocab(), ["Sure", "Certainly"], prompt_length=3)
+    processors = opener_ban(Vocab(), ["Sure", "Certainly"], prompt_length=3)
     (ban,) = processors
     scores = np.zeros(10, dtype=np.float32)
     first = ban(np.arange(3), scores.copy())
     assert np.isneginf(first[[5, 6]]).all()
     assert np.isfinite(np.delete(first, [5, 6])).all()  # "Certainly" is two tokens: left
     assert np.isfinite(ban(np.arange(4), scores.copy())).all()  # later tokens are free
-    assert _opener_ban(Vocab(), ["Certainly"], prompt_length=3) is None
+    assert opener_ban(Vocab(), ["Certainly"], prompt_length=3) is None
 
 
 async def test_a_reply_with_banned_openers_streams_as_usual(tiny_engine: LlamaCppEngine) -> None:

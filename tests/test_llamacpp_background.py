@@ -52,7 +52,7 @@ async def test_a_fixed_prefix_is_read_once(tiny_engine: LlamaCppEngine) -> None:
     fixed = [Message("system", "Pick out what to remember. " * 4)]
     params = GenerationParams(max_tokens=2, temperature=0.0)
     await tiny_engine.background_generate([*fixed, Message("user", "first")], params)
-    side = tiny_engine._background
+    side = tiny_engine._sides.background
     assert side is not None
     evaluated: list[int] = []
     real_set_batch = side.batch.set_batch

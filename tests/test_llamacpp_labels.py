@@ -81,7 +81,7 @@ async def test_the_fixed_prefix_stays_cached_and_the_conversation_too(
     await chat(tiny_engine, conversation)
     fixed = [Message("system", "Name the feeling in one word."), Message("user", "ok")]
     await tiny_engine.score_labels([*fixed, Message("user", "first message")], LABELS)
-    scorer = tiny_engine._scorer
+    scorer = tiny_engine._sides.scorer
     assert scorer is not None
     evaluated: list[int] = []
     real_set_batch = scorer.batch.set_batch
@@ -136,7 +136,7 @@ async def test_close_frees_the_side_context_and_scoring_works_after_reload(
 ) -> None:
     await tiny_engine.score_labels([Message("user", "hi")], LABELS)
     await tiny_engine.close()
-    assert tiny_engine._scorer is None
+    assert tiny_engine._sides.scorer is None
     assert await tiny_engine.score_labels([Message("user", "hi")], LABELS)
 
 

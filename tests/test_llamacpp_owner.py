@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from her_desktop.llm import llamacpp
+from her_desktop.llm import llamacpp_owner, llamacpp_reply
 from her_desktop.llm.base import BusyError, GenerationParams, LLMError, Message
 from her_desktop.llm.llamacpp import STUCK, LlamaCppEngine
 from tests.tiny_gguf import chat
@@ -120,8 +120,8 @@ async def test_a_hung_reply_is_a_plain_error_and_the_app_keeps_running(
     ``count_tokens`` keep working."""
     engine = LlamaCppEngine(tiny_gguf, n_ctx=16384)
     await engine.load()
-    monkeypatch.setattr(llamacpp, "CANCEL_WAIT_S", 0.2)
-    monkeypatch.setattr(llamacpp._Reply, "should_stop", lambda self: False)
+    monkeypatch.setattr(llamacpp_owner, "CANCEL_WAIT_S", 0.2)
+    monkeypatch.setattr(llamacpp_reply.Reply, "should_stop", lambda self: False)
     params = GenerationParams(max_tokens=16000, temperature=0.0, deadline_s=0.2)
     with pytest.raises(LLMError) as error:
         await asyncio.wait_for(chat(engine, HELLO, params), BOUND_S)
@@ -142,7 +142,7 @@ async def test_hung_background_work_is_a_plain_error(
     tiny_engine: LlamaCppEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await tiny_engine.load()
-    monkeypatch.setattr(llamacpp, "CANCEL_WAIT_S", 0.2)
+    monkeypatch.setattr(llamacpp_owner, "CANCEL_WAIT_S", 0.2)
     release = threading.Event()
     monkeypatch.setattr(tiny_engine, "_score_blocking", lambda *args: release.wait(BOUND_S))
     try:
