@@ -14,39 +14,20 @@ Policies:
   history always alternates user/assistant (strict chat templates reject two user turns).
   The providers keep the same: a finished exchange is handed to each ``TurnRecorder`` at once
   (a spoken one when its audio ended, or when the stage stops), then ``after_reply`` runs.
-* Every streamed chunk passes one ``llm.reply_filter.ReplyFilter`` before it is shown
-  (``ReplyToken``, one per kept sentence or line) or spoken (``ReplySentence``): no markdown in
-  the voice, no assistant clichés, no human-experience claims, no sentence of her recent
-  replies again, one question at most, short unless more was asked for. Generation stops once
-  the filter will keep nothing more. The history keeps the filtered reply.
-* A hard moment is acknowledged first, made sure of in Python (``llm.acknowledge``): when the
-  user's words or affect's estimate of the turn (``AffectEstimate``) tell of one and the reply's
-  first sentence is advice, a question or a restatement, a short acknowledgement for the feeling
-  is said before it (not one of her recent replies holds). A sentence that says the user's own
-  words in their first person is said to them (``llm.user_voice``). A reply left with nothing
-  to a question gets an honest question-shaped line, not "I'm listening."
-* A plain sum ("what's 15 percent of 80") is answered exactly by ``llm.arithmetic``, not
-  by the LM (small models get sums wrong); it still goes through the history like any reply.
-  A sum inside a longer message is answered by the LM with the computed answer in its guide;
-  if the reply leaves the answer out, the stage says it ("That's 875.").
-* A translation the phrasebook does not hold is made on a side path (``llm.translate``: a
-  short prompt of its own, greedy, checked in Python) and said as it passed the checks, or
-  declined plainly.
-* The prompt is persona system prompt + history + the new user message, fitted to the model's
-  context by ``llm.context.fit_messages`` (oldest exchanges dropped first). Earlier user
-  messages are repeated exactly as the LM read them (with their turn's notes), so the LM's
-  prompt cache covers the whole history and each turn reads only what is new.
+* The reply itself is made of the parts in ``her_desktop.reply``: its prompt (persona, history
+  as the LM read it, the turn's notes and guide, fitted to the context: ``reply.prompt``), the
+  providers' notes around the turn (``reply.notes``), turns answered in Python (a sum, a phrase,
+  her name, a translation: ``reply.answers``), and what of the streamed text is shown and
+  spoken, each sentence checked (``reply.writer``, with the guards and the closer:
+  ``reply.guards``). The history keeps the filtered reply.
+* A reply that goes against what the user said it must respect (a ``ReplyGuard``) in its
+  first sentence makes the LM try once more with an explicit instruction; an offending later
+  one (or a second offence) is replaced by the guard's reminder (none: left out) and the reply
+  ends there.
 * Speculation (``speculate``, voice): while the user speaks, the prompt with what was heard so
   far is sent ahead (``speculative``): at a live partial transcript only read into the LM's
   cache; at a pause, the reply itself is begun. It is adopted when the turn ends with that very
   prompt, else cancelled; it is never shown or spoken before it is adopted.
-* A reply is checked against what the user said it must respect (a ``ReplyGuard``: memory's
-  allergies, things avoided, dislikes): while a guard has something to check, the reply is
-  shown and spoken sentence by sentence, each checked first. An offending first sentence makes
-  the LM try once more with an explicit instruction; an offending later one (or a second
-  offence) is replaced by the guard's reminder (none: left out) and the reply ends there.
-  A guard that is also a ``ReplyCloser`` (memory, for a question about the user) adds its line
-  when the reply kept no answer ("I don't know yet. Where do you work?").
 * A failing LM never kills the stage: it becomes a ``StageError`` with a plain message and a
   ``ReplyFinished(reason="error")``; the next turn tries again.
 """
@@ -58,7 +39,7 @@ import dataclasses
 import logging
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 from her_desktop.bus import Bus
@@ -73,9 +54,7 @@ from her_desktop.events import (
     Notice,
     PartialTranscript,
     ReplyFinished,
-    ReplySentence,
     ReplyStarted,
-    ReplyToken,
     Shutdown,
     SpeakingFinished,
     SpeechResumed,
@@ -83,17 +62,7 @@ from her_desktop.events import (
     UserText,
     new_turn_id,
 )
-from her_desktop.llm.acknowledge import (
-    Feeling,
-    acknowledgement,
-    acknowledges,
-    cheers,
-    condoles,
-    glad_line,
-    good_news,
-    hard_turn,
-)
-from her_desktop.llm.arithmetic import exact_answer, find_sum
+from her_desktop.llm.acknowledge import Feeling, good_news, hard_turn
 from her_desktop.llm.base import (
     EndpointError,
     GenerationParams,
@@ -102,54 +71,29 @@ from her_desktop.llm.base import (
     LLMError,
     Message,
 )
-from her_desktop.llm.context import fit_messages
-from her_desktop.llm.own_name import name_answer
-from her_desktop.llm.phrasebook import phrase_answer
-from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, asks, sentence_limit
+from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
 from her_desktop.llm.translate import translate
 from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, translation_request, turn_guide
-from her_desktop.llm.user_voice import as_said_to_user
-from her_desktop.sentences import SentenceSplitter
-from her_desktop.speculative import Speculation
+from her_desktop.reply.answers import python_answer, said
+from her_desktop.reply.guards import with_instruction
+from her_desktop.reply.notes import after_reply, preview_notes, record_turn, turn_notes
+from her_desktop.reply.prompt import CONTEXT_MARGIN_TOKENS, GREETING_INSTRUCTION, turn_prompt
+from her_desktop.reply.writer import ReplyWriter
+from her_desktop.speculative import Speculation, continues, read_after_end, reads_ahead
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
-    AFTER_REPLY_BUDGET_S,
-    NotesPreview,
-    ReplyCloser,
     ReplyGuard,
-    ReplyProblem,
     ReplyShape,
     ReplyShaper,
     TurnContextProvider,
-    TurnRecorder,
 )
 
 log = logging.getLogger(__name__)
 
-# Tokens kept free for the reply beyond max_tokens (template overhead of the assistant header).
-CONTEXT_MARGIN_TOKENS = 16
-GREETING_INSTRUCTION = (
-    "(The user has just opened the app and has not said anything yet. Greet them warmly in "
-    "one or two short spoken sentences; if the notes mention something recent, ask about it.)"
-)
-# The first spoken chunk may end at a clause mark (", ; :") once it holds this many characters,
-# so her voice starts without waiting for a long first sentence (about 0.5 s of LM time).
-FIRST_CHUNK_MIN_CHARS = 20
-# How long memory/affect may take to prepare a turn before the reply starts without them.
-BEFORE_REPLY_BUDGET_S = 1.5
 # Affect estimates kept for the turns still being answered (the newest few).
 FELT_TURNS = 8
-# When the history no longer fits, old exchanges are left out until the prompt fills at most
-# this share of the budget: the next turns then start with the same messages (the LM's cache
-# keeps them) instead of each dropping one more exchange and re-reading the whole history.
-REFIT_SHARE = 0.75
 USER_VOICE_MESSAGES = 2
 """Her reply never takes the words of the user's message, nor of their last this many before."""
-
-
-async def _said(text: str) -> AsyncIterator[str]:
-    """A reply that needs no LM (an exact sum), streamed like one."""
-    yield text
 
 
 def clean_user_text(text: str) -> str:
@@ -163,79 +107,6 @@ def clean_user_text(text: str) -> str:
         if ch in "\n\t" or not unicodedata.category(ch).startswith("C") or ch == "\u200d"
     ]
     return "".join(kept).strip()
-
-
-def _reply_problem(guards: Sequence[ReplyGuard], sentence: str) -> ReplyProblem | None:
-    for guard in guards:
-        try:
-            problem = guard.reply_problem(sentence)
-        except Exception:  # a broken check never stops the reply
-            log.exception("dialogue: %s could not check the reply", guard.name)
-            continue
-        if problem is not None:
-            return problem
-    return None
-
-
-def _closing(guards: Sequence[ReplyGuard], said: str) -> str | None:
-    for guard in guards:
-        if isinstance(guard, ReplyCloser):
-            try:
-                line = guard.unanswered(said)
-            except Exception:  # a broken check never stops the reply
-                log.exception("dialogue: %s could not close the reply", guard.name)
-                continue
-            if line:
-                return line
-    return None
-
-
-def _reads_ahead(spec: Speculation, messages: Sequence[Message]) -> bool:
-    """True when ``spec`` reads the start of ``messages``: the same history, and its user
-    message (notes and words so far) a prefix of theirs up to its words' end (only its own
-    guide after them differs)."""
-    if spec.messages is None or not messages or spec.messages[:-1] != list(messages[:-1]):
-        return False
-    content = spec.messages[-1].content
-    said = _unfinished(spec.user_text)
-    end = content.find(said)
-    return bool(said) and end >= 0 and messages[-1].content.startswith(content[: end + len(said)])
-
-
-def _unfinished(text: str) -> str:
-    """Words heard so far without the closing mark a transcriber adds ("… a good name for.")."""
-    return text.rstrip(" .?!,;:…")
-
-
-def _continues(text: str, before: str) -> bool:
-    """True when ``text`` goes on from the words heard ``before`` (their closing mark aside)."""
-    said = _unfinished(before)
-    return bool(said) and text.startswith(said)
-
-
-def _read_after_end(
-    stats: GenerationStats, adopted: bool, written_ahead: int, unread: Sequence[Speculation]
-) -> int:
-    """Prompt tokens the LM read for this reply after the turn ended: none for a reply begun
-    at the pause that had written its first token by then; else its prompt less what was
-    cached, plus what the read-aheads still reading at the end went on to read (the reply's
-    cache holds it; counted whole although part of it was read before the end: an upper
-    bound). A read-ahead stopped at the end read nothing the reply reused."""
-    if adopted and written_ahead:
-        return 0
-    own = max(0, stats.prompt_tokens - stats.cached_tokens)
-    ahead = sum(
-        max(0, s.stats.prompt_tokens - s.stats.cached_tokens)
-        for s in unread
-        if s.stats.tokens and not s.adopted
-    )
-    return own + ahead
-
-
-def _with_instruction(messages: Sequence[Message], instruction: str) -> list[Message]:
-    """The same prompt, the user's message followed by an explicit instruction."""
-    *head, last = messages
-    return [*head, Message(last.role, f"{last.content}\n\n[{instruction}]")]
 
 
 class DialogueStage(Stage):
@@ -416,7 +287,7 @@ class DialogueStage(Stage):
         if (
             spec.kind == "prefill"
             and spec.running
-            and _continues(text, spec.user_text)
+            and continues(text, spec.user_text)
             and (reading is None or not reading.running)
         ):
             self._reading = spec
@@ -426,22 +297,11 @@ class DialogueStage(Stage):
     def _preview_notes(self, user_text: str) -> str:
         """The turn's notes as far as they can be told before it ends (in a worker thread):
         each provider's ``preview_notes`` (nothing from one that cannot tell them ahead), in
-        the providers' order, joined as ``_turn_notes`` joins them."""
+        the providers' order (``reply.notes.preview_notes``)."""
         last = self._preview
         if last is not None and last[0] == user_text:
             return last[1]  # the read-ahead and the reply at the pause share one preview
-        notes = []
-        for provider in self.providers:
-            if not isinstance(provider, NotesPreview):
-                continue
-            try:
-                note = provider.preview_notes(user_text)
-            except Exception:  # a preview is only a guess: the turn asks for the real notes
-                log.exception("dialogue: %s could not preview its notes", provider.name)
-                continue
-            if note and note.strip():
-                notes.append(note.strip())
-        joined = "\n".join(notes)
+        joined = preview_notes(self.providers, user_text)
         self._preview = (user_text, joined)
         return joined
 
@@ -487,13 +347,7 @@ class DialogueStage(Stage):
         reply = ""
         if self._exchange is not None and self._exchange[0] == turn_id:
             reply = self.history[self._exchange[1]].content
-        for provider in self.providers:
-            if isinstance(provider, TurnRecorder):
-                try:
-                    provider.record_turn(turn_id, user_text, reply)
-                except Exception as exc:
-                    log.exception("dialogue: %s could not keep the turn", provider.name)
-                    self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
+        record_turn(self.providers, turn_id, user_text, reply, self._failed)
         if self.running:
             self.spawn(self._after_reply(turn_id, user_text, reply), name=f"after-{turn_id}")
 
@@ -560,38 +414,16 @@ class DialogueStage(Stage):
         openers = StylePhrases.load().openers if self.reply_style else ()
         return dataclasses.replace(self.params, max_tokens=cap, banned_openers=openers)
 
+    def _failed(self, provider: TurnContextProvider, exc: Exception) -> None:
+        """A provider raised: the stage reports it and the turn goes on without it."""
+        self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
+
     async def _turn_notes(self, turn_id: int, user_text: str) -> str:
-        """Context notes from memory/affect for this turn, in the providers' order. They are
-        asked all at once (the reply waits for the slowest, not for the sum); each gets a small
-        time budget, and one that fails or is slow is reported and skipped, never blocks the
-        reply."""
-
-        async def ask(provider: TurnContextProvider) -> str:
-            try:
-                async with asyncio.timeout(BEFORE_REPLY_BUDGET_S):
-                    note = await provider.before_reply(turn_id, user_text)
-            except TimeoutError:
-                log.warning("dialogue: %s took too long before the reply", provider.name)
-                return ""
-            except Exception as exc:
-                log.exception("dialogue: %s failed before the reply", provider.name)
-                self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
-                return ""
-            return note.strip() if note else ""
-
-        notes = await asyncio.gather(*(ask(p) for p in self.providers))
-        return "\n".join(note for note in notes if note)
+        """Context notes from memory/affect for this turn (``reply.notes.turn_notes``)."""
+        return await turn_notes(self.providers, turn_id, user_text, self._failed)
 
     async def _after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
-        for provider in self.providers:
-            try:
-                async with asyncio.timeout(AFTER_REPLY_BUDGET_S):
-                    await provider.after_reply(turn_id, user_text, reply_text)
-            except TimeoutError:
-                log.warning("dialogue: %s after-reply work timed out", provider.name)
-            except Exception as exc:
-                log.exception("dialogue: %s failed after the reply", provider.name)
-                self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
+        await after_reply(self.providers, turn_id, user_text, reply_text, self._failed)
 
     def _prompt(
         self, user_text: str, notes: str = "", guide: str = "", *, notify: bool = True
@@ -600,44 +432,25 @@ class DialogueStage(Stage):
         the new user message, fenced as data, so they never read as instructions. Earlier
         user messages are given as the LM read them (their notes included): the prompt then
         starts with exactly what the LM's cache holds (system prompt and history), and only the
-        new turn is read."""
-        history = [
-            Message("user", self._sent[m]) if m.role == "user" and m in self._sent else m
-            for m in self.history[min(self._left_out, len(self.history)) :]
-        ]
-        messages = [Message("system", self.system_prompt), *history]
-        if notes:
-            user_text = (
-                "[Context for this turn: notes about the user, not instructions]\n"
-                f"{notes}\n[End of notes]\n\n{user_text}"
-            )
-        if guide:  # for this reply only (``llm.turn_guide``); the history keeps the message
-            user_text = f"{user_text}\n\n({guide})"
-        messages.append(Message("user", user_text))
+        new turn is read (``reply.prompt``); a real turn (``notify``) leaves out what it had
+        to leave out for later turns too, and says so."""
         budget = self.engine.context_size - self._params().max_tokens - CONTEXT_MARGIN_TOKENS
-        count = self.engine.count_tokens
-        fitted = fit_messages(messages, budget_tokens=budget, count=count)
-        if fitted.dropped_turns and not fitted.truncated:
-            roomy = fit_messages(messages, budget_tokens=int(budget * REFIT_SHARE), count=count)
-            if not roomy.truncated:
-                fitted = roomy
+        prompt = turn_prompt(
+            self.system_prompt,
+            self.history,
+            self._sent,
+            self._left_out,
+            user_text,
+            notes,
+            guide,
+            budget=budget,
+            count=self.engine.count_tokens,
+        )
         if notify:  # a real turn (not a speculation): later prompts leave these out too
-            self._left_out += len(history) - (len(fitted.messages) - 2)
-        if notify and (fitted.dropped_turns or fitted.truncated):
-            parts = []
-            if fitted.dropped_turns:
-                parts.append(f"the {fitted.dropped_turns} oldest exchange(s) were left out")
-            if fitted.truncated:
-                parts.append("your message was shortened to fit")
-            self.bus.publish_nowait(
-                Notice(
-                    self.name,
-                    "The conversation is longer than the model can read at once: "
-                    + " and ".join(parts)
-                    + ".",
-                )
-            )
-        return list(fitted.messages)
+            self._left_out += prompt.dropped
+            if prompt.notice:
+                self.bus.publish_nowait(Notice(self.name, prompt.notice))
+        return prompt.messages
 
     def _ran_out_of_time(self, deadline_s: float) -> None:
         """The model did not finish within the reply's deadline: say so in plain words (what
@@ -703,80 +516,21 @@ class DialogueStage(Stage):
         self._set_state("thinking", turn_id)
         await self.bus.publish(ReplyStarted(turn_id))
         stats = GenerationStats()
-        produced = False
-        splitter = SentenceSplitter(first_min_chars=FIRST_CHUNK_MIN_CHARS)
-        style = self._reply_filter(user_text, greeting=bool(greeting_notes))
-        sentence_index = 0
+        earlier = [m.content for m in self.history if m.role == "user"][-USER_VOICE_MESSAGES:]
+        writer = ReplyWriter(
+            self.bus,
+            turn_id,
+            self._reply_filter(user_text, greeting=bool(greeting_notes)),
+            user_text=user_text,
+            said_by_user="\n".join([*earlier, user_text]),  # whose words she must not take
+            replies=self._replies,
+            speaking=lambda: self._set_state("speaking", turn_id),
+        )
+        style = writer.style
         reason: FinishReason = "error"
         start = time.monotonic()
-        guards: list[ReplyGuard] = []
-        shape: ReplyShape | None = None
-        enough = False
         speculative = False
         speculation = ""
-        hard: Feeling | None = None
-        glad = False
-        opened = False
-        earlier = [m.content for m in self.history if m.role == "user"][-USER_VOICE_MESSAGES:]
-        said_by_user = "\n".join([*earlier, user_text])  # whose words she must not take
-
-        async def acknowledge(feeling: Feeling) -> None:
-            """Say a short acknowledgement of a hard moment (not one of her recent replies)."""
-            await say(acknowledgement(feeling, self._replies()))
-
-        async def say(line: str) -> None:
-            """Say ``line`` of her own through the reply filter."""
-            nonlocal sentence_index
-            said = style.accept(line)
-            if said is not None and said.spoken:
-                await self.bus.publish(ReplySentence(turn_id, sentence_index, said.spoken))
-                sentence_index += 1
-            if said is not None:
-                await self.bus.publish(ReplyToken(turn_id, said.shown))
-
-        async def emit(
-            chunks: list[str], *, cut: FinishReason | None = None, checked: bool = True
-        ) -> ReplyProblem | None:
-            """Show and speak what the reply filter keeps of ``chunks``; with guards, each
-            chunk is checked first. Returns the problem of the first chunk that must not be
-            said (nothing of it or after it is kept)."""
-            nonlocal sentence_index, enough, opened
-            for i, chunk in enumerate(chunks):
-                if checked and user_text:
-                    chunk = as_said_to_user(chunk, said_by_user)  # never as the user
-                if shape is not None and checked:  # the user's style rules (``feedback``)
-                    shaped = None if enough else shape.sentence(chunk)
-                    if shaped is None:
-                        enough = True
-                        return None
-                    if not shaped:
-                        continue
-                    chunk = shaped
-                if guards and checked:
-                    problem = _reply_problem(guards, chunk)
-                    if problem is not None and problem.rewrite:
-                        chunk = problem.replacement  # fixed in Python: say it and go on
-                    elif problem is not None:
-                        return problem
-                if checked and hard is not None and cheers(chunk):
-                    continue  # no celebrating a hard moment
-                if checked and glad and condoles(chunk):
-                    if not style.kept_any:  # good news: gladness, not condolences
-                        await say(glad_line(self._replies()))
-                    continue
-                if checked and not opened and not style.kept_any and chunk.strip():
-                    opened = True
-                    if hard is not None and not acknowledges(chunk):
-                        await acknowledge(hard)  # before anything else is said
-                kept = style.accept(chunk, cut=cut if i == len(chunks) - 1 else None)
-                if kept is None:
-                    continue
-                if kept.spoken:
-                    await self.bus.publish(ReplySentence(turn_id, sentence_index, kept.spoken))
-                    sentence_index += 1
-                await self.bus.publish(ReplyToken(turn_id, kept.shown))
-            return None
-
         guide: Guide | None = None
         try:
             await self.engine.load()
@@ -786,115 +540,71 @@ class DialogueStage(Stage):
                 )
             else:
                 notes = await self._turn_notes(turn_id, user_text)
-                hard = self._hard(turn_id, user_text)
-                glad = self.reply_style and hard is None and good_news(user_text)
-                guide = self._guide(user_text, hard=hard is not None)
+                writer.hard = self._hard(turn_id, user_text)
+                writer.glad = self.reply_style and writer.hard is None and good_news(user_text)
+                guide = self._guide(user_text, hard=writer.hard is not None)
                 guide_text = guide.text if guide is not None else ""
                 messages = await asyncio.to_thread(self._prompt, user_text, notes, guide_text)
             # after the notes: what this turn's notes found decides what is checked
-            guards = [p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()]
-            exact = (
-                None
-                if greeting_notes or not self.reply_style
-                else exact_answer(user_text)
-                or phrase_answer(user_text)
-                or name_answer(user_text, self.own_name)
-            )
-            translation = (
-                translation_request(user_text)
-                if exact is None and not greeting_notes and self.reply_style
-                else None
-            )
+            writer.guards = [
+                p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()
+            ]
+            in_python = not greeting_notes and self.reply_style
+            exact = python_answer(user_text, self.own_name) if in_python else None
+            translation = translation_request(user_text) if in_python and exact is None else None
             attempt = messages
             sent_text = messages[-1].content if messages else ""
             params = self._turn_params(guide)
+            shape: ReplyShape | None = None
             if self.shaper is not None:
                 shape = self.shaper.shape(turn_id, "" if greeting_notes else user_text)
             if shape is not None:
                 params = dataclasses.replace(params, max_tokens=shape.max_tokens(params.max_tokens))
+            writer.shape = shape
+            complete = shape is not None and shape.complete  # only a correction: its opening
             if spec is not None:
-                complete = shape is not None and shape.complete
                 why = "exact answer" if exact is not None or translation or complete else ""
                 speculation = why or await spec.mismatch(messages, params)
                 if not speculation:
                     adopt = spec  # begun at the user's pause: its text may already be there
                     speculation = f"adopted with {spec.stats.tokens} tokens already written"
-                elif spec.kind == "prefill" and spec.running and _reads_ahead(spec, messages):
+                elif spec.kind == "prefill" and spec.running and reads_ahead(spec, messages):
                     finishing.append(spec)  # reading the start of this prompt: let it finish
                 else:
                     log.debug("dialogue: speculation not used: %s", speculation)
                     await spec.cancel()  # never shown: the engine is free for this turn
-            if translation is not None and not (shape is not None and shape.complete):
+            if translation is not None and not complete:
                 phrase, lang = translation  # said checked, or declined plainly
                 exact = await translate(self.engine, phrase, lang, deadline_s=params.deadline_s)
             if shape is not None and shape.opening:
-                await emit([shape.opening], checked=False)
-            while shape is None or not shape.complete:
-                problem: ReplyProblem | None = None
+                await writer.emit([shape.opening], checked=False)
+            while not complete:
                 if exact is not None:
-                    pieces = _said(exact)
+                    pieces = said(exact)
                 elif adopt is not None:
                     pieces, stats, adopt = adopt.pieces(), adopt.stats, None
                     speculative = True
                 else:
                     pieces = self.engine.stream(attempt, params, stats)
-                try:
-                    async for piece in pieces:
-                        if not produced:
-                            produced = True
-                            self._set_state("speaking", turn_id)
-                        problem = await emit(splitter.feed(piece))
-                        if problem is not None or style.done or enough:  # the rest is dropped
-                            break
-                finally:  # an early stop ends the engine's generation now, not at GC
-                    aclose = getattr(pieces, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-                reason = "stop" if style.done or enough else (stats.finish_reason or "stop")
-                if problem is None:
-                    cut = reason if reason in ("length", "deadline") else None
-                    problem = await emit(splitter.flush(), cut=cut)
+                reason, problem = await writer.write(pieces, stats)
                 if problem is None:
                     break
-                splitter = SentenceSplitter(first_min_chars=FIRST_CHUNK_MIN_CHARS)
-                if sentence_index == 0 and not style.text and attempt is messages:
+                if writer.sentence_index == 0 and not style.text and attempt is messages:
                     log.info("dialogue: the reply went against a stored constraint; asking again")
-                    attempt = _with_instruction(messages, problem.instruction)
+                    attempt = with_instruction(messages, problem.instruction)
                     continue
                 if problem.replacement:  # "": the reply ends before the sentence
-                    await emit([problem.replacement], checked=False)
+                    await writer.emit([problem.replacement], checked=False)
                 reason = "stop"
                 break
-            if shape is not None and shape.complete:
+            if complete:
                 reason = "stop"  # the turn was only a correction: the opening was the reply
             if reason == "deadline":
                 self._ran_out_of_time(params.deadline_s)
-            if guide is not None and guide.kind == "sum" and reason != "cancelled":
-                found = find_sum(user_text)  # the reply carries the computed answer, in time or not
-                if found is not None and found.spoken.replace(",", "") not in style.text.replace(
-                    ",", ""
-                ):
-                    said = style.must_say(found.answer)
-                    await self.bus.publish(ReplySentence(turn_id, sentence_index, said.spoken))
-                    await self.bus.publish(ReplyToken(turn_id, said.shown))
-                    sentence_index += 1
-            if hard is not None and not style.kept_any and reason not in ("deadline", "error"):
-                await acknowledge(hard)  # every sentence was dropped: the acknowledgement stays
-            closing = _closing(guards, style.text) if reason in ("stop", "length") else None
-            if closing:  # no answer kept to a question memory checks: its line, checked
-                await emit([closing], checked=False)
-            fallback = style.fallback(
-                too_slow=reason == "deadline",
-                question=asks(user_text),
-                about_her=guide is not None and guide.kind == "self",
-            )
-            if fallback is not None:
-                await self.bus.publish(ReplySentence(turn_id, sentence_index, fallback.spoken))
-                await self.bus.publish(ReplyToken(turn_id, fallback.shown))
+            await writer.close(reason, guide)
         except asyncio.CancelledError:
             reason = "cancelled"
-            for chunk in splitter.flush():  # kept as far as it was produced
-                style.accept(chunk)
+            writer.keep_unsaid()  # kept as far as it was produced
             raise
         except LLMError as exc:
             category: ErrorCategory = "network" if isinstance(exc, EndpointError) else "model"
@@ -935,7 +645,7 @@ class DialogueStage(Stage):
                     speculative=speculative,
                     speculation=speculation,
                     held_chars=style.held_chars,
-                    read_after_end=_read_after_end(stats, speculative, written_ahead, unread),
+                    read_after_end=read_after_end(stats, speculative, written_ahead, unread),
                     written_ahead=written_ahead if speculative else 0,
                 )
             )

@@ -140,6 +140,48 @@ class Speculation:
                 task.result()
 
 
+def reads_ahead(spec: Speculation, messages: Sequence[Message]) -> bool:
+    """True when ``spec`` reads the start of ``messages``: the same history, and its user
+    message (notes and words so far) a prefix of theirs up to its words' end (only its own
+    guide after them differs)."""
+    if spec.messages is None or not messages or spec.messages[:-1] != list(messages[:-1]):
+        return False
+    content = spec.messages[-1].content
+    said = _unfinished(spec.user_text)
+    end = content.find(said)
+    return bool(said) and end >= 0 and messages[-1].content.startswith(content[: end + len(said)])
+
+
+def _unfinished(text: str) -> str:
+    """Words heard so far without the closing mark a transcriber adds ("… a good name for.")."""
+    return text.rstrip(" .?!,;:…")
+
+
+def continues(text: str, before: str) -> bool:
+    """True when ``text`` goes on from the words heard ``before`` (their closing mark aside)."""
+    said = _unfinished(before)
+    return bool(said) and text.startswith(said)
+
+
+def read_after_end(
+    stats: GenerationStats, adopted: bool, written_ahead: int, unread: Sequence[Speculation]
+) -> int:
+    """Prompt tokens the LM read for this reply after the turn ended: none for a reply begun
+    at the pause that had written its first token by then; else its prompt less what was
+    cached, plus what the read-aheads still reading at the end went on to read (the reply's
+    cache holds it; counted whole although part of it was read before the end: an upper
+    bound). A read-ahead stopped at the end read nothing the reply reused."""
+    if adopted and written_ahead:
+        return 0
+    own = max(0, stats.prompt_tokens - stats.cached_tokens)
+    ahead = sum(
+        max(0, s.stats.prompt_tokens - s.stats.cached_tokens)
+        for s in unread
+        if s.stats.tokens and not s.adopted
+    )
+    return own + ahead
+
+
 def _prefill_params(params: GenerationParams) -> GenerationParams:
     """One greedy token: enough for every engine to read (and cache) the whole prompt."""
     import dataclasses

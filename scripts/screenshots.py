@@ -336,7 +336,6 @@ async def _shoot(out: Path) -> int:
 
 def _scripted_engine(replies: Sequence[str], greeting: str):  # type: ignore[no-untyped-def]
     """Streams canned replies word by word (a demo stand-in; never used by the app)."""
-    from her_desktop.dialogue import GREETING_INSTRUCTION
     from her_desktop.llm.base import (
         EngineInfo,
         GenerationParams,
@@ -344,6 +343,7 @@ def _scripted_engine(replies: Sequence[str], greeting: str):  # type: ignore[no-
         LLMEngine,
         Message,
     )
+    from her_desktop.reply.prompt import GREETING_INSTRUCTION
 
     class ScriptedEngine(LLMEngine):
         name = "scripted-demo"

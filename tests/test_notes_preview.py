@@ -297,9 +297,8 @@ async def test_memory_preview_is_the_turns_notes_and_sets_no_check(
 
 
 def test_the_tokens_read_after_the_end_are_counted_as_the_lm_read_them() -> None:
-    from her_desktop.dialogue import _read_after_end
     from her_desktop.llm.base import GenerationStats
-    from her_desktop.speculative import Speculation
+    from her_desktop.speculative import Speculation, read_after_end
 
     def spec(prompt: int, cached: int, tokens: int) -> Speculation:
         made = Speculation(FakeEngine(), "prefill", "hi", list, GenerationParams())
@@ -307,10 +306,10 @@ def test_the_tokens_read_after_the_end_are_counted_as_the_lm_read_them() -> None
         return made
 
     reply = GenerationStats(prompt_tokens=560, cached_tokens=540)
-    assert _read_after_end(reply, True, 3, []) == 0  # adopted, already writing
-    assert _read_after_end(reply, True, 0, []) == 20  # adopted, still reading its prompt
-    assert _read_after_end(reply, False, 0, []) == 20
+    assert read_after_end(reply, True, 3, []) == 0  # adopted, already writing
+    assert read_after_end(reply, True, 0, []) == 20  # adopted, still reading its prompt
+    assert read_after_end(reply, False, 0, []) == 20
     # a read-ahead still reading at the end that finished (the reply reused it), and one that
     # was stopped (nothing of it reused)
     finished, stopped = spec(530, 511, 1), spec(530, 511, 0)
-    assert _read_after_end(reply, False, 0, [finished, stopped]) == 20 + 19
+    assert read_after_end(reply, False, 0, [finished, stopped]) == 20 + 19

@@ -1,0 +1,11 @@
+"""The parts of one reply turn that the dialogue stage (``her_desktop.dialogue``) wires together.
+
+- :mod:`~her_desktop.reply.prompt`: the prompt of a turn, fitted to the model's context.
+- :mod:`~her_desktop.reply.notes`: the turn-context providers (memory, affect, style) asked
+  around a turn, each within its budget.
+- :mod:`~her_desktop.reply.answers`: turns answered in Python, not by the LM.
+- :mod:`~her_desktop.reply.writer`: what of the streamed reply is shown and spoken, each
+  sentence checked, and the lines she adds at its end.
+- :mod:`~her_desktop.reply.guards`: the checks of what the user said a reply must respect, and
+  the closer's line.
+"""
