@@ -74,12 +74,14 @@ from her_desktop.llm.base import (
 from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
 from her_desktop.llm.translate import translate
 from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, translation_request, turn_guide
+from her_desktop.reply.ahead import Ahead, settle
 from her_desktop.reply.answers import python_answer, said
 from her_desktop.reply.guards import with_instruction
+from her_desktop.reply.history import History
 from her_desktop.reply.notes import after_reply, preview_notes, record_turn, turn_notes
 from her_desktop.reply.prompt import CONTEXT_MARGIN_TOKENS, GREETING_INSTRUCTION, turn_prompt
 from her_desktop.reply.writer import ReplyWriter
-from her_desktop.speculative import Speculation, continues, read_after_end, reads_ahead
+from her_desktop.speculative import Speculation, read_after_end
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
     ReplyGuard,
@@ -131,17 +133,14 @@ class DialogueStage(Stage):
         self.params = params
         self.shaper: ReplyShaper | None = None
         """the user's style preferences applied to each reply (``feedback.service``)"""
-        self.history: list[Message] = []
+        self._conversation = History()
+        """the conversation as the user got it (``history``), and what the LM read of it"""
         self.state: DialogueStateName = "idle"
         self._reply: asyncio.Task[None] | None = None
         self._reply_turn: int | None = None
         self.speaks_aloud = False
         """True when a speaking stage voices the replies: the state stays ``speaking`` until
         the audio ends, and an interrupted reply is kept as far as it was heard."""
-        self._heard: tuple[int, str] | None = None
-        """(turn id, text) of an interrupted reply's audio, until its exchange is recorded"""
-        self._exchange: tuple[int, int] | None = None
-        """(turn id, history index of its assistant message) of the latest exchange"""
         self._voiced_turn: int | None = None
         """the reply whose audio is still playing after its text ended"""
         self._audio_ended: int | None = None
@@ -154,17 +153,15 @@ class DialogueStage(Stage):
         self.speculate = engine.speculation_ok
         """Begin reading (and, at a pause, answering) the user's words before the turn ends
         (by default only with a local engine: a remote one would bill every thrown-away try)."""
-        self._spec: Speculation | None = None
-        self._reading: Speculation | None = None
-        """a read-ahead left to finish when newer words came (they share what it reads)"""
-        self._preview: tuple[str, str] | None = None
-        """(words so far, the providers' previewed notes for them): the last preview"""
-        self._sent: dict[Message, str] = {}
-        """user messages of the history → the text the LM read for them (with the turn's notes)"""
-        self._left_out = 0
-        """oldest history messages no longer in the prompt (whole exchanges)"""
+        self._ahead = Ahead()
+        """the speculations of the turn the user is still speaking"""
         self._felt: dict[int, AffectEstimate] = {}
         """turn id → how the user seemed in that turn (affect's first estimate)"""
+
+    @property
+    def history(self) -> list[Message]:
+        """The conversation as the user got it (``reply.history``), oldest first."""
+        return self._conversation.messages
 
     # -- wiring (called by the app while it builds itself) -----------------------------------
 
@@ -231,7 +228,7 @@ class DialogueStage(Stage):
 
     def _replies(self) -> list[str]:
         """Her replies so far in this conversation, oldest first."""
-        return [m.content for m in self.history if m.role == "assistant"]
+        return self._conversation.said("assistant")
 
     async def _on_control(self, event: CancelReply | Shutdown) -> None:
         if isinstance(event, CancelReply):
@@ -245,26 +242,22 @@ class DialogueStage(Stage):
             if self.state == "idle":
                 self._set_state("listening", None)
         elif not event.text:
-            await self._drop_speculation()
+            await self._ahead.drop()
             if self.state == "listening":
                 self._set_state("idle", None)  # nothing intelligible was said
 
     async def _on_speech_so_far(self, event: PartialTranscript | SpeechResumed) -> None:
         """Send the prompt with the words heard so far ahead of the end of the turn."""
         if isinstance(event, SpeechResumed):
-            if self._spec is not None and self._spec.kind == "reply":
-                self._spec.abort()  # the user went on: that reply is stale
-                self._spec = None
+            self._ahead.resumed()  # the user went on: a reply begun at the pause is stale
             return
         if not self.speculate or self._replying():
             return
         text = clean_user_text(event.text)
-        spec = self._spec
         kind: Literal["prefill", "reply"] = "reply" if event.pause else "prefill"
-        if not text or (spec is not None and spec.user_text == text and spec.kind == kind):
+        if not text or self._ahead.has(text, kind):
             return
-        if spec is not None:
-            self._supersede(spec, text)
+        self._ahead.supersede(text)
         if not self.running:
             return
 
@@ -272,55 +265,19 @@ class DialogueStage(Stage):
         guide = self._guide(text, hard=self._hard(-1, text) is not None)
 
         def build() -> list[Message]:  # the notes the turn will have, told from these words
-            notes = self._preview_notes(text)
+            notes = self._ahead.preview(text, lambda words: preview_notes(self.providers, words))
             return self._prompt(text, notes, guide.text if guide else "", notify=False)
 
-        self._spec = Speculation(self.engine, kind, text, build, self._turn_params(guide))
-        self._spec.start()
-
-    def _supersede(self, spec: Speculation, text: str) -> None:
-        """Newer words came: stop ``spec`` without waiting (the engine serves in order), except
-        a read-ahead of words these ones continue, which is left to finish reading: what it
-        reads (the notes and the words so far) is the start of the next prompt too, and
-        stopping it mid-read would throw that work away. One such read-ahead at a time."""
-        reading = self._reading
-        if (
-            spec.kind == "prefill"
-            and spec.running
-            and continues(text, spec.user_text)
-            and (reading is None or not reading.running)
-        ):
-            self._reading = spec
-        else:
-            spec.abort()
-
-    def _preview_notes(self, user_text: str) -> str:
-        """The turn's notes as far as they can be told before it ends (in a worker thread):
-        each provider's ``preview_notes`` (nothing from one that cannot tell them ahead), in
-        the providers' order (``reply.notes.preview_notes``)."""
-        last = self._preview
-        if last is not None and last[0] == user_text:
-            return last[1]  # the read-ahead and the reply at the pause share one preview
-        joined = preview_notes(self.providers, user_text)
-        self._preview = (user_text, joined)
-        return joined
+        self._ahead.begin(Speculation(self.engine, kind, text, build, self._turn_params(guide)))
 
     def _replying(self) -> bool:
         return self._reply is not None and not self._reply.done()
-
-    async def _drop_speculation(self) -> None:
-        spec, self._spec = self._spec, None
-        reading, self._reading = self._reading, None
-        for each in (spec, reading):
-            if each is not None:
-                await each.cancel()
 
     async def _on_speaking_finished(self, event: SpeakingFinished) -> None:
         """The reply's audio ended: keep in the history only what the user heard."""
         self._audio_ended = event.turn_id
         if event.interrupted:
-            self._heard = (event.turn_id, event.spoken_text.strip())
-            self._narrow_to_heard(event.turn_id)
+            self._conversation.heard(event.turn_id, event.spoken_text)
         if self._unrecorded is not None and self._unrecorded[0] == event.turn_id:
             self._record_unrecorded()
         if self._voiced_turn == event.turn_id:
@@ -328,25 +285,10 @@ class DialogueStage(Stage):
             if self._reply is None or self._reply.done():
                 self._set_state("idle", None)
 
-    def _narrow_to_heard(self, turn_id: int) -> None:
-        if self._heard is None or self._heard[0] != turn_id:
-            return
-        if self._exchange is None or self._exchange[0] != turn_id:
-            return  # the reply is still being recorded: its end will narrow it
-        heard, self._heard = self._heard[1], None
-        index = self._exchange[1]
-        if heard:
-            self.history[index] = Message("assistant", heard)
-        else:  # nothing was heard: the exchange never happened for the user
-            del self.history[index - 1 : index + 1]
-            self._exchange = None
-
     def _record(self, turn_id: int, user_text: str) -> None:
         """The exchange is final: hand what the user got (the history's narrowed reply, empty
         when nothing was heard) to the recorders at once, then start the slow after-reply work."""
-        reply = ""
-        if self._exchange is not None and self._exchange[0] == turn_id:
-            reply = self.history[self._exchange[1]].content
+        reply = self._conversation.reply_to(turn_id)
         record_turn(self.providers, turn_id, user_text, reply, self._failed)
         if self.running:
             self.spawn(self._after_reply(turn_id, user_text, reply), name=f"after-{turn_id}")
@@ -358,7 +300,7 @@ class DialogueStage(Stage):
             self._record(turn_id, user_text)
 
     async def teardown(self) -> None:
-        await self._drop_speculation()
+        await self._ahead.drop()
         self._record_unrecorded()  # closing while she speaks: keep the turn all the same
 
     async def cancel_reply(self, reason: str) -> None:
@@ -389,16 +331,8 @@ class DialogueStage(Stage):
     def reset(self) -> None:
         """Forget the conversation (a new session)."""
         self._record_unrecorded()
-        self.history.clear()
-        self._sent.clear()
-        self._left_out = 0
-        self._exchange = None
-        self._heard = None
-        for spec in (self._spec, self._reading):
-            if spec is not None:
-                spec.abort()
-        self._spec = self._reading = None
-        self._preview = None
+        self._conversation.clear()
+        self._ahead.abort()
 
     # -- the turn ----------------------------------------------------------------------------
 
@@ -437,9 +371,9 @@ class DialogueStage(Stage):
         budget = self.engine.context_size - self._params().max_tokens - CONTEXT_MARGIN_TOKENS
         prompt = turn_prompt(
             self.system_prompt,
-            self.history,
-            self._sent,
-            self._left_out,
+            self._conversation.messages,
+            self._conversation.sent,
+            self._conversation.left_out,
             user_text,
             notes,
             guide,
@@ -447,7 +381,7 @@ class DialogueStage(Stage):
             count=self.engine.count_tokens,
         )
         if notify:  # a real turn (not a speculation): later prompts leave these out too
-            self._left_out += prompt.dropped
+            self._conversation.left_out += prompt.dropped
             if prompt.notice:
                 self.bus.publish_nowait(Notice(self.name, prompt.notice))
         return prompt.messages
@@ -476,14 +410,14 @@ class DialogueStage(Stage):
         ``hard``: the turn tells of a hard moment)."""
         if not self.reply_style:
             return None
-        earlier = [m.content for m in self.history if m.role == "user"]
+        earlier = self._conversation.said("user")
         return turn_guide(user_text, earlier, hard=hard)
 
     def _reply_filter(self, user_text: str, *, greeting: bool) -> ReplyFilter:
         """The filter for one reply: short unless the user asked for more; no sentence of
         her recent replies said again."""
         sentences, words = (2, 40) if greeting else sentence_limit(user_text)
-        recent = [m.content for m in self.history if m.role == "assistant"]
+        recent = self._conversation.said("assistant")
         return ReplyFilter(
             private=self.system_prompt.split("\n", 1)[1] if "\n" in self.system_prompt else "",
             recent_replies=recent,
@@ -504,11 +438,9 @@ class DialogueStage(Stage):
         return self._reply
 
     async def _respond(self, turn_id: int, user_text: str, *, greeting_notes: str = "") -> None:
-        spec, self._spec = self._spec, None
+        spec, reading = self._ahead.take()
         # what the LM had read and written ahead when the turn ended (``ReplyFinished``)
         written_ahead = spec.stats.tokens if spec is not None else 0
-        reading, self._reading = self._reading, None
-        self._preview = None  # this turn's notes may change what later words preview
         unread = [s for s in (reading, spec) if s is not None and s.running and not s.stats.tokens]
         finishing: list[Speculation] = [] if reading is None else [reading]
         adopt: Speculation | None = None
@@ -516,7 +448,7 @@ class DialogueStage(Stage):
         self._set_state("thinking", turn_id)
         await self.bus.publish(ReplyStarted(turn_id))
         stats = GenerationStats()
-        earlier = [m.content for m in self.history if m.role == "user"][-USER_VOICE_MESSAGES:]
+        earlier = self._conversation.said("user")[-USER_VOICE_MESSAGES:]
         writer = ReplyWriter(
             self.bus,
             turn_id,
@@ -564,15 +496,8 @@ class DialogueStage(Stage):
             complete = shape is not None and shape.complete  # only a correction: its opening
             if spec is not None:
                 why = "exact answer" if exact is not None or translation or complete else ""
-                speculation = why or await spec.mismatch(messages, params)
-                if not speculation:
-                    adopt = spec  # begun at the user's pause: its text may already be there
-                    speculation = f"adopted with {spec.stats.tokens} tokens already written"
-                elif spec.kind == "prefill" and spec.running and reads_ahead(spec, messages):
-                    finishing.append(spec)  # reading the start of this prompt: let it finish
-                else:
-                    log.debug("dialogue: speculation not used: %s", speculation)
-                    await spec.cancel()  # never shown: the engine is free for this turn
+                speculation, adopt, left = await settle(spec, messages, params, why)
+                finishing += [left] if left is not None else []
             if translation is not None and not complete:
                 phrase, lang = translation  # said checked, or declined plainly
                 exact = await translate(self.engine, phrase, lang, deadline_s=params.deadline_s)
@@ -618,15 +543,10 @@ class DialogueStage(Stage):
                     await left.cancel()
             text = style.text
             if text and greeting_notes:
-                self.history.append(Message("assistant", text))
+                self._conversation.add_greeting(text)
             elif text:
                 self._record_unrecorded()  # an earlier spoken turn whose end never came
-                self.history += [Message("user", user_text), Message("assistant", text)]
-                if sent_text and sent_text != user_text:
-                    self._sent[self.history[-2]] = sent_text
-                self._sent = {m: t for m, t in self._sent.items() if m in self.history}
-                self._exchange = (turn_id, len(self.history) - 1)
-                self._narrow_to_heard(turn_id)
+                self._conversation.add_exchange(turn_id, user_text, text, sent_text)
                 if self.providers and reason != "error":
                     if self.speaks_aloud and self._audio_ended != turn_id:
                         self._unrecorded = (turn_id, user_text)  # kept when the audio ends

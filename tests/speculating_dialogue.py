@@ -63,9 +63,9 @@ async def make(
 
 async def speculating(stage: DialogueStage, kind: str = "reply", text: str = "") -> Speculation:
     def begun() -> bool:
-        spec = stage._spec
+        spec = stage._ahead.spec
         return spec is not None and spec.kind == kind and (not text or spec.user_text == text)
 
     await wait_until(begun)
-    assert stage._spec is not None
-    return stage._spec
+    assert stage._ahead.spec is not None
+    return stage._ahead.spec

@@ -141,7 +141,7 @@ async def test_a_read_ahead_of_words_the_next_ones_continue_is_left_to_finish() 
     await wait_until(lambda: engine.active == 1)
     await bus.publish(PartialTranscript(1, "what is a good name", pause=False))
     second = await speculating(stage, "prefill", "what is a good name")
-    assert stage._reading is first
+    assert stage._ahead.reading is first
     assert first.running  # reading the start of the next prompt: not thrown away
     await bus.publish(PartialTranscript(1, "something else", pause=False))
     await speculating(stage, "prefill", "something else")

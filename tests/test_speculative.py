@@ -49,7 +49,7 @@ async def test_the_user_going_on_cancels_the_speculative_reply_and_nothing_of_it
     await wait_until(lambda: engine.active == 1)
     await bus.publish(SpeechResumed(1))
     await wait_until(lambda: engine.active == 0, within_s=5)  # the engine is free again
-    assert stage._spec is None
+    assert stage._ahead.spec is None
     assert not spec.running
     assert not spec.adopted
     engine.forever = False
@@ -104,12 +104,12 @@ async def test_a_live_partial_only_reads_the_prompt_ahead_and_an_empty_turn_drop
     from her_desktop.events import FinalTranscript
 
     await bus.publish(FinalTranscript(1, ""))  # nothing intelligible in the end
-    await wait_until(lambda: stage._spec is None and engine.active == 0)
+    await wait_until(lambda: stage._ahead.spec is None and engine.active == 0)
     assert col.shown() == []
     stage.speculate = False
     await bus.publish(PartialTranscript(2, "hello there", pause=True))
     await asyncio.sleep(0.05)
-    assert stage._spec is None
+    assert stage._ahead.spec is None
     await stage.stop()
     await bus.close()
 
@@ -126,7 +126,7 @@ async def test_earlier_turns_are_repeated_as_the_lm_read_them_notes_included() -
     assert second[: len(first_prompt)] == first_prompt  # the cached prompt is its prefix
     assert stage.history[0] == Message("user", "hi")  # the history keeps the user's words
     stage.reset()
-    assert stage._sent == {}
+    assert stage._conversation.sent == {}
     await stage.stop()
     await bus.close()
 
@@ -158,14 +158,17 @@ async def test_llamacpp_each_turn_reads_only_its_own_message_and_notes(tiny_engi
         prefilled = []
         for turn, text in enumerate(texts):
             if old_layout:
-                stage._sent.clear()
+                stage._conversation.sent.clear()
             await bus.publish(UserText(text, turn_id=turn + 1))
             done = await col.next_finished()
             prefilled.append(done.prompt_tokens - done.cached_tokens)
             if turn and not old_layout:
                 # this turn's message and notes, and at most the previous reply (the tiny
                 # model's noise does not always tokenize back to the tokens it sampled)
-                new = [stage.history[-3], Message("user", stage._sent[stage.history[-2]])]
+                new = [
+                    stage.history[-3],
+                    Message("user", stage._conversation.sent[stage.history[-2]]),
+                ]
                 assert prefilled[-1] <= tiny_engine.count_tokens(new), prefilled
         await stage.stop()
         await bus.close()
@@ -189,7 +192,7 @@ async def test_llamacpp_an_adopted_speculation_is_the_reply_a_plain_turn_gives(t
     await bus.publish(PartialTranscript(1, "what is a good", pause=True))
     spec = await speculating(stage)
     await bus.publish(SpeechResumed(1))
-    await wait_until(lambda: stage._spec is None and not spec.running, within_s=5)
+    await wait_until(lambda: stage._ahead.spec is None and not spec.running, within_s=5)
     await bus.publish(PartialTranscript(1, "what is a good name?", pause=True))
     spec = await speculating(stage, text="what is a good name?")
     await bus.publish(UserText("what is a good name?", turn_id=2, source="voice"))
