@@ -8,4 +8,8 @@
   sentence checked, and the lines she adds at its end.
 - :mod:`~her_desktop.reply.guards`: the checks of what the user said a reply must respect, and
   the closer's line.
+- :mod:`~her_desktop.reply.history`: the conversation as the user got it.
+- :mod:`~her_desktop.reply.ahead`: the speculations of a turn the user is still speaking.
+
+None of them imports the stage.
 """
