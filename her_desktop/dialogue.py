@@ -265,10 +265,16 @@ class DialogueStage(Stage):
         guide = self._guide(text, hard=self._hard(-1, text) is not None)
 
         def build() -> list[Message]:  # the notes the turn will have, told from these words
-            notes = self._ahead.preview(text, lambda words: preview_notes(self.providers, words))
+            notes = self._preview_notes(text)
             return self._prompt(text, notes, guide.text if guide else "", notify=False)
 
         self._ahead.begin(Speculation(self.engine, kind, text, build, self._turn_params(guide)))
+
+    def _preview_notes(self, user_text: str) -> str:
+        """The turn's notes as far as they can be told before it ends (in a worker thread;
+        ``reply.notes.preview_notes``), one preview for the read-ahead and the reply at the
+        pause."""
+        return self._ahead.preview(user_text, lambda words: preview_notes(self.providers, words))
 
     def _replying(self) -> bool:
         return self._reply is not None and not self._reply.done()

@@ -55,15 +55,17 @@ async def _turn(app: App, question: str, turn_id: int) -> dict[str, Any]:
     for n in range(2, len(words), 2):
         await app.bus.publish(PartialTranscript(turn_id, " ".join(words[:n]), pause=False))
         await _until(
-            lambda: stage._spec is not None and stage._spec.stats.finish_reason is not None,
+            lambda: (
+                stage._ahead.spec is not None and stage._ahead.spec.stats.finish_reason is not None
+            ),
             "read-ahead",
         )
     await app.bus.publish(PartialTranscript(turn_id, question, pause=True))
     await _until(
         lambda: (
-            stage._spec is not None
-            and stage._spec.kind == "reply"
-            and (stage._spec.stats.tokens > 0 or not stage._spec.running)
+            stage._ahead.spec is not None
+            and stage._ahead.spec.kind == "reply"
+            and (stage._ahead.spec.stats.tokens > 0 or not stage._ahead.spec.running)
         ),
         "reply at the pause",
     )
@@ -75,7 +77,8 @@ async def _turn(app: App, question: str, turn_id: int) -> dict[str, Any]:
         "adopted_with_tokens": finished.speculative and finished.written_ahead > 0,
         "read_after_end": finished.read_after_end,
         "prompt_tokens": finished.prompt_tokens,
-        "note_in_prompt": "[Context for this turn" in stage._sent.get(stage.history[-2], ""),
+        "note_in_prompt": "[Context for this turn"
+        in stage._conversation.sent.get(stage.history[-2], ""),
     }
 
 
