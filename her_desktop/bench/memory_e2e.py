@@ -139,6 +139,8 @@ class _Shared(LLMEngine):
     def __init__(self, inner: LLMEngine) -> None:
         self.inner = inner
         self.name = inner.name
+        self.written: list[str] = []
+        """what the LM wrote for the turn being answered, before her checks (each stream)"""
 
     @property
     def context_size(self) -> int:
@@ -156,7 +158,18 @@ class _Shared(LLMEngine):
         params: GenerationParams,
         stats: GenerationStats | None = None,
     ) -> AsyncIterator[str]:
-        return self.inner.stream(messages, params, stats)
+        return self._kept(self.inner.stream(messages, params, stats))
+
+    async def _kept(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+        self.written.append("")
+        try:
+            async for piece in pieces:
+                self.written[-1] += piece
+                yield piece
+        finally:
+            aclose = getattr(pieces, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def info(self) -> EngineInfo:
         return self.inner.info()
@@ -183,8 +196,10 @@ class _Shared(LLMEngine):
 
 async def _session(
     settings: Settings, engine: LLMEngine, turns: Sequence[str]
-) -> list[tuple[str, float]]:
-    """One run of the real app: type each turn, wait for her reply; then close it."""
+) -> list[tuple[str, float, str]]:
+    """One run of the real app: type each turn, wait for her reply; then close it. Each
+    reply with its seconds and what the LM wrote for it before her checks (" || " between
+    generations)."""
     from her_desktop.app import build_app
     from her_desktop.persona import load_persona
 
@@ -199,18 +214,21 @@ async def _session(
 
     app.bus.subscribe(ReplyFinished, on_finished, name="bench")
     await app.start()
-    replies: list[tuple[str, float]] = []
+    replies: list[tuple[str, float, str]] = []
+    written = engine.written if isinstance(engine, _Shared) else []
     try:
         await asyncio.wait_for(app.memory_ready.wait(), REPLY_TIMEOUT_S)
         for said in turns:
             event = UserText(said)
             start = time.monotonic()
+            written.clear()
             await app.bus.publish(event)
             async with asyncio.timeout(REPLY_TIMEOUT_S):
                 while event.turn_id not in done:
                     arrived.clear()
                     await arrived.wait()
-            replies.append((done[event.turn_id].text, time.monotonic() - start))
+            seconds = time.monotonic() - start
+            replies.append((done[event.turn_id].text, seconds, " || ".join(written)))
         consolidator = app.memory.consolidator if app.memory is not None else None
         # the user pauses: she reads the session's turns in the background
         if consolidator is not None and not await consolidator.drained(CONSOLIDATE_TIMEOUT_S):
@@ -258,7 +276,7 @@ async def run_scenario(
         await _session(telling, engine, turns)
     answers = await _session(settings, engine, [q.ask for q in scenario.questions])
     results: list[dict[str, Any]] = []
-    for question, (reply, seconds) in zip(scenario.questions, answers, strict=True):
+    for question, (reply, seconds, wrote) in zip(scenario.questions, answers, strict=True):
         verdict = score(question, reply)
         results.append(
             {
@@ -268,6 +286,7 @@ async def run_scenario(
                 "reply": reply,
                 "seconds": round(seconds, 2),
                 **verdict,
+                **({"lm_wrote": wrote} if wrote.strip() != reply.strip() else {}),
             }
         )
         print(json.dumps(results[-1], ensure_ascii=False), file=sys.stderr)  # a partial run counts
