@@ -224,6 +224,43 @@ async def test_a_guess_about_something_never_said_is_replaced_by_dont_know_and_a
     await service.close()
 
 
+async def test_a_dont_know_or_a_guess_where_a_note_answers_says_the_note(
+    store: MemoryStore, bus: Bus
+) -> None:
+    """The small LM says "I don't know yet" with the answer in its notes, or guesses past
+    them: what she says is the note that answers, in the second person."""
+    service = await told(store, bus, "i live in tacoma so i thought i had it bad with the rain")
+    shy = Scripted([["I don't know yet.", " Which city is it?"]])
+    done, sentences, _ = await reply(bus, service, shy, "which city do i live in again")
+    assert "tacoma" in sentences[0].lower()
+    assert "don't know" not in done.text.lower()
+    guessing = Scripted([["You live in Seattle."]])
+    done, _, _ = await reply(bus, service, guessing, "which city do i live in again")
+    assert "tacoma" in done.text.lower() and "seattle" not in done.text.lower()
+    right = Scripted([["Tacoma, you said."]])
+    done, _, _ = await reply(bus, service, right, "which city do i live in again")
+    assert done.text == "Tacoma, you said."  # her own words when they are right
+    nothing = Scripted([["I don't know yet."]])
+    done, _, _ = await reply(bus, service, nothing, "what's my sister called?")
+    assert "don't know" in done.text.lower() and "tacoma" not in done.text.lower()
+    await service.close()
+
+
+async def test_asked_about_someone_else_an_answer_about_the_user_is_not_said(
+    store: MemoryStore, bus: Bus
+) -> None:
+    service = await told(
+        store,
+        bus,
+        "my sister greta called, she's just moved out to duluth for her new job",
+        "i live in tacoma so i thought i had it bad with the rain",
+    )
+    wrong = Scripted([["You live in tacoma."]])
+    done, _, _ = await reply(bus, service, wrong, "remind me where greta is living now")
+    assert "duluth" in done.text.lower() and "tacoma" not in done.text.lower()
+    await service.close()
+
+
 @pytest.mark.parametrize(
     "asked",
     ["What should I cook?", "Can you suggest a fruit salad for my party?", "How do I fix it?"],

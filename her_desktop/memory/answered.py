@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.whom import about_someone_else
 
 __all__ = ["Asked", "Verdict", "asked", "bare", "check", "dont_know", "full_answer", "theirs"]
 
@@ -119,6 +120,8 @@ class Asked:
     """no note answers the question"""
     answer: str | None = None
     """the newest note that answers it, in the second person"""
+    whom: frozenset[str] = frozenset()
+    """the people the question asks about other than the user (``whom.asked_about``)"""
 
 
 Verdict = Literal["ok", "answer", "dont_know", "invented", "replaced"]
@@ -141,6 +144,7 @@ def asked(
     *,
     unknown: bool,
     answer: str | None = None,
+    whom: frozenset[str] = frozenset(),
 ) -> Asked:
     """The check for ``question``: ``notes`` are the texts of the current notes recalled for
     it, ``heard`` the user's messages in this conversation, ``stale`` the stems of replaced
@@ -163,6 +167,7 @@ def asked(
         theirs=frozenset(stem(m.group(2).lower()) for m in _MY.finditer(question)),
         unknown=unknown,
         answer=answer,
+        whom=whom,
     )
 
 
@@ -225,6 +230,9 @@ def check(sentence: str, a: Asked) -> Verdict:
         return "ok"
     if a.unknown:
         return "invented" if _asserts(flat, a) else "ok"
+    if about_someone_else(flat, a.whom) and _asserts(flat, a):  # asked where Greta lives:
+        # "You live in Tacoma." answers about the user (not "…, you said.")
+        return "invented"
     if unsupported(flat, a):
         return "invented"
     if replaced(flat, a):

@@ -88,6 +88,7 @@ from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
 from her_desktop.memory.rules.vocabulary import _REL
 from her_desktop.memory.slots import Held, changing, current, slot_of, supersedes
 from her_desktop.memory.store import Clock, MemoryStore, Turn
+from her_desktop.memory.whom import asked_about, mentions
 from her_desktop.sentences import split_sentences
 from her_desktop.turn_context import ReplyProblem
 
@@ -338,12 +339,18 @@ class MemoryService:
         if self._stale:  # a note naming a replaced value would contradict the update
             records = [r for r in records if not self._outdated(r)]
         question = is_self_question(user_text) or asks_about_told(user_text, records)
+        # "where is greta living now": a note about where the user lives does not answer it
+        whom = asked_about(user_text, [r.text for r in records]) if question else frozenset()
+
+        def answering(asked: str, r: MemoryRecord) -> bool:
+            return answers(asked, r) and mentions(r.text, whom)
+
         if question:  # the older notes a newer one says changed are history (``slots``)
-            records = current(records, user_text, answers)
+            records = current(records, user_text, answering)
         if question:  # the notes that answer it first, the latest first (an update wins)
-            records.sort(key=lambda r: (not answers(user_text, r), -r.updated))
+            records.sort(key=lambda r: (not answering(user_text, r), -r.updated))
         notes = format_notes(records, self.clock(), budget_tokens=self.budget_tokens)
-        unknown = question and not any(answers(user_text, r) for r in records)
+        unknown = question and not any(answering(user_text, r) for r in records)
         if turn_id is not None:  # her reply to this turn must not guess (``reply_problem``)
             self._heard = [*self._heard[-HEARD_MESSAGES:], user_text]
             self._answered = False
@@ -355,8 +362,10 @@ class MemoryService:
                     self._stale,
                     unknown=unknown,
                     answer=next(
-                        (second_person(r.text) for r in records if answers(user_text, r)), None
+                        (second_person(r.text) for r in records if answering(user_text, r)),
+                        None,
                     ),
+                    whom=whom,
                 )
                 if question
                 else None
@@ -452,15 +461,15 @@ class MemoryService:
             return None
         fixed = theirs(sentence, a)  # "I don't know when my birthday is": the user's birthday
         verdict = check(fixed, a)
-        if verdict == "invented":  # a guess, or a value never told: not said (``answered``)
+        told = self._told_answer(a)
+        if verdict in ("invented", "replaced"):  # a guess, a value never told, a replaced one
             if self._answered:
                 return ReplyProblem(UNKNOWN_INSTRUCTION, "")  # the reply ends before it
-            self._answered = True
-            return ReplyProblem(UNKNOWN_INSTRUCTION, dont_know(a.question), rewrite=True)
-        if verdict == "replaced":  # "You work at the bank" after "I left the bank": the update
-            self._answered = True
-            current = a.answer if a.answer and check(a.answer, a) == "answer" else None
-            return ReplyProblem(UNKNOWN_INSTRUCTION, current or dont_know(a.question), rewrite=True)
+            self._answered = True  # what the note says, or that she doesn't know yet
+            return ReplyProblem(UNKNOWN_INSTRUCTION, told or dont_know(a.question), rewrite=True)
+        if verdict == "dont_know" and told is not None and not self._answered:
+            self._answered = True  # "I don't know yet" though a note answers it: the note
+            return ReplyProblem("", told, rewrite=True)
         if verdict == "dont_know" and bare(fixed):
             self._answered = True  # "I don't know yet.": what, and her question (never a repeat)
             return ReplyProblem("", dont_know(a.question), rewrite=True)
@@ -480,7 +489,15 @@ class MemoryService:
             return None
         if any(check(theirs(x, a), a) in ("answer", "dont_know") for x in split_sentences(said)):
             return None
-        return full_answer(a) or dont_know(a.question)
+        return self._told_answer(a) or dont_know(a.question)
+
+    @staticmethod
+    def _told_answer(a: Asked) -> str | None:
+        """The note that answers ``a`` (second person), when one does and saying it asserts
+        only what is current: what she says in place of a guess or a "don't know"."""
+        if a.unknown or a.answer is None or check(a.answer, a) != "answer":
+            return None
+        return a.answer
 
     # -- keeping the turn --------------------------------------------------------------------
 
