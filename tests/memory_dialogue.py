@@ -50,7 +50,7 @@ class Scripted(FakeEngine):
 
 
 async def reply(
-    bus: Bus, service: MemoryService, engine: FakeEngine, said: str
+    bus: Bus, service: MemoryService, engine: FakeEngine, said: str, *, turn_id: int = 77
 ) -> tuple[ReplyFinished, list[str], str]:
     stage = DialogueStage(
         bus, engine, system_prompt="You are Sam.", params=GenerationParams(), providers=[service]
@@ -69,7 +69,7 @@ async def reply(
             finished.append(event)
 
     bus.subscribe((ReplySentence, ReplyToken, ReplyFinished), on_event, name="test")
-    await bus.publish(UserText(said, turn_id=77))
+    await bus.publish(UserText(said, turn_id=turn_id))
     await wait_until(lambda: finished)
     await stage.stop()
     return finished[0], sentences, "".join(tokens)

@@ -229,19 +229,25 @@ async def test_a_dont_know_or_a_guess_where_a_note_answers_says_the_note(
 ) -> None:
     """The small LM says "I don't know yet" with the answer in its notes, or guesses past
     them: what she says is the note that answers, in the second person."""
-    service = await told(store, bus, "i live in tacoma so i thought i had it bad with the rain")
+    service = await told(
+        store,
+        bus,
+        "i live in tacoma so i thought i had it bad with the rain",
+        "I'm a software tester at quillfeather games.",
+        "my dog is called rex",
+    )
     shy = Scripted([["I don't know yet.", " Which city is it?"]])
     done, sentences, _ = await reply(bus, service, shy, "which city do i live in again")
     assert "tacoma" in sentences[0].lower()
     assert "don't know" not in done.text.lower()
-    guessing = Scripted([["You live in Seattle."]])
-    done, _, _ = await reply(bus, service, guessing, "which city do i live in again")
-    assert "tacoma" in done.text.lower() and "seattle" not in done.text.lower()
-    right = Scripted([["Tacoma, you said."]])
-    done, _, _ = await reply(bus, service, right, "which city do i live in again")
-    assert done.text == "Tacoma, you said."  # her own words when they are right
+    guessing = Scripted([["You work at Google."]])
+    done, _, _ = await reply(bus, service, guessing, "where do I work?", turn_id=78)
+    assert "quillfeather" in done.text.lower() and "google" not in done.text.lower()
+    right = Scripted([["Rex, you said."]])
+    done, _, _ = await reply(bus, service, right, "what's my dog called?", turn_id=79)
+    assert done.text == "Rex, you said."  # her own words when they are right
     nothing = Scripted([["I don't know yet."]])
-    done, _, _ = await reply(bus, service, nothing, "what's my sister called?")
+    done, _, _ = await reply(bus, service, nothing, "what's my sister called?", turn_id=80)
     assert "don't know" in done.text.lower() and "tacoma" not in done.text.lower()
     await service.close()
 

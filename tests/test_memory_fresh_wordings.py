@@ -204,3 +204,37 @@ def test_a_note_typed_in_lower_case_answers_the_question(
 def test_a_note_on_the_topic_is_not_an_answer(question: str, note: str) -> None:
     record = MemoryRecord(1, "episode", None, note, 0.0, 0.0, None, 0.0, None, 0.5, 0.6)
     assert not answers(question, record)
+
+
+@pytest.mark.parametrize(
+    ("question", "note"),
+    [
+        ("what's the dog's name", "I have a greyhound called pilot, he hated the car journey."),
+        ("what does elodie do on saturdays", "Elodie's started ballet on saturdays now."),
+        ("how old is elodie now", "Elodie turned seven yesterday, I did a unicorn cake."),
+        ("how old was juniper when she died", "Juniper passed away on thursday, she was eight."),
+        ("where do i work?", "I'm a software tester at quillfeather games."),
+        ("which hospital do i work at", "I'm a nurse on the maternity ward at st columba's."),
+        ("what month is jonno's wedding", "Jonno's getting married in august and I'm best man."),
+        ("who am i dating at the moment?", "I've been seeing someone new, her name's saoirse."),
+    ],
+)
+def test_a_note_answers_in_words_of_its_own(question: str, note: str) -> None:
+    """A breed tells the dog, "called" a name, "married" the wedding, "seeing" who one dates,
+    a number in words an age, a job at a place where one works."""
+    record = MemoryRecord(1, "episode", None, note, 0.0, 0.0, None, 0.0, None, 0.5, 0.6)
+    assert answers(question, record)
+
+
+@pytest.mark.parametrize(
+    ("question", "note"),
+    [
+        ("what do i do for work?", "I live in tacoma."),
+        ("how old is my dog?", "My dog is called Rex."),
+        ("who's my partner?", "I've been seeing the physio about my knee."),
+        ("who am i dating?", "I went to see a film with my brother."),
+    ],
+)
+def test_words_of_its_own_answer_only_what_they_tell(question: str, note: str) -> None:
+    record = MemoryRecord(1, "episode", None, note, 0.0, 0.0, None, 0.0, None, 0.5, 0.6)
+    assert not answers(question, record)

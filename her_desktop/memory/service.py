@@ -54,7 +54,6 @@ from her_desktop.memory.answered import (
     bare,
     check,
     dont_know,
-    full_answer,
     theirs,
 )
 from her_desktop.memory.consolidation import MAX_PENDING, Consolidator, Pending, worth_reading
@@ -85,7 +84,7 @@ from her_desktop.memory.retrieval import (
     second_person,
 )
 from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
-from her_desktop.memory.rules.vocabulary import _REL
+from her_desktop.memory.rules.vocabulary import _REL, PETS
 from her_desktop.memory.slots import Held, changing, current, slot_of, supersedes
 from her_desktop.memory.store import Clock, MemoryStore, Turn
 from her_desktop.memory.whom import asked_about, mentions
@@ -1160,6 +1159,10 @@ def answers(question: str, record: MemoryRecord) -> bool:
     ).replace("_", " ")
     said = IRREALIS.sub(" ", record.text)
     have = {stem(w) for w in words(f"{said} {subject}") if w not in FUNCTION_WORDS}
+    alike = {stem(w) for w in words(said)}  # "married": the wedding; "called": a name
+    have |= {stem(w) for h in alike for w in ALIKE.get(h, ())}
+    if _tells_a_job(record):  # "where do I work?": "I'm a tester at quillfeather"
+        have |= WORK_STEMS
     flat = " ".join(sorted(have))
 
     def held(w: str) -> bool:
@@ -1178,6 +1181,22 @@ def answers(question: str, record: MemoryRecord) -> bool:
 
 RELATION_ALIASES: Final = {"home": "home live", "workplace": "workplace work", "job": "job work"}
 """the words a question may ask a keyed relation with ("Where do I live?": ``user.home``)"""
+_ALIKE: Final = {
+    "married": "wedding marry", "marry": "wedding married", "marri": "wedding marry",
+    "engag": "wedding", "engaged": "wedding", "fianc": "wedding", "fiance": "wedding",
+    "seeing": "dating date", "see": "dating", "girlfriend": "dating date",
+    "boyfriend": "dating date", "partner": "dating", "died": "dead death", "passed": "died dead",
+    "uni": "university", "university": "uni", "masters": "uni university study studying",
+    "degree": "uni university study studying", "phd": "uni university study studying",
+    "called": "name", "named": "name", "calling": "name",
+}  # fmt: skip
+ALIKE: Final[dict[str, tuple[str, ...]]] = {
+    stem(k): tuple(v.split()) for k, v in _ALIKE.items()
+} | {stem(breed): (kind,) for breed, kind in PETS.items() if breed != kind}
+"""the words a note answers a question with without saying them: "Jonno's getting married"
+tells the wedding, "a greyhound called pilot" the dog, "seeing someone new" who they date"""
+WORK_STEMS: Final = frozenset(stem(w) for w in ("work", "works", "working", "job"))
+"""what a note that tells a job answers ("where do I work?", "which hospital do I work at")"""
 WHICH_THING: Final = re.compile(
     r"^\s*(?:what|which) (?!kind\b|sort\b|type\b)([a-z][\w-]+)\b", re.IGNORECASE
 )
@@ -1227,6 +1246,8 @@ def identifies(question: str, said: str) -> bool:
         return True  # the ``SLOTS`` check when
     said_words = said.replace("’", "'").split()
     stems = [stem(re.sub(r"[^\w'-]", "", w).lower()) for w in said_words]
+    if _tells_a_job_text(said):  # "which hospital do I work at": "a nurse at st columba's"
+        stems += sorted(WORK_STEMS)
     if noun not in stems:  # the note may answer in other words ("I drive a blue Yaris")…
         doing = {  # …when it says what the question does ("drive"), not only where ("Kyoto")
             stem(w)
@@ -1254,11 +1275,25 @@ def _names_someone(r: MemoryRecord) -> bool:
 
 
 def _tells_a_job(r: MemoryRecord) -> bool:
-    return (r.subject or "").endswith(".job") or OCCUPATION.search(r.text) is not None
+    return (r.subject or "").endswith(".job") or _tells_a_job_text(r.text)
+
+
+def _tells_a_job_text(text: str) -> bool:
+    return OCCUPATION.search(text) is not None or JOB_AT.search(text) is not None
+
+
+JOB_AT: Final = re.compile(
+    r"\b(?:i'm|i am|im|you're|you are|he's|he is|she's|she is|they're|is) an? (?:[\w-]+ )?"
+    r"[\w-]+(?:er|or|ist|ian)s? (?:at|for) (?!the moment\b|the weekend\b|night\b|heart\b)",
+    re.IGNORECASE,
+)
+"""a job told by where it is done ("I'm a software tester at quillfeather games")"""
 
 
 JOB_QUESTION: Final = re.compile(
-    r"\bdo for (?:work|a living)\b|\bwhat (?:does|do) [\w' ]{1,30} do\b|\bjob\b", re.I
+    r"\bdo for (?:work|a living)\b|\bjob\b|\bwhat (?:does|do) [\w' ]{1,30} do"
+    r"(?=\s*(?:[?.!]|$|now\b|these days\b|nowadays\b))",
+    re.I,
 )
 NAMING: Final = re.compile(
     r"\b(?:called|named) (?!(?:a|an|it|that|this|me|him|her|us|them|you|off|for|to|in|on|"
@@ -1279,6 +1314,13 @@ WHEN_WORDS: Final = re.compile(
     r"tonight|week|month|year|morning|evening|weekend|spring|summer|autumn|winter)s?\b",
     re.IGNORECASE,
 )
+NUMBER: Final = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred)\b",
+    re.IGNORECASE,
+)
+"""a number, in digits or words ("she was eight")"""
 DURATION: Final = re.compile(
     r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|few|several) "
     r"(years?|months?|weeks?|days?|hours?|minutes?)\b|\bsince\b",
@@ -1294,7 +1336,7 @@ OCCUPATION: Final = re.compile(
 SLOTS: Final[tuple[tuple[re.Pattern[str], Callable[[MemoryRecord], bool]], ...]] = (
     (re.compile(r"\b(name|called)\b", re.I), _gives_a_name),
     (re.compile(r"\b(who|who's)\b", re.I), _names_someone),
-    (re.compile(r"\bhow old\b|\bage\b", re.I), lambda r: re.search(r"\d", r.text) is not None),
+    (re.compile(r"\bhow old\b|\bage\b", re.I), lambda r: NUMBER.search(r.text) is not None),
     (JOB_QUESTION, lambda r: _tells_a_job(r)),
     (re.compile(r"\bhow long\b", re.I), lambda r: DURATION.search(r.text) is not None),
     (
