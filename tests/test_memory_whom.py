@@ -71,14 +71,18 @@ async def test_asked_where_someone_else_lives_the_notes_about_them_answer(
         "my sister greta called, she's just moved out to duluth for her new job",
         "i live in tacoma so i thought i had it bad with the rain",
     )
-    notes = await asyncio.to_thread(rules_memory.notes_for, "remind me where greta is living now", 7)
+    asking = "remind me where greta is living now"
+    notes = await asyncio.to_thread(rules_memory.notes_for, asking, 7)
     assert notes is not None
     first = notes.splitlines()[1]
     assert "duluth" in first.lower()  # the note about her first, though the user's is newer
     asked = rules_memory._asked
-    assert asked is not None and asked.answer is not None and "duluth" in asked.answer.lower()
+    assert asked is not None
+    assert asked.answer is not None
+    assert "duluth" in asked.answer.lower()
     problem = rules_memory.reply_problem("You live in tacoma.")
-    assert problem is not None and problem.rewrite
+    assert problem is not None
+    assert problem.rewrite
     assert "tacoma" not in problem.replacement.lower()
     # the user's own home still answers the user's own question
     await asyncio.to_thread(rules_memory.notes_for, "which city do i live in again", 8)
