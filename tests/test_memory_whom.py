@@ -87,3 +87,35 @@ async def test_asked_where_someone_else_lives_the_notes_about_them_answer(
     # the user's own home still answers the user's own question
     await asyncio.to_thread(rules_memory.notes_for, "which city do i live in again", 8)
     assert rules_memory.reply_problem("You live in Tacoma.") is None
+
+
+async def test_someone_named_in_lower_case_is_asked_about_and_the_note_about_it_answers(
+    rules_memory: Any,
+) -> None:
+    """ "what does elodie do on saturdays": a question about the user's life though it has
+    no "my" and no capital; the note sharing most of it answers (not her birthday cake)."""
+    await say(
+        rules_memory,
+        "elodie's started ballet on saturdays now, she's obsessed",
+        "elodie turned seven yesterday, i did a unicorn cake",
+    )
+    await asyncio.to_thread(rules_memory.notes_for, "what does elodie do on saturdays", 9)
+    asked = rules_memory._asked
+    assert asked is not None
+    assert asked.answer is not None
+    assert "ballet" in asked.answer
+    await asyncio.to_thread(rules_memory.notes_for, "how old is elodie now", 10)
+    asked = rules_memory._asked
+    assert asked is not None
+    assert asked.answer is not None
+    assert "seven" in asked.answer
+
+
+async def test_advice_about_someone_named_is_not_a_question_about_them(
+    rules_memory: Any,
+) -> None:
+    await say(rules_memory, "jonno's getting married in august and i'm best man")
+    await asyncio.to_thread(rules_memory.notes_for, "what should I get jonno as a present?", 11)
+    assert rules_memory._asked is None
+    await asyncio.to_thread(rules_memory.notes_for, "what month is jonno's wedding?", 12)
+    assert rules_memory._asked is not None

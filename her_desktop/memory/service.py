@@ -87,7 +87,7 @@ from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
 from her_desktop.memory.rules.vocabulary import _REL, PETS
 from her_desktop.memory.slots import Held, changing, current, slot_of, supersedes
 from her_desktop.memory.store import Clock, MemoryStore, Turn
-from her_desktop.memory.whom import asked_about, mentions
+from her_desktop.memory.whom import asked_about, mentions, names_asked
 from her_desktop.sentences import split_sentences
 from her_desktop.turn_context import ReplyProblem
 
@@ -346,8 +346,16 @@ class MemoryService:
 
         if question:  # the older notes a newer one says changed are history (``slots``)
             records = current(records, user_text, answering)
-        if question:  # the notes that answer it first, the latest first (an update wins)
-            records.sort(key=lambda r: (not answering(user_text, r), -r.updated))
+        if question:  # the notes that answer it first, the latest first (an update wins);
+            # about someone else, the note sharing most of the question first ("what does
+            # elodie do on saturdays": her ballet on saturdays, not her birthday cake)
+            records.sort(
+                key=lambda r: (
+                    not answering(user_text, r),
+                    -shared(user_text, r) if whom else 0,
+                    -r.updated,
+                )
+            )
         notes = format_notes(records, self.clock(), budget_tokens=self.budget_tokens)
         unknown = question and not any(answering(user_text, r) for r in records)
         if turn_id is not None:  # her reply to this turn must not guess (``reply_problem``)
@@ -1056,13 +1064,15 @@ def asks_about_told(text: str, records: Sequence[MemoryRecord]) -> bool:
     """ "What's the name of the venue?", "Who is Bea marrying?": a question about something in
     the user's life (a name of what was told, or someone the notes name), not about the world."""
     text = text.strip()
-    if not ASKING.search(text):
+    if not ASKING.search(text) or ADVICE.search(text):  # "what should I get Theo?": advice
         return False
     if re.search(
         r"\b((?:name|title) of (the|his|her|their)|(the|his|her|their) [\w ]{1,30} called)\b",
         text,
         re.I,
     ):
+        return True
+    if names_asked(text, [r.text for r in records]):  # "what does dmitri do for a living"
         return True
     names = {
         n.removesuffix("'s")  # "Theo's fiancée": Theo
@@ -1153,7 +1163,29 @@ def answers(question: str, record: MemoryRecord) -> bool:
     the words of its subject key (``pet.dog.name`` answers "my dog"), and holds every word of
     what is asked about after "my" (``asked_phrase``); a word is held by a longer word that
     ends with it ("shop" by "bookshop")."""
+    held = _holder(record)
+    if not shared(question, record) and not (
+        JOB_QUESTION.search(question) and _tells_a_job(record)
+    ):  # "what do I do for a living?" and "I'm a florist." share no word
+        return False
+    if not all(held(stem(w)) for w in asked_phrase(question)):
+        return False
+    if not identifies(question, IRREALIS.sub(" ", record.text)):
+        return False
+    return all(fits(record) for asks, fits in SLOTS if asks.search(question))
+
+
+def shared(question: str, record: MemoryRecord) -> int:
+    """How many content words of ``question`` the memory holds (``answers``)."""
+    held = _holder(record)
     asked = {stem(w) for w in words(question) if w not in FUNCTION_WORDS | QUESTION_WORDS}
+    return sum(held(w) for w in asked)
+
+
+def _holder(record: MemoryRecord) -> Callable[[str], bool]:
+    """Whether the memory holds a stem: its words and its subject key's, the words it
+    answers with without saying them (``ALIKE``), work when it tells a job; a stem is held
+    by a longer word that ends with it ("shop" by "bookshop")."""
     subject = " ".join(
         RELATION_ALIASES.get(part, part) for part in (record.subject or "").split(".")
     ).replace("_", " ")
@@ -1168,15 +1200,7 @@ def answers(question: str, record: MemoryRecord) -> bool:
     def held(w: str) -> bool:
         return w in have or (len(w) >= 3 and re.search(rf"\w{re.escape(w)}\b", flat) is not None)
 
-    if not any(held(w) for w in asked) and not (
-        JOB_QUESTION.search(question) and _tells_a_job(record)
-    ):  # "what do I do for a living?" and "I'm a florist." share no word
-        return False
-    if not all(held(stem(w)) for w in asked_phrase(question)):
-        return False
-    if not identifies(question, said):
-        return False
-    return all(fits(record) for asks, fits in SLOTS if asks.search(question))
+    return held
 
 
 RELATION_ALIASES: Final = {"home": "home live", "workplace": "workplace work", "job": "job work"}

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from typing import Final
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, words
-from her_desktop.memory.rules.vocabulary import _REL, RELATIONS
+from her_desktop.memory.rules.vocabulary import _REL, PETS, RELATIONS
 
-__all__ = ["about_someone_else", "asked_about", "mentions"]
+__all__ = ["about_someone_else", "asked_about", "mentions", "names_asked"]
 
 _NOT_NAME_WORDS: Final = (
     "i i'm im me my mine we our us you your what what's whats where where's who who's when "
@@ -63,18 +63,40 @@ def _ties(notes: Iterable[str]) -> list[tuple[str, str]]:
     return out
 
 
+_GIVEN: Final = re.compile(
+    r"\b(?:called|named|name's|name is)\s+(?P<name>[^\W\d_][\w'-]{2,})"
+    r"|\b(?P<owner>[^\W\d_][\w-]{2,})'s\s+(?:(?:getting|started|starting|visiting|coming|"
+    r"moving|moved|turned|turning|new|old|sister|brother|mum|mom|dad|wife|husband|partner|"
+    r"girlfriend|boyfriend|parents|family|baby|birthday|wedding)\b)",
+    re.IGNORECASE,
+)
+"""a name typed in lower case: given ("a greyhound called pilot", "her name's katrin"), or
+the one something of theirs is told of ("elodie's started ballet", "rafa's sister")"""
+
+
 def _names_in(notes: Iterable[str]) -> set[str]:
-    """Names the notes give (capitalised after the first word, or tied to a relation)."""
+    """Names the notes give: capitalised after the first word, tied to a relation, given
+    ("called pilot") or someone's ("jonno's getting married")."""
     out: set[str] = set()
     for note in notes:
-        flat = " " + note.replace("’", "'")[1:]
+        flat = note.replace("’", "'")
         out |= {
             w.lower().removesuffix("'s")
-            for w in _CAPITALISED.findall(flat)
+            for w in _CAPITALISED.findall(" " + flat[1:])
             if w.lower().removesuffix("'s") not in _NOT_NAMES | FUNCTION_WORDS
         }
+        for m in _GIVEN.finditer(flat):
+            name = (m["name"] or m["owner"]).lower()
+            if name not in _NOT_NAMES | FUNCTION_WORDS and name not in RELATIONS | PETS.keys():
+                out.add(name)
     out |= {name for _, name in _ties(notes)}
     return out
+
+
+def names_asked(question: str, notes: Iterable[str]) -> frozenset[str]:
+    """The names ``notes`` give that ``question`` says ("what does dmitri do for a living")."""
+    known = _names_in(notes)
+    return frozenset(w.removesuffix("'s") for w in words(question.replace("’", "'"))) & known
 
 
 def asked_about(question: str, notes: Iterable[str]) -> frozenset[str]:
