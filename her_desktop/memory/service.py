@@ -85,7 +85,7 @@ from her_desktop.memory.retrieval import (
 )
 from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
 from her_desktop.memory.rules.vocabulary import _REL, PETS
-from her_desktop.memory.slots import Held, changing, current, slot_of, supersedes
+from her_desktop.memory.slots import Held, changing, current, ended, slot_of, supersedes
 from her_desktop.memory.store import Clock, MemoryStore, Turn
 from her_desktop.memory.whom import asked_about, mentions, names_asked
 from her_desktop.sentences import split_sentences
@@ -1193,8 +1193,9 @@ def _holder(record: MemoryRecord) -> Callable[[str], bool]:
     have = {stem(w) for w in words(f"{said} {subject}") if w not in FUNCTION_WORDS}
     alike = {stem(w) for w in words(said)}  # "married": the wedding; "called": a name
     have |= {stem(w) for h in alike for w in ALIKE.get(h, ())}
-    if _tells_a_job(record):  # "where do I work?": "I'm a tester at quillfeather"
-        have |= WORK_STEMS
+    if ((record.subject or "").endswith(".job") or _tells_a_job_text(said)) and not ended(said):
+        have |= WORK_STEMS  # "where do I work?": "I'm a tester at quillfeather" (not "I'm
+        # looking for a new job")
     flat = " ".join(sorted(have))
 
     def held(w: str) -> bool:
