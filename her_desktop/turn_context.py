@@ -62,6 +62,9 @@ class ReplyProblem:
     replacement: str
     rewrite: bool = False
     """say ``replacement`` instead of the sentence and go on (a Python fix: no second LM pass)"""
+    answer: bool = False
+    """``replacement`` answers the user's question (from memory): said even when one of her
+    recent replies said it already"""
 
 
 @runtime_checkable

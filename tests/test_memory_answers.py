@@ -297,3 +297,21 @@ async def test_a_sentence_that_states_the_users_fact_as_hers_is_said_back_as_the
     done, _, _ = await reply(bus, service, own, "Where do I work?")
     assert done.text.startswith("I'm glad you told me")  # her own first person stays
     await service.close()
+
+
+async def test_an_answer_from_memory_is_said_again_when_asked_again(
+    store: MemoryStore, bus: Bus
+) -> None:
+    """Her recent replies are not repeated, but an answer to the user's question is: asked
+    twice where they live, she says it twice (not "I don't know yet" the second time)."""
+    service = await told(store, bus, "i live in tacoma so i thought i had it bad with the rain")
+    for turn, lm_says in ((81, "I don't know yet."), (82, "I don't know yet.")):
+        done, _, _ = await reply(
+            bus, service, Scripted([[lm_says]]), "where do i live again?", turn_id=turn
+        )
+        assert "tacoma" in done.text.lower()
+    done, _, _ = await reply(
+        bus, service, Scripted([["You live in tacoma."]]), "and where do i live?", turn_id=83
+    )
+    assert "tacoma" in done.text.lower()  # her own words, a repeat: the note said again
+    await service.close()

@@ -473,10 +473,12 @@ class MemoryService:
             if self._answered:
                 return ReplyProblem(UNKNOWN_INSTRUCTION, "")  # the reply ends before it
             self._answered = True  # what the note says, or that she doesn't know yet
-            return ReplyProblem(UNKNOWN_INSTRUCTION, told or dont_know(a.question), rewrite=True)
+            return ReplyProblem(
+                UNKNOWN_INSTRUCTION, told or dont_know(a.question), rewrite=True, answer=bool(told)
+            )
         if verdict == "dont_know" and told is not None and not self._answered:
             self._answered = True  # "I don't know yet" though a note answers it: the note
-            return ReplyProblem("", told, rewrite=True)
+            return ReplyProblem("", told, rewrite=True, answer=True)
         if verdict == "dont_know" and bare(fixed):
             self._answered = True  # "I don't know yet.": what, and her question (never a repeat)
             return ReplyProblem("", dont_know(a.question), rewrite=True)

@@ -136,6 +136,10 @@ class ReplyWriter:
                 chunk = shaped
             if self.guards and checked:
                 problem = reply_problem(self.guards, chunk)
+                if problem is not None and problem.answer and not self.enough:
+                    await self._publish(style.must_say(problem.replacement))  # though said before
+                    self.sentence_index += 1
+                    continue
                 if problem is not None and problem.rewrite:
                     chunk = problem.replacement  # fixed in Python: say it and go on
                 elif problem is not None:
@@ -183,7 +187,11 @@ class ReplyWriter:
             await self.acknowledge(self.hard)  # every sentence was dropped: it stays
         closing = closing_line(self.guards, style.text) if reason in ("stop", "length") else None
         if closing:  # no answer kept to a question memory checks: its line, checked
+            shown = style.text
             await self.emit([closing], checked=False)
+            if style.text == shown and not style.done:  # said in a recent reply: it answers
+                await self._publish(style.must_say(closing))
+                self.sentence_index += 1
         fallback = style.fallback(
             too_slow=reason == "deadline",
             question=asks(self.user_text),
