@@ -56,6 +56,7 @@ from her_desktop.memory.answered import (
     dont_know,
     theirs,
 )
+from her_desktop.memory.changed import Change, called, read_change, revise
 from her_desktop.memory.consolidation import MAX_PENDING, Consolidator, Pending, worth_reading
 from her_desktop.memory.constraints import (
     CONSTRAINT_PREFIXES,
@@ -85,7 +86,16 @@ from her_desktop.memory.retrieval import (
 )
 from her_desktop.memory.rules import OCCUPATIONS, WHEN_SPAN, RuleExtractor
 from her_desktop.memory.rules.vocabulary import _REL, PETS
-from her_desktop.memory.slots import Held, changing, current, ended, slot_of, supersedes
+from her_desktop.memory.slots import (
+    KEPT_PREFIXES,
+    Held,
+    asks_past,
+    changing,
+    current,
+    ended,
+    slot_of,
+    supersedes,
+)
 from her_desktop.memory.store import Clock, MemoryStore, Turn
 from her_desktop.memory.whom import asked_about, mentions, names_asked
 from her_desktop.sentences import split_sentences
@@ -100,6 +110,8 @@ SAME_TEXT_COSINE: Final = 0.97
 LM named the same thing with another key)."""
 REEMBED_BATCH: Final = 64
 RECALL_CACHE_TURNS: Final = 8
+CHANGE_SCAN: Final = 2000
+"""the newest notes read for what changed (``changed``)"""
 RECENT_SUBJECTS: Final = 4
 GREETING_EPISODE_DAYS: Final = 14.0
 GREETING_HALF_LIFE_DAYS: Final = 3.0
@@ -236,6 +248,11 @@ class MemoryService:
         self._stale_values: dict[str, float] = {}
         """replaced values (names, places, numbers) and when they were replaced"""
         """words of replaced values ("Denver" after "I moved to Austin")"""
+        self._changes: list[Change] | None = None
+        """the notes that say a value is over or was wrong (``changed``), newest first; None
+        until first read"""
+        self._read: dict[int, tuple[str, Change | None]] = {}
+        """each note's text when it was last read for a change, and the change"""
         self._index: VectorIndex | None = None
         self._index_lock = threading.Lock()
         """Guards ``_index``'s rows for the few statements of a change or of taking a view
@@ -346,6 +363,8 @@ class MemoryService:
 
         if question:  # the older notes a newer one says changed are history (``slots``)
             records = current(records, user_text, answering)
+        if not asks_past(user_text):  # an old value is not handed as current (``changed``)
+            records = revise(records, self._changes_now(), user_text, answering, kept=_kept)
         if question:  # the notes that answer it first, the latest first (an update wins);
             # about someone else, the note sharing most of the question first ("what does
             # elodie do on saturdays": her ballet on saturdays, not her birthday cake)
@@ -427,6 +446,36 @@ class MemoryService:
                     values[stem(w.lower())] = max(values.get(stem(w.lower()), 0.0), replaced)
         self._stale = stale
         self._stale_values = values
+        self._changes = self._read_changes()
+
+    def _changes_now(self) -> list[Change]:
+        if self._changes is None:
+            self._changes = self._read_changes()
+        return self._changes
+
+    def _read_changes(self) -> list[Change]:
+        """The notes that say a value is over or was wrong (``changed.read_change``; each
+        note is read again only when its text changed)."""
+        out: list[Change] = []
+        seen: set[int] = set()
+        for record in self.store.memories(limit=CHANGE_SCAN):
+            seen.add(record.id)
+            if _kept(record):
+                continue
+            known = self._read.get(record.id)
+            if known is not None and known[0] == record.text:
+                change = known[1]
+            else:
+                change = read_change(record)
+                if change is not None and change.gone and change.old:
+                    older = [r for w in change.old for r in self.store.search_text(w, limit=20)]
+                    change = dataclasses.replace(change, called=called(change, older))
+                self._read[record.id] = (record.text, change)
+            if change is not None:
+                out.append(dataclasses.replace(change, record=record))
+        for gone in self._read.keys() - seen:
+            del self._read[gone]
+        return out
 
     def _outdated(self, record: MemoryRecord) -> bool:
         """A note that names a value replaced since: an episode naming any word of a replaced
@@ -1046,6 +1095,11 @@ def _supersede(
             ):
                 gone.append(old_id)
     return gone
+
+
+def _kept(record: MemoryRecord) -> bool:
+    """A note no change hides (constraints, other services' notes)."""
+    return record.subject is not None and record.subject.startswith(KEPT_PREFIXES)
 
 
 def is_self_question(text: str) -> bool:

@@ -181,6 +181,17 @@ PAST_ASKED: Final = re.compile(
     re.IGNORECASE,
 )
 """a question about what was, not what is ("Where did I live before?")"""
+NOW_ASKED: Final = re.compile(
+    r"\b(?:now|these days|nowadays|currently|at the moment|right now|end(?:ed)? up|in the end|"
+    r"still|any ?more|no longer)\b",
+    re.IGNORECASE,
+)
+"""a question about what is now, though it says "did" ("what did we end up calling the cat")"""
+
+
+def asks_past(question: str) -> bool:
+    """The question asks what was ("where did I live before?"), not what is now."""
+    return PAST_ASKED.search(question) is not None and NOW_ASKED.search(question) is None
 
 
 CLOSEST: Final = 3
@@ -199,7 +210,7 @@ def current(
     with the harriers on Tuesdays" before "the harriers moved club night to Thursdays").
     Kept: everything, when the question asks about the past; the constraints (allergies,
     things avoided)."""
-    if PAST_ASKED.search(question):
+    if asks_past(question):
         return list(records)
     asked = topic(question)
     changes = [  # about what is asked: sharing its words, answering it, or closest in meaning
