@@ -77,14 +77,17 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
                 r"drink(?! (?:coffee|tea|milk|water|juice|soda|cola))\b", re.I),
      "avoids.alcohol", "I don't drink alcohol."),
 )  # fmt: skip
-_NO_MORE: Final = re.compile(r"\bno \w|\boff the\b|\bquit\b|\bcut out\b", re.I)
+_NO_MORE: Final = re.compile(
+    r"\bno \w|\boff the\b|\bquit\b|\bcut out\b|\b(?:gave|given) up\b", re.IGNORECASE
+)
 _ABOUT_DIET: Final = re.compile(
     r"\b(eat|eating|drink|drinks|drinking|food|diet|sugar|doctor|allerg\w*|caffeine|alcohol|"
     r"booze|meat|dairy|gluten|fizzy|sweets|chocolate|coffee|beer|wine|cola|coke|soda|crisps|"
-    r"bread|cheese|juice|nuts?|fish|seafood|shellfish)\b",
+    r"bread|cheese|juice|nuts?|fish|seafood|shellfish|smok\w*|cigarettes?|vap\w*)\b",
     re.I,
 )
-"""what a "no more…"/"quit…" sentence must be about to be a constraint on suggestions"""
+"""what a "no more…"/"quit…"/"gave up…" sentence must be about to be a constraint on
+suggestions ("I gave up the cello" is not one)"""
 
 _NEGATED: Final = re.compile(r"\b(not|never|no longer|isn't|wasn't|aren't)\b|n't\b", re.I)
 _LEAD: Final = re.compile(r"^(?:(?:any|all|eating|drinking|having|the|so much|too much|of) )+")
