@@ -63,6 +63,10 @@ def test_a_change_names_the_old_value_and_reads_without_it(
         "luca doesn't drink, hasn't for years.",
         "she's never been before.",
         "juniper's favourite spot is the sofa.",
+        "I left my keys at home.",
+        "dropped the kids at school, then went for a run.",
+        "she's off to paris for the week.",
+        "the concert sold out in minutes.",
     ],
 )
 def test_a_negation_or_a_plain_statement_is_no_change(said: str) -> None:
@@ -73,6 +77,16 @@ def test_when_something_ended_is_not_the_value_that_ended() -> None:
     assert _read("juniper passed away on thursday, she was eight.").old == {"juniper"}
 
 
+def test_who_a_change_is_about_is_not_the_old_value() -> None:
+    """ "my sister no longer lives in leeds": the older notes about the sister stand."""
+    assert _read("my sister no longer lives in leeds.").old == {"leeds"}
+
+
+def test_left_or_dropped_ends_a_value_when_the_note_says_what_is_now() -> None:
+    change = _read("i dropped history, it was too much essay writing, i'm doing psychology now")
+    assert change.old == {"history"}
+
+
 def _answers(question: str, record: MemoryRecord) -> bool:
     return False
 
@@ -80,7 +94,7 @@ def _answers(question: str, record: MemoryRecord) -> bool:
 def _revise(older: str, change: str, question: str) -> list[str]:
     notes = [_note(older, 1.0, 1), _note(change, 2.0, 2)]
     changes = [c for r in notes if (c := read_change(r)) is not None]
-    return [r.text for r in revise(notes, changes, question, _answers)]
+    return [r.text for r in revise(notes, changes, question, _answers).notes]
 
 
 def test_an_older_note_with_the_old_value_gives_way_to_the_change() -> None:
@@ -137,7 +151,18 @@ def test_the_old_value_stays_when_it_is_what_is_asked_about() -> None:
     notes = [_note("I handed in my notice at Hartley & Rowe, last day was Friday.", 2.0, 2)]
     changes = [c for r in notes if (c := read_change(r)) is not None]
     said = revise(notes, changes, "Do I still work at Hartley & Rowe?", _answers)
-    assert [r.text for r in said] == [notes[0].text]
+    assert [r.text for r in said.notes] == [notes[0].text]
+
+
+def test_a_change_standing_in_for_a_note_that_answered_the_question_answers_it() -> None:
+    notes = [
+        _note("my new manager started today, her name's katherine.", 1.0, 1),
+        _note("no wait her name's katrin, i totally got it wrong.", 2.0, 2),
+    ]
+    changes = [c for r in notes if (c := read_change(r)) is not None]
+    said = revise(notes, changes, "what's my manager's name?", lambda q, r: "katherine" in r.text)
+    assert [r.text for r in said.notes] == ["Her name's katrin."]
+    assert said.standing_in == {2}
 
 
 async def test_the_notes_for_the_present_leave_the_old_value_out(

@@ -30,18 +30,28 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.grounding import FUNCTION_WORDS, KEY_WORDS, stem, words
 from her_desktop.memory.records import MemoryRecord
+from her_desktop.memory.rules.vocabulary import PETS, RELATIONS
+
+WHO_WORDS: Final = frozenset({*KEY_WORDS, *(w for k in (*PETS, *RELATIONS) for w in k.split())})
+"""who a change is about or what relation it names ("my sister no longer lives in leeds"),
+never the old value itself"""
 
 ENDING: Final = re.compile(
     r"\b(?:didn't stick|did not stick|no longer|not any ?more|any ?more|used to|"
-    r"handed in (?:my|his|her|their) notice|quit|quitting|left|gave up|given up|stopped|"
-    r"dropped|sold|rehomed|re-homed|passed away|died|broke up|broken up|split up|"
-    r"(?:is|was|are|were|'s) off|called off|cancell?ed|fell through|walked out of|"
-    r"got rid of|moved (?:out of|away from)|former|formerly|ex)\b",
+    r"handed in (?:my|his|her|their) notice|quit|quitting|gave up|given up|"
+    r"sold(?! out)|rehomed|re-homed|passed away|died|broke up|broken up|split up|"
+    r"(?:is|was|are|were) off(?! to\b| work\b| sick\b| for\b| on\b| today\b| tomorrow\b)|"
+    r"called off|cancell?ed|fell through|walked out of|got rid of|"
+    r"moved (?:out of|away from)|former|formerly|ex)\b",
     re.IGNORECASE,
 )
 """a clause that says a value is over"""
+LEFT: Final = re.compile(r"\b(?:left|dropped|stopped)\b", re.IGNORECASE)
+"""a clause that says a value is over when the note says what is now ("i dropped history, i'm
+doing psychology now"; not "I left my keys at home")"""
+NOW: Final = re.compile(r"\b(?:now|instead|these days|nowadays|since|new)\b", re.IGNORECASE)
 GONE: Final = re.compile(
     r"\b(?:passed away|died|rehomed|re-homed|broke up|broken up|split up|sold|got rid of)\b",
     re.IGNORECASE,
@@ -60,7 +70,8 @@ CORRECTION: Final = re.compile(
 )
 """a note that corrects a value told before ("her name's katrin, i totally got it wrong")"""
 NO_WAIT: Final = re.compile(
-    r"\b(?P<old>[\w'-]+),? (?:no wait|no sorry|sorry|i mean|i meant|or rather),? ",
+    r"\b(?P<old>[\w'-]+),? (?:no wait|no sorry|sorry|i mean|i meant|or rather|scratch that|"
+    r"scrap that|make that),? ",
     re.IGNORECASE,
 )
 """a value taken back in the same breath: "she's taking me climbing, no wait, kayaking" """
@@ -81,6 +92,11 @@ OPENER: Final = re.compile(
     r"^(?:no wait|oops|sorry|ugh|ok|okay|so|um|anyway|actually|update|well)$", re.IGNORECASE
 )
 """a clause that is only an opener (left out of the current text on its own)"""
+LEADING: Final = re.compile(
+    r"^(?:(?:no wait|oops|sorry|ugh|ok|okay|so|um|anyway|update|well|no)\b[,!]?\s*)+",
+    re.IGNORECASE,
+)
+"""openers before what the current text says ("no wait her name's katrin")"""
 _SAYING: Final = (
     "said say says told tell thought think totally just actually really wrong before stick "
     "notice handed walked bit kind like lol now instead anymore longer any more off thing "
@@ -101,7 +117,8 @@ _KINDS: Final = (
 """the kinds of value one of which replaces another of its kind in an older note"""
 TIME_WORD: Final = re.compile(
     rf"^(?:{WEEKDAYS.replace(' ', '|')}|{MONTHS.replace(' ', '|')})s?$|^\d+(?:st|nd|rd|th)?$|"
-    r"^(?:yesterday|today|tonight|tomorrow|week|weekend|month|year|morning|night|ago)$",
+    r"^(?:yesterday|today|tonight|tomorrow|week|weekend|month|year|morning|night|ago|last|"
+    r"next|weeks|months|years|days|day)$",
     re.IGNORECASE,
 )
 """when a thing ended is not the value that ended ("juniper passed away on thursday")"""
@@ -160,17 +177,18 @@ def read_change(record: MemoryRecord) -> Change | None:
             text = text.replace(m["cut"], "", 1)
     clauses = CLAUSE.split(text.rstrip(".!?"))
     correcting = CORRECTION.search(text) is not None
+    marked = NOW.search(text) is not None
     for clause in clauses:
         if not clause or said & set(words(clause)):
             continue  # "the 22nd is his brother's": about the old value
-        ending = ENDING.search(clause)
+        ending = ENDING.search(clause) or (LEFT.search(clause) if marked else None)
         wrong = WRONG.search(clause) if correcting else None  # "I don't have any pets": no change
         if ending is None and wrong is None:
             kept.append(clause)
             continue
-        bare = ENDING.sub(" ", clause)
+        bare = LEFT.sub(" ", ENDING.sub(" ", clause))
         for w in words(bare):
-            if w in FUNCTION_WORDS or w in SAYING or len(w) < 3 or "'" in w:
+            if w in FUNCTION_WORDS or w in SAYING or w in WHO_WORDS or len(w) < 3 or "'" in w:
                 continue
             if TIME_WORD.match(w) and not (wrong and re.search(r"\bbefore\b|\bnot\b", clause)):
                 continue  # "juniper passed away on thursday": thursday did not end
@@ -183,7 +201,7 @@ def read_change(record: MemoryRecord) -> Change | None:
     old -= now_words  # "i'm not a nurse, i'm a midwife … nurses": what it still says
     old |= {w for w in said if w not in FUNCTION_WORDS and w not in SAYING}
     left = [c for c in kept if not OPENER.match(c.strip()) and words(c)]
-    now = ", ".join(left).strip(" ,") if left else None
+    now = LEADING.sub("", ", ".join(left)).strip(" ,") if left else None
     if now:
         now = now[0].upper() + now[1:] + "."
     return Change(record, frozenset(old), now, GONE.search(text) is not None, correction, moved)
@@ -227,6 +245,16 @@ def _topic(text: str) -> set[str]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Revised:
+    """The notes for a question about the present (``revise``)."""
+
+    notes: list[MemoryRecord]
+    standing_in: frozenset[int]
+    """the notes that stand in for one that answered the question (a change told without the
+    old value: "She's nimbus now." for "we're calling her biscotti"): they answer it too"""
+
+
 def revise(
     records: Sequence[MemoryRecord],
     changes: Iterable[Change],
@@ -234,19 +262,19 @@ def revise(
     answered: Callable[[str, MemoryRecord], bool],
     *,
     kept: Callable[[MemoryRecord], bool] = lambda r: False,
-) -> list[MemoryRecord]:
+) -> Revised:
     """The notes for a question about the present, with the changes applied (the module
     docstring). ``kept``: notes no change touches (constraints)."""
     asked = {stem(w) for w in words(question)}
     changes = list(changes)
     by_id = {c.record.id: c for c in changes}
     out: dict[int, MemoryRecord] = {}
+    standing_in: set[int] = set()
 
-    def add(r: MemoryRecord) -> None:
+    def add(r: MemoryRecord, instead_of: MemoryRecord | None = None) -> None:
         out.setdefault(r.id, r)
-
-    def current_of(c: Change) -> MemoryRecord | None:
-        return replace(c.record, text=c.now) if c.now else None
+        if instead_of is not None and answered(question, instead_of):
+            standing_in.add(r.id)
 
     for r in records:
         if kept(r):
@@ -254,12 +282,12 @@ def revise(
             continue
         own = by_id.get(r.id)
         if own is not None and (own.old or own.now != r.text):
-            if own.now is None or (own.gone and not own.now):
+            if own.now is None:
                 if answered(question, r):
                     add(r)  # "Do I still have a hamster?": "my hamster passed away"
                 continue
             if {w for w in own.old if stem(w) not in asked} or not own.old:
-                add(replace(r, text=own.now))
+                add(replace(r, text=own.now), r)
             else:
                 add(r)
             continue
@@ -267,13 +295,14 @@ def revise(
         if revised is None:
             add(r)
         elif isinstance(revised, Change):
-            if revised.now is None and answered(question, revised.record):
-                add(revised.record)
-            elif (now := current_of(revised)) is not None:
-                add(now)
+            if revised.now is None:
+                if answered(question, revised.record):
+                    add(revised.record)
+            else:
+                add(replace(revised.record, text=revised.now), r)
         else:
-            add(revised)
-    return list(out.values())
+            add(revised, r)
+    return Revised(list(out.values()), frozenset(standing_in))
 
 
 def _revised(

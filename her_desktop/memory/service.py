@@ -358,13 +358,16 @@ class MemoryService:
         # "where is greta living now": a note about where the user lives does not answer it
         whom = asked_about(user_text, [r.text for r in records]) if question else frozenset()
 
+        standing_in: frozenset[int] = frozenset()  # set by ``revise`` below
+
         def answering(asked: str, r: MemoryRecord) -> bool:
-            return answers(asked, r) and mentions(r.text, whom)
+            return (r.id in standing_in or answers(asked, r)) and mentions(r.text, whom)
 
         if question:  # the older notes a newer one says changed are history (``slots``)
             records = current(records, user_text, answering)
         if not asks_past(user_text):  # an old value is not handed as current (``changed``)
-            records = revise(records, self._changes_now(), user_text, answering, kept=_kept)
+            revised = revise(records, self._changes_now(), user_text, answering, kept=_kept)
+            records, standing_in = revised.notes, revised.standing_in
         if question:  # the notes that answer it first, the latest first (an update wins);
             # about someone else, the note sharing most of the question first ("what does
             # elodie do on saturdays": her ballet on saturdays, not her birthday cake)
