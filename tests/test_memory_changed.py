@@ -223,3 +223,28 @@ def test_giving_up_a_hobby_is_a_change_not_a_constraint(said: str, subjects: lis
     from her_desktop.memory.rules.constraints_said import said_constraints
 
     assert [c.subject for c in said_constraints(said)] == subjects
+
+
+@pytest.mark.parametrize(
+    ("said", "home"),
+    [
+        ("since moving to cork the commute is nothing, ten minutes on the bike", "cork"),
+        ("finally settled in leeds after the move", "leeds"),
+        ("I settled in quickly at the new job", None),
+        ("we've settled in well", None),
+    ],
+)
+async def test_a_move_told_in_passing_is_where_the_user_lives_now(
+    service: MemoryService, said: str, home: str | None
+) -> None:
+    await say(service, "I live in limerick.", said)
+    if home is None:  # how the user settled in, not where
+        assert not any(
+            m.text.startswith("I live in") and "limerick" not in m.text
+            for m in service.store.memories()
+        )
+        return
+    record = service.store.get_by_subject("user.home")
+    assert record is not None
+    assert record.text == f"I live in {home}."
+    assert [h.text for h in service.store.history(record.id)] == ["I live in limerick."]

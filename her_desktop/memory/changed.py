@@ -157,6 +157,8 @@ class Change:
     moved: tuple[str, str] | None
     """(kind, value): when something is now ("moved club night to thursdays"), with no old
     value said"""
+    alike: frozenset[str] = frozenset()
+    """the words of a correction's current text a misspelt older one may be like ("katrin")"""
     called: frozenset[str] = frozenset()
     """how older notes call the one that ended ("my girlfriend nadia"): ``called``"""
 
@@ -204,7 +206,11 @@ def read_change(record: MemoryRecord) -> Change | None:
     now = LEADING.sub("", ", ".join(left)).strip(" ,") if left else None
     if now:
         now = now[0].upper() + now[1:] + "."
-    return Change(record, frozenset(old), now, GONE.search(text) is not None, correction, moved)
+    alike = frozenset(
+        w for w in words(now or "") if correction and len(w) >= 4 and w not in FUNCTION_WORDS
+    )
+    gone = GONE.search(text) is not None
+    return Change(record, frozenset(old), now, gone, correction, moved, alike)
 
 
 def _moved(text: str) -> tuple[str, str] | None:
@@ -332,12 +338,11 @@ def _revised(
             for w in said_set:
                 if len(w) < 4 or w in FUNCTION_WORDS or stem(w) in asked:
                     continue
-                for n in words(c.now):
-                    if n == w or len(n) < 4 or n[0] != w[0] or n in FUNCTION_WORDS:
+                for n in c.alike:
+                    if n == w or n[0] != w[0] or abs(len(n) - len(w)) > 3 or stem(n) == stem(w):
                         continue
-                    if stem(n) == stem(w):
-                        continue
-                    if difflib.SequenceMatcher(None, n, w).ratio() >= SIMILAR:
+                    alike = difflib.SequenceMatcher(None, n, w)
+                    if alike.quick_ratio() >= SIMILAR and alike.ratio() >= SIMILAR:
                         return c
         if c.gone and c.old and r.updated < c.record.updated and _calls(r.text) & c.called:
             return c

@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from her_desktop.memory.extraction import Candidate, clean_text
+from her_desktop.memory.grounding import FUNCTION_WORDS
 from her_desktop.memory.rules.state import RuleState
 from her_desktop.memory.rules.text import _is_name, _place, _slug, _trim_object
 from her_desktop.memory.rules.vocabulary import (
@@ -26,6 +28,11 @@ from her_desktop.memory.rules.vocabulary import (
     RELATIONS,
     _Named,
 )
+
+_NOT_A_PLACE: Final = frozenset(
+    ["well", "fine", "ok", "okay", "alright", "nicely", "great", "now", "again"]
+)
+"""what follows "settled in" that is not a place"""
 
 
 class ChangeRules(RuleState):
@@ -117,7 +124,7 @@ class ChangeRules(RuleState):
             re.IGNORECASE,
         )
         if not m:
-            return None
+            return self._settled(s)
         who = self._entity(m["who"])
         place = _place(m["x"])
         if who is None or not place or place.lower().split()[0] in NOT_PLACE_STARTS:
@@ -130,6 +137,37 @@ class ChangeRules(RuleState):
             verb = "live" if who.noun in PLURAL_RELATIONS else "lives"
             text = f"My {who.noun} {verb} in {place}."
         return Candidate("fact", text, f"{who.subject}.home", 0.85, 0.0, 0.5)
+
+    def _settled(self, s: str) -> Candidate | None:
+        """ "finally settled in leeds after the move", "since moving to cork the commute is
+        nothing", "now that we've moved to Bath…": where the user lives now (``user.home``),
+        the place being the words before the rest of the sentence goes on ("cork")."""
+        m = re.match(
+            r"^(?:(?:i|we)(?:'ve| have)? )?(?:just |finally |recently |now )*(?:settled|"
+            r"settling) (?:in|into) (?P<x>.{2,80})|"
+            r"^(?:ever since|since|now that|after) (?:i've |we've |i have |we have |i |we )?"
+            r"(?:moving|moved|relocating|relocated) (?:to|into) (?P<y>.{2,80})",
+            s,
+            re.IGNORECASE,
+        )
+        if not m:
+            return None
+        said = (m["x"] or m["y"]).split()
+        name: list[str] = []
+        for w in said[:3]:
+            bare = w.strip(",.;!?")
+            low = bare.lower()
+            if not bare or low in FUNCTION_WORDS or low in NOT_PLACE_STARTS or low in _NOT_A_PLACE:
+                break
+            if low.endswith("ly"):
+                break  # "I settled in quickly": how, not where
+            name.append(bare)
+            if bare != w:
+                break
+        place = _place(" ".join(name)) if name else None
+        if not place or place.lower().split()[0] in NOT_PLACE_STARTS:
+            return None
+        return Candidate("fact", f"I live in {place}.", "user.home", 0.85, 0.0, 0.5)
 
     def _renamed(self, s: str) -> Candidate | None:
         """ "we've renamed the tortoise to Gus", "my best friend goes by Margaret now", "she
