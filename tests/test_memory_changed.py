@@ -46,6 +46,9 @@ def _read(text: str) -> Change:
         ("the lisbon trip is off, we're doing seville instead.", {"lisbon", "trip"},
          "We're doing seville instead."),
         ("nadia and i broke up.", {"nadia"}, None),
+        ("sold the fiat, it was dying.", {"fiat"}, None),
+        ("i dropped history, it was too much essay writing, i'm doing psychology now",
+         {"history"}, "I'm doing psychology now."),
     ],
 )  # fmt: skip
 def test_a_change_names_the_old_value_and_reads_without_it(

@@ -51,6 +51,8 @@ ENDING: Final = re.compile(
 LEFT: Final = re.compile(r"\b(?:left|dropped|stopped)\b", re.IGNORECASE)
 """a clause that says a value is over when the note says what is now ("i dropped history, i'm
 doing psychology now"; not "I left my keys at home")"""
+IT: Final = re.compile(r"^(?:it|it's|its|that|that's|which|this)\b", re.IGNORECASE)
+"""a clause about the thing the clause before it named"""
 NOW: Final = re.compile(r"\b(?:now|instead|these days|nowadays|since|new)\b", re.IGNORECASE)
 GONE: Final = re.compile(
     r"\b(?:passed away|died|rehomed|re-homed|broke up|broken up|split up|sold|got rid of)\b",
@@ -180,14 +182,18 @@ def read_change(record: MemoryRecord) -> Change | None:
     clauses = CLAUSE.split(text.rstrip(".!?"))
     correcting = CORRECTION.search(text) is not None
     marked = NOW.search(text) is not None
+    after_old = False
     for clause in clauses:
         if not clause or said & set(words(clause)):
             continue  # "the 22nd is his brother's": about the old value
         ending = ENDING.search(clause) or (LEFT.search(clause) if marked else None)
         wrong = WRONG.search(clause) if correcting else None  # "I don't have any pets": no change
         if ending is None and wrong is None:
-            kept.append(clause)
+            if not (after_old and IT.match(clause)):  # "sold the fiat, it was dying": the fiat
+                kept.append(clause)
+            after_old = False
             continue
+        after_old = True
         bare = LEFT.sub(" ", ENDING.sub(" ", clause))
         for w in words(bare):
             if w in FUNCTION_WORDS or w in SAYING or w in WHO_WORDS or len(w) < 3 or "'" in w:
