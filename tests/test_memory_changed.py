@@ -251,3 +251,13 @@ async def test_a_move_told_in_passing_is_where_the_user_lives_now(
     assert record is not None
     assert record.text == f"I live in {home}."
     assert [h.text for h in service.store.history(record.id)] == ["I live in limerick."]
+
+
+def test_a_change_naming_what_is_asked_answers_it() -> None:
+    notes = [_note("i said tuesday before, the dentist is actually wednesday.", 2.0, 2)]
+    changes = [c for r in notes if (c := read_change(r)) is not None]
+    said = revise(notes, changes, "what day's my dentist appointment?", _answers)
+    assert [r.text for r in said.notes] == ["The dentist is actually wednesday."]
+    assert said.standing_in == {2}
+    other = revise(notes, changes, "what's my sister called?", _answers)
+    assert other.standing_in == frozenset()

@@ -139,6 +139,9 @@ MOVE_CUE: Final = re.compile(
     r"now on|actually)\b",
     re.IGNORECASE,
 )
+_ASKING: Final = "what which when where whom whose how much many long often"
+ASKING: Final = frozenset(_ASKING.split())
+"""words of asking, not of what is asked"""
 SIMILAR: Final = 0.75
 """how alike a corrected spelling and the old one are ("katrin", "katherine")"""
 
@@ -264,7 +267,8 @@ class Revised:
     notes: list[MemoryRecord]
     standing_in: frozenset[int]
     """the notes that stand in for one that answered the question (a change told without the
-    old value: "She's nimbus now." for "we're calling her biscotti"): they answer it too"""
+    old value: "Her name's katrin." for "her name's katherine"), or changes told without it
+    that name what is asked ("The dentist is actually wednesday."): they answer it too"""
 
 
 def revise(
@@ -282,11 +286,17 @@ def revise(
     by_id = {c.record.id: c for c in changes}
     out: dict[int, MemoryRecord] = {}
     standing_in: set[int] = set()
+    now_texts = {c.now for c in changes if c.now}
+
+    topic = _topic(question) - ASKING
 
     def add(r: MemoryRecord, instead_of: MemoryRecord | None = None) -> None:
         out.setdefault(r.id, r)
-        if instead_of is not None and answered(question, instead_of):
-            standing_in.add(r.id)
+        if instead_of is None:
+            return
+        if answered(question, instead_of) or (r.text in now_texts and topic & _topic(r.text)):
+            standing_in.add(r.id)  # "The dentist is actually wednesday." for "what day's my
+            # dentist appointment": a change tells the value of what it names
 
     for r in records:
         if kept(r):
