@@ -261,3 +261,18 @@ def test_a_change_naming_what_is_asked_answers_it() -> None:
     assert said.standing_in == {2}
     other = revise(notes, changes, "what's my sister called?", _answers)
     assert other.standing_in == frozenset()
+
+
+async def test_a_corrected_name_answers_the_question_it_corrects(service: MemoryService) -> None:
+    from her_desktop.memory.service import UNKNOWN_NOTE
+
+    await say(
+        service,
+        "my new manager started today, her name's katherine",
+        "no wait her name's katrin, k a t r i n, i totally got it wrong",
+    )
+    notes = service.notes_for("what's my manager's name?")
+    assert notes is not None
+    assert "katrin" in notes.lower()
+    assert "katherine" not in notes.lower()
+    assert UNKNOWN_NOTE not in notes

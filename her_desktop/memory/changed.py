@@ -208,6 +208,9 @@ def read_change(record: MemoryRecord) -> Change | None:
     moved = _moved(text) if not old else None
     if not old and not said and not correction and moved is None:
         return None
+    if correcting:  # "her name's katherine; her name's katrin, i got it wrong": told together
+        kept, respelt = _respelt(kept)
+        old |= respelt
     now_words = {w for clause in kept for w in words(clause)}
     old -= now_words  # "i'm not a nurse, i'm a midwife … nurses": what it still says
     old |= {w for w in said if w not in FUNCTION_WORDS and w not in SAYING}
@@ -220,6 +223,30 @@ def read_change(record: MemoryRecord) -> Change | None:
     )
     gone = GONE.search(text) is not None
     return Change(record, frozenset(old), now, gone, correction, moved, alike)
+
+
+def _alike(a: str, b: str) -> bool:
+    """Two spellings of one name ("katherine", "katrin"), not two words."""
+    if a == b or len(a) < 4 or len(b) < 4 or a[0] != b[0] or abs(len(a) - len(b)) > 3:
+        return False
+    if a in FUNCTION_WORDS or b in FUNCTION_WORDS or stem(a) == stem(b):
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR
+
+
+def _respelt(clauses: list[str]) -> tuple[list[str], set[str]]:
+    """The clauses of a correction less those a later clause spells again, and the old
+    spellings."""
+    kept: list[str] = []
+    old: set[str] = set()
+    for i, clause in enumerate(clauses):
+        later = {w for c in clauses[i + 1 :] for w in words(c)}
+        gone = {w for w in words(clause) for n in later if _alike(w, n)}
+        if gone:
+            old |= gone
+        else:
+            kept.append(clause)
+    return kept, old
 
 
 def _moved(text: str) -> tuple[str, str] | None:
@@ -354,12 +381,8 @@ def _revised(
             for w in said_set:
                 if len(w) < 4 or w in FUNCTION_WORDS or stem(w) in asked:
                     continue
-                for n in c.alike:
-                    if n == w or n[0] != w[0] or abs(len(n) - len(w)) > 3 or stem(n) == stem(w):
-                        continue
-                    alike = difflib.SequenceMatcher(None, n, w)
-                    if alike.quick_ratio() >= SIMILAR and alike.ratio() >= SIMILAR:
-                        return c
+                if any(_alike(n, w) for n in c.alike):
+                    return c
         if c.gone and c.old and r.updated < c.record.updated and _calls(r.text) & c.called:
             return c
     return None

@@ -361,7 +361,7 @@ class MemoryService:
         standing_in: frozenset[int] = frozenset()  # set by ``revise`` below
 
         def answering(asked: str, r: MemoryRecord) -> bool:
-            return (r.id in standing_in or answers(asked, r)) and mentions(r.text, whom)
+            return r.id in standing_in or (answers(asked, r) and mentions(r.text, whom))
 
         if question:  # the older notes a newer one says changed are history (``slots``)
             records = current(records, user_text, answering)
