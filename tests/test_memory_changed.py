@@ -261,6 +261,10 @@ def test_a_change_naming_what_is_asked_answers_it() -> None:
     assert said.standing_in == {2}
     other = revise(notes, changes, "what's my sister called?", _answers)
     assert other.standing_in == frozenset()
+    moved = [_note("they rang, the physio's been pushed back to the 16th, same time.", 2.0, 2)]
+    changes = [c for r in moved if (c := read_change(r)) is not None]
+    when = revise(moved, changes, "what time is gareth's flight home?", _answers)
+    assert when.standing_in == frozenset()  # "time" is not what either is about
 
 
 async def test_a_corrected_name_answers_the_question_it_corrects(service: MemoryService) -> None:

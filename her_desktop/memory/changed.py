@@ -141,6 +141,9 @@ MOVE_CUE: Final = re.compile(
 )
 _ASKING: Final = "what which when where whom whose how much many long often"
 ASKING: Final = frozenset(_ASKING.split())
+_GENERIC: Final = "time times same back day days week date month year night morning home"
+GENERIC: Final = frozenset(stem(w) for w in _GENERIC.split())
+"""words a change and a question may share without being about one thing ("same time")"""
 """words of asking, not of what is asked"""
 SIMILAR: Final = 0.75
 """how alike a corrected spelling and the old one are ("katrin", "katherine")"""
@@ -315,7 +318,7 @@ def revise(
     standing_in: set[int] = set()
     now_texts = {c.now for c in changes if c.now}
 
-    topic = _topic(question) - ASKING
+    topic = _topic(question) - ASKING - GENERIC
 
     def add(r: MemoryRecord, instead_of: MemoryRecord | None = None) -> None:
         out.setdefault(r.id, r)
