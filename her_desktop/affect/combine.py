@@ -13,6 +13,14 @@ Valence and arousal are made consistent with the final label: the valence's sign
 label (joy positive; sadness, anger and fear negative; neutral near zero; surprise takes the
 sign the LM's label distribution leans to, ``lm_surprise_valence``), its size follows the
 probabilities.
+
+With the stacked pool the sign is decided first, by its own estimate (``SignModel``: a
+three-way softmax regression, negative / none / positive, on how much of the pooled estimate
+and of the LM's distribution lies on joy, on the three negative labels, on neutral and on
+surprise; ``train sign``, cross-validated on the dev set), and the label is then the pooled
+estimate's most likely label of that sign (surprise goes with any sign, neutral with none): a
+turn whose probabilities are split between 'joy' at 0.35 and 'sadness' + 'fear' at 0.5 is
+negative, and a surprise's sign is learned, not read from a fixed lean.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Final
 
@@ -74,6 +82,8 @@ class StackedPool:
 
     weights: tuple[tuple[float, ...], ...]
     bias: tuple[float, ...]
+    sign: SignModel | None = None
+    """The valence sign's own estimate (``combine`` decides the sign first), where trained."""
 
     def __post_init__(self) -> None:
         n = len(EMOTIONS)
@@ -117,6 +127,107 @@ class StackedPool:
 
 Pool = Calibration | StackedPool
 
+SIGN_MODEL_FILE: Final = "sign.json"
+SIGNS: Final = (-1, 0, 1)
+"""The sign model's classes, in the order of its weights' columns."""
+SIGN_FEATURES: Final = 8
+SIGNED_SURPRISE: Final = 0.5
+"""The valence hint a surprise gets from a decided sign (``consistent_valence``)."""
+LABEL_SIGN: Final[Mapping[EmotionLabel, int | None]] = {
+    "joy": 1,
+    "sadness": -1,
+    "anger": -1,
+    "fear": -1,
+    "surprise": None,
+    "neutral": 0,
+}
+"""The valence sign each label implies (surprise: any)."""
+
+
+def polarity_masses(probs: Mapping[EmotionLabel, float]) -> tuple[float, float, float, float]:
+    """How much of ``probs`` lies on joy, on sadness + anger + fear, on neutral, on surprise."""
+    p = {e: max(float(probs.get(e, 0.0)), 0.0) for e in EMOTIONS}
+    return p["joy"], p["sadness"] + p["anger"] + p["fear"], p["neutral"], p["surprise"]
+
+
+def sign_features(
+    lm: Mapping[EmotionLabel, float], pooled: Mapping[EmotionLabel, float]
+) -> list[float]:
+    """The sign model's eight features: the log polarity masses (``polarity_masses``, each at
+    least ``FLOOR``) of the pooled estimate, then of the LM."""
+    return [math.log(max(m, FLOOR)) for m in (*polarity_masses(pooled), *polarity_masses(lm))]
+
+
+@dataclass(frozen=True, slots=True)
+class SignModel:
+    """The valence sign's own estimate: a softmax regression on ``sign_features`` with three
+    classes (``SIGNS``: negative, none, positive): ``score = features @ weights + bias``.
+    Trained by ``python -m her_desktop.affect.train sign`` on the dev set, its inputs out of
+    fold (``data/sign.json``)."""
+
+    weights: tuple[tuple[float, ...], ...]
+    bias: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != SIGN_FEATURES or any(len(r) != len(SIGNS) for r in self.weights):
+            raise ValueError("the sign model's weights must be 8 rows of 3")
+        if len(self.bias) != len(SIGNS):
+            raise ValueError("the sign model's bias must have 3 values")
+
+    @classmethod
+    def from_arrays(cls, weights: Sequence[Sequence[float]], bias: Sequence[float]) -> SignModel:
+        return cls(
+            tuple(tuple(float(v) for v in r) for r in weights), tuple(float(v) for v in bias)
+        )
+
+    @classmethod
+    def load(cls) -> SignModel:
+        """The packaged sign model. Raises ``OSError`` / ``ValueError`` / ``KeyError`` when
+        missing or malformed."""
+        data = load_weights(SIGN_MODEL_FILE, "sign model")
+        return cls.from_arrays(data["weights"], data["bias"])
+
+    def probabilities(
+        self, lm: Mapping[EmotionLabel, float], pooled: Mapping[EmotionLabel, float]
+    ) -> dict[int, float]:
+        features = sign_features(lm, pooled)
+        scores = [
+            self.bias[c] + sum(f * row[c] for f, row in zip(features, self.weights, strict=True))
+            for c in range(len(SIGNS))
+        ]
+        top = max(scores)
+        weights = [math.exp(v - top) for v in scores]
+        return {s: w / sum(weights) for s, w in zip(SIGNS, weights, strict=True)}
+
+    def sign(self, lm: Mapping[EmotionLabel, float], pooled: Mapping[EmotionLabel, float]) -> int:
+        """The most likely sign (-1, 0 or 1)."""
+        probs = self.probabilities(lm, pooled)
+        return max(SIGNS, key=lambda s: probs[s])
+
+
+def agreed_sign(lm: Mapping[EmotionLabel, float], fast: TextAffect) -> int | None:
+    """The sign of the label both detectors give at least ``AGREED_MIN`` (the label the
+    stacked pool keeps), where that label has one (not surprise); else None."""
+    agreed = max(EMOTIONS, key=lambda e: lm.get(e, 0.0))
+    if fast.label == agreed and min(lm.get(agreed, 0.0), fast.prob(agreed)) >= AGREED_MIN:
+        return LABEL_SIGN[agreed]
+    return None
+
+
+def given_sign(probs: Mapping[EmotionLabel, float], sign: int) -> dict[EmotionLabel, float]:
+    """``probs`` restricted to the labels that go with ``sign`` (surprise goes with any),
+    renormalised: the label is the most likely one of that sign."""
+    kept = {
+        e: max(float(probs.get(e, 0.0)), 0.0) if LABEL_SIGN[e] in (None, sign) else 0.0
+        for e in EMOTIONS
+    }
+    total = sum(kept.values())
+    if total <= 0.0:
+        fallback: EmotionLabel = "joy" if sign > 0 else "sadness" if sign < 0 else "neutral"
+        return {e: 1.0 if e == fallback else 0.0 for e in EMOTIONS}
+    return {e: v / total for e, v in kept.items()}
+
+
 AGREED_MIN: Final = 0.5
 AGREED_MARGIN: Final = 0.1
 """Both detectors giving one label at least ``AGREED_MIN`` keep it in the stacked pool (its
@@ -144,13 +255,19 @@ HEAD_DETECTOR_SUFFIX = "+minilm-head"
 
 @cache
 def head_pool() -> Pool:
-    """The pool for the MiniLM head: the packaged ``StackedPool``, or ``HEAD_CALIBRATION`` when
-    it cannot be loaded."""
+    """The pool for the MiniLM head: the packaged ``StackedPool`` with the packaged
+    ``SignModel`` (without it when that cannot be loaded), or ``HEAD_CALIBRATION`` when the pool
+    cannot be loaded."""
     try:
-        return StackedPool.load()
+        pool = StackedPool.load()
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("affect: the stacked pool could not be loaded (%s); using the plain pool", exc)
         return HEAD_CALIBRATION
+    try:
+        return replace(pool, sign=SignModel.load())
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("affect: the sign model could not be loaded (%s); the label gives it", exc)
+        return pool
 
 
 def calibration_for(fast_name: str) -> Pool:
@@ -165,13 +282,21 @@ def combine(
     surprise_valence: float | None = None,
 ) -> TextAffect:
     """The refined estimate of one turn from the fast one and the LM's probabilities.
-    ``surprise_valence``: how good (+) or bad (-) a surprise is, when known; otherwise the
-    LM's own label distribution decides (``lm_surprise_valence``)."""
+    ``surprise_valence``: how good (+) or bad (-) a surprise is, when known; otherwise a pool
+    with a ``SignModel`` decides the sign first (see the module docstring), and without one the
+    LM's own label distribution gives a surprise its sign (``lm_surprise_valence``)."""
     scores = calibration.scores(lm, fast)
     top = max(scores.values())
     weights = {e: math.exp(s - top) for e, s in scores.items()}
     total = sum(weights.values())
     probs = {e: w / total for e, w in weights.items()}
+    sign_model = calibration.sign if isinstance(calibration, StackedPool) else None
+    if surprise_valence is None and sign_model is not None:
+        sign = agreed_sign(lm, fast)
+        if sign is None:
+            sign = sign_model.sign(lm, probs)
+        probs = given_sign(probs, sign)
+        surprise_valence = sign * SIGNED_SURPRISE
     label = max(EMOTIONS, key=lambda e: probs[e])
     hint = lm_surprise_valence(lm) if surprise_valence is None else surprise_valence
     valence = consistent_valence(label, probs, hint)

@@ -90,16 +90,18 @@ def fit_softmax(
     l2: float = 1e-3,
     iters: int = 1500,
     step: float = 1.0,
+    classes: int = len(EMOTIONS),
 ) -> tuple[Array, Array]:
     """Multinomial logistic regression by full-batch gradient descent (deterministic: zero
-    start). ``labels`` index ``EMOTIONS``. Returns ``(weights, bias)``."""
+    start). ``labels`` index ``EMOTIONS`` (or any ``classes`` classes). Returns
+    ``(weights, bias)``."""
     features = np.asarray(x, dtype=np.float64)
     n, dim = features.shape
     if n == 0:
         raise ValueError("nothing to train on")
-    target = np.eye(len(EMOTIONS))[np.asarray(labels, dtype=np.int64)]
-    weights = np.zeros((dim, len(EMOTIONS)))
-    bias = np.zeros(len(EMOTIONS))
+    target = np.eye(classes)[np.asarray(labels, dtype=np.int64)]
+    weights = np.zeros((dim, classes))
+    bias = np.zeros(classes)
     for _ in range(iters):
         grad = (softmax(features @ weights + bias) - target) / n
         weights -= step * (features.T @ grad + l2 * weights)

@@ -17,7 +17,8 @@ Candidates, where available here:
 * ``lexicon+valence(vader)`` — the lexicon with VADER's valence, where installed;
 * ``lm-label`` — the default LM as a one-label classifier (``affect.lm_label``);
 * ``combined`` — ``affect.combine`` of the fast detector and the LM (the refined estimate:
-  the log-linear pool calibrated for the fast detector, ``combine.calibration_for``).
+  the log-linear pool calibrated for the fast detector, ``combine.calibration_for``; with the
+  MiniLM head, the stacked pool and its sign model, which decides the valence sign first).
 
 With ``spoken`` (``--spoken``), the set is also spoken: each sentence synthesised by espeak-ng
 with a voice (en-us / en-gb), rate (130-200 wpm) and pitch (30-70) drawn at random from the
@@ -29,11 +30,12 @@ human clips of alsa-utils (``/usr/share/sounds/alsa``, "front center" ... "side 
 by hand from their content: neutral, no valence, calm) are reported apart (``alsa``).
 
 Per candidate: accuracy, macro-F1 (and F1 per label), the confusion matrix, valence-sign accuracy
-(gold sign + / - / 0 against the predicted valence with a dead zone of ``SIGN_DEAD_ZONE``;
-also over the non-neutral gold signs only) and latency per utterance (fast detectors: median /
-p90 over ``PASSES`` passes after a warm-up; the LM: one pass after reading the fixed prompt), and
-arousal against the gold label's typical arousal (``BASE_AROUSAL``): Pearson correlation and
-mean absolute error.
+(gold sign + / - / 0 against the predicted valence with a dead zone of ``SIGN_DEAD_ZONE``, so a
+predicted 'neutral' (valence within 0.09) scores as sign 0 and a 'surprise' as the sign its
+valence was given, 0 when none; also over the non-neutral gold signs only) and latency per
+utterance (fast detectors: median / p90 over ``PASSES`` passes after a warm-up; the LM: one
+pass after reading the fixed prompt), and arousal against the gold label's typical arousal
+(``BASE_AROUSAL``): Pearson correlation and mean absolute error.
 ``chosen`` names what ``create_detector()`` picks on this machine. Writes JSON (and a short
 table to stderr).
 """
