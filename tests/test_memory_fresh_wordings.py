@@ -8,12 +8,12 @@ from __future__ import annotations
 import pytest
 
 from her_desktop.memory.constraints import constraints_from, offended
+from her_desktop.memory.questions import answers, asks_about_told
 from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.retrieval import second_person
 from her_desktop.memory.rules.constraints_said import said_constraints
 from her_desktop.memory.rules.extractor import RuleExtractor
 from her_desktop.memory.rules.text import _split_sentences
-from her_desktop.memory.service import answers, asks_about_told
 
 
 @pytest.mark.parametrize(
