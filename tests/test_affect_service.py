@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -174,4 +176,29 @@ async def test_use_best_detector_swaps_in_what_the_factory_builds() -> None:
     await service.before_reply(3, "I am delighted")
     await wait_until(lambda: any(isinstance(e, AffectEstimate) for e in seen))
     assert next(e for e in seen if isinstance(e, AffectEstimate)).label == "fear"
+    await bus.close()
+
+
+async def test_an_estimate_is_published_even_when_the_reply_stopped_waiting_for_it() -> None:
+    bus, service, seen, _ = await make_service(checkins=False)
+    started = threading.Event()
+    release = threading.Event()
+
+    class SlowDetector(LexiconDetector):
+        def detect(self, text: str) -> TextAffect:
+            started.set()
+            release.wait(5)  # a loaded machine: the dialogue's budget runs out first
+            return super().detect(text)
+
+    service.detector = SlowDetector()
+    waiting = asyncio.ensure_future(service.before_reply(3, "my dog died and I feel so sad"))
+    await wait_until(started.is_set)
+    waiting.cancel()  # the dialogue gave up on the note (asyncio.timeout)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    release.set()
+    await wait_until(lambda: any(isinstance(e, AffectEstimate) for e in seen))
+    estimate = next(e for e in seen if isinstance(e, AffectEstimate))
+    assert estimate.turn_id == 3
+    assert estimate.label == "sadness"
     await bus.close()

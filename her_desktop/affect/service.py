@@ -104,6 +104,8 @@ class AffectService:
         self._audio: OrderedDict[int, _Audio] = OrderedDict()
         self._turns: OrderedDict[int, _Turn] = OrderedDict()
         self._tracker_lock = asyncio.Lock()
+        self._estimating: set[asyncio.Future[tuple[TextAffect, float, float]]] = set()
+        """Estimates still being made (kept so a turn whose reply stopped waiting gets it)."""
         self._checkin_reason: str | None = None
         self._previewed: tuple[EmotionDetector, str, TextAffect] | None = None
         """(detector, words, its estimate) of the last preview (``preview_notes``)"""
@@ -140,16 +142,13 @@ class AffectService:
     async def before_reply(self, turn_id: int, user_text: str) -> str | None:
         audio = self._audio.pop(turn_id, None)
         detector = self.detector
-        affect, voice = await asyncio.to_thread(self._estimate, detector, user_text, audio)
-        arousal = affect.arousal
-        offset = 0.0
-        source: Literal["text", "text+voice"] = "text"
-        if voice is not None and voice.features.has_speech:
-            offset = voice.arousal_adjustment
-            arousal = clamp(arousal + offset, 0.0, 1.0)
-            source = "text+voice"
-            self.voice_baseline = self.voice_baseline.updated(voice.features)
-        self._publish_estimate(turn_id, affect, arousal, source)
+        # The estimate is published even when the dialogue stops waiting for this note (its
+        # budget ran out on a loaded machine): the reply's check that a hard moment is
+        # acknowledged first still reads it when it comes, before the reply's first sentence.
+        estimate = asyncio.ensure_future(self._estimated(turn_id, detector, user_text, audio))
+        self._estimating.add(estimate)
+        estimate.add_done_callback(self._estimating.discard)
+        affect, arousal, offset = await asyncio.shield(estimate)
         now = self.clock()
         sample = MoodSample(now, affect.valence, arousal, affect.label, turn_id=turn_id)
         async with self._tracker_lock:  # the history may be SQLite: off the loop, in order
@@ -220,6 +219,23 @@ class AffectService:
         async with self._tracker_lock:
             changes = await asyncio.to_thread(self.tracker.revise, old, new)
         self._publish_mood(self.clock(), changes)
+
+    async def _estimated(
+        self, turn_id: int, detector: EmotionDetector, user_text: str, audio: _Audio | None
+    ) -> tuple[TextAffect, float, float]:
+        """The turn's estimate (text, and voice when heard), published: (affect, arousal,
+        the voice's arousal offset)."""
+        affect, voice = await asyncio.to_thread(self._estimate, detector, user_text, audio)
+        arousal = affect.arousal
+        offset = 0.0
+        source: Literal["text", "text+voice"] = "text"
+        if voice is not None and voice.features.has_speech:
+            offset = voice.arousal_adjustment
+            arousal = clamp(arousal + offset, 0.0, 1.0)
+            source = "text+voice"
+            self.voice_baseline = self.voice_baseline.updated(voice.features)
+        self._publish_estimate(turn_id, affect, arousal, source)
+        return affect, arousal, offset
 
     def _publish_estimate(
         self,
