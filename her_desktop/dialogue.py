@@ -39,7 +39,7 @@ import dataclasses
 import logging
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from her_desktop.bus import Bus
@@ -224,7 +224,19 @@ class DialogueStage(Stage):
         felt = self._felt.get(turn_id)
         if felt is None:
             return hard_turn(user_text)
-        return hard_turn(user_text, felt.label, felt.valence, felt.confidence)
+        return hard_turn(user_text, felt.label, felt.valence, felt.confidence, felt.scores)
+
+    def _late_feeling(
+        self, turn_id: int, user_text: str
+    ) -> Callable[[], tuple[bool, Feeling | None]]:
+        """For a turn whose affect estimate had not come when its prompt was made: (whether
+        it has come now, the turn's feeling with it)."""
+
+        def felt() -> tuple[bool, Feeling | None]:
+            came = turn_id in self._felt
+            return came, self._hard(turn_id, user_text) if came else None
+
+        return felt
 
     def _replies(self) -> list[str]:
         """Her replies so far in this conversation, oldest first."""
@@ -479,6 +491,8 @@ class DialogueStage(Stage):
             else:
                 notes = await self._turn_notes(turn_id, user_text)
                 writer.hard = self._hard(turn_id, user_text)
+                if writer.hard is None and self.reply_style and turn_id not in self._felt:
+                    writer.late = self._late_feeling(turn_id, user_text)
                 writer.glad = self.reply_style and writer.hard is None and good_news(user_text)
                 guide = self._guide(user_text, hard=writer.hard is not None)
                 guide_text = guide.text if guide is not None else ""

@@ -17,6 +17,7 @@ from her_desktop.llm.acknowledge import (
     glad_line,
     good_news,
     hard_turn,
+    their_words,
 )
 from her_desktop.llm.arithmetic import exact_answer
 from her_desktop.llm.base import GenerationParams
@@ -311,3 +312,154 @@ async def test_good_news_gets_gladness_not_condolences() -> None:
     assert said == [glad_line()]
     kept = await _reply(["That's amazing! ", "How does it feel?"], "I finally passed my test!")
     assert kept == ["That's amazing!", "How does it feel?"]
+
+
+# -- detection by meaning, the check on what is kept, their own words ----------------------------
+
+
+def test_a_reading_mostly_negative_makes_a_turn_hard_whatever_its_top_label() -> None:
+    text = "um so yeah i keep waking up at like 3am and my heart is just racing"
+    scores = (("fear", 0.34), ("sadness", 0.1), ("anger", 0.05), ("neutral", 0.3))
+    assert hard_turn(text, "fear", -0.24, 0.34) is None  # the top label alone is not sure
+    assert hard_turn(text, "fear", -0.24, 0.34, scores) == "worried"
+    angry = (("anger", 0.2), ("sadness", 0.15), ("fear", 0.15), ("neutral", 0.3))
+    assert hard_turn("my landlord is selling the flat", "neutral", -0.3, 0.3, angry) == "frustrated"
+    # not negative enough, not about them, or good news: not hard
+    assert hard_turn(text, "fear", -0.1, 0.34, scores) is None
+    assert hard_turn("the match was a draw", "neutral", -0.3, 0.3, scores) is None
+    assert hard_turn("my grandad's out of hospital", "sadness", -0.3, 0.35, scores) is None
+
+
+def test_a_flat_low_word_is_a_low_mood_acknowledged_gently() -> None:
+    assert hard_turn("meh") == "low"
+    assert hard_turn("been better...") == "low"
+    assert hard_turn("meh, what's the capital of Peru?") is None
+    line = acknowledgement("low")
+    assert acknowledges(line)
+    assert acknowledgement("low", [line]) != line
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("My bike got nicked outside the library.", "your bike got nicked outside the library"),
+        ("um so yeah i dunno like i keep waking up at 3am and my heart is racing all night long",
+         "you keep waking up at 3am"),
+        ("ugh, today was a total disaster. I spilled coffee on my laptop.",
+         "today was a total disaster"),
+        ("It's a year today since we lost mum.", "it's a year today since you lost mum"),
+        ("I'm so stressed, what's 15 percent of 240", "you're so stressed"),
+        ("we had the scan and there was no heartbeat",
+         "you had the scan and there was no heartbeat"),
+        ("ugh, Tom walked out on me last night", "Tom walked out on you last night"),
+    ],
+)  # fmt: skip
+def test_their_words_are_said_back_short_and_to_them(text: str, said: str) -> None:
+    assert their_words(text) == said
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Failed my driving test. Again.",  # no subject: "I'm sorry that failed …"
+        "am I a bad parent for shouting at them?",  # a question
+        "you never listen to me",  # speaks to her: "you" would turn round
+        "meh",
+        "I have been trying to get through to the council about the broken boiler for weeks now",
+    ],
+)
+def test_no_words_are_said_back_where_no_short_clause_fits(text: str) -> None:
+    assert their_words(text) is None
+
+
+def test_an_acknowledgement_in_their_words_opens_with_it_and_changes_its_frame() -> None:
+    text = "My cat had to be put to sleep yesterday."
+    first = acknowledgement("sad", [], text)
+    assert first == "I'm so sorry that your cat had to be put to sleep yesterday."
+    assert acknowledges(first)
+    second = acknowledgement("sad", [first], "dad's been gone six months")
+    assert acknowledges(second)
+    assert not second.startswith("I'm so sorry")  # not the same words twice in a row
+    assert "dad's been gone six months" in second
+    # no help-desk phrase and no claim of hers, by the reply filter's own lists
+    style = ReplyFilter()
+    for feeling in ("sad", "worried", "frustrated", "hard"):
+        for n in range(3):
+            recent = ["x"] * n
+            line = acknowledgement(feeling, recent, text)
+            assert style.phrases.cliche(line) is None
+            assert not style.phrases.human_claim(line)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["It sounds like you need to call the bank.", "You must call them today.", "I'm here to help."],
+)
+def test_advice_or_help_desk_that_starts_like_sympathy_is_not_an_acknowledgement(
+    sentence: str,
+) -> None:
+    assert not acknowledges(sentence)
+
+
+async def test_an_acknowledgement_the_filter_drops_does_not_count_as_the_opening() -> None:
+    # "I'm sorry to hear that. How can I assist you today?" — a help-desk line is dropped
+    # whole, so the advice after it would have opened the reply
+    pieces = ["How can I assist you today? ", "Have you tried ", "calling the police?"]
+    said = await _reply(pieces, "My bike got nicked outside the library.")
+    assert acknowledges(said[0])
+    assert "your bike got nicked" in said[0]
+    assert said[-1] == "Have you tried calling the police?"
+
+
+async def test_an_estimate_that_comes_late_still_makes_the_turn_hard() -> None:
+    bus = Bus()
+    said: list[str] = []
+    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
+
+    async def on_event(event: Event) -> None:
+        if isinstance(event, ReplySentence):
+            said.append(event.text)
+        elif isinstance(event, ReplyFinished):
+            finished.put_nowait(event)
+
+    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    engine = FakeEngine(["Did they say ", "what it is about?"])
+    stage = DialogueStage(bus, engine, system_prompt="You are Sam.", params=GenerationParams())
+    await stage.start()
+    try:
+        event = UserText("my manager wants to see me first thing tomorrow")
+        await bus.publish(event)  # the estimate comes after the turn's notes were made …
+        await bus.publish(AffectEstimate(event.turn_id, "fear", -0.5, 0.5, 0.7))
+        await asyncio.wait_for(finished.get(), 5)  # … but before the first sentence is said
+    finally:
+        await stage.stop()
+        await bus.close()
+    assert acknowledges(said[0])
+    assert said[-1] == "Did they say what it is about?"
+
+
+async def test_a_hard_moment_the_model_was_too_slow_for_is_still_acknowledged() -> None:
+    bus = Bus()
+    said: list[str] = []
+    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
+
+    async def on_event(event: Event) -> None:
+        if isinstance(event, ReplySentence):
+            said.append(event.text)
+        elif isinstance(event, ReplyFinished):
+            finished.put_nowait(event)
+
+    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    engine = FakeEngine(["well ", "let me ", "think "], delay=0.01, forever=True)  # no sentence
+    params = GenerationParams(deadline_s=0.2, max_tokens=100_000)
+    stage = DialogueStage(bus, engine, system_prompt="You are Sam.", params=params)
+    await stage.start()
+    try:
+        await bus.publish(UserText("My bike got nicked outside the library."))
+        await asyncio.wait_for(finished.get(), 10)
+    finally:
+        await stage.stop()
+        await bus.close()
+    assert said[0] == "Oh no, I'm sorry that your bike got nicked outside the library."
+    assert len(said) == 2
+    assert "slow" in said[1]  # and she says honestly that she ran out of time

@@ -6,17 +6,22 @@ mood note's label, the turn guide). So the rule is kept outside the LM's free te
 
 - :func:`hard_turn` decides from the user's words (the ``trouble`` list of
   ``data/reply_style.toml``: loss, illness, failure, worry) and from the affect estimate of the
-  turn (a sad, worried or angry reading, sure enough and negative enough, of a message about
-  the user's own life) whether the turn tells of a hard moment, and which feeling it shows;
+  turn (a sad, worried or angry reading — its top label sure enough, or the negative emotions
+  together holding most of it — negative enough, of a message about the user's own life)
+  whether the turn tells of a hard moment, and which feeling it shows; a message that is only
+  a flat word ("meh") is a low mood;
 - :func:`acknowledges` says whether a sentence acknowledges what they said or how they seem
   ("Oh no", "I'm sorry", "That sounds…", "You sound…", "What a…");
 - :func:`cheers` says whether a sentence celebrates: the dialogue leaves such a sentence out
   of a reply to a hard moment ("Three years! I'm so excited." to a mother's anniversary);
 - :func:`good_news` and :func:`condoles`: good news is never condoled with ("Oh no, I'm sorry.
   … What happened?" to a student loan paid off); :func:`glad_line` is said instead;
-- :func:`acknowledgement` picks a short line for the feeling from ``acknowledgements`` in the
-  same file, not one of her recent replies holds (the dialogue says it first when the reply's
-  first sentence does not acknowledge).
+- :func:`acknowledgement` says a short line for the feeling in the user's own words where a
+  short clause of theirs can be taken (:func:`their_words`, framed by ``echo_acknowledgements``:
+  "I'm so sorry that your cat had to be put to sleep yesterday."), else a line of
+  ``acknowledgements`` in the same file; either way with wording none of her recent replies
+  holds (the dialogue says it first when the reply's first kept sentence does not acknowledge,
+  and when the model ran out of time before a sentence).
 
 Pure functions on text; fast (regular expressions).
 """
@@ -30,6 +35,8 @@ import tomllib
 from collections.abc import Sequence
 from typing import Literal
 
+from her_desktop.memory.retrieval import second_person
+
 __all__ = [
     "Feeling",
     "acknowledgement",
@@ -40,11 +47,13 @@ __all__ = [
     "glad_line",
     "good_news",
     "hard_turn",
+    "low_mood",
+    "their_words",
     "troubled",
     "worried_question",
 ]
 
-Feeling = Literal["sad", "worried", "frustrated", "hard"]
+Feeling = Literal["sad", "worried", "frustrated", "hard", "low"]
 
 MIN_CONFIDENCE = 0.35
 """An affect reading at least this sure makes a turn hard (with :data:`MAX_VALENCE`)."""
@@ -52,22 +61,33 @@ MAX_VALENCE = -0.2
 """… when its valence is at most this (the fast detector's readings of good news that it
 labels 'fear' or 'sadness' sit above it: "The scan came back clear." -0.17)."""
 
+NEGATIVE_SHARE = 0.45
+"""… or when the negative emotions together (sadness, fear, anger) hold at least this share of
+the reading, whatever its top label, with the same valence: "um so yeah i keep waking up at
+like 3am and my heart is just kind of racing" reads fear 0.34 on top but 0.49 negative in all
+(dev2 k04); good news sits well below (the readings of the dev sets' good news: at most 0.45
+with a valence above -0.1)."""
+MAX_ECHO_WORDS = 12
+"""The most of the user's words an acknowledgement says back to them."""
+MIN_ECHO_WORDS = 2
+
 _LABEL_FEELING: dict[str, Feeling] = {"sadness": "sad", "fear": "worried", "anger": "frustrated"}
 
 _ACK = re.compile(
     r"^\W*(?:(?:oh|ah|aw+|oof|ugh|ouch|hey|well|gosh|oh my)\b[\s,.!…-]*)*"
     r"(?:oh no|oh dear|ugh|oof|aw+|ouch|"
     r"(?:i'm |i am )?(?:so |really |very |truly )?sorry|"
-    r"that (?:sounds|must|seems)|this (?:sounds|must)|it sounds|sounds |"
+    r"(?:that |this |it )?sounds (?!like (?:you (?:should|need|could|might|have to)|"
+    r"a (?:good|great) (?:idea|plan)))|that (?:must|seems)|this must|"
     r"(?:that|this|it)(?:'s| is| was) (?:so |really |such |a |an |very |just |truly |"
     r"completely |not (?:fair|ok|okay|easy)|awful|hard|rough|tough|terrible|horrible|sad|"
     r"heartbreaking|frustrating|scary|unfair|rotten|painful|lonely|exhausting|stressful|"
     r"worrying|upsetting|brutal|heavy|understandable|devastating|crushing|gutting|rubbish)|"
-    r"you (?:sound|seem|must)|it must|must (?:be|have|feel)|"
+    r"you (?:sound|seem|must (?:be|have|feel))|(?:it |that )?must (?:be|have|feel)|"
     r"what an? |how (?:awful|hard|horrible|frustrating|scary|sad|painful|lonely|stressful|"
     r"rotten|unfair|worrying|tough)|"
     r"i can (?:imagine|only imagine|hear|tell|see)|i hear you|no wonder|of course you|"
-    r"poor you|my heart|i'm with you|i'm here|losing |what a )",
+    r"poor you|my heart|i'm with you|i'm here (?:for|with) you|losing |what a )",
     re.IGNORECASE,
 )
 """The start of a sentence that acknowledges what they said or how they seem."""
@@ -101,6 +121,31 @@ _WORRY_QUESTION = re.compile(
 )
 """A question about themselves, asked in worry ("What if I'm not good enough?"): not a fact."""
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|my|me|we|we're|our|us|mine)\b", re.I)
+LOW = re.compile(
+    r"^\W*(?:meh+|blah+|bleh+|ugh+|urgh+|hmph+|sigh+|whatever|not great|not good|could be better|"
+    r"(?:i'?ve )?been better|so-so|same old|nah|not really|don't ask|dunno)\W*$",
+    re.IGNORECASE,
+)
+"""A message that is only a low, flat word ("meh"): a mood to notice, not a topic."""
+_FILLER = re.compile(
+    r"^(?:(?:um+|uh+|erm|er|so|yeah|ok|okay|well|like|honestly|anyway|basically|ugh+|urgh|"
+    r"argh+|oh|god|man|sigh|i (?:dunno|guess|mean)|you know|to be honest|guess what)\b[\s,.!…-]*)+",
+    re.IGNORECASE,
+)
+"""Words that open a message without saying anything of it ("um so yeah i dunno like")."""
+_ASKED = re.compile(
+    r"(?:,\s*|\s+(?:and|but|so)\s+)(?:what|what's|how|why|who|where|when|which|can|could|would|"
+    r"will|is|are|do|does|did)\b.*$",
+    re.IGNORECASE,
+)
+"""The rest of a message from where it asks her something ("I'm so stressed, what's 15% of
+240"): not part of what happened to them."""
+_CLAUSE = re.compile(
+    r",\s+|\s+(?:and|but|so|because|cos|even though|though|then|which|while|when)\s+|"
+    r"\s+[-–—]\s+|;\s*",
+    re.IGNORECASE,
+)
+_TO_HER = re.compile(r"\b(?:you|your|yours|yourself|you're|you've|you'd|you'll)\b", re.I)
 _RELIEF = re.compile(
     r"\b(?:out of hospital|back home|recovered|all clear|came back clear|better now|"
     r"got the job|passed (?:my|the)|got (?:in|accepted)\b|accepted|engaged|pregnant\b|"
@@ -141,30 +186,41 @@ def feeling_of(label: str | None) -> Feeling:
     return _LABEL_FEELING.get(label or "", "hard")
 
 
+def low_mood(text: str) -> bool:
+    """``text`` is only a low, flat word ("meh", "been better"): a mood to notice."""
+    return LOW.match(" ".join(text.split())) is not None
+
+
 def hard_turn(
     text: str,
     label: str | None = None,
     valence: float = 0.0,
     confidence: float = 0.0,
+    scores: Sequence[tuple[str, float]] = (),
 ) -> Feeling | None:
     """The feeling of a message that tells of a hard moment, or None.
 
     Hard: the words say so (:func:`troubled`), or the affect estimate of the turn (``label``,
-    ``valence``, ``confidence``) reads sad, worried or angry, sure and negative enough, about
-    the user's own life (a first-person message; "people who put pineapple on pizza" is an
-    opinion asked, not news). Good news ("out of hospital", "the scan came back clear") is
-    never hard."""
+    ``valence``, ``confidence``; ``scores``: its per-emotion probabilities) reads sad, worried
+    or angry — its top label sure enough, or the negative emotions together holding most of
+    it (:data:`NEGATIVE_SHARE`) — and negative enough, about the user's own life (a
+    first-person message; "people who put pineapple on pizza" is an opinion asked, not news).
+    A message that is only a low, flat word ("meh") is a low mood. Good news ("out of
+    hospital", "the scan came back clear") is never hard."""
     flat = " ".join(text.split())
     if not flat or _RELIEF.search(flat):
         return None
+    if LOW.match(flat):
+        return "low"
+    mine = _FIRST_PERSON.search(flat) is not None
     negative = (
-        label in _LABEL_FEELING
-        and confidence >= MIN_CONFIDENCE
-        and valence <= MAX_VALENCE
-        and _FIRST_PERSON.search(flat) is not None
+        label in _LABEL_FEELING and confidence >= MIN_CONFIDENCE and valence <= MAX_VALENCE and mine
     )
     if negative:
         return feeling_of(label)
+    share = {k: v for k, v in scores if k in _LABEL_FEELING}
+    if mine and valence <= MAX_VALENCE and sum(share.values()) >= NEGATIVE_SHARE:
+        return feeling_of(max(share, key=lambda k: share[k]))
     if _trouble().search(flat) is not None:
         return feeling_of(label) if label in _LABEL_FEELING and valence < 0 else "hard"
     if worried_question(flat):
@@ -210,13 +266,72 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z']+", text.lower().replace("’", "'")))
 
 
-def acknowledgement(feeling: Feeling, recent_replies: Sequence[str] = ()) -> str:
-    """A short acknowledgement for ``feeling``: the first of its lines (then the general
-    ones) that none of ``recent_replies`` contains, so it is not said twice in a row."""
+_SUBJECT_WORDS = frozenset(
+    {
+        "i", "i'm", "i've", "i'd", "i'll", "im", "we", "we're", "we've", "my", "our", "the",
+        "a", "an", "his", "her", "their", "he", "she", "they", "he's", "she's", "they're",
+        "it", "it's", "its", "there", "there's", "everyone", "everybody", "nobody", "someone",
+        "somebody", "this", "that", "today", "tonight", "yesterday", "all", "nothing",
+        "everything", "mum", "mom", "dad", "mum's", "mom's", "dad's", "grandad", "gran",
+        "nan", "grandma", "grandpa", "one", "two", "both", "none",
+    }
+)  # fmt: skip
+"""Words a clause can open with as its subject ("my bike got nicked"): a clause without one
+("failed my driving test") does not follow "I'm so sorry that …"."""
+
+
+def their_words(text: str) -> str | None:
+    """The first thing ``text`` says of a hard moment, short and put as she says it back to
+    them ("My bike got nicked outside the library." → "your bike got nicked outside the
+    library"; "um so yeah i keep waking up at 3am and my heart races" → "you keep waking up
+    at 3am"), or None where no short clause with a subject can be taken: a question, a
+    message that speaks to her ("you"), one too long to cut at a clause."""
+    flat = " ".join(text.replace("’", "'").split())
+    if not flat or "?" in flat or worried_question(flat) or LOW.match(flat):
+        return None
+    for sentence in re.split(r"(?<=[.!…])\s+", flat):
+        body = _ASKED.sub("", _FILLER.sub("", sentence)).strip(" .!…,;:-–—\"'")
+        if len(body.split()) < MIN_ECHO_WORDS:
+            continue
+        clause = body  # all of it when short, else up to the first clause that says enough
+        if len(body.split()) > MAX_ECHO_WORDS:
+            heads = (body[: b.start()] for b in _CLAUSE.finditer(body))
+            clause = next((h for h in heads if len(h.split()) >= 3), "")
+        words = clause.split()
+        if not (MIN_ECHO_WORDS <= len(words) <= MAX_ECHO_WORDS) or _TO_HER.search(clause):
+            return None
+        first = words[0].lower().strip("\"'")
+        # a capital word after an opening ("ugh, Tom walked out"): a name, said as written
+        named = (
+            words[0][:1].isupper() and first not in _SUBJECT_WORDS and not flat.startswith(words[0])
+        )
+        if first not in _SUBJECT_WORDS and not named and not first.endswith("'s"):
+            return None
+        said = second_person(clause).rstrip(" .!…,;:")
+        return said if named else said[:1].lower() + said[1:]
+    return None
+
+
+def acknowledgement(
+    feeling: Feeling, recent_replies: Sequence[str] = (), user_text: str = ""
+) -> str:
+    """A short acknowledgement for ``feeling``: said in the user's own words where a short
+    clause of theirs can be taken (:func:`their_words`: "I'm so sorry that your cat had to be
+    put to sleep yesterday."), else one of the feeling's lines (then the general ones). Of
+    each, the first whose wording none of ``recent_replies`` holds, so the same words are not
+    said twice in a row."""
+    said = [_words(r) for r in recent_replies]
+    echo = their_words(user_text) if feeling != "low" else None
+    if echo is not None:
+        table = _style()["echo_acknowledgements"]
+        assert isinstance(table, dict)
+        frames = [str(x) for x in table.get(feeling, [])] + [str(x) for x in table["hard"]]
+        fresh = [f for f in frames if not any(_words(f.split("{echo}")[0]) in s for s in said)]
+        frame = (fresh or frames)[0 if fresh else len(said) % len(frames)]
+        return frame.replace("{echo}", echo)
     table = _style()["acknowledgements"]
     assert isinstance(table, dict)
     lines = [str(x) for x in table.get(feeling, [])] + [str(x) for x in table["hard"]]
-    said = [_words(r) for r in recent_replies]
     for line in lines:
         key = _words(line)
         if not any(key in s for s in said):

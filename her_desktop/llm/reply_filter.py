@@ -417,7 +417,12 @@ class ReplyFilter:
         return Kept(piece.spoken, shown)
 
     def fallback(
-        self, *, too_slow: bool = False, question: bool = False, about_her: bool = False
+        self,
+        *,
+        too_slow: bool = False,
+        question: bool = False,
+        about_her: bool = False,
+        after: bool = False,
     ) -> Kept | None:
         """A short line for a reply that kept nothing (None when something was kept).
 
@@ -425,8 +430,9 @@ class ReplyFilter:
         rather than a line that sounds like an answer ("I'm listening." to a question).
         ``about_her``: they asked about her own life; she says what she is, warmly.
         ``question``: the user asked something; she says honestly she is not sure and asks
-        for more, rather than "I'm listening." Never the line of her last reply."""
-        if self.kept_any or self.passthrough:
+        for more, rather than "I'm listening." Never the line of her last reply.
+        ``after``: said after a line of her own (an acknowledgement) all the same."""
+        if (self.kept_any and not after) or self.passthrough:
             return None
         recent = {normalize(r) for r in self._recent}
         if too_slow:

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from her_desktop.llm.acknowledge import troubled, worried_question
+from her_desktop.llm.acknowledge import low_mood, troubled, worried_question
 from her_desktop.llm.arithmetic import find_sum
 from her_desktop.memory.retrieval import second_person
 
@@ -116,12 +116,6 @@ _RECENT = re.compile(
     re.IGNORECASE,
 )
 """A question of fact about something recent: no LM knows it (she has no news feed)."""
-_LOW = re.compile(
-    r"^\W*(?:meh+|blah+|bleh+|ugh+|urgh+|hmph+|sigh+|whatever|not great|not good|could be better|"
-    r"(?:i'?ve )?been better|so-so|same old|nah|not really|don't ask|dunno)\W*$",
-    re.IGNORECASE,
-)
-"""A message that is only a low, flat word ("meh"): a mood to notice, not a topic."""
 _ABOUT_HER = re.compile(r"\b(?:you|your|yourself)\b", re.IGNORECASE)
 _HER_LIFE = re.compile(
     r"\b(?:(?:have|had|did|do|would|were|are|could|can) you (?:ever |also |even |really |"
@@ -217,7 +211,7 @@ def turn_guide(
         return Guide(
             "trouble", "They are worried about this: be kind and steady first, in your own words."
         )
-    if _LOW.match(text):
+    if low_mood(text):
         return Guide(
             "trouble",
             "They sound flat or low: notice that gently first, in your own words, no advice.",

@@ -10,8 +10,11 @@ more. Before the filter, each sentence is checked:
 - what the user said a reply must respect (the guards, :mod:`~her_desktop.reply.guards`): a
   sentence fixed in Python is said fixed, an offending one stops the reply there;
 - a hard moment is acknowledged first, made sure of in Python (``llm.acknowledge``): when the
-  reply's first sentence is advice, a question or a restatement, a short acknowledgement for
-  the feeling is said before it; no celebrating a hard moment, and no condolences to good news.
+  reply's first sentence kept is advice, a question or a restatement, a short acknowledgement
+  for the feeling, in the user's own words where it can be, is said before it (not in the
+  wording of one of her recent replies); an affect estimate that came after the prompt was
+  made (a loaded machine) still counts, and a reply the deadline cut still gets it; no
+  celebrating a hard moment, and no condolences to good news.
 
 At the end (:meth:`ReplyWriter.close`) she adds what the reply left out: a sum's computed
 answer, the acknowledgement when every sentence was dropped, the closer's line, and an honest
@@ -79,7 +82,13 @@ class ReplyWriter:
         self.sentence_index = 0
         self.enough = False
         """the user's style rules want nothing more of this reply"""
-        self._opened = False
+        self.late: Callable[[], tuple[bool, Feeling | None]] | None = None
+        """(whether affect's estimate of the turn has come, the turn's feeling with it): asked
+        until it has, before the first sentence kept, when it had not come before the prompt
+        was made (a loaded machine)"""
+        self._acknowledged = False
+        self._answered = False
+        """a sentence of the model's own was kept"""
         self._produced = False
         self._splitter = SentenceSplitter(first_min_chars=FIRST_CHUNK_MIN_CHARS)
 
@@ -122,7 +131,7 @@ class ReplyWriter:
         """Show and speak what the reply filter keeps of ``chunks``; with guards, each chunk
         is checked first. Returns the problem of the first chunk that must not be said
         (nothing of it or after it is kept)."""
-        style, shape, hard = self.style, self.shape, self.hard
+        style, shape = self.style, self.shape
         for i, chunk in enumerate(chunks):
             if checked and self.user_text:
                 chunk = as_said_to_user(chunk, self.said_by_user)  # never as the user
@@ -144,19 +153,31 @@ class ReplyWriter:
                     chunk = problem.replacement  # fixed in Python: say it and go on
                 elif problem is not None:
                     return problem
+            if self.late is not None and not style.kept_any:
+                came, feeling = self.late()
+                if came:  # affect's estimate came after the prompt was made
+                    self.late = None
+                    self.hard = None if self.glad else feeling
+            hard = self.hard
             if checked and hard is not None and cheers(chunk):
                 continue  # no celebrating a hard moment
             if checked and self.glad and condoles(chunk):
                 if not style.kept_any:  # good news: gladness, not condolences
                     await self.say(glad_line(self.replies()))
                 continue
-            if checked and not self._opened and not style.kept_any and chunk.strip():
-                self._opened = True
-                if hard is not None and not acknowledges(chunk):
-                    await self.acknowledge(hard)  # before anything else is said
+            if (
+                checked
+                and hard is not None
+                and not self._acknowledged
+                and not style.kept_any  # the first sentence kept, not the first written:
+                and chunk.strip()  # an acknowledgement the filter drops opens nothing
+                and not acknowledges(chunk)
+            ):
+                await self.acknowledge(hard)  # before anything else is said
             kept = style.accept(chunk, cut=cut if i == len(chunks) - 1 else None)
             if kept is None:
                 continue
+            self._answered = self._answered or checked
             if kept.spoken:
                 await self._sentence(kept.spoken)
             await self.bus.publish(ReplyToken(self.turn_id, kept.shown))
@@ -171,8 +192,10 @@ class ReplyWriter:
             await self.bus.publish(ReplyToken(self.turn_id, said.shown))
 
     async def acknowledge(self, feeling: Feeling) -> None:
-        """Say a short acknowledgement of a hard moment (not one of her recent replies)."""
-        await self.say(acknowledgement(feeling, self.replies()))
+        """Say a short acknowledgement of a hard moment, in their words where it can be (not
+        the wording of one of her recent replies)."""
+        self._acknowledged = True
+        await self.say(acknowledgement(feeling, self.replies(), self.user_text))
 
     async def close(self, reason: FinishReason, guide: Guide | None) -> None:
         """The lines she adds once the reply has ended for ``reason``."""
@@ -183,8 +206,14 @@ class ReplyWriter:
                 said = style.must_say(found.answer)
                 await self._publish(said)
                 self.sentence_index += 1
-        if self.hard is not None and not style.kept_any and reason not in ("deadline", "error"):
-            await self.acknowledge(self.hard)  # every sentence was dropped: it stays
+        if self.hard is not None and reason != "error":
+            if not style.kept_any:  # every sentence was dropped: the acknowledgement stays
+                await self.acknowledge(self.hard)
+            if reason == "deadline" and not self._answered:  # and she says she was too slow
+                slow = style.fallback(too_slow=True, after=True)
+                if slow is not None:
+                    await self._publish(slow)
+                    self.sentence_index += 1
         closing = closing_line(self.guards, style.text) if reason in ("stop", "length") else None
         if closing:  # no answer kept to a question memory checks: its line, checked
             shown = style.text
