@@ -154,3 +154,47 @@ def test_a_claim_ends_the_reply_and_a_question_about_her_gets_what_she_is() -> N
     assert kept.accept("I fell in love once.") is None
     assert kept.done
     assert kept.fallback(about_her=True) is None  # something was said
+
+
+@pytest.mark.parametrize(
+    ("sentence", "user", "said"),
+    [
+        (
+            "Sometimes I don't see the point of anything at the moment.",
+            "Honestly I don't see the point of anything at the moment.",
+            "Sometimes you don't see the point of anything at the moment.",
+        ),
+        (
+            "So I just stood there, frozen?",
+            "so the presentation crashed halfway through and I just stood there",
+            "So you just stood there, frozen?",
+        ),
+        (
+            "And I feel sick about the results.",
+            "My exam results come out tomorrow and I feel sick.",
+            "And you feel sick about the results.",
+        ),
+        (
+            "It's a year today since we lost mum.",
+            "It's a year today since we lost mum.",
+            "It's a year today since you lost mum.",
+        ),
+    ],
+)
+def test_their_i_or_we_before_a_word_she_also_opens_with_is_still_theirs(
+    sentence: str, user: str, said: str
+) -> None:
+    assert as_said_to_user(sentence, user) == said
+
+
+@pytest.mark.parametrize(
+    ("sentence", "user"),
+    [
+        ("I'm so sorry, I know how hard that is.", "I'm so sorry I snapped, I know how hard it is"),
+        ("I don't know what to say.", "I don't know what to do anymore"),
+        ("I feel for you, that's a lot.", "I feel for my sister, that's a lot"),
+        ("We can talk about it whenever you like.", "we can talk about it later"),
+    ],
+)
+def test_her_own_phrases_stay_hers_even_in_their_words(sentence: str, user: str) -> None:
+    assert as_said_to_user(sentence, user) == sentence

@@ -32,7 +32,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _USERS = frozenset({"me", "my", "mine", "myself", "our", "ours", "us", "we're", "we've"})
 _POSSESSIVE = frozenset({"my", "our"})
 _INVITATION = re.compile(r"\b(?:let|tell|talk to|show|give|ask|with) me\b", re.IGNORECASE)
-_SUBJECTS = frozenset({"i", "i'm", "i've", "i'd", "i'll"})
+_SUBJECTS = frozenset({"i", "i'm", "i've", "i'd", "i'll", "we", "we're", "we've"})
 """The user's "I": said to them only at the start of a run of their words."""
 _BE = {"was": "were", "am": "are"}
 _OWN_OPENINGS = frozenset(
@@ -43,7 +43,20 @@ _OWN_OPENINGS = frozenset(
     }
 )  # fmt: skip
 """Words after "I" that open her own sentences ("I'm sorry", "I know", "I don't know"): a
-run of the user's words starting so is hers as much as theirs."""
+run of the user's words starting so is hers as much as theirs — when it is short: a run of
+:data:`LONG_RUN` or more of their words is theirs unless it opens with one of her own
+phrases (:data:`_OWN_PHRASE`): "I don't see the point of anything" after "Honestly I don't
+see the point of anything at the moment", "I just stood there" are the user's words."""
+LONG_RUN = 4
+_EITHERS = frozenset({"feel", "just", "really", "so", "don't", "do", "get", "not", "can", "here"})
+"""Of those, the words after "I" that open the user's sentences as often as hers ("I feel
+sick", "I just stood there"): her own only in one of her phrases, however short the run."""
+_OWN_PHRASE = re.compile(
+    r"^(?:i'm (?:so |really |very )?(?:sorry|glad|happy|here|not sure)|i (?:really |do )?"
+    r"(?:know|think|hope|understand|wonder|believe|guess|bet|agree|mean|love|see|hear)\b|"
+    r"i can (?:imagine|tell|see|hear|only)|i don't (?:know|think)|i'd love|i just (?:want|wish)|"
+    r"i feel (?:for|so sorry|bad for)|we (?:can|could|should)\b)"
+)
 _STATE = re.compile(
     r"\bi(?:'m feeling| am feeling|'ve been| have been|'m| am| feel| felt| was)"
     r"((?: (?:so|really|very|a bit|kind of|kinda|pretty|quite|totally|just|a little|"
@@ -70,6 +83,12 @@ def _key(word: str) -> str:
     return word.lower().replace("’", "'")
 
 
+def _shares(run: list[str], user: list[str]) -> bool:
+    """``run`` of words is said in ``user``'s words, in a row."""
+    n = len(run)
+    return any(user[k : k + n] == run for k in range(len(user) - n + 1))
+
+
 def as_said_to_user(sentence: str, user_text: str) -> str:
     """``sentence`` with each of the user's first-person runs in the second person (the same
     sentence when there is none)."""
@@ -92,12 +111,16 @@ def as_said_to_user(sentence: str, user_text: str) -> str:
             marked[i] = True  # "my poor cat" after "my cat"
     subject = [False] * len(tokens)  # the user's "I" opening a run of their words
     for i in range(len(tokens) - MIN_RUN + 1):
-        if (
-            words[i] in _SUBJECTS
-            and tuple(words[i : i + MIN_RUN]) in grams
-            and words[i + 1] not in _OWN_OPENINGS
-        ):
+        if words[i] not in _SUBJECTS or tuple(words[i : i + MIN_RUN]) not in grams:
+            continue
+        run = MIN_RUN
+        while i + run < len(tokens) and _shares(words[i : i + run + 1], user):
+            run += 1
+        singular = words[i] in ("i", "i'm", "i've", "i'd", "i'll")
+        if singular and words[i + 1] not in _OWN_OPENINGS:
             subject[i] = True
+        elif run >= LONG_RUN or not singular or words[i + 1] in _EITHERS:
+            subject[i] = _OWN_PHRASE.match(" ".join(words[i : i + 4])) is None
     out: list[str] = []
     end = 0
     skip = -1
