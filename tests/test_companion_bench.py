@@ -158,7 +158,16 @@ async def test_the_bench_runs_the_cases_through_the_app(monkeypatch: pytest.Monk
     engine = FakeEngine(["I'm sorry you're tired. ", "How can I assist you today?"])
     settings = light_settings()
     for raw, cliche_turns, right in ((True, 2, 0.0), (False, 0, 1.0)):
-        report = await measure(settings, load_persona("samantha"), ["dev"], raw=raw, engine=engine)
+        partial: list[dict[str, Any]] = []
+        report = await measure(
+            settings, load_persona("samantha"), ["dev"], raw=raw, engine=engine,
+            partial=partial.append,
+        )  # fmt: skip
+        # after the first case, a report of what is done so far (a run stopped early keeps it)
+        assert [p["parts"]["dev"]["done"] for p in partial] == [1]
+        assert partial[0]["partial"] is True
+        assert partial[0]["parts"]["dev"]["summary"]["turns"] == 1
+        assert "partial" not in report
         summary = report["parts"]["dev"]["summary"]
         assert report["reply_filter"] is (not raw)
         assert report["start_settled"] is True  # the first turn did not race the start-up

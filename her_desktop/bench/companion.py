@@ -56,7 +56,7 @@ import statistics
 import sys
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -375,8 +375,11 @@ async def _say(app: Any, listener: _Listener, text: str) -> tuple[Any, list[str]
     return finished, spoken, time.monotonic() - start
 
 
-async def run_cases(app: Any, cases: Sequence[Case]) -> list[TurnScore]:
-    """Each case in a fresh conversation: history turns first, then the scored turn."""
+async def run_cases(
+    app: Any, cases: Sequence[Case], done: Callable[[list[TurnScore]], None] | None = None
+) -> list[TurnScore]:
+    """Each case in a fresh conversation: history turns first, then the scored turn.
+    ``done``: told the scores so far after each case (the partial report)."""
     from her_desktop.events import ReplyFinished, ReplySentence
 
     listener = _Listener()
@@ -411,6 +414,8 @@ async def run_cases(app: Any, cases: Sequence[Case]) -> list[TurnScore]:
             f"{' '.join(flags) or 'ok'}: {reply[:100]!r}",
             file=sys.stderr,
         )
+        if done is not None:
+            done(scores)
     return scores
 
 
@@ -424,8 +429,11 @@ async def measure(
     engine: Any = None,
     kinds: str | None = None,
     ids: str | None = None,
+    partial: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the parts through a real App and return the report."""
+    """Run the parts through a real App and return the report. ``partial``: given the report
+    so far after each case (``"partial": true``, the part's cases done so far scored), so a
+    run stopped early still leaves its figures."""
     from her_desktop.app import build_app
 
     app = build_app(settings, persona, engine=engine, with_memory=False)
@@ -456,15 +464,26 @@ async def measure(
         }
         for part in parts:
             cases = spread(with_ids(of_kinds(load_cases(part), kinds), ids), limit)
-            scores = await run_cases(app, cases)
-            report["parts"][part] = {
-                "cases": len(cases),
-                "subset": limit is not None or kinds is not None or ids is not None,
-                "kinds": kinds,
-                "ids": ids,
-                "summary": summarize_scores(scores),
-                "turns": [s.as_dict() for s in scores],
-            }
+
+            def entry(scores: list[TurnScore], cases: list[Case] = cases) -> dict[str, Any]:
+                return {
+                    "cases": len(cases),
+                    "done": len(scores),
+                    "subset": limit is not None or kinds is not None or ids is not None,
+                    "kinds": kinds,
+                    "ids": ids,
+                    "summary": summarize_scores(scores),
+                    "turns": [s.as_dict() for s in scores],
+                }
+
+            def so_far(
+                scores: list[TurnScore], part: Part = part, cases: list[Case] = cases
+            ) -> None:
+                if partial is not None and len(scores) < len(cases):
+                    parts_so_far = {**report["parts"], part: entry(scores, cases)}
+                    partial(dict(report, partial=True, parts=parts_so_far))
+
+            report["parts"][part] = entry(await run_cases(app, cases, so_far))
         return report
     finally:
         await app.stop()
@@ -523,7 +542,16 @@ def run_companion_bench(
     parts: list[Part] = ["dev", "locked"] if part == "both" else [cast(Part, part)]
     try:
         report = asyncio.run(
-            measure(settings, persona, parts, limit=limit, raw=raw, kinds=kinds, ids=ids)
+            measure(
+                settings,
+                persona,
+                parts,
+                limit=limit,
+                raw=raw,
+                kinds=kinds,
+                ids=ids,
+                partial=None if out is None else lambda r: write_report(r, out),
+            )
         )
     except LLMError as exc:
         print(f"! {exc}", file=sys.stderr)
