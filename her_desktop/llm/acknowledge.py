@@ -154,6 +154,20 @@ _RELIEF = re.compile(
 )
 
 
+_MISSED = re.compile(
+    r"\b(?:not|no|never|didn't|did not|don't|wasn't|weren't|isn't|haven't|hasn't|won't|without|"
+    r"passed over for|missed out on|lost out on|turned down for|instead of)\b(?:\W+\w+){0,3}\W*$",
+    re.IGNORECASE,
+)
+"""Words just before a word of relief that undo it ("passed over for the promotion",
+"wasn't accepted", "never got in")."""
+
+
+def _relieved(text: str) -> bool:
+    """``text`` tells of relief or good news: a word of it not undone just before."""
+    return any(_MISSED.search(text, 0, m.start()) is None for m in _RELIEF.finditer(text))
+
+
 @functools.cache
 def _style() -> dict[str, object]:
     raw = (
@@ -173,7 +187,7 @@ def _trouble() -> re.Pattern[str]:
 
 def troubled(text: str) -> bool:
     """The message tells of a hard moment in words (loss, illness, failure, worry, a bad day)."""
-    return _trouble().search(text) is not None and _RELIEF.search(text) is None
+    return _trouble().search(text) is not None and not _relieved(text)
 
 
 def worried_question(text: str) -> bool:
@@ -208,7 +222,7 @@ def hard_turn(
     A message that is only a low, flat word ("meh") is a low mood. Good news ("out of
     hospital", "the scan came back clear") is never hard."""
     flat = " ".join(text.split())
-    if not flat or _RELIEF.search(flat):
+    if not flat or _relieved(flat):
         return None
     if LOW.match(flat):
         return "low"
@@ -237,7 +251,7 @@ def good_news(text: str) -> bool:
     """The message tells of relief or good news (out of hospital, got the job, finally) with
     no word of trouble."""
     flat = " ".join(text.split())
-    return _RELIEF.search(flat) is not None and _trouble().search(flat) is None
+    return _relieved(flat) and _trouble().search(flat) is None
 
 
 def condoles(sentence: str) -> bool:
