@@ -394,7 +394,14 @@ def test_an_acknowledgement_in_their_words_opens_with_it_and_changes_its_frame()
 
 @pytest.mark.parametrize(
     "sentence",
-    ["It sounds like you need to call the bank.", "You must call them today.", "I'm here to help."],
+    [
+        "It sounds like you need to call the bank.",
+        "You must call them today.",
+        "I'm here to help.",
+        "It's a good idea to call the bank.",
+        "It's so important to rest.",
+        "What a great idea.",
+    ],
 )
 def test_advice_or_help_desk_that_starts_like_sympathy_is_not_an_acknowledgement(
     sentence: str,

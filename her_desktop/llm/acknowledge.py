@@ -79,15 +79,18 @@ _ACK = re.compile(
     r"(?:i'm |i am )?(?:so |really |very |truly )?sorry|"
     r"(?:that |this |it )?sounds (?!like (?:you (?:should|need|could|might|have to)|"
     r"a (?:good|great) (?:idea|plan)))|that (?:must|seems)|this must|"
-    r"(?:that|this|it)(?:'s| is| was) (?:so |really |such |a |an |very |just |truly |"
-    r"completely |not (?:fair|ok|okay|easy)|awful|hard|rough|tough|terrible|horrible|sad|"
-    r"heartbreaking|frustrating|scary|unfair|rotten|painful|lonely|exhausting|stressful|"
-    r"worrying|upsetting|brutal|heavy|understandable|devastating|crushing|gutting|rubbish)|"
+    r"(?:that|this|it)(?:'s| is| was) (?:(?:so|really|such|a|an|very|just|truly|completely|"
+    r"absolutely|incredibly|awfully|quite|a really|a very|such an?) )*(?:not (?:fair|ok|okay|"
+    r"easy)|awful|hard|rough|tough|terrible|horrible|sad|heartbreaking|frustrating|scary|unfair|"
+    r"rotten|painful|lonely|exhausting|stressful|worrying|upsetting|brutal|heavy|understandable|"
+    r"devastating|crushing|gutting|rubbish|lot|shame|pity|nightmare|blow|mess|worry|difficult|"
+    r"draining|maddening|infuriating|annoying|disappointing|upsetting|big|huge)\b|"
     r"you (?:sound|seem|must (?:be|have|feel))|(?:it |that )?must (?:be|have|feel)|"
-    r"what an? |how (?:awful|hard|horrible|frustrating|scary|sad|painful|lonely|stressful|"
+    r"what an? (?!(?:good|great|nice|lovely|interesting) (?:idea|question|plan))|"
+    r"how (?:awful|hard|horrible|frustrating|scary|sad|painful|lonely|stressful|"
     r"rotten|unfair|worrying|tough)|"
     r"i can (?:imagine|only imagine|hear|tell|see)|i hear you|no wonder|of course you|"
-    r"poor you|my heart|i'm with you|i'm here (?:for|with) you|losing |what a )",
+    r"poor you|my heart|i'm with you|i'm here (?:for|with) you|losing )",
     re.IGNORECASE,
 )
 """The start of a sentence that acknowledges what they said or how they seem."""
