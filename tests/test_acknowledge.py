@@ -335,6 +335,8 @@ def test_a_flat_low_word_is_a_low_mood_acknowledged_gently() -> None:
     assert hard_turn("meh") == "low"
     assert hard_turn("been better...") == "low"
     assert hard_turn("meh, what's the capital of Peru?") is None
+    assert hard_turn("nah") is None  # an answer to her question, not a mood
+    assert hard_turn("not really") is None
     line = acknowledgement("low")
     assert acknowledges(line)
     assert acknowledgement("low", [line]) != line

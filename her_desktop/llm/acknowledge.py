@@ -130,6 +130,13 @@ LOW = re.compile(
     re.IGNORECASE,
 )
 """A message that is only a low, flat word ("meh"): a mood to notice, not a topic."""
+_LOW_MOOD = re.compile(
+    r"^\W*(?:meh+|blah+|bleh+|ugh+|urgh+|sigh+|not great|not good|could be better|"
+    r"(?:i'?ve )?been better|so-so|don't ask)\W*$",
+    re.IGNORECASE,
+)
+"""Of those, the ones that say how they are ("meh", "been better"), not an answer to her
+question ("nah", "not really", "whatever"): a low mood, acknowledged first."""
 _FILLER = re.compile(
     r"^(?:(?:um+|uh+|erm|er|so|yeah|ok|okay|well|like|honestly|anyway|basically|ugh+|urgh|"
     r"argh+|oh|god|man|sigh|i (?:dunno|guess|mean)|you know|to be honest|guess what)\b[\s,.!…-]*)+",
@@ -227,7 +234,7 @@ def hard_turn(
     flat = " ".join(text.split())
     if not flat or _relieved(flat):
         return None
-    if LOW.match(flat):
+    if _LOW_MOOD.match(flat):
         return "low"
     mine = _FIRST_PERSON.search(flat) is not None
     negative = (
