@@ -39,6 +39,8 @@ from tests.fakes import FakeEngine
         "Oh my gosh, that sounds like a tough day.",
         "What a rotten week.",
         "Losing a pet is so hard.",
+        "I see, it sounds like you're feeling a little flat.",
+        "Hmm, that must be hard.",
     ],
 )
 def test_acknowledgements_are_recognised(sentence: str) -> None:

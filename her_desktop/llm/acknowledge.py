@@ -74,7 +74,8 @@ MIN_ECHO_WORDS = 2
 _LABEL_FEELING: dict[str, Feeling] = {"sadness": "sad", "fear": "worried", "anger": "frustrated"}
 
 _ACK = re.compile(
-    r"^\W*(?:(?:oh|ah|aw+|oof|ugh|ouch|hey|well|gosh|oh my)\b[\s,.!…-]*)*"
+    r"^\W*(?:(?:oh|ah|aw+|oof|ugh|ouch|hey|well|gosh|oh my|i see|hmm+|mm+|okay|ok|right)\b"
+    r"[\s,.!…-]*)*"
     r"(?:oh no|oh dear|ugh|oof|aw+|ouch|"
     r"(?:i'm |i am )?(?:so |really |very |truly )?sorry|"
     r"(?:that |this |it )?sounds (?!like (?:you (?:should|need|could|might|have to)|"
