@@ -198,3 +198,13 @@ def test_their_i_or_we_before_a_word_she_also_opens_with_is_still_theirs(
 )
 def test_her_own_phrases_stay_hers_even_in_their_words(sentence: str, user: str) -> None:
     assert as_said_to_user(sentence, user) == sentence
+
+
+def test_an_answer_to_their_question_about_themselves_is_said_to_them() -> None:
+    asked = "am I a bad parent for shouting at them this morning?"
+    said = as_said_to_user("No, I am not a bad parent for shouting at them this morning.", asked)
+    assert said == "No, you are not a bad parent for shouting at them this morning."
+    assert as_said_to_user("I'm not sure, but it sounds hard.", asked) == (
+        "I'm not sure, but it sounds hard."
+    )  # her own words stay hers
+    assert as_said_to_user("I am here for you.", asked) == "I am here for you."

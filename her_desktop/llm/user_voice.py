@@ -89,9 +89,39 @@ def _shares(run: list[str], user: list[str]) -> bool:
     return any(user[k : k + n] == run for k in range(len(user) - n + 1))
 
 
+_ASKED_OF_SELF = re.compile(r"\b(am|was) i\b((?:\s+[\w']+){2,6})", re.IGNORECASE)
+"""A question about themselves ("am I a bad parent for shouting …")."""
+_ANSWERED_AS_SELF = re.compile(
+    r"\b(I'm|I’m|I am|I was)((?:\s+(?:not|really|definitely|certainly|probably|never))*)"
+    r"((?:\s+[\w']+){2})",
+)
+
+
+def answered_as_user(sentence: str, user_text: str) -> str:
+    """``sentence`` answering the user's question about themselves in its own first person
+    ("No, I am not a bad parent for shouting at them." to "am I a bad parent for shouting at
+    them?") said to them ("No, you are not a bad parent …"); else the same sentence."""
+    asked = _ASKED_OF_SELF.search(user_text.replace("’", "'"))
+    if asked is None:
+        return sentence
+    theirs = asked.group(2).lower().split()
+    pairs = {tuple(theirs[k : k + 2]) for k in range(len(theirs) - 1)}
+
+    def turn(m: re.Match[str]) -> str:
+        if tuple(m.group(3).lower().split()) not in pairs:
+            return m.group()
+        subject = m.group(1).replace("’", "'").lower()
+        said = {"i'm": "you're", "i am": "you are", "i was": "you were"}[subject]
+        said = said if m.start() > 0 else said.capitalize()
+        return said + m.group(2) + m.group(3)
+
+    return _ANSWERED_AS_SELF.sub(turn, sentence)
+
+
 def as_said_to_user(sentence: str, user_text: str) -> str:
     """``sentence`` with each of the user's first-person runs in the second person (the same
     sentence when there is none)."""
+    sentence = answered_as_user(sentence, user_text)
     user = [_key(m.group()) for m in _TOKEN.finditer(user_text)]
     if len(user) < MIN_RUN or not (_USERS | _SUBJECTS).intersection(user):
         return sentence
