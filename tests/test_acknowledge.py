@@ -240,8 +240,16 @@ def test_the_reply_ends_where_the_model_begins_the_users_turn() -> None:
 
 
 async def _reply(
-    pieces: list[str], text: str, estimate: tuple[str, float, float] | None = None
+    pieces: list[str],
+    text: str,
+    estimate: tuple[str, float, float] | None = None,
+    *,
+    late: bool = False,
+    engine: FakeEngine | None = None,
+    params: GenerationParams | None = None,
 ) -> list[str]:
+    """What she says to ``text`` when the LM writes ``pieces`` (or ``engine``'s), with
+    affect's ``estimate`` published before the turn (or, ``late``, just after it)."""
     bus = Bus()
     said: list[str] = []
     finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
@@ -254,17 +262,24 @@ async def _reply(
 
     bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
     stage = DialogueStage(
-        bus, FakeEngine(pieces), system_prompt="You are Sam.", params=GenerationParams()
+        bus,
+        engine or FakeEngine(pieces),
+        system_prompt="You are Sam.",
+        params=params or GenerationParams(),
     )
     await stage.start()
     try:
         event = UserText(text)
-        if estimate is not None:  # as affect publishes it while the turn's notes are made
+        if estimate is not None:
             label, valence, confidence = estimate
-            await bus.publish(AffectEstimate(event.turn_id, label, valence, 0.5, confidence))  # type: ignore[arg-type]
+            found = AffectEstimate(event.turn_id, label, valence, 0.5, confidence)  # type: ignore[arg-type]
+        if estimate is not None and not late:  # as affect publishes it while notes are made
+            await bus.publish(found)
             await asyncio.sleep(0.05)
         await bus.publish(event)
-        await asyncio.wait_for(finished.get(), 5)
+        if estimate is not None and late:  # after the turn's notes were made
+            await bus.publish(found)
+        await asyncio.wait_for(finished.get(), 10)
     finally:
         await stage.stop()
         await bus.close()
@@ -424,54 +439,23 @@ async def test_an_acknowledgement_the_filter_drops_does_not_count_as_the_opening
 
 
 async def test_an_estimate_that_comes_late_still_makes_the_turn_hard() -> None:
-    bus = Bus()
-    said: list[str] = []
-    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
-
-    async def on_event(event: Event) -> None:
-        if isinstance(event, ReplySentence):
-            said.append(event.text)
-        elif isinstance(event, ReplyFinished):
-            finished.put_nowait(event)
-
-    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
-    engine = FakeEngine(["Did they say ", "what it is about?"])
-    stage = DialogueStage(bus, engine, system_prompt="You are Sam.", params=GenerationParams())
-    await stage.start()
-    try:
-        event = UserText("my manager wants to see me first thing tomorrow")
-        await bus.publish(event)  # the estimate comes after the turn's notes were made …
-        await bus.publish(AffectEstimate(event.turn_id, "fear", -0.5, 0.5, 0.7))
-        await asyncio.wait_for(finished.get(), 5)  # … but before the first sentence is said
-    finally:
-        await stage.stop()
-        await bus.close()
+    said = await _reply(
+        ["Did they say ", "what it is about?"],
+        "my manager wants to see me first thing tomorrow",
+        ("fear", -0.5, 0.7),
+        late=True,  # after the turn's notes were made, before the first sentence is said
+    )
     assert acknowledges(said[0])
     assert said[-1] == "Did they say what it is about?"
 
 
 async def test_a_hard_moment_the_model_was_too_slow_for_is_still_acknowledged() -> None:
-    bus = Bus()
-    said: list[str] = []
-    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
-
-    async def on_event(event: Event) -> None:
-        if isinstance(event, ReplySentence):
-            said.append(event.text)
-        elif isinstance(event, ReplyFinished):
-            finished.put_nowait(event)
-
-    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
-    engine = FakeEngine(["well ", "let me ", "think "], delay=0.01, forever=True)  # no sentence
-    params = GenerationParams(deadline_s=0.2, max_tokens=100_000)
-    stage = DialogueStage(bus, engine, system_prompt="You are Sam.", params=params)
-    await stage.start()
-    try:
-        await bus.publish(UserText("My bike got nicked outside the library."))
-        await asyncio.wait_for(finished.get(), 10)
-    finally:
-        await stage.stop()
-        await bus.close()
+    said = await _reply(
+        [],
+        "My bike got nicked outside the library.",
+        engine=FakeEngine(["well ", "let me ", "think "], delay=0.01, forever=True),
+        params=GenerationParams(deadline_s=0.2, max_tokens=100_000),  # no sentence in time
+    )
     assert said[0] == "Oh no, I'm sorry that your bike got nicked outside the library."
     assert len(said) == 2
     assert "slow" in said[1]  # and she says honestly that she ran out of time
