@@ -73,6 +73,44 @@ def test_a_found_constraint_guards_her_suggestions() -> None:
 
 
 @pytest.mark.parametrize(
+    ("said", "suggestion"),
+    [
+        ("oh and luca doesn't drink, hasn't for years", "Toast him with a glass of prosecco!"),
+        ("my wife is vegan", "You could cook her a steak."),
+        ("my husband is teetotal", "Bring him a nice bottle of wine."),
+        ("my son is allergic to peanuts", "Pack some satay skewers for him."),
+        ("i've been told to cut out caffeine", "Grab an espresso on the way."),
+        ("i'm off sugar for lent", "Treat yourself to a chocolate cake."),
+        ("i'm lactose intolerant", "A strawberry milkshake would be lovely."),
+    ],
+)
+def test_a_constraint_of_theirs_or_someone_elses_guards_a_suggestion(
+    said: str, suggestion: str
+) -> None:
+    """Someone else's ("luca doesn't drink", "my wife is vegan"), and a thing the constraint
+    is in ("caffeine": espresso; "lactose": milkshake)."""
+    records = [
+        MemoryRecord(i, "preference", c.subject, c.text, 0.0, 0.0, None, c.valence, None, 0.6, 0.8)
+        for i, c in enumerate(said_constraints(said))
+    ]
+    assert offended(suggestion, constraints_from(records)) is not None
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "the dog doesn't drink enough water",
+        "my wife isn't vegan",
+        "she doesn't drink",
+        "i'm off work today",
+        "im off to the shops",
+    ],
+)
+def test_what_is_nobody_s_constraint_is_not_kept(said: str) -> None:
+    assert said_constraints(said) == []
+
+
+@pytest.mark.parametrize(
     "said",
     [
         "that leave is for a trip to hanoi, flying out the 3rd of may",

@@ -36,8 +36,10 @@ CONTAINED_IN: Final[dict[str, tuple[str, ...]]] = {
     "seafood": ("shrimp", "prawn", "crab", "lobster", "mussel", "oyster", "fish", "salmon",
                 "tuna", "sushi"),
     "fish": ("salmon", "tuna", "cod", "sushi", "sardine", "anchov", "mackerel", "trout"),
-    "dairy": ("milk", "cheese", "butter", "yogurt", "yoghurt", "cream", "ice cream", "latte"),
-    "lactose": ("milk", "cheese", "butter", "yogurt", "yoghurt", "cream", "ice cream", "latte"),
+    "dairy": ("milk", "cheese", "butter", "yogurt", "yoghurt", "cream", "ice cream", "latte",
+              "milkshake"),
+    "lactose": ("milk", "cheese", "butter", "yogurt", "yoghurt", "cream", "ice cream", "latte",
+                "milkshake"),
     "milk": ("cheese", "butter", "yogurt", "yoghurt", "cream", "latte"),
     "gluten": ("bread", "pasta", "toast", "flour", "wheat", "pizza", "cake", "cookie", "beer",
                "sandwich", "bagel", "croissant", "noodle"),
@@ -50,6 +52,8 @@ CONTAINED_IN: Final[dict[str, tuple[str, ...]]] = {
                 "champagne", "prosecco"),
     "soy": ("tofu", "soy sauce", "edamame", "miso", "tempeh"),
     "sesame": ("tahini", "hummus", "sesame"),
+    "cat": ("cat", "kitten"),
+    "dog": ("dog", "puppy", "puppies"),
     "strawberr": ("strawberr",),
     "caffeine": ("coffee", "espresso", "latte", "cappuccino", "energy drink", "cola"),
     "coffee": ("espresso", "latte", "cappuccino"),
@@ -114,7 +118,7 @@ def constraints_from(records: Iterable[MemoryRecord]) -> list[Constraint]:
         terms += base if len(base) == 1 else []
         for w in base:
             for key, contained in CONTAINED_IN.items():
-                if stem(w).startswith(key) or stem(w) == key:
+                if stem(w).startswith(stem(key)):  # "caffeine" (stem "caffein")
                     terms += [c for c in contained if c not in terms]
         out.append(Constraint(kind, r.subject, r.text, tuple(dict.fromkeys(terms))))
         if len(out) >= MAX_CONSTRAINTS:

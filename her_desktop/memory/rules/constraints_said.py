@@ -14,6 +14,7 @@ from typing import Final
 
 from her_desktop.memory.extraction import Candidate, normalize_subject
 from her_desktop.memory.rules.text import _slug, _trim_object
+from her_desktop.memory.rules.vocabulary import _PET, _REL
 
 _NOT_A_THING: Final = frozenset(
     [
@@ -61,7 +62,8 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
                 r"on|to avoid|to stay off|off|to give up|to stop|stay away from|avoid) "
                 r"(?P<x>[^.;!?]{2,60})", re.I), "avoids.", "I'm off {x}."),
     (re.compile(r"\b(?:i've|i have|i|i'm|we've)? ?(?:given up|gave up|quit|cut out|cutting out|"
-                r"stopped eating|stopped drinking|off the|no more) (?P<x>[^.;!?]{2,60})", re.I),
+                r"stopped eating|stopped drinking|off the|no more|i'm off|im off|i am off) "
+                r"(?P<x>[^.;!?]{2,60})", re.I),
      "avoids.", "I'm off {x}."),
     (re.compile(r"\b(?:i|we)(?:'ve| have)? ?(?:went|gone|going|turned|became|become|am now|'m "
                 r"now|'m|am) (?P<x>vegan|vegetarian|pescatarian|plant[- ]based)\b", re.I),
@@ -77,8 +79,25 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
                 r"drink(?! (?:coffee|tea|milk|water|juice|soda|cola))\b", re.I),
      "avoids.alcohol", "I don't drink alcohol."),
 )  # fmt: skip
+_WHO: Final = (
+    rf"(?P<who>(?:my|our) (?:{_REL})|(?!(?:i|he|she|they|we|you|it|that|this|there|who|which|"
+    rf"everyone|nobody|somebody|someone|one|{_PET})\b)[a-z][a-z'-]{{2,}})"
+)
+_THEIRS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
+    (re.compile(rf"\b{_WHO} (?:doesn't|does not|can't|cannot|never|won't) drinks?"
+                r"(?! (?:enough|much|any|from|out|coffee|tea|milk|water|juice|soda|cola))\b", re.I),
+     "alcohol", "{who} doesn't drink alcohol."),
+    (re.compile(rf"\b{_WHO} (?:is|'s) (?:sober|teetotal|tee-total)\b", re.I),
+     "alcohol", "{who} doesn't drink alcohol."),
+    (re.compile(rf"\b{_WHO} (?:is|'s|has gone|went|turned) (?P<x>vegan|vegetarian|"
+                r"pescatarian|plant[- ]based)\b", re.I), "meat", "{who} is {x}."),
+    (re.compile(rf"\b{_WHO} (?:is|'s) (?:\w+ )?allergic to (?P<x>[^.;!?]{{2,40}})", re.I), "",
+     "{who} is allergic to {x}."),
+)  # fmt: skip
+"""someone else's constraint ("luca doesn't drink", "my wife is vegan"): kept as an
+``avoids.<who>.*`` or ``health.allergy.<who>.*`` memory, so a suggestion for them respects it"""
 _NO_MORE: Final = re.compile(
-    r"\bno \w|\boff the\b|\bquit\b|\bcut out\b|\b(?:gave|given) up\b", re.IGNORECASE
+    r"\bno \w|\boff\b|\bquit\b|\bcut out\b|\b(?:gave|given) up\b", re.IGNORECASE
 )
 _ABOUT_DIET: Final = re.compile(
     r"\b(eat|eating|drink|drinks|drinking|food|diet|sugar|doctor|allerg\w*|caffeine|alcohol|"
@@ -91,7 +110,12 @@ suggestions ("I gave up the cello" is not one)"""
 
 _NEGATED: Final = re.compile(r"\b(not|never|no longer|isn't|wasn't|aren't)\b|n't\b", re.I)
 _LEAD: Final = re.compile(r"^(?:(?:any|all|eating|drinking|having|the|so much|too much|of) )+")
-_TAIL: Final = re.compile(r" (?:and|or) my | and (?:i|it|my|the)\b| anymore\b| any more\b")
+_TAIL: Final = re.compile(
+    r" (?:and|or) my | and (?:i|it|my|the)\b| anymore\b| any more\b| for me\b|"
+    r" for (?:a |the )?(?:bit|"
+    r"while|now|lent|month|week|year|january|dry january|a few)\b| at the moment\b| right now\b|"
+    r" these days\b"
+)
 
 
 def said_constraints(sentence: str) -> list[Candidate]:
@@ -126,4 +150,28 @@ def said_constraints(sentence: str) -> list[Candidate]:
             continue
         text = template.format(x=value, verb=(m.groupdict().get("verb") or "").lower())
         found.append(Candidate("preference", text, normalize_subject(full), 0.8, -0.6, 0.6))
+    found += _their_constraints(sentence)
     return list({c.subject: c for c in reversed(found)}.values())[::-1]  # the first per subject
+
+
+def _their_constraints(sentence: str) -> list[Candidate]:
+    """Someone else's constraints in ``sentence`` (``_THEIRS``)."""
+    found: list[Candidate] = []
+    for pattern, what, template in _THEIRS:
+        m = pattern.search(sentence)
+        if m is None:
+            continue
+        who = m.group("who")
+        before = sentence[max(0, m.start() - 20) : m.start()]
+        if _NEGATED.search(before) or re.search(r"\bnot\b|n't (?:vegan|vegetarian)", m.group(0)):
+            continue  # "my wife isn't vegan"
+        x = (m.groupdict().get("x") or "").strip(" ,.!")
+        x = _TAIL.split(_LEAD.sub("", _trim_object(x) if x else ""))[0].strip(" ,.!")
+        kind = "health.allergy." if "allergic" in m.group(0).lower() else "avoids."
+        leaf = what or _slug(x)
+        subject = normalize_subject(f"{kind}{_slug(who)}.{leaf}") if leaf else None
+        if subject is None:
+            continue
+        text = template.format(who=who[:1].upper() + who[1:], x=x)
+        found.append(Candidate("preference", text, subject, 0.8, -0.6, 0.6))
+    return found
