@@ -310,6 +310,15 @@ def _answers(question: str, record: MemoryRecord) -> bool:
         # an addition is not a change
         ("what am i learning?",
          [(1, "I'm learning guitar.", 1.0), (2, "I'm learning piano too.", 2.0)], [1, 2]),
+        # who a change is about is not its topic: the rest of what was told of them stands
+        ("what does rafa do for work",
+         [(1, "ten years married to rafa; he's a sound engineer.", 1.0),
+          (2, "rafa's sister inés might join us.", 1.0),
+          (3, "rafa says it's his favourite bowl now.", 2.0)], [1, 2, 3]),
+        # a change about the same thing of theirs still wins
+        ("what does rafa do for work",
+         [(1, "rafa's sister inés works at the bank.", 1.0),
+          (2, "inés works at the museum now.", 2.0)], [2]),
     ],
 )  # fmt: skip
 def test_at_answer_time_the_most_recent_change_wins(

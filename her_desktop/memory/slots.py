@@ -29,6 +29,7 @@ from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.rules.state import RuleState
 from her_desktop.memory.rules.vocabulary import RELATION_FIELDS
+from her_desktop.memory.whom import names_in
 
 KEPT_PREFIXES: Final = ("health.", "avoids.", "dislikes.", "diet.", "style:", "feedback:")
 """what a change never hides at answer time (constraints, other services' notes)"""
@@ -223,6 +224,9 @@ def current(
     ]
     if not changes:
         return list(records)
+    # who a change is about is not its topic ("rafa says it's his favourite bowl now" does not
+    # make "rafa's a sound engineer" history)
+    names = {stem(n) for n in names_in([r.text for r in records])}
 
     def superseded(old: MemoryRecord) -> bool:
         if old.subject is not None and old.subject.startswith(KEPT_PREFIXES):
@@ -234,7 +238,7 @@ def current(
                 continue
             if ended(old.text) and new.updated >= old.updated:
                 return True
-            if new.updated > old.updated and topic(new.text) & topic(old.text):
+            if new.updated > old.updated and (topic(new.text) & topic(old.text)) - names:
                 return True
         return False
 

@@ -18,7 +18,7 @@ from typing import Final
 from her_desktop.memory.grounding import FUNCTION_WORDS, words
 from her_desktop.memory.rules.vocabulary import _REL, PETS, RELATIONS
 
-__all__ = ["about_someone_else", "asked_about", "mentions", "names_asked"]
+__all__ = ["about_someone_else", "asked_about", "mentions", "names_asked", "names_in"]
 
 _NOT_NAME_WORDS: Final = (
     "i i'm im me my mine we our us you your what what's whats where where's who who's when "
@@ -74,7 +74,7 @@ _GIVEN: Final = re.compile(
 the one something of theirs is told of ("elodie's started ballet", "rafa's sister")"""
 
 
-def _names_in(notes: Iterable[str]) -> set[str]:
+def names_in(notes: Iterable[str]) -> set[str]:
     """Names the notes give: capitalised after the first word, tied to a relation, given
     ("called pilot") or someone's ("jonno's getting married")."""
     out: set[str] = set()
@@ -95,7 +95,7 @@ def _names_in(notes: Iterable[str]) -> set[str]:
 
 def names_asked(question: str, notes: Iterable[str]) -> frozenset[str]:
     """The names ``notes`` give that ``question`` says ("what does dmitri do for a living")."""
-    known = _names_in(notes)
+    known = names_in(notes)
     return frozenset(w.removesuffix("'s") for w in words(question.replace("’", "'"))) & known
 
 
@@ -106,7 +106,7 @@ def asked_about(question: str, notes: Iterable[str]) -> frozenset[str]:
     notes = list(notes)
     q = question.replace("’", "'")
     who: set[str] = {_relation(m["rel"]) for m in _MY_REL.finditer(q)}
-    known = _names_in(notes)
+    known = names_in(notes)
     for w in words(q):
         name = w.removesuffix("'s")
         if name in known and name not in _NOT_NAMES:
