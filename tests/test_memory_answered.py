@@ -9,7 +9,7 @@ import pytest
 
 from her_desktop.bus import Bus
 from her_desktop.events import UserText
-from her_desktop.memory.answered import asked, check, dont_know, full_answer, theirs
+from her_desktop.memory.answered import asked, check, dont_know, theirs
 from her_desktop.memory.store import MemoryStore
 from tests.memory_dialogue import Scripted, real_dialogue, reply, told
 from tests.waiting import wait_until
@@ -53,7 +53,6 @@ def test_a_value_in_no_note_nor_in_the_users_words_is_invented() -> None:
     assert check("Which hotel did you pick?", a) == "ok"  # a question asserts nothing
     assert check("That sounds lovely!", a) == "ok"
     assert check("I don't think you told me.", a) == "dont_know"
-    assert full_answer(a) is None  # the note names no hotel
 
 
 def test_a_kind_of_place_after_a_known_name_adds_nothing_but_alone_it_is_asserted() -> None:

@@ -14,9 +14,11 @@ is checked before it is spoken (``MemoryService.reply_problem`` calls ``check``)
 - a word of a replaced value ("bank" after "I left the bank, now I teach") is not known from
   the user's earlier words: only a current note holding it, or the sentence saying it is past
   ("used to", "left", "no longer"), lets it be said;
-- a sentence asserting what is not known is not spoken: she says, in the second person, that
-  she does not know it yet and asks (``dont_know``: "I don't know yet. Which hotel did you book
-  in Kyoto?"); once something was answered, a later such sentence ends the reply instead;
+- a sentence asserting what is not known is not spoken: where a recalled note answers the
+  question she says that note in the second person (``Asked.answer``; also in place of her
+  "I don't know yet"), else that she does not know it yet and asks (``dont_know``: "I don't
+  know yet. Which hotel did you book in Kyoto?"); once something was answered, a later such
+  sentence ends the reply instead (``MemoryService.reply_problem``);
 - her sentences that say she doesn't know pass, with the user's things said back as theirs
   ("I don't know when my birthday is." → "I don't know when your birthday is.").
 """
@@ -31,7 +33,7 @@ from typing import Final, Literal
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.whom import about_someone_else
 
-__all__ = ["Asked", "Verdict", "asked", "bare", "check", "dont_know", "full_answer", "theirs"]
+__all__ = ["Asked", "Verdict", "asked", "bare", "check", "dont_know", "theirs"]
 
 _TALK: Final = (
     "you you're youre you've youve you'd you'll your yours yourself yourselves oh yes yeah no "
@@ -245,16 +247,6 @@ def _asserts(sentence: str, a: Asked) -> bool:
     if not _about_user(sentence, a):
         return False
     return any(w not in FUNCTION_WORDS | TALK_WORDS for w in words(sentence))
-
-
-def full_answer(a: Asked) -> str | None:
-    """The note that answers ``a``, when it holds every content word of the question ("Where
-    do I teach?": "You teach at Hillcrest."); None otherwise ("Which hotel did I book in
-    Lisbon?" is not answered by "You're flying to Lisbon in May.")."""
-    if a.answer is None or a.unknown:
-        return None
-    have = frozenset(_stems([a.answer]))
-    return a.answer if all(_held(w, have) for w in a.asked) else None
 
 
 _BARE_WORDS: Final = (
