@@ -14,9 +14,13 @@ from tests.waiting import wait_until
 
 
 class Collector:
-    def __init__(self, bus: Bus) -> None:
+    """Every event on ``bus``, and the finished replies one by one (each waited for at most
+    ``wait_s``)."""
+
+    def __init__(self, bus: Bus, wait_s: float = 30) -> None:
         self.events: list[Event] = []
         self.finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
+        self.wait_s = wait_s
         bus.subscribe(Event, self.on_event, name="collector")
 
     async def on_event(self, event: Event) -> None:
@@ -24,11 +28,14 @@ class Collector:
         if isinstance(event, ReplyFinished):
             self.finished.put_nowait(event)
 
+    def of(self, kind: type[Event]) -> list[Event]:
+        return [e for e in self.events if isinstance(e, kind)]
+
     def shown(self) -> list[Event]:
         return [e for e in self.events if isinstance(e, ReplyToken | ReplySentence)]
 
     async def next_finished(self) -> ReplyFinished:
-        return await asyncio.wait_for(self.finished.get(), 30)
+        return await asyncio.wait_for(self.finished.get(), self.wait_s)
 
 
 class Notes:

@@ -12,9 +12,7 @@ from her_desktop.dialogue import DialogueStage, clean_user_text
 from her_desktop.events import (
     CancelReply,
     DialogueState,
-    Event,
     Notice,
-    ReplyFinished,
     ReplySentence,
     ReplyToken,
     StageError,
@@ -22,30 +20,13 @@ from her_desktop.events import (
 )
 from her_desktop.llm.base import GenerationParams, GenerationStats, Message, ModelLoadError
 from tests.fakes import FakeEngine
+from tests.speculating_dialogue import Collector
 from tests.waiting import wait_until
-
-
-class Collector:
-    def __init__(self, bus: Bus) -> None:
-        self.events: list[Event] = []
-        self.finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
-        bus.subscribe(Event, self.on_event, name="collector")
-
-    async def on_event(self, event: Event) -> None:
-        self.events.append(event)
-        if isinstance(event, ReplyFinished):
-            self.finished.put_nowait(event)
-
-    def of(self, kind: type[Event]) -> list[Event]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-    async def next_finished(self) -> ReplyFinished:
-        return await asyncio.wait_for(self.finished.get(), 5)
 
 
 async def make(engine: FakeEngine, **params: object) -> tuple[Bus, DialogueStage, Collector]:
     bus = Bus()
-    collector = Collector(bus)
+    collector = Collector(bus, wait_s=5)
     stage = DialogueStage(
         bus,
         engine,
@@ -230,7 +211,7 @@ async def make_with(
     engine: FakeEngine, *providers: Provider
 ) -> tuple[Bus, DialogueStage, Collector]:
     bus = Bus()
-    collector = Collector(bus)
+    collector = Collector(bus, wait_s=5)
     stage = DialogueStage(
         bus, engine, system_prompt="You are Sam.", params=GenerationParams(), providers=providers
     )
