@@ -31,6 +31,12 @@ class Collector:
     def of(self, kind: type[Event]) -> list[Event]:
         return [e for e in self.events if isinstance(e, kind)]
 
+    def spoken(self, turn_id: int) -> list[str]:
+        """The sentences said aloud for ``turn_id``."""
+        return [
+            e.text for e in self.events if isinstance(e, ReplySentence) and e.turn_id == turn_id
+        ]
+
     def shown(self) -> list[Event]:
         return [e for e in self.events if isinstance(e, ReplyToken | ReplySentence)]
 

@@ -26,6 +26,7 @@ from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, asks, own_id
 from her_desktop.llm.turn_guide import turn_guide
 from her_desktop.llm.user_voice import as_said_to_user
 from tests.fakes import FakeEngine
+from tests.speculating_dialogue import Collector
 
 
 @pytest.mark.parametrize(
@@ -521,16 +522,7 @@ async def test_the_default_model_opens_a_reply_to_a_hard_moment_with_an_acknowle
 
     engine = LlamaCppEngine(default_gguf, n_ctx=2048)
     bus = Bus()
-    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
-    spoken: dict[int, list[str]] = {}
-
-    async def on_event(event: Event) -> None:
-        if isinstance(event, ReplySentence):
-            spoken.setdefault(event.turn_id, []).append(event.text)
-        elif isinstance(event, ReplyFinished):
-            finished.put_nowait(event)
-
-    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    heard = Collector(bus, wait_s=600)
     params = dataclasses.replace(generation_params(Settings()), seed=3, deadline_s=300)
     prompt = load_persona("samantha").system_prompt()
     stage = DialogueStage(bus, engine, system_prompt=prompt, params=params)
@@ -543,8 +535,8 @@ async def test_the_default_model_opens_a_reply_to_a_hard_moment_with_an_acknowle
             stage.reset()
             event = UserText(text)
             await bus.publish(event)
-            done = await asyncio.wait_for(finished.get(), 600)
-            said = spoken.get(event.turn_id, [])
+            done = await heard.next_finished()
+            said = heard.spoken(event.turn_id)
             print(f"\n{text!r} -> {done.reason}: {said}")
             assert said, "nothing reached the voice"
             assert acknowledges(said[0]), said

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
 from pathlib import Path
@@ -13,7 +12,7 @@ from her_desktop.app import generation_params
 from her_desktop.bus import Bus
 from her_desktop.config import Settings
 from her_desktop.dialogue import DialogueStage
-from her_desktop.events import Event, ReplyFinished, ReplySentence, UserText
+from her_desktop.events import UserText
 from her_desktop.llm.acknowledge import acknowledges
 from her_desktop.llm.llamacpp import LlamaCppEngine
 from her_desktop.llm.reply_filter import (
@@ -26,6 +25,7 @@ from her_desktop.llm.reply_filter import (
 from her_desktop.llm.spoken_markdown import convert
 from her_desktop.persona import load_persona
 from her_desktop.sentences import split_sentences
+from tests.speculating_dialogue import Collector
 
 
 def run(reply: str, **kwargs: object) -> tuple[list[str], str, ReplyFilter]:
@@ -257,16 +257,7 @@ async def test_the_default_model_through_the_filter_speaks_like_a_companion(
     model: what reaches the voice has no markdown, cliché, claim or second question."""
     engine = LlamaCppEngine(default_gguf, n_ctx=2048)
     bus = Bus()
-    finished: asyncio.Queue[ReplyFinished] = asyncio.Queue()
-    spoken: dict[int, list[str]] = {}
-
-    async def on_event(event: Event) -> None:
-        if isinstance(event, ReplySentence):
-            spoken.setdefault(event.turn_id, []).append(event.text)
-        elif isinstance(event, ReplyFinished):
-            finished.put_nowait(event)
-
-    bus.subscribe((ReplySentence, ReplyFinished), on_event, name="test")
+    heard = Collector(bus, wait_s=600)
     settings = Settings()
     params = dataclasses.replace(generation_params(settings), seed=1, deadline_s=300)
     stage = DialogueStage(
@@ -281,8 +272,8 @@ async def test_the_default_model_through_the_filter_speaks_like_a_companion(
         ):
             event = UserText(text)
             await bus.publish(event)
-            done = await asyncio.wait_for(finished.get(), 600)
-            said = spoken.get(event.turn_id, [])
+            done = await heard.next_finished()
+            said = heard.spoken(event.turn_id)
             print(f"\n{text!r} -> {done.reason}: {said}")
             assert done.reason in ("stop", "length"), done
             assert said, "nothing reached the voice"
