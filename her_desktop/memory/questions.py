@@ -162,7 +162,7 @@ def answers(question: str, record: MemoryRecord) -> bool:
     what is asked about after "my" (``asked_phrase``); a word is held by a longer word that
     ends with it ("shop" by "bookshop")."""
     held = _holder(record)
-    if not shared(question, record) and not (
+    if not _count_held(question, held) and not (
         JOB_QUESTION.search(question) and _tells_a_job(record)
     ):  # "what do I do for a living?" and "I'm a florist." share no word
         return False
@@ -175,7 +175,10 @@ def answers(question: str, record: MemoryRecord) -> bool:
 
 def shared(question: str, record: MemoryRecord) -> int:
     """How many content words of ``question`` the memory holds (``answers``)."""
-    held = _holder(record)
+    return _count_held(question, _holder(record))
+
+
+def _count_held(question: str, held: Callable[[str], bool]) -> int:
     asked = {stem(w) for w in words(question) if w not in FUNCTION_WORDS | QUESTION_WORDS}
     return sum(held(w) for w in asked)
 
