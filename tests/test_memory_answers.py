@@ -15,8 +15,9 @@ from her_desktop.events import UserText
 from her_desktop.memory.constraints import constraints_from, offended
 from her_desktop.memory.embeddings import HashingEmbedder
 from her_desktop.memory.questions import is_self_question
+from her_desktop.memory.recall import UNKNOWN_NOTE
 from her_desktop.memory.retrieval import second_person
-from her_desktop.memory.service import UNKNOWN_NOTE, MemoryService
+from her_desktop.memory.service import MemoryService
 from her_desktop.memory.store import MemoryStore
 from tests.fakes import FakeEngine
 from tests.memory_dialogue import Scripted, real_dialogue, reply, told

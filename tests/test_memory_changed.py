@@ -268,7 +268,7 @@ def test_a_change_naming_what_is_asked_answers_it() -> None:
 
 
 async def test_a_corrected_name_answers_the_question_it_corrects(service: MemoryService) -> None:
-    from her_desktop.memory.service import UNKNOWN_NOTE
+    from her_desktop.memory.recall import UNKNOWN_NOTE
 
     await say(
         service,

@@ -7,8 +7,9 @@ import argparse
 import pytest
 
 from her_desktop.cli import memory_cmd
+from her_desktop.memory.recall import UNKNOWN_NOTE
 from her_desktop.memory.records import NewMemory
-from her_desktop.memory.service import UNKNOWN_NOTE, MemoryService
+from her_desktop.memory.service import MemoryService
 from tests.memory_dialogue import say
 
 

@@ -319,7 +319,8 @@ def notes_only(scenarios: Sequence[Scenario], embedder: Any) -> list[dict[str, A
     question, when the notes say she does not know it; a ``constraint`` question is right
     when the reply guard is armed (``guarding``)."""
     from her_desktop.bus import Bus
-    from her_desktop.memory.service import UNKNOWN_NOTE, MemoryService
+    from her_desktop.memory.recall import UNKNOWN_NOTE
+    from her_desktop.memory.service import MemoryService
     from her_desktop.memory.store import MemoryStore
 
     async def one(scenario: Scenario, path: Path) -> list[dict[str, Any]]:
