@@ -32,12 +32,14 @@ from her_desktop.events import (
     Event,
     FinalTranscript,
     Notice,
+    PartialTranscript,
     ReplyFinished,
     ReplySentence,
     ReplyStarted,
     SpeakingFinished,
     SpeakingStarted,
     SpeechEnded,
+    SpeechResumed,
     SpeechStarted,
     StageError,
 )
@@ -98,6 +100,8 @@ class _Recorder:
         SpeechStarted,
         SpeechEnded,
         FinalTranscript,
+        PartialTranscript,
+        SpeechResumed,
         ReplyStarted,
         DialogueState,
         ReplySentence,
@@ -115,6 +119,8 @@ class _Recorder:
         self._barge: asyncio.Task[None] | None = None
         self.ended: SpeechEnded | None = None
         self.final_ts: float | None = None
+        self.pause_ts: float | None = None
+        """when the latest pause transcript came (a reply may be begun on it)"""
         self.turn_firsts: dict[tuple[int, type[Event]], float] = {}
         self.finished: ReplyFinished | None = None
         self.stopped: SpeakingFinished | None = None
@@ -133,6 +139,11 @@ class _Recorder:
             self.ended = event
             r.end_reason, r.turn_probability = event.end_reason, event.turn_probability
             r.transcript_verdict = event.transcript_verdict
+        elif isinstance(event, PartialTranscript):
+            if event.pause and event.text:
+                self.pause_ts = event.ts
+        elif isinstance(event, SpeechResumed):
+            self.pause_ts = None  # the user went on: a reply begun at that pause was dropped
         elif isinstance(event, FinalTranscript):
             self.final_ts = event.ts
             r.transcribe_s = event.decode_s
@@ -265,6 +276,7 @@ async def run_voice_turn(
         "speech_end": speech_end if realtime else None,
         # fed faster than real time, the end decision is the origin itself
         "vad_end": ended.ts if ended is not None and realtime else None,
+        "pause_transcript": recorder.pause_ts,
         "final_transcript": recorder.final_ts,
         "lm_first_token": recorder.ts(DialogueState),
         "first_sentence": recorder.ts(ReplySentence),

@@ -35,6 +35,9 @@ async def test_voice_bench_report_is_complete_and_ordered() -> None:
     assert report["baseline"]["metrics"]["first_played"]["median"] > 0
     assert report["speedup_first_played"] > 0
     assert "first_played" in _table(report)
+    for turn in report["turns"]:  # the reply's head start at the pause, NaN when none came
+        assert "head_start_s" in turn, turn
+        assert "pause_transcript_s" in turn, turn
 
 
 async def test_barge_in_to_silence_is_measured_on_the_virtual_card(

@@ -20,7 +20,9 @@ wait for the same end-of-speech rule, transcribe the whole utterance, generate t
 synthesise all of it, then play; and prints the ratio of the medians.
 
 Per run (``turns``): which end-of-turn rule fired and the end-of-turn model's P(finished),
-whether her reply was begun speculatively at the user's pause and adopted, and the reply
+whether her reply was begun speculatively at the user's pause and adopted, when the pause's
+transcript came and the reply's head start (``head_start_s``: from that transcript to the end of
+the turn, the time the reply begun there had to read its prompt before the end), and the reply
 prompt's tokens and how many the LM reused from its cache; ``read_after_end``: the prompt
 tokens the LM read after the turn ended (0 when the reply begun at the pause had written its
 first token by then: ``adopted_with_tokens``), counted, so it means the same on a loaded
@@ -177,7 +179,7 @@ async def _reading_in_background(app: App) -> Consolidator:
 
 
 def _sample(result: TurnResult, audio_s: float) -> dict[str, float]:
-    sample = {k: v for k, v in result.timings.items() if k in STAGES}
+    sample = {k: v for k, v in result.timings.items() if k in (*STAGES, "pause_transcript")}
     if "lm_first_token" in sample and "vad_end" in sample:
         sample["lm_first_token_after_end"] = sample["lm_first_token"] - sample["vad_end"]
     if "lm_first_token" in sample and "final_transcript" in sample:
@@ -185,6 +187,8 @@ def _sample(result: TurnResult, audio_s: float) -> dict[str, float]:
         sample["lm_first_token_after_transcript"] = (
             sample["lm_first_token"] - sample["final_transcript"]
         )
+    if "pause_transcript" in sample and "vad_end" in sample:
+        sample["head_start"] = head_start(result)
     sample["stt_rtf"] = result.transcribe_s / audio_s if audio_s else 0.0
     sample["prefilled_tokens"] = float(result.prompt_tokens - result.cached_tokens)
     sample["read_after_end"] = float(result.read_after_end)
@@ -194,6 +198,16 @@ def _sample(result: TurnResult, audio_s: float) -> dict[str, float]:
     for key, value in result.barge_in.items():
         sample[f"barge_in_{key}"] = value
     return sample
+
+
+def head_start(result: TurnResult) -> float:
+    """Seconds a reply begun at the user's last pause had before the turn ended: from the
+    pause's transcript (the words it is begun on) to the end of the turn; negative when the
+    turn ended first (NaN when either is missing). What it reads in that time is not read
+    after the end; on a machine where the end waits for the pause's transcript it is short."""
+    pause = result.timings.get("pause_transcript")
+    end = result.timings.get("vad_end")
+    return float("nan") if pause is None or end is None else round(end - pause, 4)
 
 
 def _turn_detail(question: str, speculation: bool, result: TurnResult) -> dict[str, Any]:
@@ -208,6 +222,8 @@ def _turn_detail(question: str, speculation: bool, result: TurnResult) -> dict[s
         "transcript_at_end": result.transcript_verdict,
         "reply_begun_at_pause": result.speculative,
         "speculative_reply": result.speculation or "none begun",
+        "pause_transcript_s": result.timings.get("pause_transcript"),
+        "head_start_s": head_start(result),
         "prompt_tokens": result.prompt_tokens,
         "cached_tokens": result.cached_tokens,
         "read_after_end": result.read_after_end,
@@ -391,6 +407,8 @@ def _table(report: dict[str, Any]) -> str:
     for key in (
         *keys,
         "barge_in_to_lm_stopped",
+        "pause_transcript",
+        "head_start",
         "stt_rtf",
         "prefilled_tokens",
         "read_after_end",
