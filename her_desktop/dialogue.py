@@ -74,7 +74,7 @@ from her_desktop.llm.base import (
 from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
 from her_desktop.llm.translate import translate
 from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, translation_request, turn_guide
-from her_desktop.reply.ahead import Ahead, settle
+from her_desktop.reply.ahead import Ahead, settle, stop_stale
 from her_desktop.reply.answers import python_answer, said
 from her_desktop.reply.guards import with_instruction
 from her_desktop.reply.history import History
@@ -497,6 +497,7 @@ class DialogueStage(Stage):
                 guide = self._guide(user_text, hard=writer.hard is not None)
                 guide_text = guide.text if guide is not None else ""
                 messages = await asyncio.to_thread(self._prompt, user_text, notes, guide_text)
+            await stop_stale(reading, messages)  # read ahead with other notes: no use now
             # after the notes: what this turn's notes found decides what is checked
             writer.guards = [
                 p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()

@@ -63,6 +63,8 @@ class Speculation:
         self._queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.adopted = False
+        self.on_built: Callable[[Sequence[Message]], None] | None = None
+        """called with the prompt once it is built, before the LM is asked (on the loop)"""
 
     def start(self) -> None:
         self.started = time.monotonic()
@@ -96,6 +98,8 @@ class Speculation:
                 return  # the turn itself will say what is wrong
             finally:
                 self._built.set()
+            if self.on_built is not None:
+                self.on_built(self.messages)
             async for piece in self.engine.stream(self.messages, self.params, self.stats):
                 self._queue.put_nowait(piece)
         except asyncio.CancelledError:
@@ -150,6 +154,21 @@ def reads_ahead(spec: Speculation, messages: Sequence[Message]) -> bool:
     said = _unfinished(spec.user_text)
     end = content.find(said)
     return bool(said) and end >= 0 and messages[-1].content.startswith(content[: end + len(said)])
+
+
+def of_use(spec: Speculation, messages: Sequence[Message]) -> bool:
+    """True when what ``spec`` reads is of use to ``messages``: it reads their start
+    (``reads_ahead``), or at least its notes are theirs (other words: the notes, read before
+    the words, are still the start of their user message). False when its notes differ: then
+    it shares no more than the history, which the LM's cache holds already."""
+    if reads_ahead(spec, messages):
+        return True
+    if spec.messages is None or not messages or spec.messages[:-1] != list(messages[:-1]):
+        return False
+    content = spec.messages[-1].content
+    said = _unfinished(spec.user_text)
+    end = content.find(said) if said else -1
+    return end > 0 and messages[-1].content.startswith(content[:end])
 
 
 def _unfinished(text: str) -> str:

@@ -185,6 +185,50 @@ async def test_a_read_ahead_still_reading_when_the_turn_ends_is_left_to_finish()
     await stop(bus, stage)
 
 
+async def test_a_read_ahead_of_other_notes_is_stopped_once_the_newer_prompt_is_built() -> None:
+    """Notes come before the words: a read-ahead whose notes the newer words do not have reads
+    nothing the next prompt shares, so it is not left to finish (it would hold the LM)."""
+    engine = FakeEngine(delay=20.0, forever=True)  # a read-ahead never finishes by itself
+    provider = Previewing(NOTE)
+    bus, stage, col = await make(engine, provider)
+    await bus.publish(PartialTranscript(1, "what is a", pause=False))
+    first = await speculating(stage, "prefill", "what is a")
+    await wait_until(lambda: engine.active == 1 and first.messages is not None)
+    provider.note = "- the user's cat is called Tom"  # the newer words' notes came out otherwise
+    await bus.publish(PartialTranscript(1, "what is a good name", pause=False))
+    second = await speculating(stage, "prefill", "what is a good name")
+    await wait_until(lambda: not first.running)
+    assert first.stats.tokens == 0  # stopped before its token
+    assert stage._ahead.reading is None
+    assert second.running
+    engine.forever = False
+    engine.delay = 0.0
+    await bus.publish(UserText("what is a good name", turn_id=14, source="voice"))
+    done = await col.next_finished()
+    assert done.text
+    await stop(bus, stage)
+
+
+async def test_a_read_ahead_of_other_notes_than_the_turns_is_stopped_when_the_turn_ends() -> None:
+    engine = FakeEngine(delay=20.0, forever=True)  # a read-ahead never finishes by itself
+    provider = Previewing(NOTE)
+    bus, stage, col = await make(engine, provider, max_tokens=3)
+    await bus.publish(PartialTranscript(1, "what is a", pause=False))
+    first = await speculating(stage, "prefill", "what is a")
+    await wait_until(lambda: engine.active == 1 and first.messages is not None)
+    await bus.publish(PartialTranscript(1, "what is a good name", pause=False))
+    await speculating(stage, "prefill", "what is a good name")
+    assert stage._ahead.reading is first  # the same notes: left to finish
+    provider.note = "- the user's cat is called Tom"  # the turn's own notes came out otherwise
+    engine.delay = 0.0  # the reply itself (the read-aheads are still in their wait)
+    await bus.publish(UserText("what is a good name for a cat?", turn_id=15, source="voice"))
+    done = await col.next_finished()
+    assert first.stats.tokens == 0  # stopped, not waited for
+    assert not done.speculative
+    assert "Tom" in engine.calls[-1][-1].content
+    await stop(bus, stage)
+
+
 # -- the real providers: the preview is the turn's note, with no side effect ------------------
 
 

@@ -320,3 +320,27 @@ async def test_a_guided_turn_is_adopted_too() -> None:
     assert "sympathy" in engine.calls[0][-1].content
     await stage.stop()
     await bus.close()
+
+
+def test_a_read_ahead_is_of_use_while_its_notes_start_the_newer_prompt() -> None:
+    from her_desktop.speculative import Speculation, of_use
+
+    def prompt(notes: str, words: str) -> list[Message]:
+        block = f"[notes]\n{notes}\n[end]\n\n" if notes else ""
+        return [Message("system", "You are Sam."), Message("user", block + words)]
+
+    def read_ahead(notes: str, words: str) -> Speculation:
+        built = prompt(notes, words)
+        spec = Speculation(FakeEngine(), "prefill", words, lambda: built, GenerationParams())
+        spec.messages = built
+        return spec
+
+    dog = read_ahead("the dog is Rex", "what is a.")
+    assert of_use(dog, prompt("the dog is Rex", "what is a good name"))  # reads its start
+    assert of_use(dog, prompt("the dog is Rex", "something else"))  # its notes, at least
+    assert not of_use(dog, prompt("the cat is Tom", "what is a good name"))  # other notes
+    assert not of_use(dog, [Message("system", "Other."), *prompt("the dog is Rex", "what")[1:]])
+    bare = read_ahead("", "what is a")
+    assert of_use(bare, prompt("", "what is a good name"))
+    assert not of_use(bare, prompt("", "something else"))  # no notes: only its words count
+    assert not of_use(bare, prompt("the cat is Tom", "what is a good name"))

@@ -3,10 +3,12 @@
 While the user speaks, the prompt with what was heard so far is sent ahead: at a live partial
 transcript only read into the LM's cache (a read-ahead); at a pause, the reply itself is begun.
 Newer words stop the older request, except a read-ahead of words the new ones continue, which
-is left to finish reading (what it reads is the start of the next prompt too). When the turn
-ends (:func:`settle`), the reply begun at the pause is adopted if the turn asks for that very
-prompt, a read-ahead of the prompt's start is left to finish, and anything else is cancelled:
-nothing is shown or spoken before it is adopted.
+is left to finish reading (what it reads is the start of the next prompt too) — until the newer
+prompt is built with other notes (they come before the words: then it reads nothing of use, and
+it is stopped). When the turn ends (:func:`settle`), the reply begun at the pause is adopted if
+the turn asks for that very prompt, a read-ahead of the prompt's start is left to finish, and
+anything else is cancelled (:func:`stop_stale` for the read-ahead left to finish): nothing is
+shown or spoken before it is adopted.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from her_desktop.llm.base import GenerationParams, Message
-from her_desktop.speculative import Speculation, continues, reads_ahead
+from her_desktop.speculative import Speculation, continues, of_use, reads_ahead
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,21 @@ class Ahead:
 
     def begin(self, spec: Speculation) -> None:
         self.spec = spec
+        reading = self.reading
+        if reading is not None and reading.running:
+            spec.on_built = lambda messages: self._drop_stale(reading, messages)
         spec.start()
+
+    def _drop_stale(self, reading: Speculation, messages: Sequence[Message]) -> None:
+        """The newer prompt is built: a read-ahead left to finish whose notes it does not have
+        (the notes told for the newer words came out otherwise; they come before the words)
+        is stopped at once: what it still reads is of no use (``of_use``), and the LM serves
+        one request at a time, so it would only hold the newer one back."""
+        if reading.running and not of_use(reading, messages):
+            log.debug("dialogue: a read-ahead of other notes stopped")
+            reading.abort()
+            if self.reading is reading:
+                self.reading = None
 
     def preview(self, user_text: str, tell: Callable[[str], str]) -> str:
         """The notes ``tell`` previews for ``user_text``; the read-ahead and the reply at the
@@ -98,6 +114,13 @@ class Ahead:
                 spec.abort()
         self.spec = self.reading = None
         self._preview = None
+
+
+async def stop_stale(reading: Speculation | None, messages: Sequence[Message]) -> None:
+    """The turn's prompt is known: a read-ahead still reading with other notes than the turn's
+    (``of_use``) is stopped and waited for (bounded), so the reply does not queue behind it."""
+    if reading is not None and reading.running and not of_use(reading, messages):
+        await reading.cancel()
 
 
 async def settle(
