@@ -1,0 +1,58 @@
+"""``scripts/paced_turn.py``: the partial transcripts it says, and its summary (no model)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "paced_turn.py"
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("paced_turn", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_partials_every_two_words_or_one_with_a_share_of_them() -> None:
+    partials = _script().partials
+    question = "What is a good name for a cat?"
+    assert partials(question, None) == ["What is", "What is a good", "What is a good name for"]
+    assert partials(question, 0.65) == ["What is a good name"]  # 5 of its 8 words
+    assert partials("Hi!", 0.65) == []  # it would hold every word: the pause says it all
+    assert partials("Hi there", None) == []
+
+
+def test_summary_counts_each_way_apart() -> None:
+    summary = _script().summary
+    runs = [
+        {
+            "notes_told_ahead": True,
+            "adopted_with_tokens": True,
+            "read_after_end": 0,
+            "read_after_words": words,
+        }
+        for words in (9, 13, 32)
+    ] + [
+        {
+            "notes_told_ahead": False,
+            "adopted_with_tokens": False,
+            "read_after_end": 47,
+            "read_after_words": 47,
+        }
+    ]
+    out = summary(runs)
+    assert out["notes_told_ahead"] == {
+        "turns": 3,
+        "adopted_with_tokens": 3,
+        "read_after_end_median": 0,
+        "read_after_words_median": 13,
+        "read_after_words_mean": 18.0,
+        "read_after_words_max": 32,
+    }
+    assert out["without_notes_ahead"]["read_after_words_median"] == 47
+    assert summary([r for r in runs if r["notes_told_ahead"]]).keys() == {"notes_told_ahead"}
