@@ -9,8 +9,8 @@ from types import ModuleType
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "paced_turn.py"
 
 
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("paced_turn", SCRIPT)
+def _script(name: str = "paced_turn") -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.with_name(f"{name}.py"))
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -56,3 +56,22 @@ def test_summary_counts_each_way_apart() -> None:
     }
     assert out["without_notes_ahead"]["read_after_words_median"] == 47
     assert summary([r for r in runs if r["notes_told_ahead"]]).keys() == {"notes_told_ahead"}
+
+
+def test_prompt_orders_put_the_parts_as_named() -> None:
+    orders = _script("prompt_orders")
+    fenced = orders.FENCE.format(notes="N")
+    assert orders.content("notes-words-guide", "W", "N", "G") == f"{fenced}\n\nW\n\n(G)"
+    assert orders.content("words-notes-guide", "W", "N", "G") == f"W\n\n{fenced}\n\n(G)"
+    assert orders.content("notes-guide-words", "W", "", "G") == "(G)\n\nW"
+    assert orders.content("stable-notes", "W", "", "") == "W"
+    assert orders.partial("a b c d e f g h", 0.65) == "a b c d e"
+    assert orders.partial("a b c d e f g h", 2) == "a b c d e f"
+
+
+def test_the_prompt_as_it_is_matches_its_order_in_prompt_orders() -> None:
+    from her_desktop.reply.prompt import turn_prompt
+
+    orders = _script("prompt_orders")
+    prompt = turn_prompt("S", [], {}, 0, "W", "N", "G", budget=10_000, count=lambda m: 1)
+    assert prompt.messages[-1].content == orders.content("notes-words-guide", "W", "N", "G")
