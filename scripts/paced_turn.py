@@ -4,7 +4,8 @@ builds the app (no memory).
 
 Each question of ``bench voice`` is fed to the dialogue as the transcriber would: live partials
 (by default one every two words; ``--share 0.65``: one only, with the first 65 % of the words,
-as the listener's partial every 1.5 s gives in a short question), then the whole question at
+as the listener's partial every 1.5 s gives in a short question; ``--share 2``: one with all
+but the last two words), then the whole question at
 the pause, then the turn's end (``UserText``). The LM is let keep up: each read-ahead finishes
 before the next partial, and the reply begun at the pause has written its first token when the
 turn ends. So the counts do not depend on how loaded the machine is. Per turn:
@@ -55,11 +56,12 @@ async def _until(check: Any, what: str) -> None:
 
 def partials(question: str, share: float | None) -> list[str]:
     """The live partial transcripts said before the pause: every two words, or (``share``)
-    one with that share of the words (none when it would hold every word)."""
+    one with that share of the words, or with all but the last ``share`` words when it is 1
+    or more (none when it would hold every word)."""
     words = question.split()
     if share is None:
         return [" ".join(words[:n]) for n in range(2, len(words), 2)]
-    n = max(1, int(len(words) * share))
+    n = max(1, int(len(words) * share) if share < 1 else len(words) - int(share))
     return [" ".join(words[:n])] if n < len(words) else []
 
 
@@ -155,7 +157,7 @@ async def main(share: float | None, companion: int, ahead_only: bool) -> dict[st
         await app.stop()
     return {
         "bench": "paced_turn",
-        "partials": "every two words" if share is None else f"one with {share:.0%} of the words",
+        "partials": "every two words" if share is None else f"one ({share:g} of the words)",
         "summary": summary(runs),
         "runs": runs,
     }

@@ -23,6 +23,7 @@ def test_partials_every_two_words_or_one_with_a_share_of_them() -> None:
     question = "What is a good name for a cat?"
     assert partials(question, None) == ["What is", "What is a good", "What is a good name for"]
     assert partials(question, 0.65) == ["What is a good name"]  # 5 of its 8 words
+    assert partials(question, 2) == ["What is a good name for"]  # all but the last two
     assert partials("Hi!", 0.65) == []  # it would hold every word: the pause says it all
     assert partials("Hi there", None) == []
 
