@@ -31,7 +31,11 @@ async def test_the_recorder_keeps_the_last_pause_transcript_and_forgets_a_resume
 
 
 def test_head_start_is_the_time_from_the_pause_transcript_to_the_end() -> None:
-    result = TurnResult(timings={"pause_transcript": 0.31, "vad_end": 0.42, "lm_first_token": 1.0})
+    result = TurnResult(
+        timings={"pause_transcript": 0.31, "vad_end": 0.42, "lm_first_token": 1.0},
+        prompt_tokens=548,
+        cached_tokens=517,
+    )
     assert head_start(result) == 0.11
     sample = _sample(result, 2.0)
     assert sample["head_start"] == 0.11
@@ -39,6 +43,7 @@ def test_head_start_is_the_time_from_the_pause_transcript_to_the_end() -> None:
     detail = _turn_detail("q", True, result)
     assert detail["head_start_s"] == 0.11
     assert detail["pause_transcript_s"] == 0.31
+    assert detail["read_after_words"] == 31
     late = TurnResult(timings={"pause_transcript": 0.5, "vad_end": 0.45})
     assert head_start(late) == -0.05  # the turn ended before the words were known
     none = TurnResult(timings={"vad_end": 0.45})

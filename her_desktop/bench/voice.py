@@ -227,6 +227,8 @@ def _turn_detail(question: str, speculation: bool, result: TurnResult) -> dict[s
         "prompt_tokens": result.prompt_tokens,
         "cached_tokens": result.cached_tokens,
         "read_after_end": result.read_after_end,
+        # what the reply read once the final words were known (scripts/paced_turn.py)
+        "read_after_words": result.prompt_tokens - result.cached_tokens,
         "written_ahead": result.written_ahead,
         "lm_first_token_after_end": result.timings.get("lm_first_token", float("nan"))
         - result.timings.get("vad_end", float("nan")),
