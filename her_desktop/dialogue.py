@@ -16,14 +16,12 @@ Policies:
   (a spoken one when its audio ended, or when the stage stops), then ``after_reply`` runs.
 * The reply itself is made of the parts in ``her_desktop.reply``: its prompt (persona, history
   as the LM read it, the turn's notes and guide, fitted to the context: ``reply.prompt``), the
-  providers' notes around the turn (``reply.notes``), turns answered in Python (a sum, a phrase,
-  her name, a translation: ``reply.answers``), and what of the streamed text is shown and
-  spoken, each sentence checked (``reply.writer``, with the guards and the closer:
+  providers' notes around the turn (``reply.notes``), how the user seemed (``reply.felt``),
+  its settings (``reply.settings``), turns answered in Python (a sum, a phrase, her name, a
+  translation: ``reply.answers``), the run that writes it, asked once more when its first
+  sentence goes against a ``ReplyGuard`` (``reply.run``), and what of the streamed text is
+  shown and spoken, each sentence checked (``reply.writer``, with the guards and the closer:
   ``reply.guards``). The history keeps the filtered reply.
-* A reply that goes against what the user said it must respect (a ``ReplyGuard``) in its
-  first sentence makes the LM try once more with an explicit instruction; an offending later
-  one (or a second offence) is replaced by the guard's reminder (none: left out) and the reply
-  ends there.
 * Speculation (``speculate``, voice): while the user speaks, the prompt with what was heard so
   far is sent ahead (``speculative``): at a live partial transcript only read into the LM's
   cache; at a pause, the reply itself is begun. It is adopted when the turn ends with that very
@@ -39,7 +37,7 @@ import dataclasses
 import logging
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 from her_desktop.bus import Bus
@@ -50,10 +48,8 @@ from her_desktop.events import (
     DialogueStateName,
     ErrorCategory,
     FinalTranscript,
-    FinishReason,
     Notice,
     PartialTranscript,
-    ReplyFinished,
     ReplyStarted,
     Shutdown,
     SpeakingFinished,
@@ -62,26 +58,25 @@ from her_desktop.events import (
     UserText,
     new_turn_id,
 )
-from her_desktop.llm.acknowledge import Feeling, good_news, hard_turn
+from her_desktop.llm.acknowledge import Feeling, good_news
 from her_desktop.llm.base import (
     EndpointError,
     GenerationParams,
-    GenerationStats,
     LLMEngine,
     LLMError,
     Message,
 )
-from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
-from her_desktop.llm.translate import translate
-from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide, translation_request, turn_guide
-from her_desktop.reply.ahead import Ahead, settle, stop_stale
-from her_desktop.reply.answers import python_answer, said
-from her_desktop.reply.guards import with_instruction
+from her_desktop.llm.turn_guide import Guide, translation_request, turn_guide
+from her_desktop.reply.ahead import Ahead, stop_stale
+from her_desktop.reply.answers import python_answer
+from her_desktop.reply.felt import Felt
 from her_desktop.reply.history import History
 from her_desktop.reply.notes import after_reply, preview_notes, record_turn, turn_notes
 from her_desktop.reply.prompt import CONTEXT_MARGIN_TOKENS, GREETING_INSTRUCTION, turn_prompt
+from her_desktop.reply.run import Outcome, write_reply
+from her_desktop.reply.settings import out_of_time, reply_filter, reply_params, turn_params
 from her_desktop.reply.writer import ReplyWriter
-from her_desktop.speculative import Speculation, read_after_end
+from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
     ReplyGuard,
@@ -92,8 +87,6 @@ from her_desktop.turn_context import (
 
 log = logging.getLogger(__name__)
 
-# Affect estimates kept for the turns still being answered (the newest few).
-FELT_TURNS = 8
 USER_VOICE_MESSAGES = 2
 """Her reply never takes the words of the user's message, nor of their last this many before."""
 
@@ -155,8 +148,8 @@ class DialogueStage(Stage):
         (by default only with a local engine: a remote one would bill every thrown-away try)."""
         self._ahead = Ahead()
         """the speculations of the turn the user is still speaking"""
-        self._felt: dict[int, AffectEstimate] = {}
-        """turn id → how the user seemed in that turn (affect's first estimate)"""
+        self._felt = Felt()
+        """how the user seemed in the turns still being answered (``reply.felt``)"""
 
     @property
     def history(self) -> list[Message]:
@@ -210,33 +203,14 @@ class DialogueStage(Stage):
 
     async def _on_affect(self, event: AffectEstimate) -> None:
         """Keep how the user seems this turn: a hard moment is acknowledged first."""
-        if event.source == "lm" or event.turn_id in self._felt:
-            return  # the first estimate is the one the turn's reply is made with
-        self._felt[event.turn_id] = event
-        while len(self._felt) > FELT_TURNS:
-            del self._felt[next(iter(self._felt))]
+        self._felt.keep(event)
 
     def _hard(self, turn_id: int, user_text: str) -> Feeling | None:
         """The feeling of a turn that tells of a hard moment (``llm.acknowledge.hard_turn``,
         with affect's estimate of the turn when it came), or None."""
         if not self.reply_style or not user_text:
             return None
-        felt = self._felt.get(turn_id)
-        if felt is None:
-            return hard_turn(user_text)
-        return hard_turn(user_text, felt.label, felt.valence, felt.confidence, felt.scores)
-
-    def _late_feeling(
-        self, turn_id: int, user_text: str
-    ) -> Callable[[], tuple[bool, Feeling | None]]:
-        """For a turn whose affect estimate had not come when its prompt was made: (whether
-        it has come now, the turn's feeling with it)."""
-
-        def felt() -> tuple[bool, Feeling | None]:
-            came = turn_id in self._felt
-            return came, self._hard(turn_id, user_text) if came else None
-
-        return felt
+        return self._felt.hard(turn_id, user_text)
 
     def _replies(self) -> list[str]:
         """Her replies so far in this conversation, oldest first."""
@@ -360,11 +334,8 @@ class DialogueStage(Stage):
             self.bus.publish_nowait(DialogueState(state, turn_id))
 
     def _params(self) -> GenerationParams:
-        """The generation settings, with the reply capped at half the context so a prompt
-        always has room (a configured cap larger than that cannot be honoured anyway)."""
-        cap = max(1, min(self.params.max_tokens, self.engine.context_size // 2))
-        openers = StylePhrases.load().openers if self.reply_style else ()
-        return dataclasses.replace(self.params, max_tokens=cap, banned_openers=openers)
+        """The generation settings, the reply capped (``reply.settings.reply_params``)."""
+        return reply_params(self.params, self.engine.context_size, reply_style=self.reply_style)
 
     def _failed(self, provider: TurnContextProvider, exc: Exception) -> None:
         """A provider raised: the stage reports it and the turn goes on without it."""
@@ -407,21 +378,11 @@ class DialogueStage(Stage):
     def _ran_out_of_time(self, deadline_s: float) -> None:
         """The model did not finish within the reply's deadline: say so in plain words (what
         was said is kept; a reply left with nothing says she was too slow, not a filler)."""
-        self.bus.publish_nowait(
-            Notice(
-                self.name,
-                f"The reply was cut off: the language model took longer than {deadline_s:g} s "
-                "(llm.deadline_s in Settings). The computer may be busy, or the model too "
-                "large for it.",
-            )
-        )
+        self.bus.publish_nowait(Notice(self.name, out_of_time(deadline_s)))
 
     def _turn_params(self, guide: Guide | None) -> GenerationParams:
-        """The generation settings of one turn: a task's reply is its likeliest answer."""
-        params = self._params()
-        if guide is not None and guide.kind in EXACT_GUIDES:
-            params = dataclasses.replace(params, temperature=0.0)
-        return params
+        """The generation settings of one turn (``reply.settings.turn_params``)."""
+        return turn_params(self._params(), guide)
 
     def _guide(self, user_text: str, *, hard: bool = False) -> Guide | None:
         """The hint for this reply worked out from the user's message (``llm.turn_guide``;
@@ -430,21 +391,6 @@ class DialogueStage(Stage):
             return None
         earlier = self._conversation.said("user")
         return turn_guide(user_text, earlier, hard=hard)
-
-    def _reply_filter(self, user_text: str, *, greeting: bool) -> ReplyFilter:
-        """The filter for one reply: short unless the user asked for more; no sentence of
-        her recent replies said again."""
-        sentences, words = (2, 40) if greeting else sentence_limit(user_text)
-        recent = self._conversation.said("assistant")
-        return ReplyFilter(
-            private=self.system_prompt.split("\n", 1)[1] if "\n" in self.system_prompt else "",
-            recent_replies=recent,
-            max_sentences=sentences,
-            max_words=words,
-            passthrough=not self.reply_style,
-            own_name=self.own_name,
-            user_text=user_text,
-        )
 
     def greet(self, notes: str) -> asyncio.Task[None]:
         """Open the conversation with continuity: a short LM greeting that may pick up on
@@ -460,27 +406,28 @@ class DialogueStage(Stage):
         # what the LM had read and written ahead when the turn ended (``ReplyFinished``)
         written_ahead = spec.stats.tokens if spec is not None else 0
         unread = [s for s in (reading, spec) if s is not None and s.running and not s.stats.tokens]
-        finishing: list[Speculation] = [] if reading is None else [reading]
-        adopt: Speculation | None = None
+        outcome = Outcome(finishing=[] if reading is None else [reading])
         sent_text = ""
         self._set_state("thinking", turn_id)
         await self.bus.publish(ReplyStarted(turn_id))
-        stats = GenerationStats()
         earlier = self._conversation.said("user")[-USER_VOICE_MESSAGES:]
         writer = ReplyWriter(
             self.bus,
             turn_id,
-            self._reply_filter(user_text, greeting=bool(greeting_notes)),
+            reply_filter(
+                self.system_prompt,
+                self._conversation.said("assistant"),
+                user_text,
+                greeting=bool(greeting_notes),
+                reply_style=self.reply_style,
+                own_name=self.own_name,
+            ),
             user_text=user_text,
             said_by_user="\n".join([*earlier, user_text]),  # whose words she must not take
             replies=self._replies,
             speaking=lambda: self._set_state("speaking", turn_id),
         )
-        style = writer.style
-        reason: FinishReason = "error"
         start = time.monotonic()
-        speculative = False
-        speculation = ""
         guide: Guide | None = None
         try:
             await self.engine.load()
@@ -492,7 +439,7 @@ class DialogueStage(Stage):
                 notes = await self._turn_notes(turn_id, user_text)
                 writer.hard = self._hard(turn_id, user_text)
                 if writer.hard is None and self.reply_style and turn_id not in self._felt:
-                    writer.late = self._late_feeling(turn_id, user_text)
+                    writer.late = self._felt.late(turn_id, lambda: self._hard(turn_id, user_text))
                 writer.glad = self.reply_style and writer.hard is None and good_news(user_text)
                 guide = self._guide(user_text, hard=writer.hard is not None)
                 guide_text = guide.text if guide is not None else ""
@@ -505,7 +452,6 @@ class DialogueStage(Stage):
             in_python = not greeting_notes and self.reply_style
             exact = python_answer(user_text, self.own_name) if in_python else None
             translation = translation_request(user_text) if in_python and exact is None else None
-            attempt = messages
             sent_text = messages[-1].content if messages else ""
             params = self._turn_params(guide)
             shape: ReplyShape | None = None
@@ -514,42 +460,21 @@ class DialogueStage(Stage):
             if shape is not None:
                 params = dataclasses.replace(params, max_tokens=shape.max_tokens(params.max_tokens))
             writer.shape = shape
-            complete = shape is not None and shape.complete  # only a correction: its opening
-            if spec is not None:
-                why = "exact answer" if exact is not None or translation or complete else ""
-                speculation, adopt, left = await settle(spec, messages, params, why)
-                finishing += [left] if left is not None else []
-            if translation is not None and not complete:
-                phrase, lang = translation  # said checked, or declined plainly
-                exact = await translate(self.engine, phrase, lang, deadline_s=params.deadline_s)
-            if shape is not None and shape.opening:
-                await writer.emit([shape.opening], checked=False)
-            while not complete:
-                if exact is not None:
-                    pieces = said(exact)
-                elif adopt is not None:
-                    pieces, stats, adopt = adopt.pieces(), adopt.stats, None
-                    speculative = True
-                else:
-                    pieces = self.engine.stream(attempt, params, stats)
-                reason, problem = await writer.write(pieces, stats)
-                if problem is None:
-                    break
-                if writer.sentence_index == 0 and not style.text and attempt is messages:
-                    log.info("dialogue: the reply went against a stored constraint; asking again")
-                    attempt = with_instruction(messages, problem.instruction)
-                    continue
-                if problem.replacement:  # "": the reply ends before the sentence
-                    await writer.emit([problem.replacement], checked=False)
-                reason = "stop"
-                break
-            if complete:
-                reason = "stop"  # the turn was only a correction: the opening was the reply
-            if reason == "deadline":
-                self._ran_out_of_time(params.deadline_s)
-            await writer.close(reason, guide)
+            await write_reply(
+                self.engine,
+                writer,
+                messages,
+                params,
+                outcome,
+                spec=spec,
+                exact=exact,
+                translation=translation,
+                complete=shape is not None and shape.complete,  # only a correction: its opening
+                guide=guide,
+                out_of_time=self._ran_out_of_time,
+            )
         except asyncio.CancelledError:
-            reason = "cancelled"
+            outcome.reason = "cancelled"
             writer.keep_unsaid()  # kept as far as it was produced
             raise
         except LLMError as exc:
@@ -559,10 +484,10 @@ class DialogueStage(Stage):
             log.exception("dialogue: reply failed")
             self.report("internal", f"The reply failed unexpectedly: {exc}", repr(exc))
         finally:
-            for left in (spec, *finishing):
+            for left in (spec, *outcome.finishing):
                 if left is not None and not left.adopted:
                     await left.cancel()
-            text = style.text
+            reason, text = outcome.reason, writer.style.text
             if text and greeting_notes:
                 self._conversation.add_greeting(text)
             elif text:
@@ -574,20 +499,13 @@ class DialogueStage(Stage):
                     else:
                         self._record(turn_id, user_text)
             self.bus.publish_nowait(
-                ReplyFinished(
+                outcome.finished(
                     turn_id,
                     text,
-                    reason,
-                    tokens=stats.tokens,
-                    first_token_s=stats.first_token_s,
                     total_s=time.monotonic() - start,
-                    prompt_tokens=stats.prompt_tokens,
-                    cached_tokens=stats.cached_tokens,
-                    speculative=speculative,
-                    speculation=speculation,
-                    held_chars=style.held_chars,
-                    read_after_end=read_after_end(stats, speculative, written_ahead, unread),
-                    written_ahead=written_ahead if speculative else 0,
+                    held_chars=writer.style.held_chars,
+                    written_ahead=written_ahead,
+                    unread=unread,
                 )
             )
             voiced = self._audio_ended != turn_id

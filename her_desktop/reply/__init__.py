@@ -4,6 +4,11 @@
 - :mod:`~her_desktop.reply.notes`: the turn-context providers (memory, affect, style) asked
   around a turn, each within its budget.
 - :mod:`~her_desktop.reply.answers`: turns answered in Python, not by the LM.
+- :mod:`~her_desktop.reply.felt`: how the user seemed in each turn (affect's first estimate).
+- :mod:`~her_desktop.reply.settings`: a reply's generation settings and its reply filter.
+- :mod:`~her_desktop.reply.run`: writing one reply (the speculation settled, the Python
+  answer, the speculation adopted or the LM streamed, one more try after a guard) and its
+  ``ReplyFinished``.
 - :mod:`~her_desktop.reply.writer`: what of the streamed reply is shown and spoken, each
   sentence checked, and the lines she adds at its end.
 - :mod:`~her_desktop.reply.guards`: the checks of what the user said a reply must respect, and
