@@ -251,6 +251,8 @@ class App:
         await asyncio.gather(*self._background, return_exceptions=True)
         for stage in reversed(self.stages):
             await stage.stop()
+        if self.affect is not None:  # after the dialogue: no turn asks for an estimate now
+            await self.affect.close()  # a late estimate is still published, or dropped
         await self.bus.close(deadline=SHUTDOWN_DEADLINE_S)
         if self.memory is not None:
             await self.memory.close()  # the last turns are written before the store closes

@@ -202,3 +202,66 @@ async def test_an_estimate_is_published_even_when_the_reply_stopped_waiting_for_
     assert estimate.turn_id == 3
     assert estimate.label == "sadness"
     await bus.close()
+
+
+class _HeldDetector(LexiconDetector):
+    """A detector that waits for ``release`` (a loaded machine, or a native call that hangs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def detect(self, text: str) -> TextAffect:
+        self.started.set()
+        self.release.wait(30)
+        return super().detect(text)
+
+
+def _estimates_pending() -> list[asyncio.Task[object]]:
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith("affect-estimate") and not t.done()
+    ]
+
+
+async def _stopped_waiting(service: AffectService, detector: _HeldDetector) -> None:
+    """A turn's estimate is being made and the dialogue has stopped waiting for it."""
+    service.detector = detector
+    waiting = asyncio.ensure_future(service.before_reply(3, "my dog died and I feel so sad"))
+    await wait_until(detector.started.is_set)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert _estimates_pending()
+
+
+async def test_close_lets_a_late_estimate_finish_and_publishes_it() -> None:
+    bus, service, seen, _ = await make_service(checkins=False)
+    detector = _HeldDetector()
+    await _stopped_waiting(service, detector)
+    closing = asyncio.ensure_future(service.close(timeout_s=30))
+    detector.release.set()
+    await closing
+    assert not _estimates_pending()
+    assert [e.turn_id for e in seen if isinstance(e, AffectEstimate)] == [3]
+    await bus.close()
+
+
+async def test_close_is_bounded_when_the_detector_hangs() -> None:
+    bus, service, seen, _ = await make_service(checkins=False)
+    detector = _HeldDetector()
+    await _stopped_waiting(service, detector)
+    await service.close(timeout_s=0.05)  # the detector's thread cannot be stopped: not waited
+    assert not _estimates_pending()  # no "Task was destroyed but it is pending" at exit
+    detector.release.set()
+    await bus.close()
+    assert not any(isinstance(e, AffectEstimate) for e in seen)
+
+
+async def test_close_with_nothing_pending_returns_at_once() -> None:
+    bus, service, _, _ = await make_service(checkins=False)
+    await service.before_reply(1, "I am delighted")
+    await service.close(timeout_s=0)
+    await bus.close()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
+from her_desktop.affect.base import TextAffect
+from her_desktop.affect.text import LexiconDetector
 from her_desktop.app import build_app
-from her_desktop.events import AffectEstimate, Event
+from her_desktop.events import AffectEstimate, Event, UserText
 from her_desktop.persona import load_persona
 from tests.fakes import FakeEngine
 from tests.running_app import light_settings, say, started
@@ -49,3 +52,27 @@ async def test_memory_off_keeps_nothing() -> None:
     assert app.memory is not None
     assert app.memory.store.count() == 0
     await app.stop()
+
+
+async def test_stop_leaves_no_affect_estimate_pending() -> None:
+    """A turn's estimate still being made when the app stops is cancelled within a bound
+    (the detector's worker thread cannot be stopped: it is not waited for)."""
+    started_detect = threading.Event()
+    release = threading.Event()
+
+    class Hanging(LexiconDetector):
+        def detect(self, text: str) -> TextAffect:
+            started_detect.set()
+            release.wait(30)
+            return super().detect(text)
+
+    app, _ = await started(FakeEngine(["Oh no."]))
+    assert app.affect is not None
+    assert await app.settled(30)
+    app.affect.detector = Hanging()
+    await app.bus.publish(UserText("my dog died and I feel so sad"))
+    await wait_until(started_detect.is_set)
+    await app.stop()
+    release.set()
+    pending = [t for t in asyncio.all_tasks() if t.get_name().startswith("affect-estimate")]
+    assert not [t for t in pending if not t.done()]

@@ -56,6 +56,8 @@ WARM_TRIES = 30
 WARM_PAUSE_S = 5.0
 MAX_PENDING_TURNS = 4
 """The fast estimates of at most this many turns wait for their refinement."""
+CLOSE_TIMEOUT_S = 2.0
+"""``close`` waits at most this long for the estimates still being made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +147,9 @@ class AffectService:
         # The estimate is published even when the dialogue stops waiting for this note (its
         # budget ran out on a loaded machine): the reply's check that a hard moment is
         # acknowledged first still reads it when it comes, before the reply's first sentence.
-        estimate = asyncio.ensure_future(self._estimated(turn_id, detector, user_text, audio))
+        estimate = asyncio.create_task(
+            self._estimated(turn_id, detector, user_text, audio), name=f"affect-estimate-{turn_id}"
+        )
         self._estimating.add(estimate)
         estimate.add_done_callback(self._estimating.discard)
         affect, arousal, offset = await asyncio.shield(estimate)
@@ -197,6 +201,24 @@ class AffectService:
             except LLMError as exc:
                 log.info("affect: the LM labeler could not get ready: %s", exc)
                 return
+
+    async def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Let the estimates still being made finish (published) within ``timeout_s``, then
+        cancel the rest: a detector call running in its worker thread cannot be stopped, so it
+        is left to end on its own and its result is dropped. Call it once the dialogue has
+        stopped (no new turn asks for an estimate) and before the bus closes."""
+        pending = set(self._estimating)
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=timeout_s)
+        for task in late:
+            task.cancel()
+        if late:
+            log.info("affect: %d estimate(s) still being made at close: dropped", len(late))
+            await asyncio.wait(late, timeout=timeout_s)  # the task ends at its next step
+        for task in pending:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.warning("affect: an estimate failed: %r", task.exception())
 
     async def after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
         turn = self._turns.pop(turn_id, None)
