@@ -44,6 +44,11 @@ def test_questions_about_the_user_are_recognised() -> None:
     assert is_self_question("Do you remember what I'm learning?")
     assert not is_self_question("My dog is called Pepper.")
     assert not is_self_question("What's the weather like?")
+    assert is_self_question("when's our gig")  # the user and their own
+    assert is_self_question("what pet do we have now?")
+    assert is_self_question("whats my band called again")  # no apostrophe, no question mark
+    assert not is_self_question("how are we doing today?")  # a greeting
+    assert not is_self_question("what should we cook tonight?")  # a request
 
 
 async def test_notes_answer_in_the_second_person_or_say_nothing_is_known(

@@ -105,6 +105,8 @@ def test_what_supersedes_what(
         ("actually I've switched to the cello", True),
         ("turns out I prefer Italian", True),
         ("I'm learning Spanish too", False),  # added, not changed
+        ("we changed the band name, static pigeons was too cringe", True),  # "too" + adjective
+        ("i've been transferred to the maternity ward", True),
         ("I'm also learning the drums", False),
         ("I'm learning the drums", False),
     ],
@@ -319,6 +321,21 @@ def _answers(question: str, record: MemoryRecord) -> bool:
         ("what does rafa do for work",
          [(1, "rafa's sister inés works at the bank.", 1.0),
           (2, "inés works at the museum now.", 2.0)], [2]),
+        # a short word names a topic ("gig"), a question word does not
+        ("when's our gig",
+         [(1, "our first gig is friday the 14th at the youth club.", 1.0),
+          (2, "the gig got moved to saturday the 21st.", 2.0)], [2]),
+        # a plan is a value ("going to be"), a wish is not
+        ("what colour are we doing the nursery",
+         [(1, "rhys is painting the nursery yellow.", 1.0),
+          (2, "rhys changed his mind, the nursery's going to be sage green.", 2.0)], [2]),
+        # another of the same kind about the one asked about: a diet, a position
+        ("what diet is hamid on",
+         [(1, "my partner hamid is vegetarian.", 1.0),
+          (2, "hamid's gone fully vegan now.", 2.0)], [2]),
+        ("what position does arjun play",
+         [(1, "arjun plays in defence.", 1.0),
+          (2, "arjun's a striker now.", 2.0)], [2]),
     ],
 )  # fmt: skip
 def test_at_answer_time_the_most_recent_change_wins(
@@ -326,6 +343,17 @@ def test_at_answer_time_the_most_recent_change_wins(
 ) -> None:
     records = [_record(i, text, when) for i, text, when in notes]
     assert [r.id for r in current(records, question, _answers)] == kept
+
+
+def test_a_change_that_ends_a_value_and_answers_is_the_answer() -> None:
+    """ "not bristol after all, it's cardiff": a place shared with the older note is the
+    change's topic (whom the question asks about is not)."""
+    old = _record(1, "Kwabena rang, he's moving to Bristol with his girlfriend.", 1.0)
+    new = _record(2, "Kwabena's not going to Bristol after all, it's Cardiff.", 2.0)
+    both = [old, new]
+    assert current(both, "where's kwabena moving to", lambda q, r: True) == [new]
+    # an ending that does not answer the question changes nothing of it
+    assert current(both, "where's kwabena moving to", lambda q, r: r is old) == both
 
 
 def test_a_change_never_hides_a_constraint() -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.kinds import MEMBERS, kinds_named
 from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.rules import OCCUPATIONS
 from her_desktop.memory.rules.vocabulary import _REL, PETS
@@ -27,9 +28,15 @@ _QUESTION_WORDS: Final = (
     "ever anything something now"
 )
 QUESTION_WORDS: Final = frozenset(_QUESTION_WORDS.split())
-SELF_WORDS: Final = re.compile(r"\b(my|i|me|mine|i'm|i've|myself|am i|do i|did i)\b", re.I)
+SELF_WORDS: Final = re.compile(
+    r"\b(my|i|me|mine|i'm|i've|myself|am i|do i|did i|our|ours|we|us|we're|we've)\b", re.I
+)
+"""the user (or the user with their own: "when's our gig", "what pet do we have now")"""
+PHATIC: Final = re.compile(r"^\s*how (?:are|am) (?:we|you|i)\b", re.IGNORECASE)
+"""a greeting shaped like a question ("how are we doing today?")"""
 ASKING: Final = re.compile(
-    r"\?\s*$|^(what|where|who|when|which|how|do you (remember|know)|can you remember|"
+    r"\?\s*$|^(what|whats|where|wheres|who|whos|when|whens|which|how|hows|"
+    r"do you (remember|know)|can you remember|"
     r"remind me|tell me)\b",
     re.IGNORECASE,
 )
@@ -54,6 +61,8 @@ def is_self_question(text: str) -> bool:
     learning?": the user asks about themselves."""
     text = text.strip()
     if ADVICE.search(text):  # "What should I cook?": a request, not a question about them
+        return False
+    if PHATIC.search(text):
         return False
     return bool(ASKING.search(text) and SELF_WORDS.search(text))
 
@@ -194,6 +203,7 @@ def _holder(record: MemoryRecord) -> Callable[[str], bool]:
     have = {stem(w) for w in words(f"{said} {subject}") if w not in FUNCTION_WORDS}
     alike = {stem(w) for w in words(said)}  # "married": the wedding; "called": a name
     have |= {stem(w) for h in alike for w in ALIKE.get(h, ())}
+    have |= {stem(kind) for kind in kinds_named(set(words(said)))}  # "pottery": a hobby
     if ((record.subject or "").endswith(".job") or _tells_a_job_text(said)) and not ended(said):
         have |= WORK_STEMS  # "where do I work?": "I'm a tester at quillfeather" (not "I'm
         # looking for a new job")
@@ -216,7 +226,7 @@ _ALIKE: Final = {
     "boyfriend": "dating date", "partner": "dating", "died": "dead death", "passed": "died dead",
     "uni": "university", "university": "uni", "masters": "uni university study studying",
     "degree": "uni university study studying", "phd": "uni university study studying",
-    "called": "name", "named": "name", "calling": "name",
+    "called": "name", "named": "name", "calling": "name", "renamed": "name called",
 }  # fmt: skip
 
 
@@ -234,46 +244,6 @@ WORK_STEMS: Final = frozenset(stem(w) for w in ("work", "works", "working", "job
 WHICH_THING: Final = re.compile(
     r"^\s*(?:what|which) (?!kind\b|sort\b|type\b)([a-z][\w-]+)\b", re.IGNORECASE
 )
-
-
-_COLOURS: Final = (
-    "red orange yellow green blue purple pink brown black white grey gray lilac violet navy "
-    "teal gold silver beige cream maroon turquoise"
-)
-
-
-COLOURS: Final = frozenset(_COLOURS.split())
-
-
-_INSTRUMENTS: Final = (
-    "piano guitar violin cello viola bass drums drum ukulele flute clarinet saxophone sax "
-    "trumpet trombone harp banjo mandolin accordion harmonica keyboard oboe bassoon organ"
-)
-
-
-_LANGUAGES: Final = (
-    "english french spanish german italian portuguese dutch polish russian ukrainian greek "
-    "turkish arabic hebrew hindi urdu bengali japanese korean chinese mandarin cantonese thai "
-    "vietnamese swedish norwegian danish finnish czech hungarian romanian welsh irish latin "
-    "swahili indonesian tagalog persian farsi catalan basque"
-)
-
-
-_SPORTS: Final = (
-    "football soccer rugby cricket tennis golf basketball baseball hockey netball volleyball "
-    "badminton squash swimming running cycling rowing climbing bouldering boxing judo karate "
-    "yoga pilates skiing snowboarding surfing sailing skating athletics triathlon darts"
-)
-
-
-MEMBERS: Final[dict[str, frozenset[str]]] = {
-    "colour": COLOURS,
-    "color": COLOURS,
-    "instrument": frozenset(_INSTRUMENTS.split()),
-    "language": frozenset(_LANGUAGES.split()),
-    "sport": frozenset(_SPORTS.split()),
-}
-"""what a "what <category>" question needs a note to name one of"""
 
 
 def identifies(question: str, said: str) -> bool:

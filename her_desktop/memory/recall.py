@@ -18,6 +18,7 @@ from typing import Final
 from her_desktop.memory.answered import asked
 from her_desktop.memory.changed import revise
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.kinds import MEMBERS, kind_asked
 from her_desktop.memory.person import told_phrases
 from her_desktop.memory.questions import (
     QUESTION_WORDS,
@@ -42,6 +43,9 @@ HEARD_MESSAGES: Final = 200
 """the user's messages of this conversation kept for ``answered`` (their own words)"""
 RECALL_BUDGET_S: Final = 0.9
 """Recall by meaning gets this long (the dialogue waits 1.5 s at most); then by words."""
+KIND_SCAN: Final = 500
+"""how many of the newest memories a question asking for a kind ("what hobby") reads"""
+KIND_LIMIT: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,8 @@ class Recall(Replaced):
             records = [r.record for r in self.recall(user_text)]
             seen = {r.id for r in records}  # and what shares its words ("marathon", "Bea")
             records += [r for r in self.recall_by_words(user_text, 4) if r.id not in seen]
+            seen |= {r.id for r in records}  # and the newest naming one of the kind asked
+            records += [r for r in self.recall_by_kind(user_text) if r.id not in seen]
         records = [r for r in records if not protected(r.subject)]
         if turn_id is not None:
             self._recalled[turn_id] = records
@@ -157,6 +163,16 @@ class Recall(Replaced):
                 found[record.id] = (count + 1, record)
         ranked = sorted(found.values(), key=lambda cr: (-cr[0], -cr[1].updated))
         return [record for _, record in ranked[: limit or self.limit]]
+
+    def recall_by_kind(self, question: str, limit: int = KIND_LIMIT) -> list[MemoryRecord]:
+        """The newest memories naming one of the kind ``question`` asks for ("what hobby…":
+        "signed up for pottery"; ``kinds``), among the latest ``KIND_SCAN``."""
+        kind = kind_asked(question)
+        if kind is None:
+            return []
+        members = MEMBERS[kind]
+        found = [r for r in self.store.memories(limit=KIND_SCAN) if members & set(words(r.text))]
+        return found[:limit]
 
     def recall(self, text: str, limit: int | None = None) -> list[Recalled]:
         """Related memories, best first (ranking in ``retrieval``)."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
+from her_desktop.memory.kinds import SINGLE_KINDS, kind_asked, kinds_named
 from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.rules.state import RuleState
 from her_desktop.memory.rules.vocabulary import RELATION_FIELDS
@@ -52,12 +53,16 @@ CHANGE: Final = re.compile(
     r"turns out|turned out|switched|switching|changed|changing|moved|relocated|renamed|"
     r"swapped|replaced|new|since|started|joined|quit|left|stopped|gave up|dropped|"
     r"not any more|rather than|not|pushed back|brought forward|postponed|rescheduled|"
-    r"in the end|got it wrong|no wait|correct myself|i meant|move up|moved up)\b",
+    r"in the end|got it wrong|no wait|correct myself|i meant|move up|moved up|moving|"
+    r"transferred|turned down|decided|changed (?:his|her|their|my|our) mind|after all|"
+    r"autocorrect|update)\b",
     re.IGNORECASE,
 )
 """a turn that says a value changed (a relation that may hold several is then replaced)"""
-ADDED: Final = re.compile(r"\b(?:too|also|as well|another|both|besides)\b", re.I)
-"""a turn that adds a value to the ones held ("I'm learning Spanish too")"""
+ADDED: Final = re.compile(
+    r"\b(?:too(?!\s+[a-z])|also|as well|another|both|besides)\b", re.IGNORECASE
+)
+"""a turn that adds a value to the ones held ("I'm learning Spanish too"; not "too cringe")"""
 
 _RELATION_WORDS: Final = (
     "call called name named renamed go goes live lives lived living moved moving based "
@@ -74,6 +79,14 @@ IRREALIS: Final = re.compile(
     re.IGNORECASE,
 )
 """a memory of what someone wants or may do, not of a value they hold"""
+WISHED: Final = re.compile(
+    r"\b(?:looking for|look for|searching for|want|wants|wanted|would love|'d love|would like|"
+    r"'d like|hoping|hope to|wish|dream of|thinking of|thinking about|might|maybe|if)\b",
+    re.IGNORECASE,
+)
+"""a note of what someone wishes or may do: it changes nothing yet (a plan does: "the
+nursery's going to be sage green"; and so does an ending: "kwabena's not going to bristol
+after all, it's cardiff")"""
 _NEGATIONS: Final = (
     "not no never don't doesn't didn't isn't aren't wasn't won't can't i i'm my our we"
 )
@@ -214,19 +227,23 @@ def current(
     if asks_past(question):
         return list(records)
     asked = topic(question)
-    changes = [  # about what is asked: sharing its words, answering it, or closest in meaning
+    kind = kind_asked(question)
+    # whom the question asks about is not a change's topic ("rafa says it's his favourite bowl
+    # now" does not make "rafa's a sound engineer" history); a place or another name is
+    # ("kwabena's not going to bristol after all, it's cardiff")
+    said = {stem(w) for w in words(question)}
+    names = {stem(n) for n in names_in([r.text for r in records])} & said
+    changes = [  # about what is asked: sharing its words, answering it, or closest in meaning;
+        # a note that says a value is over only when it answers ("not bristol, it's cardiff")
         r
         for i, r in enumerate(records)
         if changing(r.text)
-        and not ended(r.text)
-        and not IRREALIS.search(r.text)  # "I'm looking for a new job" changes nothing yet
-        and (i < CLOSEST or asked & topic(r.text) or answered(question, r))
+        and not WISHED.search(r.text)  # "I'm looking for a new job" changes nothing yet
+        and (not ended(r.text) or answered(question, r))
+        and (i < CLOSEST or (asked - names) & topic(r.text) or answered(question, r))
     ]
-    if not changes:
+    if not changes and kind not in SINGLE_KINDS:
         return list(records)
-    # who a change is about is not its topic ("rafa says it's his favourite bowl now" does not
-    # make "rafa's a sound engineer" history)
-    names = {stem(n) for n in names_in([r.text for r in records])}
 
     def superseded(old: MemoryRecord) -> bool:
         if old.subject is not None and old.subject.startswith(KEPT_PREFIXES):
@@ -240,9 +257,44 @@ def current(
                 return True
             if new.updated > old.updated and (topic(new.text) & topic(old.text)) - names:
                 return True
+            about = asked & topic(old.text) or kind in kinds_named(set(words(old.text)))
+            if new.updated > old.updated and about and other_of_kind(new, old):
+                return True  # "hamid's gone fully vegan now" after "hamid is vegetarian"
         return False
 
-    return [r for r in records if not superseded(r)]
+    kept = [r for r in records if not superseded(r)]
+    if kind in SINGLE_KINDS:  # one diet at a time: the newest note naming one
+        naming = [
+            r
+            for r in kept
+            if kind in kinds_named(set(words(r.text)))
+            and not (r.subject or "").startswith(KEPT_PREFIXES)
+        ]
+        newest = max(naming, key=lambda r: r.updated, default=None)
+        kept = [r for r in kept if r not in naming or r is newest]
+    return kept
+
+
+_ASKING_WORDS: Final = (
+    "what whats what's where wheres where's who whos who's when whens when's which how why"
+)
+ASKING_WORDS: Final = frozenset(_ASKING_WORDS.split())
+_FILLERS: Final = (
+    "got get gets lol cos coz bit way yes yeah yep nah new old day lot too big one two out "
+    "off put set say said tell told know thing things like just really"
+)
+FILLERS: Final = frozenset(_FILLERS.split())
+"""short words of talk that name no topic ("gig", "dad" and "cat" do)"""
+
+
+def other_of_kind(new: MemoryRecord, old: MemoryRecord) -> bool:
+    """``new`` names another value of a kind ``old`` names one of (a diet, a colour, a
+    position on a team), and not the old one."""
+    said_new, said_old = set(words(new.text)), set(words(old.text))
+    was = kinds_named(said_old)
+    return any(
+        kind in was and not (named & was[kind]) for kind, named in kinds_named(said_new).items()
+    )
 
 
 def topic(text: str) -> set[str]:
@@ -250,8 +302,8 @@ def topic(text: str) -> set[str]:
     return {
         stem(w.removesuffix("'s"))
         for w in words(text.replace("’", "'"))
-        if w not in FUNCTION_WORDS | NEGATIONS
-        and len(w.removesuffix("'s")) > 3
+        if w not in FUNCTION_WORDS | NEGATIONS | ASKING_WORDS | FILLERS
+        and len(w.removesuffix("'s")) >= 3
         and w.removesuffix("'s") not in PRONOUNS
         and not CHANGE.fullmatch(w)
     }
