@@ -8,7 +8,10 @@ stage passes every chunk of the streamed reply (from ``SentenceSplitter``) throu
   reach the voice; list items are spoken as sentences. The chat is shown the markdown as
   written (the window renders it), one kept chunk at a time;
 - a sentence with an assistant cliché (``data/reply_style.toml``: "How can I assist you",
-  "feel free to", "seek professional help" …) is dropped;
+  "feel free to", "seek professional help" …, and their variants as patterns: "let me know
+  if there was anything", "do you have any questions", "it's important to take care of
+  them") is dropped; a formula that only opens an answer ("To summarise, you said …") is left
+  out and the answer kept;
 - a sentence claiming a body, a past or a human experience ("my favourite film", "when I was
   young", "I love watching") is dropped: she is an AI companion and says so; and the reply
   ends there, as what follows builds on the claim ("Yes, I have been in love before. It was
@@ -128,6 +131,10 @@ class StylePhrases:
     """Said instead of ``fallbacks`` when the user asked a question."""
     unkind: tuple[re.Pattern[str], ...] = ()
     """Sentences unkind to the user (agreeing they are not good enough, blaming them)."""
+    cliche_patterns: tuple[re.Pattern[str], ...] = ()
+    """Help-desk phrases as patterns: the variants the fixed ``cliches`` miss."""
+    cliche_opening: re.Pattern[str] | None = None
+    """A formula that opens an answer ("To summarise, …"): left out, the rest kept."""
 
     @staticmethod
     @functools.cache
@@ -148,12 +155,36 @@ class StylePhrases:
             question_fallbacks=tuple(data.get("question_fallbacks", ())),
             self_fallbacks=tuple(data.get("self_fallbacks", ())),
             unkind=tuple(re.compile(p, re.IGNORECASE) for p in data.get("unkind", ())),
+            cliche_patterns=tuple(
+                re.compile(p, re.IGNORECASE) for p in data.get("cliche_patterns", ())
+            ),
+            cliche_opening=(
+                re.compile(data["cliche_openings"], re.IGNORECASE)
+                if data.get("cliche_openings")
+                else None
+            ),
         )
 
     def cliche(self, text: str) -> str | None:
         """The first cliché ``text`` contains, or None."""
         flat = normalize(text)
-        return next((p for p in self.cliches if p in flat), None)
+        found = next((p for p in self.cliches if p in flat), None)
+        if found is not None:
+            return found
+        match = next((m for p in self.cliche_patterns if (m := p.search(flat))), None)
+        return match.group().strip() if match is not None else None
+
+    def without_opening(self, text: str) -> str:
+        """``text`` without a help-desk formula that opens it ("To summarise, you said …" →
+        "You said …"); unchanged when it has none."""
+        if self.cliche_opening is None:
+            return text
+        body = text.lstrip()
+        match = self.cliche_opening.match(body.translate(_APOSTROPHES))
+        if match is None:
+            return text
+        rest = body[match.end() :]
+        return text[: len(text) - len(body)] + rest[:1].upper() + rest[1:]
 
     def human_claim(self, text: str) -> bool:
         flat = normalize(text)
@@ -352,7 +383,7 @@ class ReplyFilter:
             shown = self._join("prose", raw)
             self._shown.append(shown)
             return Kept(raw, shown)
-        piece = convert(own_identity(chunk, self.own_name))
+        piece = convert(own_identity(self.phrases.without_opening(chunk), self.own_name))
         if piece.kind == "skip":
             self._drop("empty", chunk)
             return None
