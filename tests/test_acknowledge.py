@@ -13,6 +13,7 @@ from her_desktop.events import AffectEstimate, Event, ReplyFinished, ReplySenten
 from her_desktop.llm.acknowledge import (
     acknowledgement,
     acknowledges,
+    bereaved,
     cheers,
     condoles,
     glad_line,
@@ -64,7 +65,7 @@ def test_advice_questions_and_restatements_are_not_acknowledgements(sentence: st
 
 
 def test_a_hard_turn_from_its_words_or_from_how_they_seem() -> None:
-    assert hard_turn("My dog died this morning.") == "hard"
+    assert hard_turn("My dog died this morning.") == "sad"  # a loss reads as sadness
     assert hard_turn("My dog died this morning.", "sadness", -0.4, 0.6) == "sad"
     # no trouble word, but a sure, negative reading of news about their own life
     assert hard_turn("my manager wants to see me first thing", "fear", -0.5, 0.7) == "worried"
@@ -148,7 +149,8 @@ def test_the_users_own_words_are_said_back_to_them() -> None:
 def test_an_unkind_sentence_is_dropped(unkind: str) -> None:
     style = ReplyFilter()
     assert style.accept(unkind) is None
-    assert style.dropped["unkind"] == 1
+    # "It's important to stay positive": a lecture as well, dropped as the cliché it also is
+    assert style.dropped["unkind"] + style.dropped["cliche"] == 1
 
 
 @pytest.mark.parametrize(
@@ -546,3 +548,69 @@ async def test_the_default_model_opens_a_reply_to_a_hard_moment_with_an_acknowle
         await stage.stop()
         await bus.close()
         await engine.close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It's two years today since Grandad went.",
+        "Today marks three years since my mum left us.",
+        "It's the anniversary of the accident today.",
+        "First Christmas without Dad.",
+        "Five years today since we said goodbye to Nana.",
+        "Would have been our 40th anniversary today.",
+        "it's mum's anniversary on sunday",
+        "Today is one year since Jess passed.",
+        "two years ago today we buried my father",
+        "We scattered Dad's ashes this morning.",
+        "We lost the baby at twelve weeks.",
+        "Grandpa didn't make it through the night.",
+        "It's been a year. I still can't delete her number.",
+    ],
+)
+def test_a_loss_or_its_anniversary_told_without_feeling_is_a_sad_hard_moment(text: str) -> None:
+    """No affect reading at all (the words alone): a death, its anniversary, a day without
+    them is hard, and its feeling is sadness ("I'm so sorry that …")."""
+    assert bereaved(text)
+    assert hard_turn(text) == "sad"
+    assert acknowledges(acknowledgement("sad", (), text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The hospice rang this morning.",
+        "She's on end-of-life care now.",
+        "They've started him on chemo.",
+        "Dad had a stroke on Tuesday.",
+        "Mum doesn't recognise me anymore.",
+        "The vet said it's time.",
+        "Dad's in intensive care.",
+        "They found a tumour on the scan.",
+        "the consultant said it's spread",
+        "Nan's moving into a care home next week.",
+        "My partner moved out last night.",
+    ],
+)
+def test_a_serious_illness_or_a_parting_told_plainly_is_a_hard_moment(text: str) -> None:
+    assert hard_turn(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Today is our wedding anniversary!",
+        "It's two years today since we got married.",
+        "It's been a year since I started this job and I love it.",
+        "Grandad's birthday is tomorrow, he'll be 90!",
+        "The vet said she's perfectly healthy.",
+        "I finished the chemo and I'm in remission!",
+        "What a stroke of luck!",
+        "I work in a care home.",
+        "My flight leaves from terminal 5.",
+        "The guests left us a lovely card.",
+        "I said goodbye to my friends at the station.",
+    ],
+)
+def test_happy_anniversaries_and_everyday_words_are_not_hard(text: str) -> None:
+    assert hard_turn(text) is None

@@ -4,10 +4,12 @@ The small default LM often opens a reply to bad news with advice, a question or 
 ("The doctor seems worried…"), and which it does moves with every change of the prompt (the
 mood note's label, the turn guide). So the rule is kept outside the LM's free text:
 
-- :func:`hard_turn` decides from the user's words (the ``trouble`` list of
-  ``data/reply_style.toml``: loss, illness, failure, worry) and from the affect estimate of the
-  turn (a sad, worried or angry reading — its top label sure enough, or the negative emotions
-  together holding most of it — negative enough, of a message about the user's own life)
+- :func:`hard_turn` decides from the user's words (the ``trouble``, ``loss`` and ``illness``
+  lists of ``data/reply_style.toml``: failure, worry, a death or its anniversary told without a
+  word of feeling, a serious illness told plainly; a loss reads as sadness) and from the
+  affect estimate of the turn (a sad, worried or angry reading — its top label sure enough,
+  or the negative emotions together holding most of it — negative enough, of a message about
+  the user's own life)
   whether the turn tells of a hard moment, and which feeling it shows; a message that is only
   a flat word ("meh") is a low mood;
 - :func:`acknowledges` says whether a sentence acknowledges what they said or how they seem
@@ -41,6 +43,7 @@ __all__ = [
     "Feeling",
     "acknowledgement",
     "acknowledges",
+    "bereaved",
     "cheers",
     "condoles",
     "feeling_of",
@@ -160,7 +163,8 @@ _TO_HER = re.compile(r"\b(?:you|your|yours|yourself|you're|you've|you'd|you'll)\
 _RELIEF = re.compile(
     r"\b(?:out of hospital|back home|recovered|all clear|came back clear|better now|"
     r"got the job|passed (?:my|the)|got (?:in|accepted)\b|accepted|engaged|pregnant\b|"
-    r"had a baby|promot|won\b(?!')|finally)",
+    r"had a baby|promot|won\b(?!')|finally|(?:in|into) remission|(?:perfectly|completely) "
+    r"(?:healthy|fine))",
     re.IGNORECASE,
 )
 
@@ -189,11 +193,29 @@ def _style() -> dict[str, object]:
     return tomllib.loads(raw)
 
 
+def _patterns(*keys: str) -> re.Pattern[str]:
+    words: list[str] = []
+    for key in keys:
+        found = _style()[key]
+        assert isinstance(found, list)
+        words.extend(str(w) for w in found)
+    return re.compile(r"\b(?:" + "|".join(words) + r")", re.IGNORECASE)
+
+
 @functools.cache
 def _trouble() -> re.Pattern[str]:
-    words = _style()["trouble"]
-    assert isinstance(words, list)
-    return re.compile(r"\b(?:" + "|".join(str(w) for w in words) + r")", re.IGNORECASE)
+    return _patterns("trouble", "loss", "illness")
+
+
+@functools.cache
+def _loss() -> re.Pattern[str]:
+    return _patterns("loss")
+
+
+def bereaved(text: str) -> bool:
+    """The message tells of a loss (a death, its anniversary, a day without them: "It's two
+    years today since Grandad went."), with or without a word of feeling."""
+    return _loss().search(text) is not None and not _relieved(text)
 
 
 def troubled(text: str) -> bool:
@@ -247,7 +269,9 @@ def hard_turn(
     if mine and valence <= MAX_VALENCE and sum(share.values()) >= NEGATIVE_SHARE:
         return feeling_of(max(share, key=lambda k: share[k]))
     if _trouble().search(flat) is not None:
-        return feeling_of(label) if label in _LABEL_FEELING and valence < 0 else "hard"
+        if label in _LABEL_FEELING and valence < 0:
+            return feeling_of(label)
+        return "sad" if _loss().search(flat) is not None else "hard"
     if worried_question(flat):
         return "worried"
     return None
