@@ -343,6 +343,9 @@ def test_a_formula_alone_is_not_said() -> None:
         "What's been the hardest part?",
         "Of course you're upset, that was unfair.",
         "That's an important day for you.",
+        # urgent help, as the persona asks for it when self-harm is mentioned
+        "Please reach out to a mental health crisis line or call 988 right now.",
+        "Can you contact emergency services or the Samaritans tonight?",
     ],
 )
 def test_warm_sentences_are_no_cliches(sentence: str) -> None:

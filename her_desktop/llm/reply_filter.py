@@ -135,6 +135,8 @@ class StylePhrases:
     """Help-desk phrases as patterns: the variants the fixed ``cliches`` miss."""
     cliche_opening: re.Pattern[str] | None = None
     """A formula that opens an answer ("To summarise, …"): left out, the rest kept."""
+    urgent_help: re.Pattern[str] | None = None
+    """A sentence pointing to urgent help (a crisis line): never dropped as a referral."""
 
     @staticmethod
     @functools.cache
@@ -163,11 +165,16 @@ class StylePhrases:
                 if data.get("cliche_openings")
                 else None
             ),
+            urgent_help=(
+                re.compile(data["urgent_help"], re.IGNORECASE) if data.get("urgent_help") else None
+            ),
         )
 
     def cliche(self, text: str) -> str | None:
         """The first cliché ``text`` contains, or None."""
         flat = normalize(text)
+        if self.urgent_help is not None and self.urgent_help.search(flat):
+            return None  # "please call a crisis line now" is no help-desk referral
         found = next((p for p in self.cliches if p in flat), None)
         if found is not None:
             return found
