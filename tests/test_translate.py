@@ -39,6 +39,9 @@ from tests.fakes import FakeEngine
         ("the window is open", "A janela está aberta.", "Portuguese"),
         ("thank you for dinner", "ありがとう、ごちそうさまでした。", "Japanese"),
         ("the table is big", "La table est grande.", "French"),  # a shared word is fine
+        ("can you help me", "¿Puedes ayudarme?", "Spanish"),  # a question kept
+        ("where is the station", "Wo ist der Bahnhof?", "German"),
+        ("what a lovely day", "Quelle belle journée !", "French"),  # no question
         ("good night, sweet dreams", "Buona notte, sogni d'oro.", "Italian"),
     ],
 )
@@ -53,6 +56,8 @@ def test_a_plausible_translation_passes(source: str, output: str, lang: str) -> 
         ("the dog is in the garden", "The dog is in the garden.", "Spanish", "the English again"),
         ("can you call me later", "Of course! I'll call you later.", "French", "an answer"),
         ("can you call me later", "¡Claro! ¿A qué hora te llamo?", "Spanish", "two sentences"),
+        ("can you help me", "¡Sí, puedo ayudarte!", "Spanish", "the question answered"),
+        ("where is the museum", "Le musée est à droite.", "French", "the question answered"),
         ("I bought some strawberries", "Ich habe einige Strawberries gekauft.", "German", "left"),
         ("where do you work", "¿Dónde trabajas?", "Italian", "another language"),
         ("the train leaves at 9", "Le train part à neuf heures.", "French", "a lost number"),

@@ -10,7 +10,8 @@ context: the conversation's cached prompt is kept).
 
 The answer is checked before she says it: the model must have been sure of its words (where
 the engine reports each token's probability: no more than two guessed pieces), and then
-(:func:`check_translation`) one line, not the English again, in the target language by a
+(:func:`check_translation`) one line, not the English again, a question still a question
+(not answered: "can you help me" → "¡Sí, puedo ayudarte!"), in the target language by a
 cheap test (its common short words and letters outnumber those of English and of the other
 languages known here, or its script), a sane length for the source, the source's digits
 kept, no English word left in; and put back into English by the model (a second greedy side
@@ -153,6 +154,13 @@ _PREFIX = re.compile(
     r"^(?:(?:in|the)\s+\w+(?:\s+translation)?|translation|\w+ translation)\s*[:：]\s*", re.I
 )
 _WORD = re.compile(r"[^\W\d_]+(?:'|’)?", re.UNICODE)
+_QUESTION = re.compile(
+    r"^(?:can|could|would|will|do|does|did|is|are|was|were|have|has|may|shall|should|where|"
+    r"what(?! an?\b)|when|who|whom|whose|which|why|how(?! (?:lovely|nice|kind|beautiful|sad|"
+    r"wonderful|great|funny|strange|odd|sweet)\b))\b",
+    re.IGNORECASE,
+)
+"""A source that opens like a question: its translation keeps the question mark."""
 _ENGLISH_LOOK = re.compile(r"th|sh|wh|oo|ee|ck|ght|w|y|ing$")
 """Spellings common in English words and rare in the other languages checked here: a word
 of the source left untranslated ("Ich mag keine Mushrooms") is caught, a shared word
@@ -313,6 +321,8 @@ def check_translation(source: str, output: str, lang: str) -> str | None:
         return text if _in_script(text, _SCRIPTS[lang]) else None
     if lang not in _WORDS:
         return None
+    if _QUESTION.match(source.strip()) and not re.search(r"[?]", text):
+        return None  # a question answered ("¡Sí, puedo ayudarte!"), not translated
     source_words = _WORD.findall(source)
     out_words = _WORD.findall(text)
     if len(source_words) >= 3:
