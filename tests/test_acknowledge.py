@@ -614,3 +614,17 @@ def test_a_serious_illness_or_a_parting_told_plainly_is_a_hard_moment(text: str)
 )
 def test_happy_anniversaries_and_everyday_words_are_not_hard(text: str) -> None:
     assert hard_turn(text) is None
+
+
+def test_a_question_about_others_is_no_good_news_and_an_apology_is_no_condolence() -> None:
+    """'Who won the pub quiz?' answered 'I'm sorry, but I don't have any information…' was
+    replaced by 'Oh, that's wonderful!' (tasks t42): 'won' read as good news, the apology as
+    a condolence."""
+    assert not good_news("Who won the pub quiz at the Red Lion last Tuesday?")
+    assert not good_news("did Arsenal win the cup final?")
+    assert good_news("Did I tell you? I got the job!")  # their own news, asked about
+    assert good_news("guess who finally paid off her student loan")
+    assert not condoles("I'm sorry, but I don't have any information about that quiz.")
+    assert not condoles("Sorry, I don't know who won.")
+    assert condoles("Oh no, I'm so sorry.")
+    assert condoles("I'm sorry, that's awful.")

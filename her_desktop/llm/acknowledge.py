@@ -111,7 +111,8 @@ _CHEER = re.compile(
 the GP wants you both to come in." to a worrying call from a doctor)."""
 _CONDOLENCE = re.compile(
     r"^\W*(?:(?:oh|ah|aw+)\b[\s,.!…-]*)?(?:oh no\b|oh dear\b|(?:i'm |i am )?(?:so |really |very |"
-    r"truly )?sorry\b|that sounds (?:really |so |very )?(?:draining|awful|hard|rough|tough|"
+    r"truly )?sorry\b(?!,? (?:but|i (?:don't|do not|can't|cannot|didn't|couldn't)))|"
+    r"that sounds (?:really |so |very )?(?:draining|awful|hard|rough|tough|"
     r"terrible|horrible|exhausting|sad|stressful|frustrating)|that's (?:so |really )?(?:sad|awful|"
     r"hard|rough|tough|terrible)\b|what happened\?)",
     re.IGNORECASE,
@@ -282,10 +283,20 @@ def acknowledges(sentence: str) -> bool:
     return _ACK.search(sentence.replace("’", "'")) is not None
 
 
+_ASKS_OF_OTHERS = re.compile(
+    r"^\W*(?:(?:so|and|but|hey|um|ok|okay)\b[\s,]*)*(?:who|what|which|when|where|why|how|did|do|"
+    r"does|is|are|was|were|can|could|will|would)\b(?!.*\b(?:i|i've|i'm|we|we've|my|our)\b)",
+    re.IGNORECASE,
+)
+"""A question with no news of their own in it ("Who won the pub quiz last Tuesday?")."""
+
+
 def good_news(text: str) -> bool:
     """The message tells of relief or good news (out of hospital, got the job, finally) with
-    no word of trouble."""
+    no word of trouble; a question about others ("who won the quiz?") tells no news."""
     flat = " ".join(text.split())
+    if _ASKS_OF_OTHERS.search(flat):
+        return False
     return _relieved(flat) and _trouble().search(flat) is None
 
 
