@@ -129,10 +129,10 @@ async def test_a_second_offence_or_a_later_one_is_replaced_by_a_reminder(
     done, sentences, _ = await reply(bus, service, stubborn, "Any snack ideas?")
     assert sentences == ["Actually, scratch that: you told me you're allergic to peanuts."]
     assert len(stubborn.calls) == 2
-    later = Scripted([["Good question.", " Try a peanut bar.", " Or a walnut cake."]])
+    later = Scripted([["Here is an idea.", " Try a peanut bar.", " Or a walnut cake."]])
     done, sentences, _ = await reply(bus, service, later, "Any snack ideas?")
     assert sentences == [
-        "Good question.",
+        "Here is an idea.",
         "Actually, scratch that: you told me you're allergic to peanuts.",
     ]
     assert len(later.calls) == 1  # something was already said: no second try

@@ -32,6 +32,11 @@ from her_desktop.memory.rules.text import _split_sentences
         ("trying to sort my health out, i've been diagnosed coeliac", "health.allergy.gluten"),
         ("so no gluten at all, ever", "avoids.gluten"),
         ("turns out i'm allergic to pine nuts?? at 34??", "health.allergy.pine_nuts"),
+        ("the allergy clinic confirmed amara's allergic to egg", "health.allergy.amara.egg"),
+        ("my blood pressure is too high. No more salt, he says.", "avoids.salt"),
+        ("type 2 diabetes. no more sweet things for me", "avoids.sweet_things"),
+        ("i have really bad claustrophobia btw, i take the stairs", "avoids.claustrophobia"),
+        ("I had my knee replaced so I can't do long walks", "avoids.long_walks"),
     ],
 )  # fmt: skip
 def test_a_constraint_is_found_wherever_it_stands(said: str, subject: str) -> None:
@@ -51,12 +56,14 @@ def test_a_constraint_is_found_wherever_it_stands(said: str, subject: str) -> No
         "doctor said stay away from all of it",
         "I'm not vegan anymore",
         "I don't drink coffee after noon",
+        "no more lessons, the cello's gone",
     ],
 )
 def test_what_is_not_a_constraint_of_theirs_is_not_kept(said: str) -> None:
     subjects = [c.subject for c in said_constraints(said)]
     assert not [s for s in subjects if s in ("health.allergy.cats", "health.allergy.peanuts")]
     wrongs = ("avoids.it", "avoids.late_nights", "avoids.meat", "avoids.alcohol", "avoids.idea")
+    assert "avoids.lessons" not in subjects
     for wrong in (*wrongs, "avoids.problem"):
         assert wrong not in subjects
 

@@ -73,6 +73,11 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
      "I'm coeliac: no gluten."),
     (re.compile(r"\bno (?P<x>[a-z]+(?: [a-z]+)?) (?:at all|ever|whatsoever|for me)\b", re.I),
      "avoids.", "No {x} for me."),
+    (re.compile(r"\bi (?:can't|cannot|can not|shouldn't|mustn't|am not allowed to|'m not "
+                r"allowed to) do (?P<x>[^.;!?]{2,60})", re.I), "avoids.", "I can't do {x}."),
+    (re.compile(r"\b(?:i have|i've got|i've|i get|i suffer from) (?:(?:really|very|quite|"
+                r"pretty|bad|severe|awful|terrible|a|an|mild) )*(?P<x>\w+phobia|fear of "
+                r"[^.;!?,]{2,30})", re.I), "avoids.", "I have {x}."),
     (re.compile(r"\bi (?:stay away from|steer clear of|avoid|keep away from) "
                 r"(?P<x>[^.;!?]{2,60})", re.I), "avoids.", "I avoid {x}."),
     (re.compile(r"\b(?:i'm|i am|im) (?:sober|teetotal|tee-total)\b|\bi (?:don't|do not|never) "
@@ -87,11 +92,11 @@ _THEIRS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
     (re.compile(rf"\b{_WHO} (?:doesn't|does not|can't|cannot|never|won't) drinks?"
                 r"(?! (?:enough|much|any|from|out|coffee|tea|milk|water|juice|soda|cola))\b", re.I),
      "alcohol", "{who} doesn't drink alcohol."),
-    (re.compile(rf"\b{_WHO} (?:is|'s) (?:sober|teetotal|tee-total)\b", re.I),
+    (re.compile(rf"\b{_WHO}(?: is|'s) (?:sober|teetotal|tee-total)\b", re.I),
      "alcohol", "{who} doesn't drink alcohol."),
-    (re.compile(rf"\b{_WHO} (?:is|'s|has gone|went|turned) (?P<x>vegan|vegetarian|"
+    (re.compile(rf"\b{_WHO}(?: is|'s| has gone| went| turned) (?P<x>vegan|vegetarian|"
                 r"pescatarian|plant[- ]based)\b", re.I), "meat", "{who} is {x}."),
-    (re.compile(rf"\b{_WHO} (?:is|'s) (?:\w+ )?allergic to (?P<x>[^.;!?]{{2,40}})", re.I), "",
+    (re.compile(rf"\b{_WHO}(?: is|'s) (?:\w+ )?allergic to (?P<x>[^.;!?]{{2,40}})", re.I), "",
      "{who} is allergic to {x}."),
 )  # fmt: skip
 """someone else's constraint ("luca doesn't drink", "my wife is vegan"): kept as an
@@ -102,7 +107,8 @@ _NO_MORE: Final = re.compile(
 _ABOUT_DIET: Final = re.compile(
     r"\b(eat|eating|drink|drinks|drinking|food|diet|sugar|doctor|allerg\w*|caffeine|alcohol|"
     r"booze|meat|dairy|gluten|fizzy|sweets|chocolate|coffee|beer|wine|cola|coke|soda|crisps|"
-    r"bread|cheese|juice|nuts?|fish|seafood|shellfish|smok\w*|cigarettes?|vap\w*)\b",
+    r"bread|cheese|juice|nuts?|fish|seafood|shellfish|smok\w*|cigarettes?|vap\w*|salt|salty|"
+    r"sweet|sweets|sugary|carbs|fried|spicy|red meat|fatty)\b",
     re.I,
 )
 """what a "no more…"/"quit…"/"gave up…" sentence must be about to be a constraint on
@@ -111,7 +117,7 @@ suggestions ("I gave up the cello" is not one)"""
 _NEGATED: Final = re.compile(r"\b(not|never|no longer|isn't|wasn't|aren't)\b|n't\b", re.I)
 _LEAD: Final = re.compile(r"^(?:(?:any|all|eating|drinking|having|the|so much|too much|of) )+")
 _TAIL: Final = re.compile(
-    r" (?:and|or) my | and (?:i|it|my|the)\b| anymore\b| any more\b| for me\b|"
+    r",| (?:and|or) my | and (?:i|it|my|the)\b| anymore\b| any more\b| for me\b|"
     r" for (?:a |the )?(?:bit|"
     r"while|now|lent|month|week|year|january|dry january|a few)\b| at the moment\b| right now\b|"
     r" these days\b"
