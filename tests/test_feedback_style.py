@@ -162,7 +162,8 @@ async def test_a_correction_is_confirmed_once_stored_and_applied_later(
         assert subjects == {"style:name", "style:banned_word:buddy"}
 
         second = await _turn(bus, finished, "Shorter answers please. Tell me something.")
-        assert second.text.startswith("Got it — shorter answers. Sure thing, Sam.")
+        assert second.text.startswith("Got it — shorter answers. ")
+        assert "Sure thing" not in second.text  # a formula and a name say nothing (filter)
         assert "buddy" not in second.text
         assert second.text.count(".") <= 3  # confirmation + at most two sentences
         prompt = engine.calls[-1][-1].content

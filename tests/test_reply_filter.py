@@ -335,6 +335,11 @@ def test_a_formula_alone_is_not_said() -> None:
     assert spoken == ["That sounds exhausting."]
 
 
+def test_a_formula_and_a_name_say_nothing() -> None:
+    spoken, _, _ = run("Sure thing, buddy. Here is one.")
+    assert spoken == ["Here is one."]
+
+
 @pytest.mark.parametrize(
     "sentence",
     [

@@ -183,7 +183,8 @@ class StylePhrases:
 
     def without_opening(self, text: str) -> str:
         """``text`` without a help-desk formula that opens it ("To summarise, you said …" →
-        "You said …"); unchanged when it has none."""
+        "You said …"); unchanged when it has none; empty when only a name or nothing follows
+        it."""
         if self.cliche_opening is None:
             return text
         body = text.lstrip()
@@ -191,6 +192,8 @@ class StylePhrases:
         if match is None:
             return text
         rest = body[match.end() :]
+        if len(rest.split()) < 2:  # "Sure thing, buddy.": the formula and a name, nothing said
+            return ""
         return text[: len(text) - len(body)] + rest[:1].upper() + rest[1:]
 
     def human_claim(self, text: str) -> bool:
