@@ -72,21 +72,18 @@ _RELATION_WORDS: Final = (
 )
 RELATION_STEMS: Final = frozenset(stem(w) for w in _RELATION_WORDS.split())
 """words that say the relation or the change, not the value"""
-IRREALIS: Final = re.compile(
-    r"\b(?:looking for|look for|searching for|want|wants|wanted|would love|'d love|would like|"
-    r"'d like|hoping|hope to|wish|dream of|thinking of|thinking about|planning to|plan to|"
-    r"might|maybe|if|going to|gonna|will|'ll|soon|next)\b",
-    re.IGNORECASE,
+_WISHES: Final = (
+    r"looking for|look for|searching for|want|wants|wanted|would love|'d love|would like|"
+    r"'d like|hoping|hope to|wish|dream of|thinking of|thinking about|might|maybe|if"
 )
-"""a memory of what someone wants or may do, not of a value they hold"""
-WISHED: Final = re.compile(
-    r"\b(?:looking for|look for|searching for|want|wants|wanted|would love|'d love|would like|"
-    r"'d like|hoping|hope to|wish|dream of|thinking of|thinking about|might|maybe|if)\b",
-    re.IGNORECASE,
-)
+WISHED: Final = re.compile(rf"\b(?:{_WISHES})\b", re.IGNORECASE)
 """a note of what someone wishes or may do: it changes nothing yet (a plan does: "the
 nursery's going to be sage green"; and so does an ending: "kwabena's not going to bristol
 after all, it's cardiff")"""
+IRREALIS: Final = re.compile(
+    rf"\b(?:{_WISHES}|planning to|plan to|going to|gonna|will|'ll|soon|next)\b", re.IGNORECASE
+)
+"""a memory of what someone wants or may do (a wish or a plan), not of a value they hold"""
 _NEGATIONS: Final = (
     "not no never don't doesn't didn't isn't aren't wasn't won't can't i i'm my our we"
 )
@@ -245,9 +242,13 @@ def current(
     if not changes and kind not in SINGLE_KINDS:
         return list(records)
 
+    # the kinds of value each note names (``other_of_kind``; one diet at a time)
+    kinds = {r.id: kinds_named(set(words(r.text))) for r in records}
+
     def superseded(old: MemoryRecord) -> bool:
         if old.subject is not None and old.subject.startswith(KEPT_PREFIXES):
             return False
+        about = asked & topic(old.text) or kind in kinds[old.id]
         if ended(old.text) and answered(question, old):
             return False  # "Do I still work at the bakery?": "I no longer work there."
         for new in changes:
@@ -257,8 +258,7 @@ def current(
                 return True
             if new.updated > old.updated and (topic(new.text) & topic(old.text)) - names:
                 return True
-            about = asked & topic(old.text) or kind in kinds_named(set(words(old.text)))
-            if new.updated > old.updated and about and other_of_kind(new, old):
+            if new.updated > old.updated and about and other_of_kind(kinds[new.id], kinds[old.id]):
                 return True  # "hamid's gone fully vegan now" after "hamid is vegetarian"
         return False
 
@@ -267,8 +267,7 @@ def current(
         naming = [
             r
             for r in kept
-            if kind in kinds_named(set(words(r.text)))
-            and not (r.subject or "").startswith(KEPT_PREFIXES)
+            if kind in kinds[r.id] and not (r.subject or "").startswith(KEPT_PREFIXES)
         ]
         newest = max(naming, key=lambda r: r.updated, default=None)
         kept = [r for r in kept if r not in naming or r is newest]
@@ -287,14 +286,11 @@ FILLERS: Final = frozenset(_FILLERS.split())
 """short words of talk that name no topic ("gig", "dad" and "cat" do)"""
 
 
-def other_of_kind(new: MemoryRecord, old: MemoryRecord) -> bool:
-    """``new`` names another value of a kind ``old`` names one of (a diet, a colour, a
-    position on a team), and not the old one."""
-    said_new, said_old = set(words(new.text)), set(words(old.text))
-    was = kinds_named(said_old)
-    return any(
-        kind in was and not (named & was[kind]) for kind, named in kinds_named(said_new).items()
-    )
+def other_of_kind(new: dict[str, frozenset[str]], old: dict[str, frozenset[str]]) -> bool:
+    """A newer note naming ``new`` (``kinds.kinds_named``) names another value of a kind the
+    older one (``old``) names one of (a diet, a colour, a position on a team), and not the old
+    one."""
+    return any(kind in old and not (named & old[kind]) for kind, named in new.items())
 
 
 def topic(text: str) -> set[str]:
