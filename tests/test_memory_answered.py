@@ -78,6 +78,45 @@ def test_with_no_answering_note_anything_stated_about_the_user_is_a_guess() -> N
     assert check("I don't know how old Miso is.", a) == "dont_know"
 
 
+def test_with_no_answering_note_a_sentence_saying_only_a_current_note_is_an_answer() -> None:
+    """Recall found the note but did not take it for an answer ("We call the new puppy
+    Biscuit" for "what's my dog called"): her sentence saying just that note is kept."""
+    a = asked(
+        "What's my dog called?",
+        ["We call the new puppy Biscuit now."],
+        [],
+        [],
+        unknown=True,
+    )
+    assert check("Your puppy is called Biscuit.", a) == "answer"
+    assert check("Your dog is called Rex.", a) == "invented"  # a name in no note
+
+
+def test_a_sentence_from_the_notes_must_fit_what_is_asked_and_say_something() -> None:
+    notes = ["Jonno's fiancée is from Galway.", "I'm from Osaka, now in Leeds for my PhD."]
+    called = asked("What's Jonno's fiancée called?", notes, [], [], unknown=True)
+    assert check("Jonno's fiancée is from Galway.", called) == "invented"  # a place, not a name
+    where = asked("Where am I from originally?", notes, [], [], unknown=True)
+    assert check("You are from Osaka.", where) == "answer"
+    assert check("You are from Galway.", where) == "invented"  # Jonno's fiancée is
+    assert check("You're originally from somewhere.", where) == "invented"  # no note says it
+    age = asked("How old am I?", ["I'm 15 and in year 10."], [], [], unknown=True)
+    assert check("You're 15!", age) == "answer"
+    assert check("You're in year ten.", age) == "invented"
+
+
+def test_with_no_answering_note_a_replaced_value_or_someone_else_is_no_answer() -> None:
+    a = asked(
+        "Where do I live?",
+        ["I moved to Porto in May.", "My sister lives in Lisbon."],
+        ["I lived in Braga."],
+        ["braga"],
+        unknown=True,
+    )
+    assert check("You live in Porto.", a) == "answer"
+    assert check("You live in Braga.", a) == "invented"  # no current note holds it
+
+
 def test_a_replaced_or_negated_value_is_not_current() -> None:
     a = asked(
         "Where do I work these days?",

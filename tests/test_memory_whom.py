@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from her_desktop.memory.whom import about_someone_else, asked_about, mentions
+from her_desktop.memory.whom import (
+    about_someone_else,
+    asked_about,
+    mentions,
+    says_the_user_does,
+    the_users_own,
+)
 from tests.memory_dialogue import say
 
 NOTES = [
@@ -119,3 +125,13 @@ async def test_advice_about_someone_named_is_not_a_question_about_them(
     assert rules_memory._asked is None
     await asyncio.to_thread(rules_memory.notes_for, "what month is jonno's wedding?", 12)
     assert rules_memory._asked is not None
+
+
+def test_a_note_of_the_users_own_and_one_of_someone_of_theirs() -> None:
+    assert the_users_own("I'm from Osaka, now in Leeds for my PhD.")
+    assert the_users_own("We call the new puppy Biscuit now.")
+    assert the_users_own("my phone's broken again")
+    assert not the_users_own("My sister lives in Lisbon.")
+    assert not the_users_own("Jonno's fiancée is from Galway.")
+    assert says_the_user_does("You live in Porto.")
+    assert not says_the_user_does("Your sister lives in Lisbon.")

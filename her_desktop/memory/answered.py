@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
-from her_desktop.memory.whom import about_someone_else
+from her_desktop.memory.questions import fits_slots_text
+from her_desktop.memory.whom import about_someone_else, says_the_user_does, the_users_own
 
 __all__ = ["Asked", "Verdict", "asked", "bare", "check", "dont_know", "theirs"]
 
@@ -124,6 +125,8 @@ class Asked:
     """the newest note that answers it, in the second person"""
     whom: frozenset[str] = frozenset()
     """the people the question asks about other than the user (``whom.asked_about``)"""
+    notes: tuple[tuple[frozenset[str], bool], ...] = ()
+    """each current note's stems, and whether it is the user's own (``whom.the_users_own``)"""
 
 
 Verdict = Literal["ok", "answer", "dont_know", "invented", "replaced"]
@@ -170,6 +173,7 @@ def asked(
         unknown=unknown,
         answer=answer,
         whom=whom,
+        notes=tuple((frozenset(_stems([n])), the_users_own(n)) for n in notes),
     )
 
 
@@ -231,7 +235,9 @@ def check(sentence: str, a: Asked) -> Verdict:
     if flat.endswith("?"):
         return "ok"
     if a.unknown:
-        return "invented" if _asserts(flat, a) else "ok"
+        if not _asserts(flat, a):
+            return "ok"
+        return "answer" if _told_anyway(flat, a) else "invented"
     if about_someone_else(flat, a.whom) and _asserts(flat, a):  # asked where Greta lives:
         # "You live in Tacoma." answers about the user (not "…, you said.")
         return "invented"
@@ -240,6 +246,29 @@ def check(sentence: str, a: Asked) -> Verdict:
     if replaced(flat, a):
         return "replaced"
     return "answer" if _asserts(flat, a) else "ok"
+
+
+def _told_anyway(sentence: str, a: Asked) -> bool:
+    """No recalled note was found to answer the question, yet ``sentence`` says only what a
+    current note says: each content word not in the question is in one current note (one of
+    the user's own when the sentence says what the user does: "You are from Galway." is not
+    told by "Jonno's fiancée is from Galway."), one word is not in the question (it says
+    something), it is the kind of thing asked (a name for "called", a place for "where":
+    ``fits_slots_text``), it is not about someone else and states no replaced value. ("What's
+    my dog called?" with the note "We call the new puppy Biscuit": "Your puppy is called
+    Biscuit." is an answer, "Your dog is called Rex." is not.)"""
+    if about_someone_else(sentence, a.whom) or replaced(sentence, a):
+        return False
+    content = [w for w in words(sentence) if w not in FUNCTION_WORDS | TALK_WORDS]
+    if not content or all(stem(w) in a.asked for w in content):
+        return False
+    users = says_the_user_does(sentence) and not a.whom  # "You are from …": a note of theirs
+    if not any(
+        all(stem(w) in a.asked or _held(w, note) for w in content) and (own or not users)
+        for note, own in a.notes
+    ):
+        return False
+    return fits_slots_text(a.question, sentence)
 
 
 def _asserts(sentence: str, a: Asked) -> bool:

@@ -179,7 +179,20 @@ def answers(question: str, record: MemoryRecord) -> bool:
         return False
     if not identifies(question, IRREALIS.sub(" ", record.text)):
         return False
+    return fits_slots(question, record)
+
+
+def fits_slots(question: str, record: MemoryRecord) -> bool:
+    """``record`` is the kind of thing ``question`` asks for (``SLOTS``): a name for "what's
+    … called", a number for "how old", a place for "where", a time for "when"."""
     return all(fits(record) for asks, fits in SLOTS if asks.search(question))
+
+
+def fits_slots_text(question: str, text: str) -> bool:
+    """``fits_slots`` for a sentence (her reply's) rather than a stored note."""
+    return fits_slots(
+        question, MemoryRecord(0, "episode", None, text, 0.0, 0.0, None, 0.0, None, 0.0, 0.0)
+    )
 
 
 def shared(question: str, record: MemoryRecord) -> int:

@@ -139,6 +139,23 @@ def mentions(text: str, whom: frozenset[str]) -> bool:
     return bool(said & whom)
 
 
+_FIRST: Final = re.compile(r"\b(i|i'm|im|i've|i'd|i'll|me|myself|we|we're|we've|us|my|our)\b", re.I)
+_YOU_DO: Final = re.compile(r"^\W*(you|you're|you've|you'd|you'll)\b", re.I)
+
+
+def the_users_own(note: str) -> bool:
+    """True when ``note`` speaks of the user ("I'm from Osaka", "we call the puppy Biscuit",
+    "my phone's broken"), not only of someone of theirs ("My sister lives in Lisbon.",
+    "Jonno's fiancée is from Galway.")."""
+    return _FIRST.search(_MY_REL.sub(" ", note)) is not None
+
+
+def says_the_user_does(sentence: str) -> bool:
+    """True when the user is the subject of ``sentence`` ("You live in Porto.", not "Your
+    sister lives in Lisbon.")."""
+    return _YOU_DO.match(sentence) is not None
+
+
 def about_someone_else(sentence: str, whom: frozenset[str]) -> bool:
     """True when ``sentence`` speaks of the user ("You live in Tacoma.") where the question
     asked about someone else (``whom``), naming none of them nor anyone as he/she/they."""
