@@ -173,3 +173,10 @@ def test_a_rename_by_pronoun_and_a_correction() -> None:
     assert fix.replaces == ("Anna", "Ana")
     (fix2,) = rules.extract("not Anna, Ana")
     assert fix2.replaces == ("Anna", "Ana")
+
+
+def test_a_three_word_sentence_is_kept_when_it_tells_a_number() -> None:
+    texts = [c.text for c in RuleExtractor().extract("needs a new heat exchanger. quote's now 520")]
+    assert "quote's now 520." in texts
+    assert RuleExtractor().extract("so so tired") == []
+    assert RuleExtractor().extract("love you Sam") == []

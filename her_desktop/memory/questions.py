@@ -328,11 +328,14 @@ JOB_QUESTION: Final = re.compile(
 
 NAMING: Final = re.compile(
     r"\b(?:called|named) (?!(?:a|an|it|that|this|me|him|her|us|them|you|off|for|to|in|on|"
-    r"at|by|out|up|back|again|and|but|so)\b)[^\W\d_]|\b(?:name is|name's|is my)\b",
+    r"at|by|out|up|back|again|and|but|so)\b)[^\W\d_]|\b(?:name is|name's|is my)\b|"
+    r"\b(?:re)?named (?:her|him|it|them) (?!(?:a|an|after|for|to|in|on|at|by)\b)[^\W\d_]|"
+    r"\brenamed (?!(?:a|an|the|it|that|this|to|in|on|at|by|after)\b)[^\W\d_]",
     re.IGNORECASE,
 )
-"""a note that gives a name: "called Pepper", "called the crag", "her name's katrin" (a name
-typed in lower case too; not "called me", "called off")"""
+"""a note that gives a name: "called Pepper", "called the crag", "her name's katrin", "they'd
+named her smoke", "we've renamed her pebble" (a name typed in lower case too; not "called
+me", "called off", "named her after my gran")"""
 
 
 SOMEONE_NAMED: Final = re.compile(
@@ -376,14 +379,17 @@ OCCUPATION: Final = re.compile(
 """a note that says what someone does for a living"""
 
 
+NAME_ASKED: Final = re.compile(r"\b(name|called)\b", re.I)
+WHERE_ASKED: Final = re.compile(r"^\s*where\b|\bwhich (city|town|country|place)\b", re.I)
+
 SLOTS: Final[tuple[tuple[re.Pattern[str], Callable[[MemoryRecord], bool]], ...]] = (
-    (re.compile(r"\b(name|called)\b", re.I), _gives_a_name),
+    (NAME_ASKED, _gives_a_name),
     (re.compile(r"\b(who|who's)\b", re.I), _names_someone),
     (re.compile(r"\bhow old\b|\bage\b", re.I), lambda r: NUMBER.search(r.text) is not None),
     (JOB_QUESTION, lambda r: _tells_a_job(r)),
     (re.compile(r"\bhow long\b", re.I), lambda r: DURATION.search(r.text) is not None),
     (
-        re.compile(r"^\s*where\b|\bwhich (city|town|country|place)\b", re.I),
+        WHERE_ASKED,
         lambda r: any(  # a place, not a time ("we split up in March")
             not WHEN_WORDS.match(m.group(1))
             for m in re.finditer(r"\b(?:in|at|near|from|to) (?:the |a |an )?(\S+)", r.text, re.I)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from her_desktop.memory.answered import asked
 from her_desktop.memory.changed import revise
+from her_desktop.memory.followups import FOLLOW_SCAN, follow
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.kinds import MEMBERS, kind_asked
 from her_desktop.memory.person import told_phrases
@@ -24,13 +26,14 @@ from her_desktop.memory.questions import (
     QUESTION_WORDS,
     answers,
     asks_about_told,
+    fits_slots,
     is_self_question,
     shared,
 )
 from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.replaced import Replaced
 from her_desktop.memory.retrieval import HEADER, Scored, format_notes, rank, second_person
-from her_desktop.memory.slots import asks_past, current
+from her_desktop.memory.slots import asks_past, current, in_place_of
 from her_desktop.memory.state import RECALL_CACHE_TURNS, is_kept, protected
 from her_desktop.memory.whom import asked_about, mentions
 
@@ -97,6 +100,7 @@ class Recall(Replaced):
             seen |= {r.id for r in records}  # and the newest naming one of the kind asked
             records += [r for r in self.recall_by_kind(user_text) if r.id not in seen]
         records = [r for r in records if not protected(r.subject)]
+        closest = records[0].id if records else None  # first in meaning (or words)
         if turn_id is not None:
             self._recalled[turn_id] = records
             self._told = told_phrases(r.text for r in records)  # ``reply_problem``
@@ -113,11 +117,18 @@ class Recall(Replaced):
         def answering(asked: str, r: MemoryRecord) -> bool:
             return r.id in standing_in or (answers(asked, r) and mentions(r.text, whom))
 
+        in_place: frozenset[int] = frozenset()
         if question:  # the older notes a newer one says changed are history (``slots``)
-            records = current(records, user_text, answering)
+            kept = current(records, user_text, answering)
+            gone = [r for r in records if r not in kept and answering(user_text, r)]
+            records, in_place = kept, in_place_of(gone, kept, user_text)
         if not asks_past(user_text):  # an old value is not handed as current (``changed``)
             revised = revise(records, self._changes_now(), user_text, answering, kept=is_kept)
-            records, standing_in = revised.notes, revised.standing_in
+            records, standing_in = revised.notes, revised.standing_in | in_place
+        if question and not asks_past(user_text):  # an update naming the old value
+            records, standing_in = self._followed(
+                records, user_text, answering, standing_in, closest
+            )
         if question:  # the notes that answer it first, the latest first (an update wins);
             # about someone else, the note sharing most of the question first ("what does
             # elodie do on saturdays": her ballet on saturdays, not her birthday cake)
@@ -152,6 +163,32 @@ class Recall(Replaced):
         if unknown:
             return f"{notes or HEADER}\n{UNKNOWN_NOTE}"
         return notes
+
+    def _followed(
+        self,
+        records: list[MemoryRecord],
+        question: str,
+        answering: Callable[[str, MemoryRecord], bool],
+        standing_in: frozenset[int],
+        closest: int | None,
+    ) -> tuple[list[MemoryRecord], frozenset[int]]:
+        """``records`` with each note an update replaces (``followups``) in its place: the
+        update answers the question when the note did, or when the note was the closest in
+        meaning and the update is the kind of thing asked (``fits_slots``)."""
+        ups = follow(records, question, lambda w: self.store.search_text(w, limit=FOLLOW_SCAN + 1))
+        out = list(records)
+        standing = set(standing_in)
+        for up in ups:
+            if protected(up.newer.subject):
+                continue
+            stands = answering(question, up.older) or (
+                up.older.id == closest and fits_slots(question, up.newer)
+            )
+            out = [r for r in out if r.id != up.newer.id]
+            out = [up.newer if r.id == up.older.id else r for r in out]
+            if stands:
+                standing.add(up.newer.id)
+        return out, frozenset(standing)
 
     def recall_by_words(self, text: str, limit: int | None = None) -> list[MemoryRecord]:
         """Memories sharing content words with ``text`` (most shared first, then newest)."""

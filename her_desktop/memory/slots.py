@@ -274,6 +274,23 @@ def current(
     return kept
 
 
+def in_place_of(
+    gone: Sequence[MemoryRecord], kept: Sequence[MemoryRecord], question: str
+) -> frozenset[int]:
+    """The notes that answer the question in place of the answering notes ``current`` made
+    history (``gone``): for each, the newest kept note sharing its topic beyond the question's
+    words; of several as new, the one said last ("we changed the band name, static pigeons
+    was too cringe. we're velvet static now": the second)."""
+    asked = topic(question)
+    out: set[int] = set()
+    for old in gone:
+        said = topic(old.text) - asked
+        newer = [r for r in kept if r.updated >= old.updated and topic(r.text) & said]
+        if newer:
+            out.add(max(newer, key=lambda r: (r.updated, r.id)).id)
+    return frozenset(out)
+
+
 _ASKING_WORDS: Final = (
     "what whats what's where wheres where's who whos who's when whens when's which how why"
 )

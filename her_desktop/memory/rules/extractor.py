@@ -151,8 +151,8 @@ class RuleExtractor(ChangeRules, EndingRules, PeopleRules, SelfRules):
 
     def _episode(self, s: str, *, said: bool = False) -> Candidate | None:
         words = s.split()
-        if len(words) < 4:
-            return None
+        if len(words) < 3 or (len(words) == 3 and not re.search(r"\d", s)):
+            return None  # "quote's now 520" is kept; "so so tired", "love you Sam" are not
         lower = s.lower()
         about_me = said or re.search(r"\b(i|i'm|my|me|we|our)\b", lower) is not None
         about_me = about_me or lower.split()[0] in DROPPED_SUBJECT_VERBS  # "made pancakes…"
