@@ -33,6 +33,7 @@ from typing import Final, Literal
 from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.questions import fits_slots_text
 from her_desktop.memory.whom import about_someone_else, says_the_user_does, the_users_own
+from her_desktop.memory.words import ASKING_VERBS
 
 __all__ = ["Asked", "Verdict", "asked", "bare", "check", "dont_know", "theirs"]
 
@@ -47,11 +48,6 @@ _TALK: Final = (
 )
 TALK_WORDS: Final = frozenset(_TALK.split())
 """words of talk, not of a fact about the user"""
-_QWORDS: Final = (
-    "what whats what's where wheres where's who whos who's when when's which how how's why "
-    "whose whom do does did go going goes come coming get got make doing"
-)
-_QUESTION_WORDS: Final = frozenset(_QWORDS.split())
 _PLACE_KINDS: Final = (
     "school primary academy college university uni hospital clinic surgery practice centre "
     "center office offices company firm bank agency studio lab laboratory library museum "
@@ -160,7 +156,7 @@ def asked(
     plain = _stems(n for n in notes if not _PAST_OR_NOT.search(n))
     negated = _stems(n for n in notes if _PAST_OR_NOT.search(n)) - plain
     question_stems = {
-        stem(w) for w in words(question) if w not in FUNCTION_WORDS | _QUESTION_WORDS | TALK_WORDS
+        stem(w) for w in words(question) if w not in FUNCTION_WORDS | ASKING_VERBS | TALK_WORDS
     }
     gone = ({s for s in stale if s not in plain} | negated) - question_stems - FUNCTION_WORDS
     return Asked(
@@ -188,7 +184,7 @@ def _held(word: str, known: frozenset[str]) -> bool:
 def _about_user(sentence: str, a: Asked) -> bool:
     if _SECOND.search(sentence):
         return True
-    plain = FUNCTION_WORDS | TALK_WORDS | _QUESTION_WORDS
+    plain = FUNCTION_WORDS | TALK_WORDS | ASKING_VERBS
     if any(
         m.group(0)[0].isdigit() or m.group(0).lower() not in plain
         for m in _NAMED.finditer(sentence)

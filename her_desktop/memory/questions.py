@@ -21,13 +21,8 @@ from her_desktop.memory.rules import OCCUPATIONS
 from her_desktop.memory.rules.vocabulary import _REL, PETS
 from her_desktop.memory.slots import ended
 from her_desktop.memory.whom import names_asked
+from her_desktop.memory.words import QUESTION_WORDS, WANTS
 
-_QUESTION_WORDS: Final = (
-    "what whats what's where wheres where's who whos who's when which how why remember "
-    "recall know tell again called name do does did you think still right guess kind type "
-    "ever anything something now"
-)
-QUESTION_WORDS: Final = frozenset(_QUESTION_WORDS.split())
 SELF_WORDS: Final = re.compile(
     r"\b(my|i|me|mine|i'm|i've|myself|am i|do i|did i|our|ours|we|us|we're|we've)\b", re.I
 )
@@ -47,9 +42,7 @@ ADVICE: Final = re.compile(
     re.IGNORECASE,
 )
 IRREALIS: Final = re.compile(
-    r"\b(?:looking for|look for|searching for|want|wants|wanted|would love|'d love|would like|"
-    r"'d like|hoping for|hope to|hoping to|wish|dream of|thinking of|thinking about|"
-    r"planning to|saving for|need|needs)\b[^.,;]*",
+    rf"\b(?:{WANTS}|hoping for|hoping to|planning to|saving for|need|needs)\b[^.,;]*",
     re.IGNORECASE,
 )
 """what a note wants or looks for, not what the user has ("I'm looking for a new job" does not

@@ -23,7 +23,6 @@ from her_desktop.memory.grounding import FUNCTION_WORDS, stem, words
 from her_desktop.memory.kinds import MEMBERS, kind_asked
 from her_desktop.memory.person import told_phrases
 from her_desktop.memory.questions import (
-    QUESTION_WORDS,
     answers,
     asks_about_told,
     fits_slots,
@@ -36,6 +35,7 @@ from her_desktop.memory.retrieval import HEADER, Scored, format_notes, rank, sec
 from her_desktop.memory.slots import asks_past, current, in_place_of
 from her_desktop.memory.state import RECALL_CACHE_TURNS, is_kept, protected
 from her_desktop.memory.whom import asked_about, mentions
+from her_desktop.memory.words import QUESTION_WORDS
 
 log = logging.getLogger(__name__)
 

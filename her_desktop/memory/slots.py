@@ -31,6 +31,7 @@ from her_desktop.memory.records import MemoryRecord
 from her_desktop.memory.rules.state import RuleState
 from her_desktop.memory.rules.vocabulary import RELATION_FIELDS
 from her_desktop.memory.whom import names_in
+from her_desktop.memory.words import WANTS, WH_WORDS
 
 KEPT_PREFIXES: Final = ("health.", "avoids.", "dislikes.", "diet.", "style:", "feedback:")
 """what a change never hides at answer time (constraints, other services' notes)"""
@@ -72,10 +73,7 @@ _RELATION_WORDS: Final = (
 )
 RELATION_STEMS: Final = frozenset(stem(w) for w in _RELATION_WORDS.split())
 """words that say the relation or the change, not the value"""
-_WISHES: Final = (
-    r"looking for|look for|searching for|want|wants|wanted|would love|'d love|would like|"
-    r"'d like|hoping|hope to|wish|dream of|thinking of|thinking about|might|maybe|if"
-)
+_WISHES: Final = rf"{WANTS}|hoping|might|maybe|if"
 WISHED: Final = re.compile(rf"\b(?:{_WISHES})\b", re.IGNORECASE)
 """a note of what someone wishes or may do: it changes nothing yet (a plan does: "the
 nursery's going to be sage green"; and so does an ending: "kwabena's not going to bristol
@@ -291,10 +289,6 @@ def in_place_of(
     return frozenset(out)
 
 
-_ASKING_WORDS: Final = (
-    "what whats what's where wheres where's who whos who's when whens when's which how why"
-)
-ASKING_WORDS: Final = frozenset(_ASKING_WORDS.split())
 _FILLERS: Final = (
     "got get gets lol cos coz bit way yes yeah yep nah new old day lot too big one two out "
     "off put set say said tell told know thing things like just really"
@@ -315,7 +309,7 @@ def topic(text: str) -> set[str]:
     return {
         stem(w.removesuffix("'s"))
         for w in words(text.replace("’", "'"))
-        if w not in FUNCTION_WORDS | NEGATIONS | ASKING_WORDS | FILLERS
+        if w not in FUNCTION_WORDS | NEGATIONS | WH_WORDS | FILLERS
         and len(w.removesuffix("'s")) >= 3
         and w.removesuffix("'s") not in PRONOUNS
         and not CHANGE.fullmatch(w)
