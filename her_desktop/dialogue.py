@@ -14,11 +14,12 @@ Policies:
   history always alternates user/assistant (strict chat templates reject two user turns).
   The providers keep the same: a finished exchange is handed to each ``TurnRecorder`` at once
   (a spoken one when its audio ended, or when the stage stops), then ``after_reply`` runs.
-* The reply itself is made of the parts in ``her_desktop.reply``: its prompt (persona, history
-  as the LM read it, the turn's notes and guide, fitted to the context: ``reply.prompt``), the
-  providers' notes around the turn (``reply.notes``), how the user seemed (``reply.felt``),
-  its settings (``reply.settings``), turns answered in Python (a sum, a phrase, her name, a
-  translation: ``reply.answers``), the run that writes it, asked once more when its first
+* The reply itself is made of the parts in ``her_desktop.reply``, what it is written from
+  gathered for each turn by ``reply.compose``: its prompt (persona, history as the LM read
+  it, the turn's notes and guide, fitted to the context: ``reply.prompt``), the providers'
+  notes around the turn (``reply.notes``), how the user seemed (``reply.felt``), its settings
+  (``reply.settings``), turns answered in Python (a sum, a phrase, her name, a translation:
+  ``reply.answers``), the run that writes it, asked once more when its first
   sentence goes against a ``ReplyGuard`` (``reply.run``), and what of the streamed text is
   shown and spoken, each sentence checked (``reply.writer``, with the guards and the closer:
   ``reply.guards``). The history keeps the filtered reply.
@@ -33,7 +34,6 @@ Policies:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 import unicodedata
@@ -58,7 +58,6 @@ from her_desktop.events import (
     UserText,
     new_turn_id,
 )
-from her_desktop.llm.acknowledge import Feeling, good_news
 from her_desktop.llm.base import (
     EndpointError,
     GenerationParams,
@@ -66,21 +65,17 @@ from her_desktop.llm.base import (
     LLMError,
     Message,
 )
-from her_desktop.llm.turn_guide import Guide, translation_request, turn_guide
-from her_desktop.reply.ahead import Ahead, stop_stale
-from her_desktop.reply.answers import python_answer
+from her_desktop.reply.ahead import Ahead
+from her_desktop.reply.compose import Composer
 from her_desktop.reply.felt import Felt
 from her_desktop.reply.history import History
-from her_desktop.reply.notes import after_reply, preview_notes, record_turn, turn_notes
-from her_desktop.reply.prompt import CONTEXT_MARGIN_TOKENS, GREETING_INSTRUCTION, turn_prompt
+from her_desktop.reply.notes import after_reply, preview_notes, record_turn
 from her_desktop.reply.run import Outcome, write_reply
-from her_desktop.reply.settings import out_of_time, reply_filter, reply_params, turn_params
+from her_desktop.reply.settings import out_of_time
 from her_desktop.reply.writer import ReplyWriter
 from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
-    ReplyGuard,
-    ReplyShape,
     ReplyShaper,
     TurnContextProvider,
 )
@@ -150,6 +145,10 @@ class DialogueStage(Stage):
         """the speculations of the turn the user is still speaking"""
         self._felt = Felt()
         """how the user seemed in the turns still being answered (``reply.felt``)"""
+        self._compose = Composer(
+            self, self._conversation, self._felt, notice=self._notice, failed=self._failed
+        )
+        """what each reply is written from: notes, guide, prompt, settings (``reply.compose``)"""
 
     @property
     def history(self) -> list[Message]:
@@ -205,13 +204,6 @@ class DialogueStage(Stage):
         """Keep how the user seems this turn: a hard moment is acknowledged first."""
         self._felt.keep(event)
 
-    def _hard(self, turn_id: int, user_text: str) -> Feeling | None:
-        """The feeling of a turn that tells of a hard moment (``llm.acknowledge.hard_turn``,
-        with affect's estimate of the turn when it came), or None."""
-        if not self.reply_style or not user_text:
-            return None
-        return self._felt.hard(turn_id, user_text)
-
     def _replies(self) -> list[str]:
         """Her replies so far in this conversation, oldest first."""
         return self._conversation.said("assistant")
@@ -248,13 +240,14 @@ class DialogueStage(Stage):
             return
 
         # the same guide and settings the turn will have (its affect estimate is not known yet)
-        guide = self._guide(text, hard=self._hard(-1, text) is not None)
+        compose = self._compose
+        guide = compose.guide(text, hard=compose.hard(-1, text) is not None)
 
         def build() -> list[Message]:  # the notes the turn will have, told from these words
             notes = self._preview_notes(text)
-            return self._prompt(text, notes, guide.text if guide else "", notify=False)
+            return compose.prompt(text, notes, guide.text if guide else "", notify=False)
 
-        self._ahead.begin(Speculation(self.engine, kind, text, build, self._turn_params(guide)))
+        self._ahead.begin(Speculation(self.engine, kind, text, build, compose.turn_params(guide)))
 
     def _preview_notes(self, user_text: str) -> str:
         """The turn's notes as far as they can be told before it ends (in a worker thread;
@@ -333,64 +326,20 @@ class DialogueStage(Stage):
             self.state = state
             self.bus.publish_nowait(DialogueState(state, turn_id))
 
-    def _params(self) -> GenerationParams:
-        """The generation settings, the reply capped (``reply.settings.reply_params``)."""
-        return reply_params(self.params, self.engine.context_size, reply_style=self.reply_style)
-
     def _failed(self, provider: TurnContextProvider, exc: Exception) -> None:
         """A provider raised: the stage reports it and the turn goes on without it."""
         self.report("internal", f"{provider.name} failed: {exc}", repr(exc))
 
-    async def _turn_notes(self, turn_id: int, user_text: str) -> str:
-        """Context notes from memory/affect for this turn (``reply.notes.turn_notes``)."""
-        return await turn_notes(self.providers, turn_id, user_text, self._failed)
-
     async def _after_reply(self, turn_id: int, user_text: str, reply_text: str) -> None:
         await after_reply(self.providers, turn_id, user_text, reply_text, self._failed)
 
-    def _prompt(
-        self, user_text: str, notes: str = "", guide: str = "", *, notify: bool = True
-    ) -> list[Message]:
-        """System prompt + history + this turn. The turn's notes (memory, mood) go in front of
-        the new user message, fenced as data, so they never read as instructions. Earlier
-        user messages are given as the LM read them (their notes included): the prompt then
-        starts with exactly what the LM's cache holds (system prompt and history), and only the
-        new turn is read (``reply.prompt``); a real turn (``notify``) leaves out what it had
-        to leave out for later turns too, and says so."""
-        budget = self.engine.context_size - self._params().max_tokens - CONTEXT_MARGIN_TOKENS
-        prompt = turn_prompt(
-            self.system_prompt,
-            self._conversation.messages,
-            self._conversation.sent,
-            self._conversation.left_out,
-            user_text,
-            notes,
-            guide,
-            budget=budget,
-            count=self.engine.count_tokens,
-        )
-        if notify:  # a real turn (not a speculation): later prompts leave these out too
-            self._conversation.left_out += prompt.dropped
-            if prompt.notice:
-                self.bus.publish_nowait(Notice(self.name, prompt.notice))
-        return prompt.messages
+    def _notice(self, text: str) -> None:
+        self.bus.publish_nowait(Notice(self.name, text))
 
     def _ran_out_of_time(self, deadline_s: float) -> None:
         """The model did not finish within the reply's deadline: say so in plain words (what
         was said is kept; a reply left with nothing says she was too slow, not a filler)."""
         self.bus.publish_nowait(Notice(self.name, out_of_time(deadline_s)))
-
-    def _turn_params(self, guide: Guide | None) -> GenerationParams:
-        """The generation settings of one turn (``reply.settings.turn_params``)."""
-        return turn_params(self._params(), guide)
-
-    def _guide(self, user_text: str, *, hard: bool = False) -> Guide | None:
-        """The hint for this reply worked out from the user's message (``llm.turn_guide``;
-        ``hard``: the turn tells of a hard moment)."""
-        if not self.reply_style:
-            return None
-        earlier = self._conversation.said("user")
-        return turn_guide(user_text, earlier, hard=hard)
 
     def greet(self, notes: str) -> asyncio.Task[None]:
         """Open the conversation with continuity: a short LM greeting that may pick up on
@@ -414,63 +363,30 @@ class DialogueStage(Stage):
         writer = ReplyWriter(
             self.bus,
             turn_id,
-            reply_filter(
-                self.system_prompt,
-                self._conversation.said("assistant"),
-                user_text,
-                greeting=bool(greeting_notes),
-                reply_style=self.reply_style,
-                own_name=self.own_name,
-            ),
+            self._compose.reply_filter(user_text, greeting=bool(greeting_notes)),
             user_text=user_text,
             said_by_user="\n".join([*earlier, user_text]),  # whose words she must not take
             replies=self._replies,
             speaking=lambda: self._set_state("speaking", turn_id),
         )
         start = time.monotonic()
-        guide: Guide | None = None
         try:
             await self.engine.load()
-            if greeting_notes:
-                messages = await asyncio.to_thread(
-                    self._prompt, GREETING_INSTRUCTION, greeting_notes
-                )
-            else:
-                notes = await self._turn_notes(turn_id, user_text)
-                writer.hard = self._hard(turn_id, user_text)
-                if writer.hard is None and self.reply_style and turn_id not in self._felt:
-                    writer.late = self._felt.late(turn_id, lambda: self._hard(turn_id, user_text))
-                writer.glad = self.reply_style and writer.hard is None and good_news(user_text)
-                guide = self._guide(user_text, hard=writer.hard is not None)
-                guide_text = guide.text if guide is not None else ""
-                messages = await asyncio.to_thread(self._prompt, user_text, notes, guide_text)
-            await stop_stale(reading, messages)  # read ahead with other notes: no use now
-            # after the notes: what this turn's notes found decides what is checked
-            writer.guards = [
-                p for p in self.providers if isinstance(p, ReplyGuard) and p.guarding()
-            ]
-            in_python = not greeting_notes and self.reply_style
-            exact = python_answer(user_text, self.own_name) if in_python else None
-            translation = translation_request(user_text) if in_python and exact is None else None
-            sent_text = messages[-1].content if messages else ""
-            params = self._turn_params(guide)
-            shape: ReplyShape | None = None
-            if self.shaper is not None:
-                shape = self.shaper.shape(turn_id, "" if greeting_notes else user_text)
-            if shape is not None:
-                params = dataclasses.replace(params, max_tokens=shape.max_tokens(params.max_tokens))
-            writer.shape = shape
+            plan = await self._compose.plan(
+                turn_id, user_text, writer, greeting_notes=greeting_notes, reading=reading
+            )
+            sent_text = plan.messages[-1].content if plan.messages else ""
             await write_reply(
                 self.engine,
                 writer,
-                messages,
-                params,
+                plan.messages,
+                plan.params,
                 outcome,
                 spec=spec,
-                exact=exact,
-                translation=translation,
-                complete=shape is not None and shape.complete,  # only a correction: its opening
-                guide=guide,
+                exact=plan.exact,
+                translation=plan.translation,
+                complete=plan.shape is not None and plan.shape.complete,  # only a correction
+                guide=plan.guide,
                 out_of_time=self._ran_out_of_time,
             )
         except asyncio.CancelledError:

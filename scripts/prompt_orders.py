@@ -77,7 +77,8 @@ async def main(share: float) -> dict[str, Any]:
     system = Message("system", stage.system_prompt)
 
     def told(words: str) -> tuple[str, str]:
-        guide = stage._guide(words, hard=stage._hard(-1, words) is not None)
+        compose = stage._compose
+        guide = compose.guide(words, hard=compose.hard(-1, words) is not None)
         return preview_notes(stage.providers, words), guide.text if guide else ""
 
     counts: dict[str, list[int]] = {order: [] for order in ORDERS}

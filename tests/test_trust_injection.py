@@ -91,7 +91,7 @@ def _record(text: str) -> MemoryRecord:
 async def _prompt_with_notes(notes: str, user_text: str = "how are you?") -> list[Message]:
     engine = FakeEngine()
     stage = DialogueStage(Bus(), engine, system_prompt=SYSTEM.content, params=GenerationParams())
-    return stage._prompt(user_text, notes)
+    return stage._compose.prompt(user_text, notes)
 
 
 @pytest.mark.parametrize("attempt", ATTEMPTS, ids=IDS)

@@ -6,6 +6,8 @@
 - :mod:`~her_desktop.reply.answers`: turns answered in Python, not by the LM.
 - :mod:`~her_desktop.reply.felt`: how the user seemed in each turn (affect's first estimate).
 - :mod:`~her_desktop.reply.settings`: a reply's generation settings and its reply filter.
+- :mod:`~her_desktop.reply.compose`: what one reply is written from (notes, feeling, guide,
+  prompt, guards, Python answer, style shape, settings), gathered for each turn.
 - :mod:`~her_desktop.reply.run`: writing one reply (the speculation settled, the Python
   answer, the speculation adopted or the LM streamed, one more try after a guard) and its
   ``ReplyFinished``.
