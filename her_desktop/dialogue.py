@@ -13,7 +13,8 @@ Policies:
   (failed, or cancelled before the first token) is left out of the history entirely, so the
   history always alternates user/assistant (strict chat templates reject two user turns).
   The providers keep the same: a finished exchange is handed to each ``TurnRecorder`` at once
-  (a spoken one when its audio ended, or when the stage stops), then ``after_reply`` runs.
+  (a spoken one when its audio ended, or when the stage stops: ``reply.handover``), then
+  ``after_reply`` runs.
 * The reply itself is made of the parts in ``her_desktop.reply``, what it is written from
   gathered for each turn by ``reply.compose``: its prompt (persona, history as the LM read
   it, the turn's notes and guide, fitted to the context: ``reply.prompt``), the providers'
@@ -68,12 +69,12 @@ from her_desktop.llm.base import (
 from her_desktop.reply.ahead import Ahead
 from her_desktop.reply.compose import Composer
 from her_desktop.reply.felt import Felt
+from her_desktop.reply.handover import Handover
 from her_desktop.reply.history import History
 from her_desktop.reply.notes import after_reply, preview_notes, record_turn
 from her_desktop.reply.run import Outcome, write_reply
 from her_desktop.reply.settings import out_of_time
 from her_desktop.reply.writer import ReplyWriter
-from her_desktop.speculative import Speculation
 from her_desktop.stage import Stage
 from her_desktop.turn_context import (
     ReplyShaper,
@@ -129,15 +130,10 @@ class DialogueStage(Stage):
         self.speaks_aloud = False
         """True when a speaking stage voices the replies: the state stays ``speaking`` until
         the audio ends, and an interrupted reply is kept as far as it was heard."""
-        self._voiced_turn: int | None = None
-        """the reply whose audio is still playing after its text ended"""
-        self._audio_ended: int | None = None
-        """the latest turn whose audio ended (possibly before its reply did)"""
         self.reply_style = True
         """False: replies are the LM's raw text (``bench companion --no-filter`` measures it)."""
-        self._unrecorded: tuple[int, str] | None = None
-        """(turn id, user text) of a spoken exchange handed to the providers once its audio
-        ended (with what was heard)"""
+        self._handover = Handover(self._record)
+        """when the providers get each exchange; a voiced reply's end (``reply.handover``)"""
         self.speculate = engine.speculation_ok
         """Begin reading (and, at a pause, answering) the user's words before the turn ends
         (by default only with a local engine: a remote one would bill every thrown-away try)."""
@@ -239,15 +235,7 @@ class DialogueStage(Stage):
         if not self.running:
             return
 
-        # the same guide and settings the turn will have (its affect estimate is not known yet)
-        compose = self._compose
-        guide = compose.guide(text, hard=compose.hard(-1, text) is not None)
-
-        def build() -> list[Message]:  # the notes the turn will have, told from these words
-            notes = self._preview_notes(text)
-            return compose.prompt(text, notes, guide.text if guide else "", notify=False)
-
-        self._ahead.begin(Speculation(self.engine, kind, text, build, compose.turn_params(guide)))
+        self._ahead.begin(self._compose.ahead(kind, text, self._preview_notes))
 
     def _preview_notes(self, user_text: str) -> str:
         """The turn's notes as far as they can be told before it ends (in a worker thread;
@@ -260,15 +248,10 @@ class DialogueStage(Stage):
 
     async def _on_speaking_finished(self, event: SpeakingFinished) -> None:
         """The reply's audio ended: keep in the history only what the user heard."""
-        self._audio_ended = event.turn_id
         if event.interrupted:
             self._conversation.heard(event.turn_id, event.spoken_text)
-        if self._unrecorded is not None and self._unrecorded[0] == event.turn_id:
-            self._record_unrecorded()
-        if self._voiced_turn == event.turn_id:
-            self._voiced_turn = None
-            if self._reply is None or self._reply.done():
-                self._set_state("idle", None)
+        if self._handover.audio_ended(event.turn_id) and not self._replying():
+            self._set_state("idle", None)
 
     def _record(self, turn_id: int, user_text: str) -> None:
         """The exchange is final: hand what the user got (the history's narrowed reply, empty
@@ -278,15 +261,9 @@ class DialogueStage(Stage):
         if self.running:
             self.spawn(self._after_reply(turn_id, user_text, reply), name=f"after-{turn_id}")
 
-    def _record_unrecorded(self) -> None:
-        if self._unrecorded is not None:
-            turn_id, user_text = self._unrecorded
-            self._unrecorded = None
-            self._record(turn_id, user_text)
-
     async def teardown(self) -> None:
         await self._ahead.drop()
-        self._record_unrecorded()  # closing while she speaks: keep the turn all the same
+        self._handover.flush()  # closing while she speaks: keep the turn all the same
 
     async def cancel_reply(self, reason: str) -> None:
         task = self._reply
@@ -315,7 +292,7 @@ class DialogueStage(Stage):
 
     def reset(self) -> None:
         """Forget the conversation (a new session)."""
-        self._record_unrecorded()
+        self._handover.flush()
         self._conversation.clear()
         self._ahead.abort()
 
@@ -407,13 +384,10 @@ class DialogueStage(Stage):
             if text and greeting_notes:
                 self._conversation.add_greeting(text)
             elif text:
-                self._record_unrecorded()  # an earlier spoken turn whose end never came
+                self._handover.flush()  # an earlier spoken turn whose end never came
                 self._conversation.add_exchange(turn_id, user_text, text, sent_text)
                 if self.providers and reason != "error":
-                    if self.speaks_aloud and self._audio_ended != turn_id:
-                        self._unrecorded = (turn_id, user_text)  # kept when the audio ends
-                    else:
-                        self._record(turn_id, user_text)
+                    self._handover.final(turn_id, user_text, aloud=self.speaks_aloud)
             self.bus.publish_nowait(
                 outcome.finished(
                     turn_id,
@@ -424,8 +398,7 @@ class DialogueStage(Stage):
                     unread=unread,
                 )
             )
-            voiced = self._audio_ended != turn_id
-            if self.speaks_aloud and text and reason != "error" and voiced:
-                self._voiced_turn = turn_id  # idle once the audio has ended
-            if self._reply_turn == turn_id and self._voiced_turn != turn_id:
+            said = bool(text) and reason != "error"
+            voicing = self._handover.voicing(turn_id, aloud=self.speaks_aloud, said=said)
+            if self._reply_turn == turn_id and not voicing:
                 self._set_state("idle", None)

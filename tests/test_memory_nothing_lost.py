@@ -150,7 +150,7 @@ async def test_a_spoken_reply_cut_before_a_word_keeps_only_the_user_turn(
     service = _service(bus, store)
     stage = await _voiced(bus, service)
     await bus.publish(UserText("My dog is Biscuit.", turn_id=8))
-    await wait_until(lambda: stage.state == "speaking" and stage._unrecorded is not None)
+    await wait_until(lambda: stage.state == "speaking" and stage._handover.pending is not None)
     await bus.publish(SpeakingFinished(8, "", interrupted=True))
     await wait_until(lambda: len(store.messages()) == 1)
     assert _rows(store) == [("user", "My dog is Biscuit.")]
@@ -163,7 +163,7 @@ async def test_closing_while_she_speaks_keeps_the_turn(bus: Bus, store: MemorySt
     service = _service(bus, store)
     stage = await _voiced(bus, service)
     await bus.publish(UserText("I love chess.", turn_id=9))
-    await wait_until(lambda: stage._unrecorded is not None)
+    await wait_until(lambda: stage._handover.pending is not None)
     await stage.stop()  # the audio's end never came
     await service.close()
     assert [r[0] for r in _rows(store)] == ["user", "assistant"]

@@ -16,6 +16,8 @@
 - :mod:`~her_desktop.reply.guards`: the checks of what the user said a reply must respect, and
   the closer's line.
 - :mod:`~her_desktop.reply.history`: the conversation as the user got it.
+- :mod:`~her_desktop.reply.handover`: when the providers get an exchange (a spoken one when its
+  audio ended), and when a voiced reply is over.
 - :mod:`~her_desktop.reply.ahead`: the speculations of a turn the user is still speaking.
 
 None of them imports the stage.

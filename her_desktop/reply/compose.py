@@ -5,7 +5,7 @@ seemed (``reply.felt``: a hard moment, good news), the turn's guide (``llm.turn_
 prompt fitted to the context (``reply.prompt``), the guards on duty after the notes, the answer
 computed in Python or the translation asked for (``reply.answers``), the user's style shape and
 the generation settings (``reply.settings``). The same prompt, guide and settings serve the
-speculations sent ahead of the turn's end (``dialogue.DialogueStage._on_speech_so_far``).
+speculations sent ahead of the turn's end (``ahead``).
 
 The stage's settings are read at each turn (``DialogueSettings``: tests and benches change
 ``reply_style`` and ``params`` on a running stage); the composer does not import the stage.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 from her_desktop.llm.acknowledge import Feeling, good_news
 from her_desktop.llm.base import GenerationParams, LLMEngine, Message
@@ -132,6 +132,19 @@ class Composer:
             if prompt.notice:
                 self._notice(prompt.notice)
         return prompt.messages
+
+    def ahead(
+        self, kind: Literal["prefill", "reply"], text: str, notes: Callable[[str], str]
+    ) -> Speculation:
+        """A request sent ahead with the words heard so far (``text``): the same guide and
+        settings the turn will have (its affect estimate is not known yet), the notes it will
+        have told from these words (``notes``, called in a worker thread)."""
+        guide = self.guide(text, hard=self.hard(-1, text) is not None)
+
+        def build() -> list[Message]:
+            return self.prompt(text, notes(text), guide.text if guide else "", notify=False)
+
+        return Speculation(self.settings.engine, kind, text, build, self.turn_params(guide))
 
     def reply_filter(self, user_text: str, *, greeting: bool) -> ReplyFilter:
         """The filter of this turn's reply (``reply.settings.reply_filter``)."""
