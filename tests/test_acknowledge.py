@@ -23,7 +23,8 @@ from her_desktop.llm.acknowledge import (
 )
 from her_desktop.llm.arithmetic import exact_answer
 from her_desktop.llm.base import GenerationParams
-from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, asks, own_identity
+from her_desktop.llm.reply_filter import ReplyFilter, asks, own_identity
+from her_desktop.llm.style_phrases import StylePhrases
 from her_desktop.llm.turn_guide import turn_guide
 from her_desktop.llm.user_voice import as_said_to_user
 from tests.fakes import FakeEngine

@@ -19,10 +19,10 @@ from her_desktop.llm.reply_filter import (
     LONG_SENTENCES,
     SHORT_SENTENCES,
     ReplyFilter,
-    StylePhrases,
     sentence_limit,
 )
 from her_desktop.llm.spoken_markdown import convert
+from her_desktop.llm.style_phrases import StylePhrases
 from her_desktop.persona import load_persona
 from her_desktop.sentences import split_sentences
 from tests.speculating_dialogue import Collector

@@ -64,7 +64,7 @@ from typing import Any, Literal, cast
 
 from her_desktop.bench.common import machine_info, percentile, write_report
 from her_desktop.bench.companion_checks import help_desk, human_claim, speaks_as_user
-from her_desktop.llm.reply_filter import normalize
+from her_desktop.llm.style_phrases import normalize
 from her_desktop.sentences import split_sentences
 
 Part = Literal["dev", "dev2", "tasks", "locked"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from her_desktop.llm.base import GenerationParams
-from her_desktop.llm.reply_filter import ReplyFilter, StylePhrases, sentence_limit
+from her_desktop.llm.reply_filter import ReplyFilter, sentence_limit
+from her_desktop.llm.style_phrases import StylePhrases
 from her_desktop.llm.turn_guide import EXACT_GUIDES, Guide
 
 
