@@ -34,6 +34,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from her_desktop.paths import atomic_write_text, config_dir
+from her_desktop.toml_problems import explain_error, find_toml_line
 
 SETTINGS_FILENAME = "settings.toml"
 ENV_PREFIX = "HER_DESKTOP__"
@@ -378,39 +379,6 @@ def _field_path(loc: tuple[int | str, ...]) -> tuple[str, ...]:
     return tuple(path)
 
 
-def explain_error(error: Mapping[str, Any]) -> str:
-    """What is wrong with one value, in plain words (one pydantic error dict, e.g. for personas)."""
-    kind = error.get("type", "")
-    ctx = error.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return "is not a known setting (a typo?)"
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}"
-    if kind == "greater_than":
-        return f"must be more than {ctx.get('gt')}"
-    if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}"
-    if kind == "less_than":
-        return f"must be less than {ctx.get('lt')}"
-    if kind == "literal_error":
-        return "must be one of " + str(ctx.get("expected", "")).replace("'", '"')
-    if kind in ("int_type", "int_from_float", "int_parsing"):
-        return "must be a whole number"
-    if kind in ("float_type", "float_parsing"):
-        return "must be a number"
-    if kind == "bool_type":
-        return "must be true or false"
-    if kind == "string_type":
-        return 'must be text in quotes, e.g. "value"'
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind in ("model_type", "dict_type"):
-        return "must be a table (a [section] with keys under it)"
-    if kind == "value_error":
-        return str(ctx.get("error", error.get("msg", "is not valid")))
-    return str(error.get("msg", "is not valid")).lower()
-
-
 def unique_errors(exc: ValidationError) -> list[tuple[tuple[str, ...], str]]:
     """One (dotted key, explanation) per key: union members report the same key twice."""
     seen: dict[tuple[str, ...], str] = {}
@@ -438,51 +406,6 @@ def _describe_env_error(env_name: str, exc: ValidationError) -> str:
         f"environment variable {env_name}: {'; '.join(parts)} — fix or unset it; "
         "ignoring it for now"
     )
-
-
-_KEY_PART = re.compile(r'\s*("(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+)\s*')
-
-
-def _split_key(raw: str) -> tuple[str, ...] | None:
-    """Split a TOML dotted key (``a."b.c".d``) into parts; None when it does not parse."""
-    parts: list[str] = []
-    pos = 0
-    while True:
-        match = _KEY_PART.match(raw, pos)
-        if match is None:
-            return None
-        token = match.group(1)
-        parts.append(token[1:-1] if token[:1] in "\"'" else token)
-        pos = match.end()
-        if pos >= len(raw):
-            return tuple(parts)
-        if raw[pos] != ".":
-            return None
-        pos += 1
-
-
-def find_toml_line(text: str, dotted: tuple[str, ...]) -> int | None:
-    """Best-effort 1-based line where ``dotted`` is set (a key line or a [table] header)."""
-    table: tuple[str, ...] = ()
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            inner = line.lstrip("[").split("]", 1)[0]
-            table = _split_key(inner) or ()
-            if table == dotted:
-                return number  # e.g. an unknown [section]
-            continue
-        if "=" not in line:
-            continue
-        key = _split_key(line.split("=", 1)[0])
-        if key is None:
-            continue
-        full = table + key
-        if full == dotted[: len(full)]:
-            return number  # the key itself, or an inline table that contains it
-    return None
 
 
 # ---------------------------------------------------------------------------------------------

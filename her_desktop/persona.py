@@ -39,8 +39,8 @@ from pydantic import (
     model_validator,
 )
 
-from her_desktop.config import explain_error, find_toml_line
 from her_desktop.paths import atomic_write_text, config_dir
+from her_desktop.toml_problems import explain_error, find_toml_line
 
 DEFAULT_PERSONA = "samantha"
 USER_PERSONA_FILENAME = "persona.toml"

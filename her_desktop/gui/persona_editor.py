@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from her_desktop.config import explain_error
 from her_desktop.paths import atomic_write_text
 from her_desktop.persona import (
     DEFAULT_PERSONA,
@@ -29,6 +28,7 @@ from her_desktop.persona import (
     resolve_persona,
     user_persona_path,
 )
+from her_desktop.toml_problems import explain_error
 
 _HEADER = (
     "# Your her_desktop persona, written by the Settings window. You can edit it by hand too\n"
