@@ -23,9 +23,10 @@ Policy:
   URLs with ``user:password@`` are refused.
 - **Streaming.** ``stream: true``; Server-Sent Events are parsed line by line
   (:mod:`~her_desktop.llm.sse`; every LLM server sends one JSON object per ``data:`` line;
-  ``data: [DONE]`` ends the stream). Unknown fields are ignored; a few junk lines are skipped;
-  a stream that is *all* junk is a clear error. A server that ignores ``stream`` and answers one
-  JSON body is accepted too.
+  ``data: [DONE]`` ends the stream; what each payload says is read by
+  :mod:`~her_desktop.llm.chat_answer`). Unknown fields are ignored; a few junk lines are
+  skipped; a stream that is *all* junk is a clear error. A server that ignores ``stream`` and
+  answers one JSON body is accepted too.
 - **Bounds.** ``params.deadline_s`` bounds the whole call (load, connect, every read) → finish
   reason ``deadline``; ``timeout_s`` bounds the wait for each read (the first byte included) →
   ``EndpointError`` "did not answer within …". The server's ``finish_reason: "length"`` →
@@ -46,12 +47,10 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import httpx
 
-from her_desktop.events import FinishReason
 from her_desktop.llm.base import (
     EngineInfo,
     GenerationParams,
@@ -59,6 +58,7 @@ from her_desktop.llm.base import (
     LLMEngine,
     Message,
 )
+from her_desktop.llm.chat_answer import StreamState, from_json_body, positive_int_at, take
 from her_desktop.llm.control_tokens import ControlTokenFilter
 from her_desktop.llm.endpoint import parse_base_url
 from her_desktop.llm.server_errors import ServerErrors, looks_like_html
@@ -79,15 +79,6 @@ AFTER_FINISH_GRACE_S: Final = 2.0
 """After the server's finish_reason, wait at most this long for ``[DONE]`` (usage numbers)."""
 
 
-_SERVER_FINISH: Final[dict[str, FinishReason]] = {
-    "stop": "stop",
-    "eos": "stop",
-    "length": "length",
-    "max_tokens": "length",
-    "model_length": "length",
-}
-
-
 class _Deadline:
     """Sentinel: the deadline passed while waiting."""
 
@@ -102,18 +93,6 @@ async def _before(deadline: float, aw: Awaitable[T]) -> T | _Deadline:
             return await aw
     except TimeoutError:
         return _DEADLINE
-
-
-@dataclass(slots=True)
-class _StreamState:
-    """Bookkeeping of one streamed reply."""
-
-    pieces: int = 0
-    chunks: int = 0
-    junk: int = 0
-    saw_done: bool = False
-    finish: FinishReason | None = None
-    usage_tokens: int | None = None
 
 
 class RemoteEngine(LLMEngine):
@@ -289,14 +268,14 @@ class RemoteEngine(LLMEngine):
     def _context_from_models(entry: dict[str, Any] | None) -> int | None:
         """vLLM reports the served window as ``max_model_len``."""
         for key in ("max_model_len", "context_length", "n_ctx"):
-            if (size := _positive_int_at(entry, key)) is not None:
+            if (size := positive_int_at(entry, key)) is not None:
                 return size
         return None
 
     def _trained_cap(self, entry: dict[str, Any] | None) -> int | None:
         """llama-server's ``meta.n_ctx_train`` (the model's trained window) only lowers the
         configured size; it says nothing of the window the server actually allocated."""
-        trained = _positive_int_at(entry.get("meta") if entry is not None else None, "n_ctx_train")
+        trained = positive_int_at(entry.get("meta") if entry is not None else None, "n_ctx_train")
         if trained is not None and trained < self._configured_context:
             return trained
         return None
@@ -306,8 +285,8 @@ class RemoteEngine(LLMEngine):
         """llama-server: ``default_generation_settings.n_ctx`` is one slot's window."""
         if not isinstance(props, dict):
             return None
-        slot = _positive_int_at(props.get("default_generation_settings"), "n_ctx")
-        return slot if slot is not None else _positive_int_at(props, "n_ctx")
+        slot = positive_int_at(props.get("default_generation_settings"), "n_ctx")
+        return slot if slot is not None else positive_int_at(props, "n_ctx")
 
     # -- streaming ----------------------------------------------------------------------------
 
@@ -350,7 +329,7 @@ class RemoteEngine(LLMEngine):
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         deadline = t0 + max(0.0, params.deadline_s)
-        state = _StreamState()
+        state = StreamState()
         st.finish_reason, st.first_token_s, st.tokens = None, None, 0
         try:
             if await _before(deadline, self.load()) is _DEADLINE:
@@ -397,7 +376,7 @@ class RemoteEngine(LLMEngine):
         self,
         response: httpx.Response,
         params: GenerationParams,
-        state: _StreamState,
+        state: StreamState,
         deadline: float,
     ) -> AsyncGenerator[str, None]:
         """The visible text pieces of one response; sets ``state.finish``; raises EndpointError."""
@@ -408,7 +387,7 @@ class RemoteEngine(LLMEngine):
             raise self._errors.html()
         filt = ControlTokenFilter()
         if content_type.startswith("application/json"):
-            text = self._from_json_body(await self._read_some(response, deadline), state)
+            text = from_json_body(await self._read_some(response, deadline), state, self._errors)
             text = filt.feed(text) + filt.flush()
             if text:
                 state.pieces = max(state.pieces, 1)
@@ -438,7 +417,7 @@ class RemoteEngine(LLMEngine):
                     except ValueError:
                         raise self._errors.garbage("it sent an endless line") from None
                 for payload in payloads:
-                    piece = self._take(payload, state)
+                    piece = take(payload, state, self._errors)
                     if piece:
                         state.pieces += 1
                         visible = filt.feed(piece)
@@ -480,68 +459,6 @@ class RemoteEngine(LLMEngine):
         else:
             raise self._errors.closed()
 
-    def _take(self, payload: str, state: _StreamState) -> str:
-        """Digest one ``data:`` payload: the content text it carries ("" for none)."""
-        if payload.strip() == "[DONE]":
-            state.saw_done = True
-            return ""
-        try:
-            obj = json.loads(payload)
-        except ValueError:
-            state.junk += 1
-            return ""
-        if not isinstance(obj, dict):
-            state.junk += 1
-            return ""
-        self._raise_reported_error(obj)
-        self._take_usage(obj, state)
-        choices = obj.get("choices")
-        if not isinstance(choices, list):
-            state.junk += 1
-            return ""
-        state.chunks += 1
-        if not choices or not isinstance(choices[0], dict):
-            return ""
-        choice = choices[0]
-        reason = choice.get("finish_reason")
-        if isinstance(reason, str) and reason and state.finish is None:
-            state.finish = _SERVER_FINISH.get(reason, "stop")
-        delta = choice.get("delta")
-        # chat chunks carry delta.content; completion-style chunks carry text
-        content = delta.get("content") if isinstance(delta, dict) else choice.get("text")
-        return content if isinstance(content, str) else ""
-
-    def _raise_reported_error(self, obj: dict[str, Any]) -> None:
-        """A chunk or answer that is an ``error`` object (and no reply) becomes EndpointError."""
-        if "error" in obj and not obj.get("choices"):
-            raise self._errors.reported(obj["error"])
-
-    @staticmethod
-    def _take_usage(obj: dict[str, Any], state: _StreamState) -> None:
-        if (tokens := _positive_int_at(obj.get("usage"), "completion_tokens")) is not None:
-            state.usage_tokens = tokens
-
-    def _from_json_body(self, body: bytes, state: _StreamState) -> str:
-        """A server that ignored ``stream: true`` and sent one JSON answer."""
-        try:
-            obj = json.loads(body)
-        except ValueError:
-            raise self._errors.garbage("its answer is not JSON") from None
-        if isinstance(obj, dict):
-            self._raise_reported_error(obj)
-        choices = obj.get("choices") if isinstance(obj, dict) else None
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise self._errors.garbage("its JSON answer has no reply in it (no 'choices')")
-        assert isinstance(obj, dict)
-        self._take_usage(obj, state)
-        state.chunks += 1
-        choice = choices[0]
-        message = choice.get("message")
-        content = message.get("content") if isinstance(message, dict) else choice.get("text")
-        reason = choice.get("finish_reason")
-        state.finish = _SERVER_FINISH.get(reason, "stop") if isinstance(reason, str) else "stop"
-        return content if isinstance(content, str) else ""
-
     async def _read_some(self, response: httpx.Response, deadline: float) -> bytes:
         """Up to ``MAX_BODY_BYTES`` of the body (error pages, JSON answers)."""
         buf = bytearray()
@@ -557,11 +474,3 @@ class RemoteEngine(LLMEngine):
         except httpx.HTTPError as exc:
             log.debug("remote LM: reading the body failed: %s", type(exc).__name__)
         return bytes(buf)
-
-
-def _positive_int_at(data: object, key: str) -> int | None:
-    """``data[key]`` when ``data`` is a JSON object and that is a positive integer, else None."""
-    value = data.get(key) if isinstance(data, dict) else None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return None
