@@ -61,25 +61,17 @@ class Plan:
     """(phrase, language) of a translation asked for"""
 
 
+@dataclasses.dataclass(eq=False)
 class Composer:
     """Composes each reply of one conversation (``conversation``) from the stage's settings."""
 
-    def __init__(
-        self,
-        settings: DialogueSettings,
-        conversation: History,
-        felt: Felt,
-        *,
-        notice: Callable[[str], None],
-        failed: Callable[[TurnContextProvider, Exception], None],
-    ) -> None:
-        self.settings = settings
-        self.conversation = conversation
-        self.felt = felt
-        self._notice = notice
-        """publishes a ``Notice`` in the stage's name (what the prompt had to leave out)"""
-        self._failed = failed
-        """a provider raised: the stage reports it and the turn goes on without it"""
+    settings: DialogueSettings
+    conversation: History
+    felt: Felt
+    notice: Callable[[str], None]
+    """publishes a ``Notice`` in the stage's name (what the prompt had to leave out)"""
+    failed: Callable[[TurnContextProvider, Exception], None]
+    """a provider raised: the stage reports it and the turn goes on without it"""
 
     def params(self) -> GenerationParams:
         """The generation settings, the reply capped (``reply.settings.reply_params``)."""
@@ -130,7 +122,7 @@ class Composer:
         if notify:  # a real turn (not a speculation): later prompts leave these out too
             self.conversation.left_out += prompt.dropped
             if prompt.notice:
-                self._notice(prompt.notice)
+                self.notice(prompt.notice)
         return prompt.messages
 
     def ahead(
@@ -175,7 +167,7 @@ class Composer:
         if greeting_notes:
             messages = await asyncio.to_thread(self.prompt, GREETING_INSTRUCTION, greeting_notes)
         else:
-            notes = await turn_notes(s.providers, turn_id, user_text, self._failed)
+            notes = await turn_notes(s.providers, turn_id, user_text, self.failed)
             writer.hard = self.hard(turn_id, user_text)
             if writer.hard is None and s.reply_style and turn_id not in self.felt:
                 writer.late = self.felt.late(turn_id, lambda: self.hard(turn_id, user_text))
