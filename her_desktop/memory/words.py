@@ -10,23 +10,25 @@ from __future__ import annotations
 
 from typing import Final
 
-_WH_WORDS: Final = (
+
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+WH_WORDS: Final = _set(
     "what whats what's where wheres where's who whos who's when whens when's which how how's "
     "why whose whom"
 )
-WH_WORDS: Final = frozenset(_WH_WORDS.split())
 """the words a question is asked with ("where's", "whose"), not a topic"""
 
-_ASKING_TO_REMEMBER: Final = (
+QUESTION_WORDS: Final = WH_WORDS | _set(
     "remember recall know tell again called name do does did you think still right guess kind "
     "type ever anything something now"
 )
-QUESTION_WORDS: Final = WH_WORDS | frozenset(_ASKING_TO_REMEMBER.split())
 """a question about the user's life says these besides what it asks about ("do you remember
 what my dog is called now?")"""
 
-_ASKING_VERBS: Final = "do does did go going goes come coming get got make doing"
-ASKING_VERBS: Final = WH_WORDS | frozenset(_ASKING_VERBS.split())
+ASKING_VERBS: Final = WH_WORDS | _set("do does did go going goes come coming get got make doing")
 """a question's words with the verbs it is phrased with ("where does my sister go to school")"""
 
 WANTS: Final = (
