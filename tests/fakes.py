@@ -73,6 +73,7 @@ class FakeEngine(LLMEngine):
             raise self.fail
         self.active += 1
         started = time.monotonic()
+        forever = self.forever  # a running stream keeps its mode (a test may set the next one's)
         try:
             i = 0
             while True:
@@ -82,7 +83,7 @@ class FakeEngine(LLMEngine):
                 if time.monotonic() - started >= params.deadline_s:
                     stats.finish_reason = "deadline"  # as the real engines: out of time
                     return
-                if not self.forever and i >= len(self.pieces):
+                if not forever and i >= len(self.pieces):
                     stats.finish_reason = "stop"
                     return
                 await asyncio.sleep(self.delay)
