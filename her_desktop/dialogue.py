@@ -19,11 +19,11 @@ Policies:
   gathered for each turn by ``reply.compose``: its prompt (persona, history as the LM read
   it, the turn's notes and guide, fitted to the context: ``reply.prompt``), the providers'
   notes around the turn (``reply.notes``), how the user seemed (``reply.felt``), its settings
-  (``reply.settings``), turns answered in Python (a sum, a phrase, her name, a translation:
-  ``reply.answers``), the run that writes it, asked once more when its first
-  sentence goes against a ``ReplyGuard`` (``reply.run``), and what of the streamed text is
-  shown and spoken, each sentence checked (``reply.writer``, with the guards and the closer:
-  ``reply.guards``). The history keeps the filtered reply.
+  (``reply.settings``), turns answered in Python (a sum, a phrase, her name, a summary of
+  what the user said, a translation: ``reply.answers``), the run that writes it, asked once
+  more when its first sentence goes against a ``ReplyGuard`` (``reply.run``), and what of the
+  streamed text is shown and spoken, each sentence checked (``reply.writer``, with the guards
+  and the closer: ``reply.guards``). The history keeps the filtered reply.
 * Speculation (``speculate``, voice): while the user speaks, the prompt with what was heard so
   far is sent ahead (``speculative``): at a live partial transcript only read into the LM's
   cache; at a pause, the reply itself is begun. It is adopted when the turn ends with that very

@@ -393,6 +393,26 @@ async def test_a_plain_sum_is_answered_exactly_without_the_lm() -> None:
     await bus.close()
 
 
+async def test_a_recap_is_said_from_their_own_lines_without_the_lm() -> None:
+    engine = FakeEngine(["That sounds lovely."])
+    bus, stage, col = await make(engine)
+    await bus.publish(UserText("we went hiking by the lake at the weekend", turn_id=1))
+    await col.next_finished()
+    await bus.publish(UserText("it rained the whole time but it was still lovely", turn_id=2))
+    await col.next_finished()
+    calls = len(engine.calls)
+    await bus.publish(UserText("what did I just tell you about my weekend?", turn_id=3))
+    done = await col.next_finished()
+    assert done.text == (
+        "You said you went hiking by the lake at the weekend, and it rained the whole time but "
+        "it was still lovely."
+    )
+    assert len(engine.calls) == calls  # not the LM's free text
+    assert stage.history[-1].content == done.text
+    await stage.stop()
+    await bus.close()
+
+
 async def test_a_common_phrase_is_translated_from_the_phrasebook() -> None:
     engine = FakeEngine(["Grazie."])
     bus, stage, col = await make(engine)

@@ -9,9 +9,6 @@ said), a line in brackets that names what kind of turn it is:
   language (the reply itself is made by ``llm.translate``; the guide keeps the task in the
   history);
 - a definition ("what does X mean"): one plain sentence;
-- a recall of what the user said ("remind me what I said"): the user's own earlier messages in
-  this conversation, quoted, to sum up speaking to them as "you" (small LMs mix up who said
-  what);
 - a hard moment (loss, illness, failure, worry: ``trouble`` in ``data/reply_style.toml``):
   acknowledge the feeling first, no advice; a message that is only a flat word ("meh",
   "ugh", "been better"): notice the mood gently first;
@@ -26,7 +23,8 @@ said), a line in brackets that names what kind of turn it is:
   375?"): the answer worked out in Python (``llm.arithmetic.find_sum``), to be given after a
   word for how they feel (the dialogue says it itself if the reply leaves it out).
 
-A message that is only a sum is not guided but answered (``llm.arithmetic``); a translation
+A message that is only a sum, or asks her to sum up what they said (``llm.recap``), is not
+guided but answered in Python; a translation
 the phrasebook does not hold is made on a side path and checked (``llm.translate``), so its
 guide only names the task in the history. :func:`turn_guide` is pure and fast
 (regular expressions on one message). The guides of everyday turns are a dozen tokens: the
@@ -42,17 +40,13 @@ from typing import Literal
 
 from her_desktop.llm.acknowledge import low_mood, troubled, worried_question
 from her_desktop.llm.arithmetic import find_sum
-from her_desktop.memory.retrieval import second_person
 
 __all__ = ["EXACT_GUIDES", "Guide", "GuideKind", "translation_request", "troubled", "turn_guide"]
 
-GuideKind = Literal["translate", "sum", "define", "recall", "trouble", "fact", "personal", "self"]
+GuideKind = Literal["translate", "sum", "define", "trouble", "fact", "personal", "self"]
 
-EXACT_GUIDES: frozenset[GuideKind] = frozenset({"translate", "define", "recall", "fact"})
+EXACT_GUIDES: frozenset[GuideKind] = frozenset({"translate", "define", "fact"})
 """Task turns: the reply is generated greedily (its likeliest answer, no sampling)."""
-RECALL_MESSAGES = 4
-"""At most this many of the user's latest messages are quoted for a recall."""
-RECALL_CHARS = 300
 
 _Q = "[\"'“”‘’]"
 _LANGUAGES = (
@@ -90,14 +84,6 @@ _DEFINE = [
     ),
     re.compile(rf"\bmeaning of (?:the word )?{_Q}?(?P<word>[\w'-]{{1,40}}){_Q}?\s*[?.!]*$", re.I),
 ]
-_RECALL = re.compile(
-    r"\b(?:remind me (?:of )?what i (?:said|told you|was (?:saying|talking about))|"
-    r"what (?:did|have) i (?:just )?(?:say|said|tell you|told you)|"
-    r"what was i (?:saying|talking about|going on about)|"
-    r"(?:sum up|summari[sz]e|recap) what i(?:'ve)? (?:said|told you|been saying)|"
-    r"what (?:was|is) (?:it )?(?:that )?i said)\b",
-    re.IGNORECASE,
-)
 _FACT = re.compile(
     r"^(?:so |and |hey |ok |okay )?(?:what|who|where|when|which|how (?:many|much|far|long|old|"
     r"big|tall)|is|are|was|were|does|do|did)\b.{3,120}\?\s*$",
@@ -174,22 +160,6 @@ def turn_guide(
             "translate",
             f'Task: translate "{phrase}" into {lang}.',
         )
-    if _RECALL.search(text):
-        said = [" ".join(m.split()) for m in earlier_user_messages if m.strip()]
-        if said:
-            recent = said[-RECALL_MESSAGES:]
-            quoted = " / ".join(f'"{second_person(m[:RECALL_CHARS])}"' for m in recent)
-            kind = (
-                " Then say you're sorry it has been so hard."
-                if troubled(text) or any(troubled(m) for m in recent)
-                else ""
-            )
-            return Guide(
-                "recall",
-                f"Earlier in this conversation they told you (put as you would say it back to "
-                f'them): {quoted}. Sum that up for them in one sentence that starts with "You '
-                f'said".{kind}',
-            )
     found = find_sum(text)
     if found is not None and found.value is not None and not found.whole:
         return Guide(

@@ -56,7 +56,7 @@ class Plan:
     guide: Guide | None = None
     shape: ReplyShape | None = None
     exact: str | None = None
-    """the answer computed in Python (a sum, a phrase, her name)"""
+    """the answer computed in Python (a sum, a phrase, her name, a summary of what they said)"""
     translation: tuple[str, str] | None = None
     """(phrase, language) of a translation asked for"""
 
@@ -179,7 +179,8 @@ class Composer:
         # after the notes: what this turn's notes found decides what is checked
         writer.guards = [p for p in s.providers if isinstance(p, ReplyGuard) and p.guarding()]
         in_python = not greeting_notes and s.reply_style
-        exact = python_answer(user_text, s.own_name) if in_python else None
+        earlier_said = self.conversation.said("user")
+        exact = python_answer(user_text, s.own_name, earlier_said) if in_python else None
         translation = translation_request(user_text) if in_python and exact is None else None
         params = self.turn_params(guide)
         shape: ReplyShape | None = None
