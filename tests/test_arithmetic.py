@@ -11,6 +11,16 @@ from her_desktop.llm.arithmetic import evaluate, exact_answer, find_sum
     ("question", "answer"),
     [
         ("what's 12 times 12", "That's 144."),
+        # wordings seen in fresh task turns
+        ("what do you get if you multiply 14 by 6?", "That's 84."),
+        ("if I have 200 pounds and spend 65, how much is left?", "That's 135."),
+        ("I had 50 quid and spent 18, how much do I have left?", "That's 32."),
+        ("how many kilometres is 10 miles?", "That's 16.0934."),
+        ("how many feet in a mile?", "That's 5,280."),
+        ("how many minutes in an hour and a half", "That's 90."),
+        ("how many seconds in half a minute", "That's 30."),
+        ("what's 3/4 of 200", "That's 150."),
+        ("how much do I pay if a 60 pound jacket is 20 percent off?", "That's 48."),
         ("what's 250 minus 87", "That's 163."),
         ("what's fifteen percent of eighty", "That's 12."),
         ("What is 15% of 80?", "That's 12."),
@@ -85,6 +95,8 @@ def test_sums_are_computed(question: str, answer: str) -> None:
         "I ran 5 km, then 3 km, so 8 km in all",
         "we were 4 and then 2 left, so what now?",
         "what is 5",
+        "I had 3 coffees and have 2 left",
+        "I spent 20 minutes on it and 5 are left, what do you think?",
     ],
 )
 def test_anything_else_goes_to_the_lm(text: str) -> None:

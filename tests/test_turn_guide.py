@@ -25,6 +25,11 @@ from her_desktop.llm.turn_guide import troubled, turn_guide
         ),
         ("how could I say 'thank you' in Italian", "thank you", "Italian"),
         ("what is the French word for butterfly?", "butterfly", "French"),
+        ("say 'happy birthday' in Spanish", "happy birthday", "Spanish"),
+        ("translate to French: I'm going home", "I'm going home", "French"),
+        ("translate into German - where is the bank?", "where is the bank?", "German"),
+        ("'thank you' in Japanese?", "thank you", "Japanese"),
+        ("what's the Spanish for 'the dog is hungry'?", "the dog is hungry", "Spanish"),
     ],
 )
 def test_translations_name_the_words_and_the_language(text: str, phrase: str, lang: str) -> None:
@@ -40,6 +45,12 @@ def test_translations_name_the_words_and_the_language(text: str, phrase: str, la
         ("What does 'serendipity' mean?", "serendipity"),
         ("define gregarious", "gregarious"),
         ("what's the meaning of nostalgia?", "nostalgia"),
+        ("what does it mean to be pragmatic?", "pragmatic"),
+        ("what's empathy mean?", "empathy"),
+        ("can you tell me what 'verbose' means", "verbose"),
+        ("define 'benevolent' for me", "benevolent"),
+        ("what does procrastinate mean exactly?", "procrastinate"),
+        ("what is 'schadenfreude'?", "schadenfreude"),
     ],
 )
 def test_definitions(text: str, word: str) -> None:
@@ -47,6 +58,34 @@ def test_definitions(text: str, word: str) -> None:
     assert guide is not None
     assert guide.kind == "define"
     assert f'"{word}"' in guide.text
+
+
+@pytest.mark.parametrize("text", ["what do you mean", "what does that mean?", "I say it in class"])
+def test_other_wordings_are_not_a_definition_or_translation(text: str) -> None:
+    guide = turn_guide(text)
+    assert guide is None or guide.kind not in ("define", "translate")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the capital of Spain",
+        "which planet is closest to the sun",
+        "who was the first person to walk on the moon",
+        "random question, what's the capital of Australia?",
+        "quick question: how many legs does a spider have?",
+    ],
+)
+def test_a_question_of_fact_with_or_without_its_question_mark(text: str) -> None:
+    guide = turn_guide(text)
+    assert guide is not None
+    assert guide.kind == "fact"
+
+
+@pytest.mark.parametrize("text", ["what's up", "what a day", "what I need is a holiday"])
+def test_a_greeting_or_exclamation_is_not_a_question_of_fact(text: str) -> None:
+    guide = turn_guide(text)
+    assert guide is None or guide.kind != "fact"
 
 
 def test_a_recall_is_not_guided_but_answered_in_python() -> None:

@@ -9,9 +9,11 @@ small evaluator over the parsed tree: numbers and + - * / and small powers, noth
 - "15 percent of 240", "half of 350", "double 17", "the square root of 81";
 - "add 38 and 47", "subtract 5 from 20", "multiply 6 by 7", "divide 300 by 12";
 - a discount, a tip, a rise ("80 with 25% off", "a 20 percent tip on 45", "40 plus 10%");
-- sharing ("split 96 between four people");
-- units of time, weight, length and volume ("how many seconds in an hour", "how many grams
-  in 2.5 kilograms", "how many minutes is two and a half hours");
+- sharing ("split 96 between four people"), what is left ("I have 200 and spend 65, how much
+  is left?");
+- units of time, weight, length (metric, and inches, feet, yards, miles) and volume ("how many
+  seconds in an hour", "how many grams in 2.5 kilograms", "how many minutes is two and a half
+  hours", "an hour and a half");
 - a rate over a time ("12 pounds an hour … how much for 8 hours").
 
 Only a question (a sentence ending in "?" or starting with what/how/calculate/add …, or such a
@@ -74,7 +76,8 @@ _EXPR = re.compile(
 _LEAD = re.compile(
     r"^(?:(?:so|ok|okay|hey|and|um|well|right|quick question|quick (?:one|1)|random question|"
     r"(?:one|1) more|another (?:one|1)|real quick|oh|erm|hmm|also|now|please)[,\s]+)*"
-    r"(?:(?:can|could|would) you (?:please )?(?:tell me |work out |calculate |figure out |do )?"
+    r"(?:what do (?:you|i|we) get (?:if|when) (?:you|i|we) |"
+    r"(?:can|could|would) you (?:please )?(?:tell me |work out |calculate |figure out |do )?"
     r"|do you know |tell me |please |i (?:need|want|'d like|would like) to know |i wonder )?"
     r"(?:what(?:'?s| is| are| would be| will be| does| do)?|how much (?:is|are|would be|will be)"
     r"|calculate|compute|work out|figure out)?\s*"
@@ -108,6 +111,9 @@ _UNIT_FACTORS = {
     "centimetre": (Fraction(1, 100), "length"), "centimeter": (Fraction(1, 100), "length"),
     "metre": (Fraction(1), "length"), "meter": (Fraction(1), "length"),
     "kilometre": (Fraction(1000), "length"), "kilometer": (Fraction(1000), "length"),
+    "inch": (Fraction(254, 10000), "length"), "inches": (Fraction(254, 10000), "length"),
+    "foot": (Fraction(3048, 10000), "length"), "feet": (Fraction(3048, 10000), "length"),
+    "yard": (Fraction(9144, 10000), "length"), "mile": (Fraction(1609344, 1000), "length"),
     # volume, in litres
     "millilitre": (Fraction(1, 1000), "volume"), "milliliter": (Fraction(1, 1000), "volume"),
     "litre": (Fraction(1), "volume"), "liter": (Fraction(1), "volume"),
@@ -199,6 +205,8 @@ def normalize(text: str) -> str:
 
     text = _WORD_RUN.sub(digits, text)
     text = _HALF_MORE.sub(lambda m: _decimal(Fraction(m[1]) + Fraction(1, 2)), text)
+    text = re.sub(rf"\b(?:an?|one) ({_UNIT}) and a half\b", r"1.5 \1", text)
+    text = re.sub(rf"\bhalf an? ({_UNIT})\b", r"0.5 \1", text)
     for short, unit in (("kg", "kilogram"), ("km", "kilometre"), ("cm", "centimetre"),
                         ("mm", "millimetre"), ("ml", "millilitre"), ("g", "gram"),
                         ("mins?", "minute"), ("hrs?", "hour"), ("secs?", "second")):  # fmt: skip
@@ -305,6 +313,7 @@ def _worded(core: str) -> Fraction | None:
         (rf"(?:the )?product of {n} and {n}", "a*b"),
         (rf"divide {n} by {n}", "a/b"),
         (rf"(?:the )?square root of {n}", "sqrt"),
+        (rf"({_NUM}) ?/ ?({_NUM}) of {n}", "a/b*c"),
         (rf"(?:a |one )?half of {n}", "a/2"),
         (rf"(?:a |one )?third of {n}", "a/3"),
         (rf"(?:a |one )?quarter of {n}", "a/4"),
@@ -329,6 +338,8 @@ def _worded(core: str) -> Fraction | None:
             continue
         a = Fraction(match[1])
         b = Fraction(match[2]) if match.lastindex and match.lastindex >= 2 else Fraction(0)
+        if how == "a/b*c":
+            return None if b == 0 else a / b * Fraction(match[3])
         if how == "sqrt":
             return _sqrt(a)
         if how == "abs":
@@ -355,12 +366,21 @@ def _units(core: str) -> Fraction | None:
 
 
 def _context_sum(sentence: str) -> Fraction | None:
-    """Sums whose wording is spread over a sentence: a discount, a tip, sharing."""
+    """Sums whose wording is spread over a sentence: what is left, a discount, a tip, sharing."""
+    if re.search(r"\b(?:left|left over|remaining|remains|change)\b", sentence) and re.search(
+        r"\b(?:spend|spent|spending|pay|paid|use|used|give|gave|lose|lost|eat|ate|sell|sold|"
+        r"take|took|buy|bought|drink|drank|get rid of|got rid of)\b",
+        sentence,
+    ):  # "I have 200 and spend 65, how much is left?"
+        given = _numbers(sentence)
+        asked = r"\bhow (?:much|many)\b.*\b(?:left|remain|change)|\bwhat(?:'s| is) left\b"
+        if not re.search(asked, sentence):
+            given = []
+        if len(given) == 2 and given[0] >= given[1]:
+            return given[0] - given[1]
     if re.search(r"\bpercent (?:off|discount)\b|\bdiscount of \d", sentence):
-        price = re.findall(
-            rf"(?:costs?|price(?: is| of)?|priced at|was|is) {_CUR}({_NUM})", sentence
-        )
         rate = re.findall(rf"({_NUM}) percent", sentence)
+        price = re.findall(rf"({_NUM})(?! percent)(?![\d.])", sentence)  # the other number
         if len(price) == 1 and len(rate) == 1 and len(_numbers(sentence)) == 2:
             return Fraction(price[0]) * (1 - Fraction(rate[0]) / 100)
     if re.search(r"\btip\b", sentence):

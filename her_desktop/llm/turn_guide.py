@@ -69,26 +69,67 @@ _TRANSLATE = [
         rf"\bwhat(?:'s| is) {_Q}?(?P<text>.+?){_Q}?\s+in (?P<lang>{_LANGUAGES})\b", re.IGNORECASE
     ),
     re.compile(
+        rf"\btranslate (?:this |that |the following )?(?:in)?to (?P<lang>{_LANGUAGES})\s*[:,-]\s*"
+        rf"{_Q}?(?P<text>.+?){_Q}?\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"(?:^|\b(?:can you|could you|please|how to|how do i|how would i|i want to|i'd like to) )"
+        rf"say {_Q}(?P<text>.+?){_Q}\s+in (?P<lang>{_LANGUAGES})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(rf"^{_Q}(?P<text>.+?){_Q}\s+in (?P<lang>{_LANGUAGES})\s*\?*$", re.IGNORECASE),
+    re.compile(
         rf"\b(?:what's|what is|say) the (?P<lang>{_LANGUAGES}) (?:word |phrase )?for "
         rf"{_Q}?(?P<text>.+?){_Q}?\s*[?.!]*$",
         re.IGNORECASE,
     ),
 ]
+_END = r"(?:,? (?:for me|please|exactly|again|in plain english|in simple terms))*\s*[?.!]*$"
 _DEFINE = [
-    re.compile(rf"\bwhat does (?:the word )?{_Q}?(?P<word>[\w' -]{{1,40}}?){_Q}? mean\b", re.I),
-    re.compile(rf"\bdefine {_Q}?(?P<word>[\w' -]{{1,40}}?){_Q}?\s*[?.!]*$", re.I),
     re.compile(
-        rf"\bwhat(?:'s| is) the (?:meaning|definition) of {_Q}?(?P<word>[\w' -]{{1,40}}?){_Q}?"
-        r"\s*[?.!]*$",
+        rf"\bwhat does it mean (?:to be|to feel|if (?:someone|something|you) is|when (?:someone|"
+        rf"something|you) (?:is|are)|to call someone) (?:an? )?{_Q}?(?P<word>[\w'-]{{1,30}}){_Q}?"
+        + _END,
         re.I,
     ),
-    re.compile(rf"\bmeaning of (?:the word )?{_Q}?(?P<word>[\w'-]{{1,40}}){_Q}?\s*[?.!]*$", re.I),
+    re.compile(
+        rf"\bwhat(?: does|'s| is| do)? (?:the (?:word|term|phrase|expression) )?{_Q}?"
+        rf"(?P<word>(?!(?:it|that|this|you|he|she|they|i|we|does|do|did|people)\b)[\w' -]{{1,40}}?)"
+        rf"{_Q}? mean\b",
+        re.I,
+    ),
+    re.compile(
+        rf"\b(?:tell me|explain|do you know|remind me|wonder) what (?:the word )?{_Q}?"
+        rf"(?P<word>[\w' -]{{1,40}}?){_Q}? means\b",
+        re.I,
+    ),
+    re.compile(rf"\bdefine (?:the word )?{_Q}?(?P<word>[\w' -]{{1,40}}?){_Q}?" + _END, re.I),
+    re.compile(
+        rf"\bwhat(?:'s| is) the (?:meaning|definition) of (?:the word )?{_Q}?"
+        rf"(?P<word>[\w' -]{{1,40}}?){_Q}?" + _END,
+        re.I,
+    ),
+    re.compile(rf"\bmeaning of (?:the word )?{_Q}?(?P<word>[\w'-]{{1,40}}){_Q}?" + _END, re.I),
+    re.compile(rf"^(?:what(?:'s| is) )?(?:an? )?{_Q}(?P<word>[\w' -]{{1,30}}){_Q}\s*\?$", re.I),
 ]
+_LEAD_IN = (
+    r"^(?:(?:so|and|hey|ok|okay|oh|um|well|also|right|random question|quick question|quick one|"
+    r"one more|another one|just wondering|i wonder|out of curiosity|serious question)[,:\s-]+)*"
+)
 _FACT = re.compile(
-    r"^(?:so |and |hey |ok |okay )?(?:what|who|where|when|which|how (?:many|much|far|long|old|"
-    r"big|tall)|is|are|was|were|does|do|did)\b.{3,120}\?\s*$",
+    _LEAD_IN + r"(?:what|who|where|when|which|how (?:many|much|far|long|old|big|tall|deep|hot|"
+    r"cold|fast|heavy)|is|are|was|were|does|do|did)\b.{3,120}\?\s*$",
     re.IGNORECASE,
 )
+_FACT_UNMARKED = re.compile(
+    _LEAD_IN + r"(?:what(?:'s| is| are| was| were)(?! an?\b)|who(?:'s| is| was| were| wrote| "
+    r"painted| invented| discovered| won| built| composed| directed| sang)|where(?:'s| is| are)|"
+    r"when (?:is|was|did|does)|which|how (?:many|much|far|long|old|big|tall|deep|hot|cold|fast|"
+    r"heavy))\b(?:\s+\S+){2,20}\s*$",
+    re.IGNORECASE,
+)
+"""A question of fact typed without its question mark ("what's the capital of Spain")."""
 _REQUEST = re.compile(
     r"^(?:(?:so|ok|okay|hey|please|now)[,\s]+)?(?:give|tell|talk|say|make|write|let's|"
     r"let us|sing|read|help|show|name|list|suggest|recommend|describe|explain|can you|could "
@@ -197,7 +238,8 @@ def turn_guide(
             "(never pretend to have done, eaten, watched or felt it), warmly, then ask about "
             "theirs.",
         )
-    if _FACT.search(text) and not _ABOUT_HER.search(text):
+    unmarked = _FACT_UNMARKED.search(text) is not None and not _FIRST_PERSON.search(text)
+    if (_FACT.search(text) or unmarked) and not _ABOUT_HER.search(text):
         if _RECENT.search(text):
             return Guide(
                 "fact",
