@@ -44,6 +44,8 @@ from tests.speculating_dialogue import Collector
         "Losing a pet is so hard.",
         "I see, it sounds like you're feeling a little flat.",
         "Hmm, that must be hard.",
+        "I understand how it feels.",
+        "I get it, that's rough.",
     ],
 )
 def test_acknowledgements_are_recognised(sentence: str) -> None:
@@ -59,6 +61,8 @@ def test_acknowledgements_are_recognised(sentence: str) -> None:
         "Three years! I'm so excited.",
         "That's 12.",
         "It's okay if you're not good enough.",
+        "I understand your concern.",
+        "I understand that you should rest more.",
     ],
 )
 def test_advice_questions_and_restatements_are_not_acknowledgements(sentence: str) -> None:

@@ -126,6 +126,8 @@ def test_accents_and_case_do_not_matter_for_reference_answers() -> None:
 def test_acknowledgement_before_advice() -> None:
     assert acknowledged_first(["That sounds so frustrating.", "You could take a walk."])
     assert not acknowledged_first(["You should take a walk.", "Sorry, that's rough."])
+    assert acknowledged_first(["I understand how it feels.", "You could rest a bit."])
+    assert not acknowledged_first(["I understand your concern."])
     assert not acknowledged_first(["Okay."])
 
 

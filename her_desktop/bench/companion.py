@@ -81,6 +81,8 @@ _ACK = re.compile(
     r"that's (?:so |really |such |a )?(?:hard|rough|tough|awful|a lot|frustrating|stressful|"
     r"scary|painful|heavy|horrible|terrible|exhausting|sad|lonely|unfair|brutal)|"
     r"i can (?:imagine|only imagine|tell)|makes sense|of course you|i'm here|with you|"
+    r"i (?:can |completely |totally |really |do )?(?:understand|get) (?:how|why|what|"
+    r"that(?! you should)|it\b|the feeling)|"
     r"that hurts|heartbreaking|poor you|understandable|sad news|you (?:sound|seem) (?:really |so |"
     r"very |quite |a bit |pretty )?(?:stressed|worried|anxious|upset|sad|down|frustrated|"
     r"overwhelmed|exhausted|shaken|scared|hurt|low))\b",

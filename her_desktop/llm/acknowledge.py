@@ -94,6 +94,8 @@ _ACK = re.compile(
     r"how (?:awful|hard|horrible|frustrating|scary|sad|painful|lonely|stressful|"
     r"rotten|unfair|worrying|tough)|"
     r"i can (?:imagine|only imagine|hear|tell|see)|i hear you|no wonder|of course you|"
+    r"i (?:can |completely |totally |really |do )?(?:understand|get) (?:how|why|what|that(?! "
+    r"you should)|it\b|the feeling)|"
     r"poor you|my heart|i'm with you|i'm here (?:for|with) you|losing )",
     re.IGNORECASE,
 )
