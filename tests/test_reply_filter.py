@@ -201,6 +201,22 @@ def test_a_cut_fragment_is_dropped_but_a_lone_one_is_kept() -> None:
     assert alone.text == "xxxxx"
 
 
+def test_a_first_chunk_whose_rest_is_dropped_is_not_left_a_fragment() -> None:
+    style = ReplyFilter()
+    assert style.accept("Starting at a new school is hard,") is not None  # the voice's first
+    assert style.accept("but it's important to remember that you're not alone.") is None
+    assert style.accept("Remember that it gets easier.") is not None
+    assert style.text == "Starting at a new school is hard. Remember that it gets easier."
+    kept = style.accept("Also,")
+    assert kept is not None
+    assert style.text.endswith("gets easier. Also,")  # its sentence may still go on
+    short = ReplyFilter(max_words=5)
+    kept = short.accept("Starting at a new school is hard,")
+    assert kept is not None
+    assert short.done
+    assert short.text == kept.shown == "Starting at a new school is hard."
+
+
 def test_a_reply_of_only_cliches_gets_a_fallback_not_repeated() -> None:
     phrases = StylePhrases.load()
     spoken, _, style = run("How can I assist you today?")

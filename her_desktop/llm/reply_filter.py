@@ -95,6 +95,8 @@ _WORD = re.compile(r"[a-z0-9']+")
 _USER_TURN = re.compile(r"^\W*(?:user|human|you|me|client|customer)\s*:", re.IGNORECASE)
 """A chunk that opens with the user's role label: the LM has begun writing their turn."""
 _QUESTION_END = re.compile(r"[?？‽][^\w]*$")
+_CLAUSE_END = re.compile(r"\s*[,;:–—-]\s*$")
+"""A kept chunk that ends at a clause mark: the first chunk, cut early so the voice starts."""
 
 
 def _words(text: str) -> list[str]:
@@ -250,6 +252,15 @@ class ReplyFilter:
         self.dropped[reason] += 1
         if not self._spoken_any:
             self.held_chars += len(chunk.strip())
+        self._close_fragment()
+
+    def _close_fragment(self) -> None:
+        """The last chunk kept ended at a clause mark ("It's hard starting at a new school,")
+        and the rest of its sentence is left out: the text shown and kept ends it with a full
+        stop instead of a dangling comma before the next sentence (the voice said it already)."""
+        if self._shown and _CLAUSE_END.search(self._shown[-1]):
+            self._shown[-1] = _CLAUSE_END.sub(".", self._shown[-1])
+            self._spoken += 1
 
     def _join(self, kind: str, shown: str) -> str:
         """``shown`` with the separator that keeps the markdown's lines: a new line between
@@ -336,6 +347,8 @@ class ReplyFilter:
             or self._words >= self.max_words
         ):
             self.done = True
+            self._close_fragment()  # nothing more of its sentence will come
+            shown = self._shown[-1]
         return Kept(spoken, shown)
 
     def must_say(self, chunk: str) -> Kept:
