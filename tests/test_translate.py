@@ -227,6 +227,35 @@ async def test_a_translation_that_reads_back_without_part_of_the_meaning_is_decl
     )
 
 
+@pytest.mark.parametrize(
+    ("source", "back"),
+    [
+        ("I'm very tired", "I am very tired."),
+        ("I don't like mushrooms", "I do not like mushrooms."),
+        ("I can't find my keys", "I cannot find my keys."),
+        ("the train leaves at eight", "The train leaves at 8."),
+        ("the weather is beautiful today", "The weather is nice today."),
+        ("the cat is sleeping on the sofa", "The cat is asleep on the couch."),
+    ],
+)
+def test_a_fair_reading_back_keeps_the_meaning(source: str, back: str) -> None:
+    """Contractions, number words and a plain synonym are the same meaning read back."""
+    assert kept_meaning(source, back)
+
+
+@pytest.mark.parametrize(
+    ("source", "back"),
+    [
+        ("I don't like mushrooms", "I like mushrooms."),
+        ("I'm very tired", "I am very hungry."),
+        ("the cat is sleeping on the sofa", "The cat is sleeping on the chair."),
+        ("we are going to the beach tomorrow", "We are going to the sea tomorrow."),
+    ],
+)
+def test_a_reading_back_that_lost_the_meaning_is_caught(source: str, back: str) -> None:
+    assert not kept_meaning(source, back)
+
+
 @pytest.mark.slow
 async def test_the_real_model_translates_or_declines(default_gguf: Path) -> None:
     """Twin of the fakes above, on the default model: a short sentence it gets right, and a

@@ -33,6 +33,8 @@ __all__ = ["RECAP_LINES", "recap", "recap_request", "said_back"]
 
 RECAP_LINES = 4
 """At most this many of the user's latest statements are summed up."""
+REQUEST_CHARS = 240
+"""The request is looked for in this many characters at the end of the message."""
 LINE_WORDS = 22
 """A line longer than this is cut at its last clause break before it (or at this many words)."""
 _SAID = (
@@ -131,8 +133,9 @@ _STOP = _set("the a an my our your it that this what again just please me you i 
 
 
 def recap_request(text: str) -> bool:
-    """``text`` asks her to sum up or repeat back what the user said."""
-    flat = " ".join(text.replace("’", "'").split())
+    """``text`` asks her to sum up or repeat back what the user said (the request is its last
+    sentence or so: only the end of a long message is searched)."""
+    flat = " ".join(text[-REQUEST_CHARS:].replace("’", "'").split())
     return _REQUEST.search(flat) is not None and _LOOKUP.search(flat) is None
 
 

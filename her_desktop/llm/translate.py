@@ -188,25 +188,90 @@ _STOP = _set(
 ("I would like a coffee" → "I want a coffee")."""
 
 
+_CONTRACTIONS = (
+    (re.compile(r"\bcan(?:'t|not)\b"), "can not"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bshan't\b"), "shall not"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"'m\b"), " am"),
+    (re.compile(r"'re\b"), " are"),
+    (re.compile(r"'ve\b"), " have"),
+    (re.compile(r"'ll\b"), " will"),
+    (re.compile(r"'d\b"), " would"),
+    (re.compile(r"'s\b"), ""),
+)
+"""English contractions spelt out, so "I'm very tired" and its reading back "I am very tired"
+have the same words (a contraction split at its apostrophe left "m" or "don" and "t" to find)."""
+_NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+)
+_NUMBERS = {word: str(n) for n, word in enumerate(_NUMBER_WORDS.split())}
+_SAME_MEANING = tuple(
+    frozenset(group.split())
+    for group in (
+        "tired exhausted weary",
+        "asleep sleeping sleeps sleep slept",
+        "sofa couch settee",
+        "home house",
+        "start begin",
+        "big large",
+        "small little",
+        "happy glad",
+        "beautiful lovely nice pretty gorgeous fine",
+        "wet soaked drenched",
+        "buy purchase",
+        "film movie",
+        "shop store",
+        "holiday vacation holidays",
+        "mum mom mother",
+        "dad father",
+        "kids children",
+        "speak talk",
+        "near close",
+    )
+)
+"""Words a reading back may swap for each other without the meaning slipping (few, and never
+two different things: "beach" and "sea" are not one)."""
+_NEGATION = frozenset({"not", "no", "never", "nothing", "nobody", "none", "neither", "nor"})
+
+
+def _english_words(text: str) -> list[str]:
+    """The words of an English text, lower case, contractions and number words spelt out."""
+    flat = text.lower().replace("’", "'")
+    for pattern, spelt in _CONTRACTIONS:
+        flat = pattern.sub(spelt, flat)
+    return [_NUMBERS.get(w, w) for w in re.findall(r"[^\W_]+", flat)]
+
+
 def content_words(text: str) -> list[str]:
     """The words of an English text that carry its meaning (no function words)."""
-    words = [w.lower().replace("’", "'").strip("'") for w in _WORD.findall(text)]
-    return [w for w in words if w and w not in _STOP]
+    return [w for w in _english_words(text) if w not in _STOP]
 
 
 def _same_word(a: str, b: str) -> bool:
-    """The same word or one of its forms ("sleeping", "sleeps"): a shared start of 4+ letters."""
+    """The same word or one of its forms ("sleeping", "sleeps"): a shared start of 4+ letters;
+    or two words of the same meaning (``_SAME_MEANING``)."""
+    if any(a in group and b in group for group in _SAME_MEANING):
+        return True
     if len(a) < 4 or len(b) < 4:
         return a == b
     return a[:4] == b[:4]
 
 
+def _negated(text: str) -> bool:
+    return not _NEGATION.isdisjoint(_english_words(text))
+
+
 def kept_meaning(source: str, back: str) -> bool:
-    """``back`` (the translation put back into English) keeps the content words of ``source``:
-    at most :data:`MISSED_WORDS` lost, none when there are three or fewer."""
+    """``back`` (the translation put back into English) keeps the content words of ``source``
+    (at most :data:`MISSED_WORDS` lost, none when there are three or fewer) and its negation
+    ("I don't like mushrooms" read back "I like mushrooms" lost its meaning)."""
     wanted = content_words(source)
     found = content_words(back)
     missed = [w for w in wanted if not any(_same_word(w, f) for f in found)]
+    if _negated(source) != _negated(back):
+        return False
     return len(missed) <= (0 if len(wanted) <= 3 else MISSED_WORDS)
 
 
