@@ -34,6 +34,10 @@ from tests.speculating_dialogue import Collector
         "what was I going on about?",
         "okay what's on my list again?",
         "I lost my keys and missed the bus. Can you sum up my day?",
+        "can you summarise our conversation?",
+        "what have we talked about?",
+        "do you remember what I told you?",
+        "give me a recap",
     ],
 )
 def test_requests_to_sum_up_what_they_said(text: str) -> None:
@@ -124,6 +128,7 @@ def test_nothing_to_sum_up_or_another_topic_is_left_to_the_lm() -> None:
     assert recap("what did I say about my sister?", ["the boiler broke"]) is None
     assert recap("what did I say about my car?", ["my car failed its MOT"]) is not None
     assert recap("how are you?", ["the boiler broke"]) is None
+    assert recap("what did I tell you about my day?", ["the boiler broke"]) is not None
 
 
 @pytest.mark.slow

@@ -77,6 +77,10 @@ _REQUESTS = (
     r"points?|stuff|problems?|ideas?|reasons?|jobs?|tasks?) (?:that )?i (?:just )?(?:mentioned|"
     r"said|told you|listed|gave you|talked about)\b",
     r"\bwhat(?:'s| is| was) on (?:my|the|our) (?:to-?do |shopping )?list\b",
+    # "summarise our conversation", "what have we talked about?", "do you remember what I said?"
+    r"\b(?:summ?ari[sz]e|recap|sum up) (?:our|the|this) (?:conversation|chat|talk)\b",
+    r"\bwhat (?:have|did) we (?:just )?(?:talk|talked|been talking|chat|chatted) about\b",
+    r"\bremember what i (?:just |earlier )?(?:said|told you|was saying|mentioned)\b",
 )
 _REQUEST = re.compile("|".join(f"(?:{r})" for r in _REQUESTS), re.IGNORECASE)
 _LOOKUP = re.compile(
@@ -129,7 +133,12 @@ _SMALL_TALK = re.compile(
 )
 """A line with nothing to sum up: a greeting, a thanks, a yes."""
 _SYMPATHY = "I'm sorry it's been so hard."
-_STOP = _set("the a an my our your it that this what again just please me you i about to of")
+_STOP = _set(
+    "the a an my our your it that this what again just please me you i about to of day today "
+    "week weekend morning afternoon evening night life situation problem problems stuff things "
+    "plans news worries earlier before all everything"
+)
+"""Words that name no topic of their own ("what did I tell you about my day?": all of it)."""
 
 
 def recap_request(text: str) -> bool:
