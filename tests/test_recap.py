@@ -131,6 +131,13 @@ def test_nothing_to_sum_up_or_another_topic_is_left_to_the_lm() -> None:
     assert recap("what did I tell you about my day?", ["the boiler broke"]) is not None
 
 
+def test_a_recap_of_long_lines_fits_a_voice_reply() -> None:
+    line = "I went to the market this morning to get vegetables for the stew and some bread too"
+    reply = recap("sum up what I said", [line] * 2 + [line.replace("market", "bank")] * 2)
+    assert reply is not None
+    assert len(reply.split()) <= 55  # the reply filter's word cap keeps all of it
+
+
 @pytest.mark.slow
 async def test_the_real_model_leaves_the_recap_to_python(default_gguf: Path) -> None:
     """Twin of the dialogue test with the fake engine (``test_dialogue``), on the default

@@ -37,6 +37,9 @@ REQUEST_CHARS = 240
 """The request is looked for in this many characters at the end of the message."""
 LINE_WORDS = 22
 """A line longer than this is cut at its last clause break before it (or at this many words)."""
+RECAP_WORDS = 48
+"""The lines' words in all, at most (a line gets its share, ``LINE_WORDS`` at most): the reply
+filter keeps a voice reply to 55 words and would drop the last sentence of a longer one."""
 _SAID = (
     r"(?:just |already |earlier |before )?(?:said|told you|mentioned|was saying|was telling you|"
     r"was talking about|was going on about|talked about|been saying|been telling you|"
@@ -182,15 +185,15 @@ def _statements(text: str) -> list[str]:
     return out
 
 
-def _shortened(line: str) -> str:
+def _shortened(line: str, limit: int = LINE_WORDS) -> str:
     """``line`` without fillers at its start or a full stop at its end, and cut to its first
     clauses when long."""
     line = _FILLER.sub("", line.strip()).strip(" ,")
     line = re.sub(r"\s*[.!…]+$", "", line)
     words = line.split()
-    if len(words) <= LINE_WORDS:
+    if len(words) <= limit:
         return line
-    head = " ".join(words[:LINE_WORDS])
+    head = " ".join(words[:limit])
     breaks = [m.start() for m in _CLAUSE_BREAK.finditer(head) if m.start() > len(head) // 3]
     return head[: breaks[-1]] if breaks else head
 
@@ -230,7 +233,8 @@ def recap(user_text: str, earlier_user_messages: Sequence[str]) -> str | None:
     topic = _topic(user_text)
     if topic and not _mentions(lines, topic):
         return None  # about something not said here: memory may know it
-    clauses = [_clause(said_back(_shortened(line))) for line in lines]
+    share = min(LINE_WORDS, max(8, RECAP_WORDS // len(lines)))
+    clauses = [_clause(said_back(_shortened(line, share))) for line in lines]
     clauses = [c for c in clauses if c]
     if not clauses:
         return None
