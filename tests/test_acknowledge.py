@@ -633,3 +633,12 @@ def test_a_question_about_others_is_no_good_news_and_an_apology_is_no_condolence
     assert not condoles("Sorry, I don't know who won.")
     assert condoles("Oh no, I'm so sorry.")
     assert condoles("I'm sorry, that's awful.")
+
+
+async def test_a_sum_worked_out_in_python_gets_no_acknowledgement_from_the_mood_alone() -> None:
+    angry = ("anger", -0.8, 0.9)
+    said = await _reply(["Oh no."], "i need to know what 12 times 12 is", angry)
+    assert said == ["That's 144."]  # the mood estimate alone: no "Ugh, that sounds…" first
+    hard = await _reply(["Oh no."], "I lost my keys and missed the bus. Sum up my day?", angry)
+    assert acknowledges(hard[0])  # the words tell of a hard moment: acknowledged first
+    assert hard[1] == "You said you lost your keys and missed the bus."

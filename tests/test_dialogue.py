@@ -394,7 +394,7 @@ async def test_a_plain_sum_is_answered_exactly_without_the_lm() -> None:
 
 
 async def test_a_recap_is_said_from_their_own_lines_without_the_lm() -> None:
-    engine = FakeEngine(["That sounds lovely."])
+    engine = FakeEngine(["You went hiking by the lake at the weekend."])  # said again below
     bus, stage, col = await make(engine)
     await bus.publish(UserText("we went hiking by the lake at the weekend", turn_id=1))
     await col.next_finished()

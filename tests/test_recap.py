@@ -102,6 +102,7 @@ def test_the_sentences_of_the_request_itself_count() -> None:
     reply = recap("I lost my keys, missed the bus and spilled tea on my laptop. Sum up my day?", [])
     assert reply is not None
     assert reply.startswith("You said you lost your keys, missed the bus and spilled tea on your")
+    assert "sorry" not in reply  # a hard request: the stage acknowledges it first
 
 
 def test_a_long_line_is_cut_at_a_clause() -> None:

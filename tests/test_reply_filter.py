@@ -201,6 +201,17 @@ def test_a_cut_fragment_is_dropped_but_a_lone_one_is_kept() -> None:
     assert alone.text == "xxxxx"
 
 
+def test_an_answer_worked_out_in_python_may_repeat_her_words() -> None:
+    style = ReplyFilter(recent_replies=["You're planning a trip to Japan in April."])
+    style.exact = True  # "You said …": a summary of what they told her
+    kept = style.accept("You said you're planning a trip to Japan in April,")
+    assert kept is not None
+    assert ReplyFilter(recent_replies=["That's 12."]).accept("That's 12.") is None
+    again = ReplyFilter(recent_replies=["That's 12."])
+    again.exact = True  # the same sum asked twice
+    assert again.accept("That's 12.") is not None
+
+
 def test_a_first_chunk_whose_rest_is_dropped_is_not_left_a_fragment() -> None:
     style = ReplyFilter()
     assert style.accept("Starting at a new school is hard,") is not None  # the voice's first

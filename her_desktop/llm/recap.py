@@ -14,7 +14,8 @@ user's lines are all there in the conversation, so the summary is built from the
 - each line is said back to them (their "I" as "you", their "you" as "me", fillers such as
   "okay so" dropped, shortened to its first clauses), joined into one or two short sentences
   opening with "You said";
-- lines that mostly tell of a hard time get a short word of sympathy after the summary.
+- lines that mostly tell of a hard time get a short word of sympathy after the summary (a
+  request that itself tells of one is acknowledged before it, by the dialogue stage).
 
 A request about something they have not said in this conversation ("what did I tell you
 about my sister?" with no sister in it), or with nothing said yet, is left to the LM (memory
@@ -244,7 +245,8 @@ def recap(user_text: str, earlier_user_messages: Sequence[str]) -> str | None:
         also = _join(rest)
         also = _CONJUNCTION.sub("", also).strip(" ,") or also
         text += " Also " + also + "."
-    if sum(troubled(line) for line in lines) * 2 > len(lines):  # mostly a hard time
+    hard = sum(troubled(line) for line in lines) * 2 > len(lines)  # mostly a hard time
+    if hard and not troubled(user_text):  # a hard request is acknowledged first, by the stage
         text += " " + _SYMPATHY
     return text
 

@@ -225,6 +225,10 @@ class ReplyFilter:
         self.dropped: Counter[DropReason] = Counter()
         self.done = False
         """Nothing more will be kept: the caller may stop generating."""
+        self.exact = False
+        """The reply is an answer worked out in Python (a sum, a summary of what the user said):
+        said even where it repeats her earlier words ("You're planning a trip to Japan" before
+        "You said you're planning a trip to Japan, …"; the same sum asked twice)."""
         self._recent = [r for r in recent_replies[-RECENT_REPLIES:] if r.strip()]
         self._seen = _Seen()
         for reply in self._recent:
@@ -331,7 +335,7 @@ class ReplyFilter:
         if self._private and word_windows(spoken) & self._private:
             self._drop("recited", chunk)
             return None
-        if spoken in self._seen:
+        if spoken in self._seen and not self.exact:
             self._drop("repeat", chunk)
             return None
         self._seen.add(spoken)

@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Literal, Protocol
 
-from her_desktop.llm.acknowledge import Feeling, good_news
+from her_desktop.llm.acknowledge import Feeling, good_news, troubled
 from her_desktop.llm.base import GenerationParams, LLMEngine, Message
 from her_desktop.llm.reply_filter import ReplyFilter
 from her_desktop.llm.turn_guide import Guide, translation_request, turn_guide
@@ -181,6 +181,10 @@ class Composer:
         in_python = not greeting_notes and s.reply_style
         earlier_said = self.conversation.said("user")
         exact = python_answer(user_text, s.own_name, earlier_said) if in_python else None
+        if exact is not None:
+            writer.style.exact = True
+            if not troubled(user_text):  # a sum, a recap: no feeling of its own to answer
+                writer.hard, writer.late = None, None
         translation = translation_request(user_text) if in_python and exact is None else None
         params = self.turn_params(guide)
         shape: ReplyShape | None = None
