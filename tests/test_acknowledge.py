@@ -642,3 +642,9 @@ async def test_a_sum_worked_out_in_python_gets_no_acknowledgement_from_the_mood_
     hard = await _reply(["Oh no."], "I lost my keys and missed the bus. Sum up my day?", angry)
     assert acknowledges(hard[0])  # the words tell of a hard moment: acknowledged first
     assert hard[1] == "You said you lost your keys and missed the bus."
+
+
+async def test_words_given_to_translate_are_not_a_hard_moment_of_theirs() -> None:
+    text = "how do you say 'I forgot my umbrella and got soaked' in French?"
+    said = await _reply(["J'ai oublié mon parapluie."], text, ("sadness", -0.8, 0.9))
+    assert not acknowledges(said[0])  # the words are to translate, not their news

@@ -181,11 +181,12 @@ class Composer:
         in_python = not greeting_notes and s.reply_style
         earlier_said = self.conversation.said("user")
         exact = python_answer(user_text, s.own_name, earlier_said) if in_python else None
-        if exact is not None:
-            writer.style.exact = True
-            if not troubled(user_text):  # a sum, a recap: no feeling of its own to answer
-                writer.hard, writer.late = None, None
         translation = translation_request(user_text) if in_python and exact is None else None
+        if exact is not None or translation is not None:  # answered in Python
+            writer.style.exact = True
+            own_words = user_text.replace(translation[0], "") if translation else user_text
+            if not troubled(own_words):  # a sum, a recap, "I got soaked" to translate:
+                writer.hard, writer.late = None, None  # no feeling of theirs to answer
         params = self.turn_params(guide)
         shape: ReplyShape | None = None
         if s.shaper is not None:
