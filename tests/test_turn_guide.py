@@ -89,7 +89,7 @@ def test_a_greeting_or_exclamation_is_not_a_question_of_fact(text: str) -> None:
 
 
 def test_a_recall_is_not_guided_but_answered_in_python() -> None:
-    guide = turn_guide("Can you remind me what I told you?", ["my boiler broke"])
+    guide = turn_guide("Can you remind me what I told you?")
     assert guide is None or guide.kind in ("fact", "personal")  # ``llm.recap`` answers it
 
 

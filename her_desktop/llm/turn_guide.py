@@ -34,7 +34,6 @@ LM reads them before its first word, so they cost the first sound (about 0.1 s o
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -184,11 +183,8 @@ def translation_request(user_text: str) -> tuple[str, str] | None:
     return None
 
 
-def turn_guide(
-    user_text: str, earlier_user_messages: Sequence[str] = (), *, hard: bool = False
-) -> Guide | None:
-    """The guide for a reply to ``user_text`` (``earlier_user_messages``: what the user said
-    before in this conversation, oldest first), or None for an ordinary turn. ``hard``: the
+def turn_guide(user_text: str, *, hard: bool = False) -> Guide | None:
+    """The guide for a reply to ``user_text``, or None for an ordinary turn. ``hard``: the
     turn was found to tell of a hard moment beyond its words (``llm.acknowledge.hard_turn``
     with the turn's affect estimate)."""
     text = " ".join(user_text.split())

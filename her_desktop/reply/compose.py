@@ -87,8 +87,7 @@ class Composer:
         ``hard``: the turn tells of a hard moment)."""
         if not self.settings.reply_style:
             return None
-        earlier = self.conversation.said("user")
-        return turn_guide(user_text, earlier, hard=hard)
+        return turn_guide(user_text, hard=hard)
 
     def hard(self, turn_id: int, user_text: str) -> Feeling | None:
         """The feeling of a turn that tells of a hard moment (``llm.acknowledge.hard_turn``,
