@@ -38,6 +38,8 @@ from tests.speculating_dialogue import Collector
         "what have we talked about?",
         "do you remember what I told you?",
         "give me a recap",
+        "so what are the things I need to get?",
+        "Can you remind me of everything I need to do tomorrow?",
     ],
 )
 def test_requests_to_sum_up_what_they_said(text: str) -> None:

@@ -79,7 +79,8 @@ _REQUESTS = (
     # "what were the two things I mentioned?", "what's on my list again?"
     r"\bwhat (?:were|was|are|is) (?:the|those|that|these) (?:\w+ ){0,2}(?:things?|options?|"
     r"points?|stuff|problems?|ideas?|reasons?|jobs?|tasks?) (?:that )?i (?:just )?(?:mentioned|"
-    r"said|told you|listed|gave you|talked about)\b",
+    r"said|told you|listed|gave you|talked about|(?:said i )?(?:need|needed|have|had|wanted|"
+    r"want) to)\b",
     r"\bwhat(?:'s| is| was) on (?:my|the|our) (?:to-?do |shopping )?list\b",
     # "summarise our conversation", "what have we talked about?", "do you remember what I said?"
     r"\b(?:summ?ari[sz]e|recap|sum up) (?:our|the|this) (?:conversation|chat|talk)\b",
