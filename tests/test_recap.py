@@ -58,6 +58,8 @@ def test_requests_to_sum_up_what_they_said(text: str) -> None:
         "what's on the telly tonight",
         "sum up the news for me",
         "I said no to the job",
+        "tell me what I need to know about mortgages",
+        "list what I need for a cake",
     ],
 )
 def test_other_requests_are_not_a_recap(text: str) -> None:

@@ -45,9 +45,11 @@ _SAID = (
     r"(?:just |already |earlier |before )?(?:said|told you|mentioned|was saying|was telling you|"
     r"was talking about|was going on about|talked about|been saying|been telling you|"
     r"been talking about|been going on about|have said|have told you|'ve said|'ve told you|"
-    r"'ve been saying|'ve been telling you|'ve been talking about|'ve mentioned|listed|"
-    r"wanted|needed|need|have to|had to)"
+    r"'ve been saying|'ve been telling you|'ve been talking about|'ve mentioned|listed)"
 )
+_NEEDED = r"(?:wanted|needed|need|have to|had to)"
+"""What they need to do: their list, only when asked to be reminded of it ("remind me what I
+need to bring"; "tell me what I need to know about mortgages" asks for advice)."""
 _REQUESTS = (
     # "what did I just tell you?", "what have I been saying?", "what did I say I needed to do?"
     r"\bwhat (?:did|have|had) i (?:just |already |earlier )?(?:say|said|tell you|told you|mention|"
@@ -60,6 +62,7 @@ _REQUESTS = (
     rf"\b(?:remind me|tell me|repeat(?: back)?|go over|run (?:me )?through|recap|sum up|"
     rf"summ?ari[sz]e|list|read back)(?: of| about)? (?:again )?(?:what|everything|all) "
     rf"(?:that )?i(?:'ve| have)? {_SAID}",
+    rf"\bremind me(?: of| about)? (?:again )?(?:what|everything|all) (?:that )?i {_NEEDED}",
     # "sum it up", "summarise that", "recap please", "repeat that back to me"
     r"\b(?:sum(?:med)? (?:it|that|this|everything|all (?:of )?(?:that|this|it)) up|"
     r"(?:summ?ari[sz]e|recap) (?:it|that|this|everything|all (?:of )?(?:that|this|it))|"
