@@ -107,6 +107,10 @@ def test_the_sentences_of_the_request_itself_count() -> None:
     assert reply is not None
     assert reply.startswith("You said you lost your keys, missed the bus and spilled tea on your")
     assert "sorry" not in reply  # a hard request: the stage acknowledges it first
+    one = recap("I lost my keys and missed the bus, so can you sum up my day?", [])
+    assert one == "You said you lost your keys and missed the bus."
+    rambled = recap("sorry I rambled on, can you just sum up what I said?", ["my cat is Miso"])
+    assert rambled == "You said your cat is Miso."
 
 
 def test_a_long_line_is_cut_at_a_clause() -> None:

@@ -38,6 +38,9 @@ REQUEST_CHARS = 240
 """The request is looked for in this many characters at the end of the message."""
 LINE_WORDS = 22
 """A line longer than this is cut at its last clause break before it (or at this many words)."""
+MIN_LEAD_WORDS = 5
+"""Words before a request in its own sentence that count as something they told ("I lost my
+keys and missed the bus, can you sum up my day?")."""
 RECAP_WORDS = 48
 """The lines' words in all, at most (a line gets its share, ``LINE_WORDS`` at most): the reply
 filter keeps a voice reply to 55 words and would drop the last sentence of a longer one."""
@@ -133,6 +136,18 @@ _SUBJECT_BEFORE = re.compile(
     r"(?:^|[,;:]|\b(?:and|but|if|when|because|that|so|or|though|while))\s*$", re.IGNORECASE
 )
 _CONJUNCTION = re.compile(r"^(?:and|but|so|because|then|plus)\b", re.IGNORECASE)
+_LEAD_OUT = re.compile(
+    r"(?:[\s,;:-]+|\b(?:can|could|would|will) you\b|\bplease\b|\b(?:so|and|but|now|ok|okay|"
+    r"anyway|just)\b)*$",
+    re.IGNORECASE,
+)
+"""The words that lead into a request at the end of a sentence ("…, so can you")."""
+_ABOUT_ASKING = re.compile(
+    r"\b(?:sorry|rambl\w*|babbl\w*|nutshell|brief\w*|quick\w*|going on|went on|confus\w*|"
+    r"lost track|forgot what)\b",
+    re.IGNORECASE,
+)
+"""Words before a request that are about the asking ("sorry I rambled, …"), not news."""
 _SMALL_TALK = re.compile(
     r"^\W*(?:(?:hi|hello|hey|hiya|morning|evening|good (?:morning|evening|afternoon)|thanks|"
     r"thank you|cheers|ok(?:ay)?|cool|great|nice|yeah|yes|yep|no|nope|sure|right|hmm+|haha|lol|"
@@ -182,7 +197,12 @@ def _statements(text: str) -> list[str]:
     out = []
     for sentence in _SENTENCE.split(" ".join(text.split())):
         sentence = sentence.strip()
-        if not sentence or sentence.endswith("?") or recap_request(sentence):
+        request = _REQUEST.search(sentence.replace("’", "'"))
+        if request is not None:  # "I lost my keys, can you sum up my day?": what comes first
+            sentence = _LEAD_OUT.sub("", sentence[: request.start()])
+            if len(sentence.split()) < MIN_LEAD_WORDS or _ABOUT_ASKING.search(sentence):
+                continue
+        elif not sentence or sentence.endswith("?"):
             continue
         if _SMALL_TALK.match(sentence):  # "hi", "ok thanks"
             continue
