@@ -282,3 +282,25 @@ def test_a_note_answers_in_words_of_its_own(question: str, note: str) -> None:
 def test_words_of_its_own_answer_only_what_they_tell(question: str, note: str) -> None:
     record = MemoryRecord(1, "episode", None, note, 0.0, 0.0, None, 0.0, None, 0.5, 0.6)
     assert not answers(question, record)
+
+
+def _kept(subject: str, text: str) -> MemoryRecord:
+    return MemoryRecord(1, "fact", subject, text, 0.0, 0.0, None, -0.2, None, 0.5, 0.5)
+
+
+def test_someone_elses_allergy_is_to_the_thing_not_to_their_name() -> None:
+    kept = constraints_from([_kept("health.allergy.amara.egg", "Amara is allergic to egg.")])
+    assert offended("a good breakfast for her would be eggs and toast", kept) is not None
+    assert offended("porridge with banana", kept) is None
+
+
+def test_a_vegan_diet_leaves_out_fish_dairy_and_eggs_and_a_pescatarian_one_keeps_fish() -> None:
+    vegan = constraints_from([_kept("avoids.meat", "I'm vegan.")])
+    assert offended("cook a massive fish pie for the flat", vegan) is not None
+    assert offended("a mushroom risotto with parmesan", vegan) is not None
+    assert offended("a lentil and spinach curry", vegan) is None
+    pescatarian = constraints_from([_kept("avoids.meat", "I'm pescatarian.")])
+    assert offended("cook a massive fish pie for the flat", pescatarian) is None
+    assert offended("a chicken pie", pescatarian) is not None
+    vegetarian = constraints_from([_kept("avoids.meat", "Luca is vegetarian.")])
+    assert offended("grilled salmon", vegetarian) is not None

@@ -37,7 +37,7 @@ CONTAINED_IN: Final[dict[str, tuple[str, ...]]] = {
                 "tuna", "sushi"),
     "fish": ("salmon", "tuna", "cod", "sushi", "sardine", "anchov", "mackerel", "trout"),
     "dairy": ("milk", "cheese", "butter", "yogurt", "yoghurt", "cream", "ice cream", "latte",
-              "milkshake"),
+              "milkshake", "parmesan", "mozzarella", "cheddar", "feta", "halloumi", "custard"),
     "lactose": ("milk", "cheese", "butter", "yogurt", "yoghurt", "cream", "ice cream", "latte",
                 "milkshake"),
     "milk": ("cheese", "butter", "yogurt", "yoghurt", "cream", "latte"),
@@ -95,6 +95,13 @@ class Constraint:
         return f"Actually, scratch that: you told me {said[:1].lower() + said[1:]}."
 
 
+DIETS: Final[dict[re.Pattern[str], tuple[str, ...]]] = {
+    re.compile(r"\b(vegan|plant[- ]based)\b", re.I): ("fish", "seafood", "dairy", "egg", "honey"),
+    re.compile(r"\bvegetarian\b", re.I): ("fish", "seafood"),
+}
+"""what a diet kept as ``avoids.meat`` ("I'm vegan.") also leaves out"""
+
+
 def constraints_from(records: Iterable[MemoryRecord]) -> list[Constraint]:
     out: list[Constraint] = []
     for r in records:
@@ -110,12 +117,15 @@ def constraints_from(records: Iterable[MemoryRecord]) -> list[Constraint]:
             kind = "dislike"
         else:
             continue
-        leaf = r.subject.split(".", 2)[-1].replace("_", " ")
+        # the thing is the key's last part: "health.allergy.amara.egg" is Amara's egg allergy
+        leaf = r.subject.rsplit(".", 1)[-1].replace("_", " ")
         base = [w for w in words(leaf) if w not in FUNCTION_WORDS]
         if not base:
             continue
         terms: list[str] = [" ".join(base)] if len(base) > 1 else []
         terms += base if len(base) == 1 else []
+        base += [w for diet, more in DIETS.items() if diet.search(r.text) for w in more]
+        terms += [w for w in base if w not in terms]
         for w in base:
             for key, contained in CONTAINED_IN.items():
                 if stem(w).startswith(stem(key)):  # "caffeine" (stem "caffein")
