@@ -48,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from her_desktop.app import App, Voice, attach_voice, build_app, generation_params
+from her_desktop.audio.format import CAPTURE_RATE
 from her_desktop.bench.common import machine_info, summarize, write_report
 from her_desktop.config import Settings
 from her_desktop.harness import TurnResult, run_voice_turn, spoken_question
@@ -305,7 +306,7 @@ async def measure(
                     app, voice, audio, realtime=True, barge_in_after_s=BARGE_IN_AFTER_S
                 )
                 problems += result.problems
-                sample = _sample(result, len(audio) / 16000)
+                sample = _sample(result, len(audio) / CAPTURE_RATE)
                 (samples if speculate == modes[0] else without).append(sample)
                 turns.append(_turn_detail(QUESTIONS[i % len(QUESTIONS)], speculate, result))
                 print(
@@ -329,7 +330,7 @@ async def measure(
                     await background.close()
                 yields += background.yields
                 problems += result.problems
-                reading.append(_sample(result, len(audio) / 16000))
+                reading.append(_sample(result, len(audio) / CAPTURE_RATE))
                 print(
                     f"run {i + 1}/{runs} (consolidation reading): first_played="
                     f"{reading[-1].get('first_played', float('nan')):.3f}, "

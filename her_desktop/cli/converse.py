@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _converse(args: argparse.Namespace, settings: Settings, persona: Persona) -> int:
     from her_desktop.app import attach_voice, build_app
+    from her_desktop.audio.format import CAPTURE_RATE
     from her_desktop.audio.resample import resample
     from her_desktop.audio.wav import read_wav, write_wav
     from her_desktop.harness import run_voice_turn
@@ -71,7 +72,7 @@ async def _converse(args: argparse.Namespace, settings: Settings, persona: Perso
     elif args.inp is not None:
         try:
             samples, rate = read_wav(args.inp)
-            audio = resample(samples, rate, 16000)
+            audio = resample(samples, rate, CAPTURE_RATE)
         except (OSError, ValueError) as exc:
             print(f"! cannot read {args.inp}: {exc}", file=sys.stderr)
             return 2
