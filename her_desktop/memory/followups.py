@@ -34,7 +34,7 @@ FOLLOW_SCAN: Final = 8
 """a word more memories than this name is too common to be a value"""
 
 _GIVEN_AS: Final = re.compile(
-    r"\b(?:called|named|renamed|name is|name's)\s+(?:(?:her|him|it|them|him)\s+)?([\w'&-]+)",
+    r"\b(?:called|named|renamed|name is|name's)\s+(?:(?:her|him|it|them)\s+)?([\w'&-]+)",
     re.IGNORECASE,
 )
 _CLAUSE: Final = re.compile(r"[,;.!?]+|\s(?:but|though|and|so|cos|because)\s", re.IGNORECASE)
