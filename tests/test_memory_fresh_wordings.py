@@ -304,3 +304,9 @@ def test_a_vegan_diet_leaves_out_fish_dairy_and_eggs_and_a_pescatarian_one_keeps
     assert offended("a chicken pie", pescatarian) is not None
     vegetarian = constraints_from([_kept("avoids.meat", "Luca is vegetarian.")])
     assert offended("grilled salmon", vegetarian) is not None
+
+
+def test_a_two_word_allergy_is_the_phrase_not_each_word() -> None:
+    kept = constraints_from([_kept("health.allergy.pine_nuts", "I'm allergic to pine nuts.")])
+    assert offended("a pesto pasta with pine nuts", kept) is not None
+    assert offended("a walk in the pine forest", kept) is None

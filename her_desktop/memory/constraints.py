@@ -124,8 +124,9 @@ def constraints_from(records: Iterable[MemoryRecord]) -> list[Constraint]:
             continue
         terms: list[str] = [" ".join(base)] if len(base) > 1 else []
         terms += base if len(base) == 1 else []
-        base += [w for diet, more in DIETS.items() if diet.search(r.text) for w in more]
-        terms += [w for w in base if w not in terms]
+        left_out = [w for diet, more in DIETS.items() if diet.search(r.text) for w in more]
+        terms += [w for w in left_out if w not in terms]
+        base += left_out
         for w in base:
             for key, contained in CONTAINED_IN.items():
                 if stem(w).startswith(stem(key)):  # "caffeine" (stem "caffein")
